@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "cli.h"
+#include "util.h"
+
+int cmd_gen(int argc, char **argv)
+{
+	rf_err("'gen' is not available in this build yet");
+	return RF_EXIT_RUNTIME;
+}

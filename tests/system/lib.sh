@@ -1,0 +1,72 @@
+# Shared helpers for system tests (sourced). Each test is a bash script that
+# exits 0 on success, 77 when a prerequisite is missing (with a "SKIP:" line
+# saying which), anything else on failure.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${RINGFAN_BUILD:-$TOP/build}
+RINGFAN=$BUILD/ringfan
+PCAPS=${RINGFAN_PCAPS:-$TOP/../shared/pcaps}
+TMP=$(mktemp -d /tmp/ringfan-test.XXXXXX)
+# Queue, lock and stats files of this test only.
+export RINGFAN_DIR=$TMP/run
+mkdir -p "$RINGFAN_DIR"
+
+_netns=()
+_pids=()
+
+cleanup() {
+	local p ns
+	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for ns in "${_netns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+info() { echo "# $*"; }
+
+need_root() { ((EUID == 0)) || skip "needs root"; }
+need_cmd() { local c; for c; do command -v "$c" >/dev/null || skip "needs $c"; done; }
+need_pcaps() { [ -d "$PCAPS" ] || skip "captures folder $PCAPS is absent"; }
+
+# Remember a background pid so that cleanup kills it.
+bg_pid() { _pids+=("$1"); }
+
+# Create a network namespace with a name unique to this test; prints the name.
+mk_netns() {
+	local ns="rft-$$-$RANDOM-$1"
+	ip netns add "$ns" || skip "cannot create network namespaces"
+	_netns+=("$ns")
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# Poll until a command succeeds, or fail after $1 seconds.
+wait_until() {
+	local t=$1 end
+	shift
+	end=$((SECONDS + t))
+	until "$@"; do
+		((SECONDS < end)) || fail "timed out after ${t}s waiting for: $*"
+		sleep 0.05
+	done
+}
+
+check_eq() { # actual expected what
+	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
+	info "ok: $3 = $1"
+}
+
+# Run a command that must fail with a given exit status and a message
+# matching a pattern on stderr: expect_fail STATUS PATTERN cmd...
+expect_fail() {
+	local want=$1 pat=$2 rc=0 err
+	shift 2
+	err=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" == "$want" ] || fail "'$*' exited $rc, expected $want (stderr: $err)"
+	grep -qE -- "$pat" <<<"$err" || fail "'$*' said '$err', expected /$pat/"
+	info "ok: '$*' -> $rc: $err"
+}
