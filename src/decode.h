@@ -19,14 +19,14 @@ enum rf_layer {
 	RF_LAYER_SLL,
 	RF_LAYER_SLL2,
 	RF_LAYER_PPP,
-	RF_LAYER_VLAN, /* 802.1Q or 802.1ad tag */
-	RF_LAYER_MPLS, /* one label stack entry */
+	RF_LAYER_VLAN,	/* 802.1Q or 802.1ad tag */
+	RF_LAYER_MPLS,	/* one label stack entry */
 	RF_LAYER_PWETH, /* Ethernet pseudowire control word */
 	RF_LAYER_PPPOE,
 	RF_LAYER_IPV4,
 	RF_LAYER_IPV6,
 	RF_LAYER_IPV6_EXT, /* hop-by-hop, routing, destination options */
-	RF_LAYER_FRAG, /* IPv6 fragment header */
+	RF_LAYER_FRAG,	   /* IPv6 fragment header */
 	RF_LAYER_AH,
 	RF_LAYER_ESP,
 	RF_LAYER_TCP,
@@ -45,52 +45,52 @@ enum rf_layer {
 
 /* Why decoding stopped; counted per reason by callers. */
 enum rf_decode_reason {
-	RF_DEC_OK = 0, /* reached a transport header or an opaque payload */
-	RF_DEC_TRUNCATED, /* the captured bytes end inside a header */
-	RF_DEC_MALFORMED, /* a header field is impossible (bad version, IHL < 5, ...) */
-	RF_DEC_NON_IP, /* no IP header (ARP, STP, LLC, ...) */
-	RF_DEC_TOO_DEEP, /* tag, label, extension-header or tunnel limit reached */
+	RF_DEC_OK = 0,	     /* reached a transport header or an opaque payload */
+	RF_DEC_TRUNCATED,    /* the captured bytes end inside a header */
+	RF_DEC_MALFORMED,    /* a header field is impossible (bad version, IHL < 5, ...) */
+	RF_DEC_NON_IP,	     /* no IP header (ARP, STP, LLC, ...) */
+	RF_DEC_TOO_DEEP,     /* tag, label, extension-header or tunnel limit reached */
 	RF_DEC_BAD_LINKTYPE, /* link type not supported */
 	RF_DEC__MAX
 };
 
-#define RF_MAX_LAYERS	   32 /* layers recorded; further ones are walked but not recorded */
-#define RF_MAX_IP	   4 /* IP headers kept (outer + 3 levels of tunnel) */
-#define RF_MAX_VLAN_DEPTH  8
-#define RF_MAX_MPLS_DEPTH  16
-#define RF_MAX_IPV6_EXT    16
+#define RF_MAX_LAYERS	  32 /* layers recorded; further ones are walked but not recorded */
+#define RF_MAX_IP	  4  /* IP headers kept (outer + 3 levels of tunnel) */
+#define RF_MAX_VLAN_DEPTH 8
+#define RF_MAX_MPLS_DEPTH 16
+#define RF_MAX_IPV6_EXT	  16
 
 /* rf_ip.flags */
-#define RF_IP_PORTS	 0x01 /* sport/dport are valid (TCP, UDP, SCTP) */
-#define RF_IP_FRAG	 0x02 /* this IP header is a fragment (any) */
-#define RF_IP_MF	 0x04 /* more fragments follow */
-#define RF_IP_TRUNC_L4	 0x08 /* L4 header is fragmented away or cut short */
+#define RF_IP_PORTS    0x01 /* sport/dport are valid (TCP, UDP, SCTP) */
+#define RF_IP_FRAG     0x02 /* this IP header is a fragment (any) */
+#define RF_IP_MF       0x04 /* more fragments follow */
+#define RF_IP_TRUNC_L4 0x08 /* L4 header is fragmented away or cut short */
 
 /* One IP header of the packet. Offsets are from the start of the packet. */
 struct rf_ip {
 	uint16_t src_off; /* source address (4 or 16 bytes) */
 	uint16_t dst_off; /* destination address; for SRv6 the final segment */
-	uint16_t l4_off; /* transport header, 0 if none reached */
-	uint8_t version; /* 4 or 6 */
-	uint8_t proto; /* upper-layer protocol after extension headers (IPPROTO_*) */
-	uint16_t sport; /* host byte order; valid with RF_IP_PORTS */
+	uint16_t l4_off;  /* transport header, 0 if none reached */
+	uint8_t version;  /* 4 or 6 */
+	uint8_t proto;	  /* upper-layer protocol after extension headers (IPPROTO_*) */
+	uint16_t sport;	  /* host byte order; valid with RF_IP_PORTS */
 	uint16_t dport;
 	uint16_t frag_off; /* fragment offset in bytes (RF_IP_FRAG) */
-	uint8_t flags; /* RF_IP_* */
-	uint8_t layer; /* index in rf_decoded.layers of this IP header */
-	uint32_t frag_id; /* IPv4 identification or IPv6 fragment identification */
+	uint8_t flags;	   /* RF_IP_* */
+	uint8_t layer;	   /* index in rf_decoded.layers of this IP header */
+	uint32_t frag_id;  /* IPv4 identification or IPv6 fragment identification */
 };
 
 /* rf_decode() flags */
 #define RF_DECODE_OUTER 0x01 /* stop after the outermost IP header and its ports (no tunnels) */
 
 struct rf_decoded {
-	uint8_t reason; /* enum rf_decode_reason */
+	uint8_t reason;	  /* enum rf_decode_reason */
 	uint8_t n_layers; /* entries in layers[] / layer_off[] */
-	uint8_t n_ip; /* entries in ip[]: ip[0] outermost, ip[n_ip - 1] innermost */
+	uint8_t n_ip;	  /* entries in ip[]: ip[0] outermost, ip[n_ip - 1] innermost */
 	uint8_t has_vlan;
-	uint16_t vlan_id; /* outermost VLAN id (has_vlan) */
-	uint16_t linktype; /* DLT_* the packet was decoded as */
+	uint16_t vlan_id;	       /* outermost VLAN id (has_vlan) */
+	uint16_t linktype;	       /* DLT_* the packet was decoded as */
 	uint8_t layers[RF_MAX_LAYERS]; /* enum rf_layer, outermost first */
 	uint16_t layer_off[RF_MAX_LAYERS];
 	struct rf_ip ip[RF_MAX_IP];

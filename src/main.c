@@ -15,11 +15,11 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "balance", cmd_balance, "split traffic from sources over shared-memory queues" },
-	{ "count", cmd_count, "count packets on an interface or a queue (pfcount)" },
-	{ "stats", cmd_stats, "print a running cluster's counters" },
-	{ "explain", cmd_explain, "show each packet's decoded key, hash and queue" },
-	{ "gen", cmd_gen, "write a synthetic capture" },
+	{"balance", cmd_balance, "split traffic from sources over shared-memory queues"},
+	{"count", cmd_count, "count packets on an interface or a queue (pfcount)"},
+	{"stats", cmd_stats, "print a running cluster's counters"},
+	{"explain", cmd_explain, "show each packet's decoded key, hash and queue"},
+	{"gen", cmd_gen, "write a synthetic capture"},
 };
 
 static void usage(FILE *f)

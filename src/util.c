@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vmsg(const char *prefix, const char *fmt,
+						       va_list ap)
 {
 	char buf[1024];
 
