@@ -97,8 +97,10 @@ struct rf_decoded {
 };
 
 /*
- * Decode pkt[0..caplen) of link type linktype (DLT_*) into *d (always fully
- * written, even for caplen 0). flags: RF_DECODE_*. Returns d->reason.
+ * Decode pkt[0..caplen) of link type linktype (DLT_*) into *d. The scalar
+ * fields are always written (also for caplen 0); array entries at or past
+ * n_layers / n_ip are left undefined, so that nothing per packet clears the
+ * whole struct. flags: RF_DECODE_*. Returns d->reason.
  */
 int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int flags,
 	      struct rf_decoded *d);
