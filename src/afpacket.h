@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Live capture on one network interface with an AF_PACKET TPACKET_V3 mmap
+ * ring. Used by `ringfan count -i IFACE` and by the balancer's afpacket
+ * source. The socket is bound to the interface before the ring is mapped,
+ * and anything queued before the bind is drained, so only the named
+ * interface's packets are seen, from the first one. The kernel never waits
+ * for us: when the ring is full it drops, and rf_afp_stats() reports it.
+ */
+#ifndef RINGFAN_AFPACKET_H
+#define RINGFAN_AFPACKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ringfan/ringfan.h>
+
+struct bpf_program;
+struct rf_afp;
+
+struct rf_afp_opts {
+	const char *ifname;
+	uint64_t ring_size;   /* bytes of ring; 0: 64 MiB (rounded to whole blocks) */
+	uint32_t block_size;  /* 0: 1 MiB */
+	uint32_t snaplen;     /* 0: 65535 */
+	int block_timeout_ms; /* block retire timeout; 0: 10 ms */
+	bool promisc;	      /* PACKET_MR_PROMISC membership (dropped with the socket) */
+	const struct bpf_program
+		*filter; /* attached in the kernel (SO_ATTACH_FILTER); NULL: none */
+};
+
+/*
+ * Open the capture. Errors: -ENODEV no such interface; -ENETDOWN interface
+ * is down; -EPERM/-EACCES not allowed (needs CAP_NET_RAW); -EINVAL bad
+ * options or filter; other negative errno.
+ */
+int rf_afp_open(const struct rf_afp_opts *opts, struct rf_afp **ret_afp);
+
+/* The socket, for poll()/epoll (POLLIN when a block is ready). */
+int rf_afp_fd(const struct rf_afp *a);
+int rf_afp_ifindex(const struct rf_afp *a);
+const char *rf_afp_ifname(const struct rf_afp *a);
+
+/*
+ * Return up to max packets from the ring (pointers into ready blocks; ts_ns,
+ * caplen, wirelen and ifindex set; hash and flags 0). Returns the count, 0
+ * if no block is ready. The packets stay valid until rf_afp_release().
+ */
+int rf_afp_next_burst(struct rf_afp *a, struct rf_packet *pkts, unsigned int max);
+
+/* Hand every block fully returned by rf_afp_next_burst() back to the kernel. */
+void rf_afp_release(struct rf_afp *a);
+
+/* Wait up to timeout_ms for a block (poll). Returns 1 ready, 0 timeout, -EINTR, or -ENETDOWN. */
+int rf_afp_wait(struct rf_afp *a, int timeout_ms);
+
+/*
+ * Cumulative kernel counters since open: packets the kernel passed to the
+ * ring (including those it then dropped) and packets dropped because the
+ * ring was full.
+ */
+int rf_afp_stats(struct rf_afp *a, uint64_t *ret_packets, uint64_t *ret_drops);
+
+/* NULL is a no-op. */
+void rf_afp_close(struct rf_afp *a);
+
+#endif
