@@ -40,6 +40,7 @@ enum rf_layer {
 	RF_LAYER_GENEVE,
 	RF_LAYER_GTPU,
 	RF_LAYER_TEREDO,
+	RF_LAYER_NULL, /* BSD loopback (DLT_NULL, DLT_LOOP) address family */
 	RF_LAYER__MAX
 };
 
@@ -77,8 +78,8 @@ struct rf_ip {
 	uint16_t dport;
 	uint16_t frag_off; /* fragment offset in bytes (RF_IP_FRAG) */
 	uint8_t flags;	   /* RF_IP_* */
-	uint8_t layer;	   /* index in rf_decoded.layers of this IP header */
-	uint32_t frag_id;  /* IPv4 identification or IPv6 fragment identification */
+	uint8_t layer; /* index in rf_decoded.layers of this IP header (RF_MAX_LAYERS: not recorded) */
+	uint32_t frag_id; /* IPv4 identification or IPv6 fragment identification */
 };
 
 /* rf_decode() flags */
