@@ -2,10 +2,12 @@
 /*
  * Live capture on one network interface with an AF_PACKET TPACKET_V3 mmap
  * ring. Used by `ringfan count -i IFACE` and by the balancer's afpacket
- * source. The socket is bound to the interface before the ring is mapped,
- * and anything queued before the bind is drained, so only the named
- * interface's packets are seen, from the first one. The kernel never waits
- * for us: when the ring is full it drops, and rf_afp_stats() reports it.
+ * source. The socket receives nothing until the ring and the filter are in
+ * place and it is bound to the interface, so only the named interface's
+ * packets (that pass the filter) are seen, from the first one. The kernel
+ * never waits for us: when the ring is full it drops, and rf_afp_stats()
+ * reports it. A VLAN tag the kernel stripped is put back into the frame, so
+ * packets are the bytes that were on the wire.
  */
 #ifndef RINGFAN_AFPACKET_H
 #define RINGFAN_AFPACKET_H
@@ -25,8 +27,13 @@ struct rf_afp_opts {
 	uint32_t snaplen;     /* 0: 65535 */
 	int block_timeout_ms; /* block retire timeout; 0: 10 ms */
 	bool promisc;	      /* PACKET_MR_PROMISC membership (dropped with the socket) */
-	const struct bpf_program
-		*filter; /* attached in the kernel (SO_ATTACH_FILTER); NULL: none */
+	/*
+	 * Compiled for frames as on the wire (pcap_open_dead(DLT_EN10MB, snaplen));
+	 * runs in the kernel (SO_ATTACH_FILTER), and for frames whose VLAN tag the
+	 * kernel stripped, here after the tag is put back. Copied: may be freed
+	 * after open. NULL: none.
+	 */
+	const struct bpf_program *filter;
 };
 
 /*
@@ -43,8 +50,9 @@ const char *rf_afp_ifname(const struct rf_afp *a);
 
 /*
  * Return up to max packets from the ring (pointers into ready blocks; ts_ns,
- * caplen, wirelen and ifindex set; hash and flags 0). Returns the count, 0
- * if no block is ready. The packets stay valid until rf_afp_release().
+ * caplen, wirelen and ifindex set; flags RF_PKT_TRUNCATED when caplen <
+ * wirelen; hash 0). Returns the count, 0 if no block is ready. The packets
+ * stay valid until rf_afp_release(). Not thread-safe: one thread per handle.
  */
 int rf_afp_next_burst(struct rf_afp *a, struct rf_packet *pkts, unsigned int max);
 
@@ -55,9 +63,9 @@ void rf_afp_release(struct rf_afp *a);
 int rf_afp_wait(struct rf_afp *a, int timeout_ms);
 
 /*
- * Cumulative kernel counters since open: packets the kernel passed to the
- * ring (including those it then dropped) and packets dropped because the
- * ring was full.
+ * Cumulative counters since open: packets that passed the filter (including
+ * those then dropped) and packets the kernel dropped because the ring was
+ * full.
  */
 int rf_afp_stats(struct rf_afp *a, uint64_t *ret_packets, uint64_t *ret_drops);
 
