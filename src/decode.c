@@ -74,14 +74,17 @@ enum {
 enum {
 	PORT_GTPU = 2152,
 	PORT_TEREDO = 3544,
+	PORT_NAT_T = 4500,
 	PORT_VXLAN = 4789,
+	PORT_VXLAN_GPE = 4790,
 	PORT_GENEVE = 6081,
 };
 
 /* Decoding state of one packet. */
 struct ctx {
 	const uint8_t *pkt;
-	uint32_t end; /* first offset that may not be read */
+	uint32_t end;	 /* first offset that may not be read */
+	uint32_t caplen; /* c->end before any length field shortened it */
 	unsigned int flags;
 	unsigned int n_eth;
 	struct rf_decoded *d;
@@ -113,6 +116,23 @@ static inline int stop(struct ctx *c, enum rf_decode_reason reason)
 {
 	c->d->reason = reason;
 	return reason;
+}
+
+/*
+ * A header of len bytes at off does not fit below c->end: TRUNCATED if the
+ * capture ends first, MALFORMED if an enclosing length field (IP total or
+ * payload length) ends before it although the bytes are there.
+ */
+static int cut(struct ctx *c, uint32_t off, uint32_t len)
+{
+	return stop(c, off + len > c->caplen ? RF_DEC_TRUNCATED : RF_DEC_MALFORMED);
+}
+
+/* Same, for the upper-layer header of *ip (or what leads to it). */
+static int cut_l4(struct ctx *c, struct rf_ip *ip, uint32_t off, uint32_t len)
+{
+	ip->flags |= RF_IP_TRUNC_L4;
+	return cut(c, off, len);
 }
 
 static inline void push_layer(struct ctx *c, enum rf_layer layer, uint32_t off)
@@ -148,19 +168,15 @@ static inline int ports(struct ctx *c, struct rf_ip *ip, uint32_t off, uint32_t 
 {
 	const uint8_t *p = c->pkt + off;
 
-	if (unlikely(!have(c, off, 4))) {
-		ip->flags |= RF_IP_TRUNC_L4;
-		return stop(c, RF_DEC_TRUNCATED);
-	}
+	if (unlikely(!have(c, off, 4)))
+		return cut_l4(c, ip, off, 4);
 	ip->sport = rd16(p);
 	ip->dport = rd16(p + 2);
 	ip->flags |= RF_IP_PORTS;
 	ip->l4_off = off;
 	push_layer(c, layer, off);
-	if (unlikely(!have(c, off, min_len))) {
-		ip->flags |= RF_IP_TRUNC_L4;
-		return stop(c, RF_DEC_TRUNCATED);
-	}
+	if (unlikely(!have(c, off, min_len)))
+		return cut_l4(c, ip, off, min_len);
 	return stop(c, RF_DEC_OK);
 }
 
@@ -174,20 +190,16 @@ static int tcp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 	doff = (uint32_t)(c->pkt[off + 12] >> 4) * 4;
 	if (unlikely(doff < 20))
 		return stop(c, RF_DEC_MALFORMED);
-	if (unlikely(!have(c, off, doff))) {
-		ip->flags |= RF_IP_TRUNC_L4;
-		return stop(c, RF_DEC_TRUNCATED);
-	}
+	if (unlikely(!have(c, off, doff)))
+		return cut_l4(c, ip, off, doff);
 	return RF_DEC_OK;
 }
 
 static int icmp(struct ctx *c, struct rf_ip *ip, uint32_t off, enum rf_layer layer)
 {
 	/* Type, code, checksum, and 4 bytes of rest-of-header. */
-	if (unlikely(!have(c, off, 8))) {
-		ip->flags |= RF_IP_TRUNC_L4;
-		return stop(c, RF_DEC_TRUNCATED);
-	}
+	if (unlikely(!have(c, off, 8)))
+		return cut_l4(c, ip, off, 8);
 	ip->l4_off = off;
 	push_layer(c, layer, off);
 	return stop(c, RF_DEC_OK);
@@ -198,7 +210,7 @@ static int icmp(struct ctx *c, struct rf_ip *ip, uint32_t off, enum rf_layer lay
 static int inner_ip_by_nibble(struct ctx *c, uint32_t off)
 {
 	if (unlikely(!have(c, off, 1)))
-		return stop(c, RF_DEC_OK); /* empty payload */
+		return cut(c, off, 1);
 	switch (c->pkt[off] >> 4) {
 	case 4:
 		return ipv4(c, off);
@@ -213,11 +225,38 @@ static int vxlan(struct ctx *c, uint32_t off)
 {
 	/* Flags (I = 0x08: VNI valid), 3 reserved, VNI (3), reserved. */
 	if (unlikely(!have(c, off, 8)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, 8);
 	if (!(c->pkt[off] & 0x08))
 		return stop(c, RF_DEC_OK);
 	push_layer(c, RF_LAYER_VXLAN, off);
 	return ethernet(c, off + 8);
+}
+
+/* VXLAN-GPE: as VXLAN, with a next-protocol byte when the P flag is set. */
+static int vxlan_gpe(struct ctx *c, uint32_t off)
+{
+	const uint8_t *p = c->pkt + off;
+
+	if (unlikely(!have(c, off, 8)))
+		return cut(c, off, 8);
+	push_layer(c, RF_LAYER_VXLAN, off);
+	/* Without P, early senders still fill the byte; 0 there means Ethernet. */
+	switch (p[3]) {
+	case 0:
+		if (p[0] & 0x04)
+			return stop(c, RF_DEC_OK);
+		return ethernet(c, off + 8);
+	case 1:
+		return ipv4(c, off + 8);
+	case 2:
+		return ipv6(c, off + 8);
+	case 3:
+		return ethernet(c, off + 8);
+	case 5:
+		return mpls(c, off + 8);
+	default:
+		return stop(c, RF_DEC_OK); /* NSH or unknown */
+	}
 }
 
 static int geneve(struct ctx *c, uint32_t off)
@@ -227,13 +266,13 @@ static int geneve(struct ctx *c, uint32_t off)
 
 	/* Ver (2 bits) + option length in 4-byte words, flags, protocol, VNI. */
 	if (unlikely(!have(c, off, 8)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, 8);
 	if (p[0] >> 6) /* unknown version: leave the payload opaque */
 		return stop(c, RF_DEC_OK);
 	push_layer(c, RF_LAYER_GENEVE, off);
 	hlen = 8 + (uint32_t)(p[0] & 0x3f) * 4;
 	if (unlikely(!have(c, off, hlen)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, hlen);
 	switch (rd16(p + 2)) {
 	case ET_TEB:
 		return ethernet(c, off + hlen);
@@ -249,24 +288,25 @@ static int geneve(struct ctx *c, uint32_t off)
 static int gtpu(struct ctx *c, uint32_t off)
 {
 	const uint8_t *p = c->pkt + off;
-	uint32_t pos, len;
+	uint32_t pos, len, pdu_end;
 	uint8_t next;
 
 	/* Flags: version (3 bits) = 1, PT = 1, reserved, E, S, PN; type; length; TEID. */
 	if (unlikely(!have(c, off, 8)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, 8);
 	if ((p[0] & 0xf0) != 0x30) /* not GTPv1 (GTP' or other): opaque */
 		return stop(c, RF_DEC_OK);
 	push_layer(c, RF_LAYER_GTPU, off);
 	if (p[1] != 0xff) /* echo, error indication, end marker: no user data */
 		return stop(c, RF_DEC_OK);
 	/* The length counts the bytes after the mandatory 8. */
-	end_at(c, off + 8 + rd16(p + 2));
+	pdu_end = off + 8 + rd16(p + 2);
+	end_at(c, pdu_end);
 	pos = off + 8;
 	if (p[0] & 0x07) {
 		/* Sequence number (2), N-PDU number (1), next extension type (1). */
 		if (unlikely(!have(c, pos, 4)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, pos, 4);
 		next = c->pkt[pos + 3];
 		pos += 4;
 		if (!(p[0] & 0x04))
@@ -274,16 +314,18 @@ static int gtpu(struct ctx *c, uint32_t off)
 		while (next) {
 			/* Length in 4-byte words including itself; next type in its last byte. */
 			if (unlikely(!have(c, pos, 1)))
-				return stop(c, RF_DEC_TRUNCATED);
+				return cut(c, pos, 1);
 			len = (uint32_t)c->pkt[pos] * 4;
 			if (unlikely(len == 0))
 				return stop(c, RF_DEC_MALFORMED);
 			if (unlikely(!have(c, pos, len)))
-				return stop(c, RF_DEC_TRUNCATED);
+				return cut(c, pos, len);
 			next = c->pkt[pos + len - 1];
 			pos += len;
 		}
 	}
+	if (pos >= pdu_end)
+		return stop(c, RF_DEC_OK); /* no payload */
 	return inner_ip_by_nibble(c, pos);
 }
 
@@ -306,6 +348,18 @@ static int teredo(struct ctx *c, uint32_t off)
 	return ipv6(c, pos);
 }
 
+/*
+ * UDP-encapsulated ESP (NAT traversal, RFC 3948): ESP unless it is a NAT
+ * keepalive (one 0xff byte) or IKE (a zero "non-ESP marker").
+ */
+static int udp_esp(struct ctx *c, uint32_t off)
+{
+	if (!have(c, off, 8) || rd32(c->pkt + off) == 0)
+		return stop(c, RF_DEC_OK);
+	push_layer(c, RF_LAYER_ESP, off);
+	return stop(c, RF_DEC_OK);
+}
+
 static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 {
 	int r = ports(c, ip, off, 8, RF_LAYER_UDP);
@@ -315,18 +369,24 @@ static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 	switch (ip->dport) {
 	case PORT_VXLAN:
 		return vxlan(c, off + 8);
+	case PORT_VXLAN_GPE:
+		return vxlan_gpe(c, off + 8);
 	case PORT_GENEVE:
 		return geneve(c, off + 8);
 	case PORT_GTPU:
 		return gtpu(c, off + 8);
 	case PORT_TEREDO:
 		return teredo(c, off + 8);
+	case PORT_NAT_T:
+		return udp_esp(c, off + 8);
 	}
 	switch (ip->sport) {
 	case PORT_GTPU:
 		return gtpu(c, off + 8);
 	case PORT_TEREDO:
 		return teredo(c, off + 8);
+	case PORT_NAT_T:
+		return udp_esp(c, off + 8);
 	}
 	return RF_DEC_OK;
 }
@@ -340,17 +400,22 @@ static int ppp(struct ctx *c, uint32_t off, bool mpls_ok)
 	uint32_t pos = off;
 	uint16_t proto;
 
-	if (have(c, pos, 2) && p[0] == 0xff && p[1] == 0x03)
+	if (have(c, pos, 1) && p[0] == 0xff) { /* address and control: 0xff 0x03 */
+		if (unlikely(!have(c, pos, 2)))
+			return cut(c, pos, 2);
+		if (unlikely(p[1] != 0x03))
+			return stop(c, RF_DEC_MALFORMED);
 		pos += 2;
+	}
 	if (unlikely(!have(c, pos, 1)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, pos, 1);
 	p = c->pkt + pos;
 	if (p[0] & 1) { /* protocol field compression */
 		proto = p[0];
 		pos += 1;
 	} else {
 		if (unlikely(!have(c, pos, 2)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, pos, 2);
 		proto = rd16(p);
 		pos += 2;
 	}
@@ -381,11 +446,11 @@ static int erspan(struct ctx *c, uint32_t off, uint16_t type, bool seq)
 	}
 	hlen = type == ET_ERSPAN2 ? 8 : 12;
 	if (unlikely(!have(c, off, hlen)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, hlen);
 	if (type == ET_ERSPAN3 && (c->pkt[off + 11] & 0x01))
 		hlen += 8; /* O bit: platform-specific subheader */
 	if (unlikely(!have(c, off, hlen)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, hlen);
 	push_layer(c, RF_LAYER_ERSPAN, off);
 	return ethernet(c, off + hlen);
 }
@@ -397,7 +462,7 @@ static int gre(struct ctx *c, uint32_t off)
 	uint32_t hlen = 4;
 
 	if (unlikely(!have(c, off, 4)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, 4);
 	fl = rd16(p);
 	type = rd16(p + 2);
 	switch (fl & 0x0007) {
@@ -416,7 +481,7 @@ static int gre(struct ctx *c, uint32_t off)
 		return stop(c, RF_DEC_MALFORMED);
 	}
 	if (unlikely(!have(c, off, hlen)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, hlen);
 	push_layer(c, RF_LAYER_GRE, off);
 	off += hlen;
 	switch (type) {
@@ -461,7 +526,7 @@ static int l4(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t proto)
 	case P_ESP:
 		/* SPI and sequence number; the rest is encrypted. */
 		if (unlikely(!have(c, off, 8)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, off, 8);
 		push_layer(c, RF_LAYER_ESP, off);
 		return stop(c, RF_DEC_OK);
 	}
@@ -516,7 +581,7 @@ static int ipv4(struct ctx *c, uint32_t off)
 	uint16_t fo;
 
 	if (unlikely(!have(c, off, IPV4_HLEN)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, IPV4_HLEN);
 	hlen = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = rd16(p + 2);
 	if (unlikely((p[0] >> 4) != 4 || hlen < IPV4_HLEN))
@@ -544,10 +609,8 @@ static int ipv4(struct ctx *c, uint32_t off)
 			return stop(c, RF_DEC_OK);
 		}
 	}
-	if (unlikely(!have(c, off, hlen))) {
-		ip->flags |= RF_IP_TRUNC_L4;
-		return stop(c, RF_DEC_TRUNCATED);
-	}
+	if (unlikely(!have(c, off, hlen)))
+		return cut_l4(c, ip, off, hlen);
 	if (unlikely(p[9] == P_AH))
 		return ip_ext(c, ip, off + hlen, P_AH);
 	return l4(c, ip, off + hlen, p[9]);
@@ -624,10 +687,8 @@ static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh)
 		ip->proto = nh;
 		if (unlikely(n == RF_MAX_IPV6_EXT))
 			return stop(c, RF_DEC_TOO_DEEP);
-		if (unlikely(!have(c, off, 8))) {
-			ip->flags |= RF_IP_TRUNC_L4;
-			return stop(c, RF_DEC_TRUNCATED);
-		}
+		if (unlikely(!have(c, off, 8)))
+			return cut_l4(c, ip, off, 8);
 		p = c->pkt + off;
 		if (nh == P_FRAGMENT)
 			len = 8;
@@ -635,10 +696,8 @@ static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh)
 			len = ((uint32_t)p[1] + 2) * 4;
 		else
 			len = ((uint32_t)p[1] + 1) * 8;
-		if (unlikely(!have(c, off, len))) {
-			ip->flags |= RF_IP_TRUNC_L4;
-			return stop(c, RF_DEC_TRUNCATED);
-		}
+		if (unlikely(!have(c, off, len)))
+			return cut_l4(c, ip, off, len);
 		switch (nh) {
 		case P_FRAGMENT:
 			push_layer(c, RF_LAYER_FRAG, off);
@@ -681,7 +740,7 @@ static int ipv6(struct ctx *c, uint32_t off)
 	uint32_t plen;
 
 	if (unlikely(!have(c, off, IPV6_HLEN)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, IPV6_HLEN);
 	if (unlikely((p[0] >> 4) != 6))
 		return stop(c, RF_DEC_MALFORMED);
 	ip = push_ip(c, off, RF_LAYER_IPV6, 6);
@@ -707,13 +766,13 @@ static int mpls(struct ctx *c, uint32_t off)
 		if (unlikely(n == RF_MAX_MPLS_DEPTH))
 			return stop(c, RF_DEC_TOO_DEEP);
 		if (unlikely(!have(c, off, 4)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, off, 4);
 		bos = c->pkt[off + 2] & 0x01;
 		push_layer(c, RF_LAYER_MPLS, off);
 		off += 4;
 	}
 	if (unlikely(!have(c, off, 1)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, 1);
 	switch (c->pkt[off] >> 4) {
 	case 4:
 		return ipv4(c, off);
@@ -722,7 +781,7 @@ static int mpls(struct ctx *c, uint32_t off)
 	case 0:
 		/* Ethernet pseudowire control word (RFC 4385), then the frame. */
 		if (unlikely(!have(c, off, 4)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, off, 4);
 		push_layer(c, RF_LAYER_PWETH, off);
 		return ethernet(c, off + 4);
 	default:
@@ -736,8 +795,9 @@ static int pppoe(struct ctx *c, uint32_t off)
 
 	/* Version/type, code, session id, length; then the PPP protocol. */
 	if (unlikely(!have(c, off, 8)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, 8);
 	push_layer(c, RF_LAYER_PPPOE, off);
+	push_layer(c, RF_LAYER_PPP, off + 6);
 	proto = rd16(c->pkt + off + 6);
 	if (proto == PPP_IPV4)
 		return ipv4(c, off + 8);
@@ -774,7 +834,7 @@ static int ethertype(struct ctx *c, uint32_t off, uint16_t type)
 		if (unlikely(n_vlan == RF_MAX_VLAN_DEPTH))
 			return stop(c, RF_DEC_TOO_DEEP);
 		if (unlikely(!have(c, off, 4)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, off, 4);
 		tci = rd16(c->pkt + off);
 		type = rd16(c->pkt + off + 2);
 		push_layer(c, RF_LAYER_VLAN, off);
@@ -792,7 +852,7 @@ static int ethernet(struct ctx *c, uint32_t off)
 	if (unlikely(c->n_eth == MAX_ETH))
 		return stop(c, RF_DEC_TOO_DEEP);
 	if (unlikely(!have(c, off, ETH_HLEN)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, off, ETH_HLEN);
 	c->n_eth++;
 	push_layer(c, RF_LAYER_ETH, off);
 	return ethertype(c, off + ETH_HLEN, rd16(c->pkt + off + 12));
@@ -803,7 +863,7 @@ static int raw_ip(struct ctx *c, int want)
 	int v;
 
 	if (unlikely(!have(c, 0, 1)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, 0, 1);
 	v = c->pkt[0] >> 4;
 	if (v == 4 && want != 6)
 		return ipv4(c, 0);
@@ -818,7 +878,7 @@ static int null_loop(struct ctx *c)
 	uint32_t af;
 
 	if (unlikely(!have(c, 0, 4)))
-		return stop(c, RF_DEC_TRUNCATED);
+		return cut(c, 0, 4);
 	af = rd32(c->pkt);
 	if (af > 0xffff)
 		af = __builtin_bswap32(af);
@@ -836,17 +896,17 @@ static int null_loop(struct ctx *c)
 	}
 }
 
-static int link(struct ctx *c, int linktype)
+static int link_layer(struct ctx *c, int linktype)
 {
 	switch (linktype) {
 	case DLT_LINUX_SLL:
 		if (unlikely(!have(c, 0, 16)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, 0, 16);
 		push_layer(c, RF_LAYER_SLL, 0);
 		return ethertype(c, 16, rd16(c->pkt + 14));
 	case DLT_LINUX_SLL2:
 		if (unlikely(!have(c, 0, 20)))
-			return stop(c, RF_DEC_TRUNCATED);
+			return cut(c, 0, 20);
 		push_layer(c, RF_LAYER_SLL2, 0);
 		return ethertype(c, 20, rd16(c->pkt));
 	case DLT_RAW:
@@ -873,6 +933,7 @@ int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int fl
 		.pkt = pkt,
 		/* Offsets are 16 bits: headers past 64 KiB are not looked for. */
 		.end = caplen < UINT16_MAX ? caplen : UINT16_MAX,
+		.caplen = caplen < UINT16_MAX ? caplen : UINT16_MAX,
 		.flags = flags,
 		.n_eth = 0,
 		.d = d,
@@ -886,7 +947,7 @@ int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int fl
 	d->linktype = linktype;
 	if (likely(linktype == DLT_EN10MB))
 		return ethernet(&c, 0);
-	return link(&c, linktype);
+	return link_layer(&c, linktype);
 }
 
 static const char *const layer_names[RF_LAYER__MAX] = {

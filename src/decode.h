@@ -90,8 +90,8 @@ struct rf_decoded {
 	uint8_t n_layers; /* entries in layers[] / layer_off[] */
 	uint8_t n_ip;	  /* entries in ip[]: ip[0] outermost, ip[n_ip - 1] innermost */
 	uint8_t has_vlan;
-	uint16_t vlan_id;	       /* outermost VLAN id (has_vlan) */
-	uint16_t linktype;	       /* DLT_* the packet was decoded as */
+	uint16_t vlan_id;  /* outermost VLAN id (has_vlan): first tag before any IP header */
+	uint16_t linktype; /* DLT_* the packet was decoded as */
 	uint8_t layers[RF_MAX_LAYERS]; /* enum rf_layer, outermost first */
 	uint16_t layer_off[RF_MAX_LAYERS];
 	struct rf_ip ip[RF_MAX_IP];
