@@ -1,9 +1,498 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* `ringfan stats`: read clusters' stats files; print them as tables or JSON. */
+#include "stats.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ringfan/ringfan.h>
+
 #include "cli.h"
 #include "util.h"
 
+#define STATS_TEXT_MAX (1u << 20)
+
+static double rate(uint64_t now, uint64_t before, double secs)
+{
+	return secs > 0 && now >= before ? (double)(now - before) / secs : 0;
+}
+
+static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct rf_stats_snap *prev,
+			  double secs)
+{
+	char a[32], b[32], c[32];
+	uint64_t i;
+
+	fprintf(f, "  %-32s %15s %17s %13s%s\n", "source", "received", "bytes", "kernel-drops",
+		prev ? "        pps" : "");
+	for (i = 0; i < s->n_sources; i++) {
+		const struct rf_stats_source *src = &s->sources[i];
+
+		fprintf(f, "  %-32s %15s %17s %13s", src->name,
+			rf_fmt_thousands(src->received, a, sizeof(a)),
+			rf_fmt_thousands(src->bytes, b, sizeof(b)),
+			rf_fmt_thousands(src->kernel_drops, c, sizeof(c)));
+		if (prev)
+			fprintf(f, " %10.0f", rate(src->received, prev->sources[i].received, secs));
+		fputc('\n', f);
+	}
+}
+
+static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
+			const struct rf_stats_snap *prev, double secs)
+{
+	const struct rf_stats_queue *q = &s->queues[i];
+	char a[32], b[32], c[32], d[32];
+
+	fprintf(f, "  %5llu %5c %15s %17s %13s %8llu %15s", (unsigned long long)i,
+		(char)('A' + (q->group % 26)), rf_fmt_thousands(q->enqueued, a, sizeof(a)),
+		rf_fmt_thousands(q->bytes, b, sizeof(b)),
+		rf_fmt_thousands(q->dropped, c, sizeof(c)), (unsigned long long)q->consumer_pid,
+		rf_fmt_thousands(q->consumer_read, d, sizeof(d)));
+	if (prev)
+		fprintf(f, " %10.0f", rate(q->enqueued, prev->queues[i].enqueued, secs));
+	if (q->egress[0])
+		fprintf(f, "  -> %s (sent %llu, failed %llu)", q->egress,
+			(unsigned long long)q->egress_sent, (unsigned long long)q->egress_failed);
+	fputc('\n', f);
+}
+
+static void print_groups(FILE *f, const struct rf_stats_snap *s)
+{
+	char a[32], b[32], c[32];
+	uint64_t g;
+
+	for (g = 0; g < s->n_groups; g++) {
+		const struct rf_stats_group *gr = &s->groups[g];
+
+		fprintf(f, "  group %c (queues %llu-%llu): received %s, enqueued %s, dropped %s\n",
+			(char)('A' + (g % 26)), (unsigned long long)gr->first_queue,
+			(unsigned long long)(gr->first_queue + gr->queues - 1),
+			rf_fmt_thousands(gr->received, a, sizeof(a)),
+			rf_fmt_thousands(gr->enqueued, b, sizeof(b)),
+			rf_fmt_thousands(gr->dropped, c, sizeof(c)));
+	}
+}
+
+static void print_decode(FILE *f, const struct rf_stats_snap *s)
+{
+	unsigned int i;
+
+	fprintf(f, "  decode:");
+	for (i = 0; i < RF_DEC__MAX; i++)
+		fprintf(f, " %s %llu", rf_decode_reason_name(i), (unsigned long long)s->decode[i]);
+	fprintf(f,
+		"\n  fragments: first %llu, tied %llu, held %llu, released %llu, expired %llu, "
+		"held now %llu, table full %llu, hold full %llu\n",
+		(unsigned long long)s->frag.first, (unsigned long long)s->frag.tied,
+		(unsigned long long)s->frag.held, (unsigned long long)s->frag.released,
+		(unsigned long long)s->frag.expired, (unsigned long long)s->frag.held_now,
+		(unsigned long long)s->frag.table_full, (unsigned long long)s->frag.hold_full);
+}
+
+void rf_stats_print(FILE *f, const struct rf_stats_snap *s, const struct rf_stats_snap *prev,
+		    double secs)
+{
+	char a[32], b[32], c[32], d[32];
+	uint64_t i;
+
+	print_sources(f, s, prev, secs);
+	fprintf(f, "  %5s %5s %15s %17s %13s %8s %15s%s\n", "queue", "group", "enqueued", "bytes",
+		"dropped", "consumer", "consumer-read", prev ? "        pps" : "");
+	for (i = 0; i < s->n_queues; i++)
+		print_queue(f, s, i, prev, secs);
+	print_groups(f, s);
+	fprintf(f, "  total: received %s, enqueued %s, dropped %s, kernel drops %s",
+		rf_fmt_thousands(s->totals.received, a, sizeof(a)),
+		rf_fmt_thousands(s->totals.enqueued, b, sizeof(b)),
+		rf_fmt_thousands(s->totals.dropped, c, sizeof(c)),
+		rf_fmt_thousands(s->totals.kernel_drops, d, sizeof(d)));
+	if (prev)
+		fprintf(f, ", %.0f pps in", rate(s->totals.received, prev->totals.received, secs));
+	fputc('\n', f);
+	print_decode(f, s);
+}
+
+/* ---- reading ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+#define JU(f, sep, name, v) fprintf(f, "%s\"%s\":%llu", sep, name, (unsigned long long)(v))
+
+static void json_sources(FILE *f, const struct rf_stats_snap *s)
+{
+	uint64_t i;
+
+	fprintf(f, ",\"sources\":[");
+	for (i = 0; i < s->n_sources; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		json_str(f, s->sources[i].name);
+		JU(f, ",", "received", s->sources[i].received);
+		JU(f, ",", "bytes", s->sources[i].bytes);
+		JU(f, ",", "kernel_drops", s->sources[i].kernel_drops);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void json_groups(FILE *f, const struct rf_stats_snap *s)
+{
+	uint64_t i;
+
+	fprintf(f, ",\"groups\":[");
+	for (i = 0; i < s->n_groups; i++) {
+		const struct rf_stats_group *g = &s->groups[i];
+
+		JU(f, i ? ",{" : "{", "group", i);
+		JU(f, ",", "first_queue", g->first_queue);
+		JU(f, ",", "queues", g->queues);
+		JU(f, ",", "received", g->received);
+		JU(f, ",", "enqueued", g->enqueued);
+		JU(f, ",", "dropped", g->dropped);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void json_queues(FILE *f, const struct rf_stats_snap *s)
+{
+	uint64_t i;
+
+	fprintf(f, ",\"queues\":[");
+	for (i = 0; i < s->n_queues; i++) {
+		const struct rf_stats_queue *q = &s->queues[i];
+
+		JU(f, i ? ",{" : "{", "queue", i);
+		JU(f, ",", "group", q->group);
+		JU(f, ",", "enqueued", q->enqueued);
+		JU(f, ",", "bytes", q->bytes);
+		JU(f, ",", "dropped", q->dropped);
+		JU(f, ",", "dropped_full", q->dropped_full);
+		JU(f, ",", "dropped_cursor", q->dropped_cursor);
+		JU(f, ",", "dropped_toobig", q->dropped_toobig);
+		JU(f, ",", "consumer_pid", q->consumer_pid);
+		JU(f, ",", "consumer_read", q->consumer_read);
+		JU(f, ",", "backlog_bytes", q->backlog_bytes);
+		if (q->egress[0]) {
+			fprintf(f, ",\"egress\":");
+			json_str(f, q->egress);
+			JU(f, ",", "egress_sent", q->egress_sent);
+			JU(f, ",", "egress_failed", q->egress_failed);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void json_counters(FILE *f, const struct rf_stats_snap *s)
+{
+	const struct rf_stats_frag *fr = &s->frag;
+	const struct rf_stats_totals *t = &s->totals;
+	unsigned int i;
+
+	fprintf(f, ",\"decode\":{");
+	for (i = 0; i < RF_DEC__MAX; i++)
+		JU(f, i ? "," : "", rf_decode_reason_name(i), s->decode[i]);
+	JU(f, "},\"fragments\":{", "first", fr->first);
+	JU(f, ",", "tied", fr->tied);
+	JU(f, ",", "held", fr->held);
+	JU(f, ",", "released", fr->released);
+	JU(f, ",", "expired", fr->expired);
+	JU(f, ",", "table_full", fr->table_full);
+	JU(f, ",", "hold_full", fr->hold_full);
+	JU(f, ",", "hold_big", fr->hold_big);
+	JU(f, ",", "table_expired", fr->table_expired);
+	JU(f, ",", "held_now", fr->held_now);
+	JU(f, "},\"totals\":{", "received", t->received);
+	JU(f, ",", "bytes", t->bytes);
+	JU(f, ",", "kernel_drops", t->kernel_drops);
+	JU(f, ",", "enqueued", t->enqueued);
+	JU(f, ",", "dropped", t->dropped);
+	fputc('}', f);
+}
+
+static void print_json(FILE *f, const struct rf_stats_snap *s, bool alive)
+{
+	JU(f, "{", "cluster", s->cluster);
+	JU(f, ",", "pid", s->pid);
+	fprintf(f, ",\"state\":");
+	json_str(f, s->state);
+	fprintf(f, ",\"alive\":%s,\"mode\":", alive ? "true" : "false");
+	json_str(f, s->mode);
+	JU(f, ",", "started_ns", s->started_ns);
+	JU(f, ",", "updated_ns", s->updated_ns);
+	json_sources(f, s);
+	json_groups(f, s);
+	json_queues(f, s);
+	json_counters(f, s);
+	fputc('}', f);
+}
+
+static void print_text(FILE *f, const struct rf_stats_snap *s, bool alive)
+{
+	uint64_t now = rf_now_real_ns();
+	double up = (double)(s->updated_ns - s->started_ns) / 1e9;
+	double age = now > s->updated_ns ? (double)(now - s->updated_ns) / 1e9 : 0;
+
+	fprintf(f, "cluster %llu: pid %llu, %s%s, mode %s, up %.0fs, updated %.0fs ago\n",
+		(unsigned long long)s->cluster, (unsigned long long)s->pid, s->state,
+		!alive && !strcmp(s->state, "running") ? " (balancer gone)" : "", s->mode, up, age);
+	rf_stats_print(f, s, NULL, 0);
+}
+
+/* Is the cluster's lock held (a live balancer)? Only the kernel knows. */
+static bool cluster_alive(const char *dir, uint64_t cluster)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[4200];
+	int fd;
+	bool alive;
+
+	snprintf(path, sizeof(path), "%s/%llu.lock", dir, (unsigned long long)cluster);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	alive = !fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK;
+	close(fd);
+	return alive;
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	size_t used = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (used + 1 < len && (n = read(fd, buf + used, len - 1 - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	buf[used] = 0;
+	return 0;
+}
+
+/* Read and parse, retrying a torn read (the writer rewrites in place after dropping root). */
+static int load_snap(const char *path, char *buf, struct rf_stats_snap *s)
+{
+	int r = 0, tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		r = read_text(path, buf, STATS_TEXT_MAX);
+		if (r)
+			return r;
+		r = rf_stats_parse(buf, s);
+		if (!r)
+			return 0;
+		usleep(10000);
+	}
+	return r;
+}
+
+struct stats_args {
+	const char *dir;
+	bool json;
+	bool have_cluster;
+	uint32_t cluster;
+};
+
+static int show_one(const struct stats_args *a, const char *path, char *buf,
+		    struct rf_stats_snap *s, bool first)
+{
+	int r = load_snap(path, buf, s);
+	bool alive;
+
+	if (r) {
+		rf_err("cannot read stats file '%s': %s", path,
+		       r == -EBADMSG ? "not a ringfan stats file" : strerror(-r));
+		return r;
+	}
+	alive = cluster_alive(a->dir, s->cluster);
+	if (a->json) {
+		if (!first)
+			putchar(',');
+		print_json(stdout, s, alive);
+	} else {
+		if (!first)
+			putchar('\n');
+		print_text(stdout, s, alive);
+	}
+	return 0;
+}
+
+static int stats_name_cmp(const void *x, const void *y)
+{
+	return (int)strtoul(*(char *const *)x, NULL, 10) -
+	       (int)strtoul(*(char *const *)y, NULL, 10);
+}
+
+/* Names "N.stats" in dir, sorted by cluster number. */
+static int list_clusters(const char *dir, char ***ret_names, size_t *ret_n)
+{
+	char **names = NULL, **tmp;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	uint64_t v;
+	char num[32];
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l <= 6 || l - 6 >= sizeof(num) || strcmp(de->d_name + l - 6, ".stats"))
+			continue;
+		memcpy(num, de->d_name, l - 6);
+		num[l - 6] = 0;
+		if (rf_parse_u64(num, 0, RF_MAX_CLUSTER, &v) ||
+		    !(tmp = realloc(names, (n + 1) * sizeof(*names))))
+			continue;
+		names = tmp;
+		if ((names[n] = strdup(de->d_name)))
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), stats_name_cmp);
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+}
+
+static int show_all(const struct stats_args *a, char *buf, struct rf_stats_snap *s)
+{
+	char path[4200], **names = NULL;
+	size_t n = 0, i;
+	int r, rc = RF_EXIT_OK;
+
+	r = list_clusters(a->dir, &names, &n);
+	if (r) {
+		rf_err("cannot read directory '%s': %s", a->dir, strerror(-r));
+		return RF_EXIT_RUNTIME;
+	}
+	if (a->json)
+		printf("{\"clusters\":[");
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", a->dir, names[i]);
+		if (show_one(a, path, buf, s, i == 0))
+			rc = RF_EXIT_RUNTIME;
+		free(names[i]);
+	}
+	free(names);
+	if (a->json)
+		printf("]}\n");
+	else if (!n)
+		printf("no clusters in %s\n", a->dir);
+	return rc;
+}
+
+static void stats_usage(FILE *f)
+{
+	fprintf(f, "Usage: ringfan stats [-c CLUSTER] [--json] [--dir DIR]\n\n"
+		   "Print a cluster's counters from its stats file DIR/CLUSTER.stats\n"
+		   "(running or finished). Without -c, every cluster in DIR.\n\n"
+		   "  -c, --cluster ID  only this cluster\n"
+		   "  -j, --json        one JSON object\n"
+		   "      --dir DIR     directory (default $RINGFAN_DIR or /dev/shm/ringfan)\n"
+		   "  -h, --help        this help\n\n"
+		   "Example: ringfan stats -c 99 --json\n");
+}
+
+static int parse_stats_args(struct stats_args *a, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"cluster", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{"dir", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:jh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (rf_parse_u64(optarg, 0, RF_MAX_CLUSTER, &v)) {
+				rf_err("bad cluster id '%s' (0..%d)", optarg, RF_MAX_CLUSTER);
+				return RF_EXIT_USAGE;
+			}
+			a->cluster = (uint32_t)v;
+			a->have_cluster = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'D':
+			a->dir = optarg;
+			break;
+		case 'h':
+			stats_usage(stdout);
+			return -1;
+		default:
+			rf_err("%s option '%s' (try 'ringfan stats --help')",
+			       c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
+			return RF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		rf_err("unexpected argument '%s'", argv[optind]);
+		return RF_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
-	rf_err("'stats' is not available in this build yet");
-	return RF_EXIT_RUNTIME;
+	struct stats_args a = {0};
+	struct rf_stats_snap *s;
+	char path[4200], *buf;
+	const char *env = getenv("RINGFAN_DIR");
+	int r;
+
+	r = parse_stats_args(&a, argc, argv);
+	if (r)
+		return r < 0 ? RF_EXIT_OK : r;
+	if (!a.dir)
+		a.dir = env && *env ? env : "/dev/shm/ringfan";
+	s = malloc(sizeof(*s));
+	buf = malloc(STATS_TEXT_MAX);
+	if (!s || !buf) {
+		rf_err("out of memory");
+		free(s);
+		free(buf);
+		return RF_EXIT_RUNTIME;
+	}
+	if (a.have_cluster) {
+		snprintf(path, sizeof(path), "%s/%u.stats", a.dir, a.cluster);
+		r = show_one(&a, path, buf, s, true) ? RF_EXIT_RUNTIME : RF_EXIT_OK;
+		if (a.json && !r)
+			putchar('\n');
+	} else {
+		r = show_all(&a, buf, s);
+	}
+	free(s);
+	free(buf);
+	return r;
 }

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Balancer options: one table drives getopt, the config file and --help. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "util.h"
+
+enum opt_id {
+	OPT_INTERFACE = 'i',
+	OPT_CLUSTER = 'c',
+	OPT_QUEUES = 'n',
+	OPT_HASH = 'm',
+	OPT_EGRESS = 'r',
+	OPT_PRINT = 'p',
+	OPT_DAEMON = 'd',
+	OPT_PIDFILE = 'P',
+	OPT_LOGFILE = 'l',
+	OPT_USER = 'D',
+	OPT_HELP = 'h',
+	OPT_RING_SIZE = 256,
+	OPT_CAPTURE_RING,
+	OPT_OWNER,
+	OPT_GROUP,
+	OPT_MODE,
+	OPT_DIR,
+	OPT_RATE,
+	OPT_SPEED,
+	OPT_LOOP,
+};
+
+struct opt_desc {
+	int id;
+	const char *name; /* long name; also the config-file key */
+	const char *arg;  /* NULL: a flag */
+	const char *help;
+};
+
+static const struct opt_desc opts[] = {
+	{OPT_INTERFACE, "interface", "SRC[,SRC]",
+	 "source: IFACE, afpacket:IFACE or pcap:FILE (repeatable; interfaces are merged)"},
+	{OPT_CLUSTER, "cluster", "ID", "cluster id (0-65535): queues are named ID@Q"},
+	{OPT_QUEUES, "queues", "N[,M...]", "queues per group: 4,2 = group A queues 0-3, B 4-5"},
+	{OPT_HASH, "hash-mode", "MODE",
+	 "rr, ip (default), 5tuple, inner-ip, inner-5tuple, vlan, iface, fanout (or 0-6)"},
+	{OPT_EGRESS, "egress", "Q:TARGET",
+	 "re-emit queue Q on IFACE or into pcap:FILE (repeatable)"},
+	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
+	{OPT_DAEMON, "daemon", NULL, "run in the background"},
+	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
+	{OPT_LOGFILE, "log-file", "FILE", "append messages to FILE (reopened on SIGHUP)"},
+	{OPT_USER, "user", "USER", "drop root to USER after opening sockets and queues"},
+	{OPT_RING_SIZE, "ring-size", "BYTES", "bytes per queue, power of two (default 16M)"},
+	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
+	 "bytes of kernel ring per interface (default 32M)"},
+	{OPT_OWNER, "owner", "USER", "owner of the queue files"},
+	{OPT_GROUP, "group", "GROUP", "group of the queue files"},
+	{OPT_MODE, "mode", "OCTAL",
+	 "permissions of the queue files (default 0600; 0640 with --group)"},
+	{OPT_DIR, "dir", "DIR",
+	 "queue, lock and stats directory (default $RINGFAN_DIR or /dev/shm/ringfan)"},
+	{OPT_RATE, "rate", "PPS", "replay files at PPS packets per second (drops when full)"},
+	{OPT_SPEED, "speed", "X", "replay files at X times the recorded pace (drops when full)"},
+	{OPT_LOOP, "loop", "N", "replay files N times, 0 = forever (drops when full)"},
+	{OPT_HELP, "help", NULL, "print this help"},
+};
+
+void rf_config_init(struct rf_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = RF_MODE_IP;
+	cfg->ring_size = RF_DEFAULT_RING_SIZE;
+	cfg->capture_ring_size = RF_DEFAULT_CAPTURE_RING;
+	cfg->owner = (uid_t)-1;
+	cfg->group = (gid_t)-1;
+	cfg->loops = RF_DEFAULT_LOOPS;
+}
+
+void rf_balance_usage(FILE *f)
+{
+	char left[64];
+	size_t i;
+
+	fprintf(f, "Usage: ringfan balance -i SOURCE -c CLUSTER -n N[,M...] [OPTIONS]\n"
+		   "       ringfan balance CONFIG_FILE [OPTIONS]\n\n"
+		   "Split traffic from sources over the shared-memory queues CLUSTER@0..\n\n"
+		   "Options:\n");
+	for (i = 0; i < ARRAY_SIZE(opts); i++) {
+		if (opts[i].id < 256)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].id, opts[i].name,
+				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
+				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+		fprintf(f, "  %-34s %s\n", left, opts[i].help);
+	}
+	fprintf(f, "\nExample:\n  ringfan balance -i afpacket:eth1,afpacket:eth2 -c 99 -n 4,1 -m "
+		   "5tuple "
+		   "-r 4:veth0 -p\n\nA config file has one option per line ('cluster 99', "
+		   "'-n 4,2', 'daemon'); see ringfan-balance(1).\n");
+}
+
+static const struct opt_desc *find_opt_by_id(int id)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opts); i++)
+		if (opts[i].id == id)
+			return &opts[i];
+	return NULL;
+}
+
+static const struct opt_desc *find_opt_by_key(const char *key)
+{
+	size_t i;
+
+	if (key[0] == '-' && key[1] && key[1] != '-' && !key[2])
+		return find_opt_by_id((unsigned char)key[1]);
+	if (key[0] == '-' && key[1] == '-')
+		key += 2;
+	for (i = 0; i < ARRAY_SIZE(opts); i++)
+		if (!strcmp(opts[i].name, key))
+			return &opts[i];
+	return NULL;
+}
+
+static int copy_str(char *dst, size_t len, const char *src, const char *what, const char *where)
+{
+	if (strlen(src) >= len || !*src) {
+		rf_err("%s%s '%s' is %s", where, what, src, *src ? "too long" : "empty");
+		return -EINVAL;
+	}
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+/* "eth1" and "afpacket:eth1" are interfaces; "pcap:FILE" a capture file. */
+static int add_sources(struct rf_config *cfg, const char *list, const char *where)
+{
+	char buf[RF_CFG_PATH_MAX], *save = NULL, *tok;
+
+	if (copy_str(buf, sizeof(buf), list, "source list", where))
+		return -EINVAL;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (cfg->n_sources >= RF_CFG_MAX_SOURCES) {
+			rf_err("%stoo many sources (at most %d)", where, RF_CFG_MAX_SOURCES);
+			return -EINVAL;
+		}
+		if (!strcmp(tok, "pcap:") || !strcmp(tok, "afpacket:")) {
+			rf_err("%ssource '%s' names no file or interface", where, tok);
+			return -EINVAL;
+		}
+		if (strchr(tok, ':') && strncmp(tok, "pcap:", 5) && strncmp(tok, "afpacket:", 9)) {
+			rf_err("%sunknown source '%s' (IFACE, afpacket:IFACE or pcap:FILE)", where,
+			       tok);
+			return -EINVAL;
+		}
+		if (copy_str(cfg->sources[cfg->n_sources], RF_CFG_PATH_MAX, tok, "source", where))
+			return -EINVAL;
+		cfg->n_sources++;
+	}
+	return 0;
+}
+
+static int parse_groups(struct rf_config *cfg, const char *list, const char *where)
+{
+	char buf[512], *save = NULL, *tok;
+	uint64_t v, total = 0;
+	unsigned int n = 0;
+
+	if (copy_str(buf, sizeof(buf), list, "queue list", where))
+		return -EINVAL;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n >= RF_CFG_MAX_GROUPS || rf_parse_u64(tok, 1, RF_CFG_MAX_QUEUES, &v) ||
+		    total + v > RF_CFG_MAX_QUEUES) {
+			rf_err("%sbad queue count '%s' in '-n %s' (1..%d queues in total, at most "
+			       "%d "
+			       "groups)",
+			       where, tok, list, RF_CFG_MAX_QUEUES, RF_CFG_MAX_GROUPS);
+			return -EINVAL;
+		}
+		cfg->group_queues[n++] = (uint32_t)v;
+		total += v;
+	}
+	if (!n) {
+		rf_err("%sbad queue list '%s'", where, list);
+		return -EINVAL;
+	}
+	cfg->n_groups = n;
+	cfg->n_queues = (unsigned int)total;
+	return 0;
+}
+
+static int parse_egress(struct rf_config *cfg, const char *arg, const char *where)
+{
+	struct rf_cfg_egress *e;
+	const char *colon = strchr(arg, ':');
+	char num[16];
+	uint64_t q;
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(num) || !colon[1]) {
+		rf_err("%sbad egress '%s' (expected Q:TARGET, e.g. 0:veth1)", where, arg);
+		return -EINVAL;
+	}
+	memcpy(num, arg, colon - arg);
+	num[colon - arg] = 0;
+	if (rf_parse_u64(num, 0, RF_MAX_QUEUE, &q)) {
+		rf_err("%sbad queue number '%s' in egress '%s'", where, num, arg);
+		return -EINVAL;
+	}
+	if (cfg->n_egress >= RF_CFG_MAX_EGRESS) {
+		rf_err("%stoo many egresses (at most %d)", where, RF_CFG_MAX_EGRESS);
+		return -EINVAL;
+	}
+	e = &cfg->egress[cfg->n_egress];
+	if (copy_str(e->target, sizeof(e->target), colon + 1, "egress target", where))
+		return -EINVAL;
+	e->queue = (uint32_t)q;
+	cfg->n_egress++;
+	return 0;
+}
+
+static int parse_user(const char *name, uid_t *ret_uid, gid_t *ret_gid)
+{
+	struct passwd *pw;
+	uint64_t v;
+
+	if (!rf_parse_u64(name, 0, UINT32_MAX - 1, &v)) {
+		pw = getpwuid((uid_t)v);
+		*ret_uid = (uid_t)v;
+		*ret_gid = pw ? pw->pw_gid : (gid_t)-1;
+		return 0;
+	}
+	pw = getpwnam(name);
+	if (!pw)
+		return -ENOENT;
+	*ret_uid = pw->pw_uid;
+	*ret_gid = pw->pw_gid;
+	return 0;
+}
+
+static int parse_group_name(const char *name, gid_t *ret_gid)
+{
+	struct group *gr;
+	uint64_t v;
+
+	if (!rf_parse_u64(name, 0, UINT32_MAX - 1, &v)) {
+		*ret_gid = (gid_t)v;
+		return 0;
+	}
+	gr = getgrnam(name);
+	if (!gr)
+		return -ENOENT;
+	*ret_gid = gr->gr_gid;
+	return 0;
+}
+
+static int parse_ring(const char *arg, uint64_t min, uint64_t *ret, const char *what,
+		      const char *where)
+{
+	uint64_t v;
+
+	if (rf_parse_size(arg, min, 1ull << 40, &v) || (v & (v - 1))) {
+		rf_err("%sbad %s '%s' (a power of two from %llu bytes, e.g. 16M)", where, what, arg,
+		       (unsigned long long)min);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int set_mode(struct rf_config *cfg, const char *arg, const char *where)
+{
+	enum rf_mode m;
+
+	if (rf_mode_parse(arg, &m)) {
+		rf_err("%sunknown hash mode '%s' (rr, ip, 5tuple, inner-ip, inner-5tuple, vlan, "
+		       "iface, fanout)",
+		       where, arg);
+		return -EINVAL;
+	}
+	cfg->mode = (int)m;
+	return 0;
+}
+
+static int set_cluster(struct rf_config *cfg, const char *arg, const char *where)
+{
+	uint64_t v;
+
+	if (rf_parse_u64(arg, 0, RF_MAX_CLUSTER, &v)) {
+		rf_err("%sbad cluster id '%s' (0..%d)", where, arg, RF_MAX_CLUSTER);
+		return -EINVAL;
+	}
+	cfg->cluster = (uint32_t)v;
+	cfg->have_cluster = true;
+	return 0;
+}
+
+static int set_owner(struct rf_config *cfg, const char *arg, const char *where)
+{
+	gid_t unused;
+
+	if (parse_user(arg, &cfg->owner, &unused)) {
+		rf_err("%sunknown user '%s'", where, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_user(struct rf_config *cfg, const char *arg, const char *where)
+{
+	uid_t u;
+	gid_t g;
+
+	if (parse_user(arg, &u, &g)) {
+		rf_err("%sunknown user '%s'", where, arg);
+		return -EINVAL;
+	}
+	return copy_str(cfg->user, sizeof(cfg->user), arg, "user", where);
+}
+
+static int set_group(struct rf_config *cfg, const char *arg, const char *where)
+{
+	if (parse_group_name(arg, &cfg->group)) {
+		rf_err("%sunknown group '%s'", where, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_file_mode(struct rf_config *cfg, const char *arg, const char *where)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 8);
+	if (errno || *end || !*arg || v <= 0 || v > 0777) {
+		rf_err("%sbad file mode '%s' (octal, e.g. 0640)", where, arg);
+		return -EINVAL;
+	}
+	cfg->file_mode = (mode_t)v;
+	return 0;
+}
+
+static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char *where)
+{
+	uint64_t loops;
+
+	if (id == OPT_LOOP) {
+		if (rf_parse_u64(arg, 0, UINT32_MAX, &loops)) {
+			rf_err("%sbad loop count '%s'", where, arg);
+			return -EINVAL;
+		}
+		cfg->loops = loops;
+		cfg->loops_given = true;
+		return 0;
+	}
+	if (rf_parse_double(arg, 1e-6, 1e12, id == OPT_RATE ? &cfg->rate_pps : &cfg->speed)) {
+		rf_err("%sbad %s '%s' (a positive number)", where,
+		       id == OPT_RATE ? "rate" : "speed", arg);
+		return -EINVAL;
+	}
+	if (cfg->rate_pps > 0 && cfg->speed > 0) {
+		rf_err("%s--rate and --speed exclude each other", where);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Apply one option; where is "" or "FILE:LINE: " for messages. */
+static int apply(struct rf_config *cfg, int id, const char *arg, const char *where)
+{
+	switch (id) {
+	case OPT_INTERFACE:
+		return add_sources(cfg, arg, where);
+	case OPT_CLUSTER:
+		return set_cluster(cfg, arg, where);
+	case OPT_QUEUES:
+		return parse_groups(cfg, arg, where);
+	case OPT_HASH:
+		return set_mode(cfg, arg, where);
+	case OPT_EGRESS:
+		return parse_egress(cfg, arg, where);
+	case OPT_PRINT:
+		cfg->print_stats = true;
+		return 0;
+	case OPT_DAEMON:
+		cfg->daemon = true;
+		return 0;
+	case OPT_PIDFILE:
+		return copy_str(cfg->pid_file, sizeof(cfg->pid_file), arg, "pid file", where);
+	case OPT_LOGFILE:
+		return copy_str(cfg->log_file, sizeof(cfg->log_file), arg, "log file", where);
+	case OPT_USER:
+		return set_user(cfg, arg, where);
+	case OPT_RING_SIZE:
+		return parse_ring(arg, 64 << 10, &cfg->ring_size, "ring size", where);
+	case OPT_CAPTURE_RING:
+		return parse_ring(arg, 1 << 20, &cfg->capture_ring_size, "capture ring size",
+				  where);
+	case OPT_OWNER:
+		return set_owner(cfg, arg, where);
+	case OPT_GROUP:
+		return set_group(cfg, arg, where);
+	case OPT_MODE:
+		return set_file_mode(cfg, arg, where);
+	case OPT_DIR:
+		return copy_str(cfg->dir, sizeof(cfg->dir), arg, "directory", where);
+	case OPT_RATE:
+	case OPT_SPEED:
+	case OPT_LOOP:
+		return set_pacing(cfg, id, arg, where);
+	}
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+static int parse_line(struct rf_config *cfg, char *line, const char *where)
+{
+	const struct opt_desc *o;
+	char *key, *val;
+
+	key = trim(line);
+	if (!*key || *key == '#')
+		return 0;
+	val = key + strcspn(key, " \t=");
+	if (*val)
+		*val++ = 0;
+	val = trim(val);
+	o = find_opt_by_key(key);
+	if (!o || o->id == OPT_HELP) {
+		rf_err("%sunknown option '%s'", where, key);
+		return -EINVAL;
+	}
+	if (o->arg && !*val) {
+		rf_err("%soption '%s' needs a value (%s)", where, key, o->arg);
+		return -EINVAL;
+	}
+	if (!o->arg && *val) {
+		rf_err("%soption '%s' takes no value", where, key);
+		return -EINVAL;
+	}
+	return apply(cfg, o->id, val, where);
+}
+
+int rf_config_parse_file(struct rf_config *cfg, const char *path)
+{
+	char line[RF_CFG_PATH_MAX + 64], where[RF_CFG_PATH_MAX + 32];
+	unsigned int n = 0;
+	FILE *f;
+	int r = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		rf_err("cannot open config file '%s': %s", path, strerror(errno));
+		return RF_EXIT_RUNTIME;
+	}
+	while (!r && fgets(line, sizeof(line), f)) {
+		n++;
+		snprintf(where, sizeof(where), "%s:%u: ", path, n);
+		if (!strchr(line, '\n') && !feof(f)) {
+			rf_err("%sline too long", where);
+			r = -EINVAL;
+			break;
+		}
+		r = parse_line(cfg, line, where);
+	}
+	fclose(f);
+	return r ? RF_EXIT_USAGE : 0;
+}
+
+static void build_longopts(struct option *lo)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opts); i++) {
+		lo[i].name = opts[i].name;
+		lo[i].has_arg = opts[i].arg ? required_argument : no_argument;
+		lo[i].flag = NULL;
+		lo[i].val = opts[i].id;
+	}
+	memset(&lo[i], 0, sizeof(lo[i]));
+}
+
+static int parse_getopt(struct rf_config *cfg, int argc, char **argv)
+{
+	struct option lo[ARRAY_SIZE(opts) + 1];
+	int c;
+
+	build_longopts(lo);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			rf_balance_usage(stdout);
+			return -1;
+		}
+		if (c == '?' || c == ':') {
+			rf_err("%s option '%s' (try 'ringfan balance --help')",
+			       c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
+			return RF_EXIT_USAGE;
+		}
+		if (apply(cfg, c, optarg, ""))
+			return RF_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		rf_err("unexpected argument '%s' (a config file comes first)", argv[optind]);
+		return RF_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int rf_config_parse_args(struct rf_config *cfg, int argc, char **argv)
+{
+	int r;
+
+	if (argc >= 2 && argv[1][0] != '-') {
+		r = rf_config_parse_file(cfg, argv[1]);
+		if (r)
+			return r;
+		argv[1] = argv[0];
+		return parse_getopt(cfg, argc - 1, argv + 1);
+	}
+	return parse_getopt(cfg, argc, argv);
+}
+
+static bool egress_queue_taken(const struct rf_config *cfg, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (cfg->egress[i].queue == cfg->egress[n].queue)
+			return true;
+	return false;
+}
+
+int rf_config_validate(struct rf_config *cfg)
+{
+	unsigned int i;
+
+	if (!cfg->n_sources || !cfg->have_cluster || !cfg->n_groups) {
+		rf_err("missing %s (try 'ringfan balance --help')", !cfg->n_sources ? "-i SOURCE"
+								    : !cfg->have_cluster
+									    ? "-c CLUSTER"
+									    : "-n N");
+		return RF_EXIT_USAGE;
+	}
+	for (i = 0; i < cfg->n_egress; i++) {
+		if (cfg->egress[i].queue >= cfg->n_queues) {
+			rf_err("egress '%u:%s': queue %u out of range (queues 0..%u)",
+			       cfg->egress[i].queue, cfg->egress[i].target, cfg->egress[i].queue,
+			       cfg->n_queues - 1);
+			return RF_EXIT_USAGE;
+		}
+		if (i && egress_queue_taken(cfg, i)) {
+			rf_err("egress '%u:%s': queue %u already has an egress",
+			       cfg->egress[i].queue, cfg->egress[i].target, cfg->egress[i].queue);
+			return RF_EXIT_USAGE;
+		}
+	}
+	if (!cfg->file_mode)
+		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
+	return 0;
+}
+
+const char *rf_config_dir(const struct rf_config *cfg)
+{
+	const char *env;
+
+	if (cfg->dir[0])
+		return cfg->dir;
+	env = getenv("RINGFAN_DIR");
+	return env && *env ? env : RF_DEFAULT_DIR;
+}
+
+bool rf_config_live_replay(const struct rf_config *cfg)
+{
+	return cfg->rate_pps > 0 || cfg->speed > 0 || cfg->loops_given;
+}

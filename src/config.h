@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The balancer's configuration: command-line options and the config file
+ * (one option per line) fill the same struct through the same code, so a
+ * config file and the equivalent command line give the same cluster.
+ */
+#ifndef RINGFAN_CONFIG_H
+#define RINGFAN_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <ringfan/ringfan.h>
+
+#define RF_CFG_MAX_SOURCES 16
+#define RF_CFG_MAX_GROUPS  32
+#define RF_CFG_MAX_QUEUES  (RF_MAX_QUEUE + 1)
+#define RF_CFG_MAX_EGRESS  64
+#define RF_CFG_PATH_MAX	   4096
+
+#define RF_DEFAULT_RING_SIZE	(16ull << 20) /* per queue */
+#define RF_DEFAULT_CAPTURE_RING (32ull << 20) /* per interface */
+#define RF_DEFAULT_DIR		"/dev/shm/ringfan"
+#define RF_DEFAULT_LOOPS	1
+
+struct rf_cfg_egress {
+	uint32_t queue;
+	char target[256];
+};
+
+struct rf_config {
+	char sources[RF_CFG_MAX_SOURCES][RF_CFG_PATH_MAX]; /* "afpacket:eth1", "pcap:x.pcap" */
+	unsigned int n_sources;
+	uint32_t cluster;
+	bool have_cluster;
+	uint32_t group_queues[RF_CFG_MAX_GROUPS]; /* queues per group */
+	unsigned int n_groups;
+	unsigned int n_queues; /* sum of group_queues */
+	int mode;	       /* enum rf_mode of flow.h */
+	struct rf_cfg_egress egress[RF_CFG_MAX_EGRESS];
+	unsigned int n_egress;
+	bool print_stats;
+	bool daemon;
+	char pid_file[RF_CFG_PATH_MAX];
+	char log_file[RF_CFG_PATH_MAX];
+	char user[64];
+	uint64_t ring_size;
+	uint64_t capture_ring_size;
+	uid_t owner;
+	gid_t group;
+	mode_t file_mode;
+	char dir[RF_CFG_PATH_MAX];
+	double rate_pps;  /* 0: not paced by rate */
+	double speed;	  /* 0: not paced by capture time */
+	uint64_t loops;	  /* file replays; 0: forever */
+	bool loops_given; /* --loop makes the replay live-like */
+};
+
+/* Defaults for everything. */
+void rf_config_init(struct rf_config *cfg);
+
+/*
+ * Fill cfg from argv (argv[0] is "balance"): either options, or a config
+ * file path first followed by options that add to it. Prints the error
+ * (naming the option, or FILE:LINE). Returns 0, RF_EXIT_USAGE, or -1 when
+ * --help was printed (exit 0).
+ */
+int rf_config_parse_args(struct rf_config *cfg, int argc, char **argv);
+
+/* Read a config file into cfg. Returns 0 or RF_EXIT_USAGE/RF_EXIT_RUNTIME (message printed). */
+int rf_config_parse_file(struct rf_config *cfg, const char *path);
+
+/* Checks that need the whole config (required options, -r in range). 0 or RF_EXIT_USAGE. */
+int rf_config_validate(struct rf_config *cfg);
+
+/* Queue directory: --dir, else $RINGFAN_DIR, else /dev/shm/ringfan. */
+const char *rf_config_dir(const struct rf_config *cfg);
+
+/* True when file sources replay like live traffic (paced or looped): never wait. */
+bool rf_config_live_replay(const struct rf_config *cfg);
+
+void rf_balance_usage(FILE *f);
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A cluster's counters as a snapshot: the balancer fills one every second
+ * and writes it to DIR/CLUSTER.stats (text, one "key: value" per line; see
+ * ringfan-stats(1)); `ringfan stats` reads it back and prints it as a
+ * table or JSON. The same snapshot feeds the balancer's -p block.
+ */
+#ifndef RINGFAN_STATS_H
+#define RINGFAN_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode.h"
+
+#define RF_STATS_VERSION     1
+#define RF_STATS_MAX_SOURCES 16
+#define RF_STATS_MAX_GROUPS  32
+#define RF_STATS_MAX_QUEUES  1024
+
+struct rf_stats_source {
+	char name[256];
+	uint64_t received;
+	uint64_t bytes;
+	uint64_t kernel_drops;
+};
+
+struct rf_stats_group {
+	uint64_t first_queue;
+	uint64_t queues;
+	uint64_t received; /* packets dispatched to the group */
+	uint64_t enqueued; /* sums over the group's queues */
+	uint64_t dropped;
+};
+
+struct rf_stats_queue {
+	uint64_t group;
+	uint64_t enqueued;
+	uint64_t bytes;
+	uint64_t dropped; /* dropped_full + dropped_cursor + dropped_toobig */
+	uint64_t dropped_full;
+	uint64_t dropped_cursor;
+	uint64_t dropped_toobig;
+	uint64_t consumer_pid; /* 0: no consumer attached */
+	uint64_t consumer_read;
+	uint64_t backlog_bytes;
+	char egress[256]; /* "" when the queue has no egress */
+	uint64_t egress_sent;
+	uint64_t egress_failed;
+};
+
+struct rf_stats_frag {
+	uint64_t first, tied, held, released, expired, table_full, hold_full, hold_big,
+		table_expired, held_now;
+};
+
+struct rf_stats_totals {
+	uint64_t received, bytes, kernel_drops, enqueued, dropped;
+};
+
+struct rf_stats_snap {
+	uint64_t seq;
+	uint64_t cluster;
+	uint64_t pid;
+	char state[16]; /* "starting", "running", "finished" (input ended), "stopped" (signal) */
+	char mode[32];
+	uint64_t started_ns; /* real time */
+	uint64_t updated_ns;
+	uint64_t n_sources, n_groups, n_queues;
+	struct rf_stats_source sources[RF_STATS_MAX_SOURCES];
+	struct rf_stats_group groups[RF_STATS_MAX_GROUPS];
+	struct rf_stats_queue queues[RF_STATS_MAX_QUEUES];
+	uint64_t decode[RF_DEC__MAX];
+	struct rf_stats_frag frag;
+	struct rf_stats_totals totals;
+};
+
+/* Fill the group and total sums from the per-source and per-queue counters. */
+void rf_stats_sum(struct rf_stats_snap *s);
+
+/*
+ * Serialize s into buf (at most len bytes). Returns the length, or
+ * -ENOSPC if it does not fit.
+ */
+int rf_stats_format(const struct rf_stats_snap *s, char *buf, size_t len);
+
+/* Parse a stats file's text (NUL-terminated). Returns 0, or -EBADMSG when torn or not a stats file. */
+int rf_stats_parse(char *text, struct rf_stats_snap *ret);
+
+/*
+ * The live block of `balance -p`: per source, per queue, totals; rates
+ * against prev (NULL: none) over secs seconds.
+ */
+void rf_stats_print(FILE *f, const struct rf_stats_snap *s, const struct rf_stats_snap *prev,
+		    double secs);
+
+/* Writer of DIR/CLUSTER.stats. */
+struct rf_stats_file;
+
+/*
+ * Open the writer: path is the stats file. in_place: rewrite the open file
+ * in place instead of write-temp-and-rename (after dropping privileges the
+ * directory may not be writable). Returns 0 or a negative errno.
+ */
+int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file);
+/* Replace the file's contents with s (atomically when the directory allows it). */
+int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s);
+/* Switch to in-place rewrites (the directory will not be writable any more). */
+void rf_stats_file_set_in_place(struct rf_stats_file *f);
+/* Close; remove the file too if remove is set. NULL is a no-op. */
+void rf_stats_file_close(struct rf_stats_file *f, bool remove);
+
+#endif

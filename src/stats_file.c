@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The stats file: text, one "key: value" per line, keys from the tables
+ * below (so writer and reader cannot disagree). It starts with
+ * "ringfan-stats: VERSION" and "seq: N" and ends with "end: N": a reader
+ * that sees a different or missing end read a torn file and retries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+#include "util.h"
+
+struct field {
+	const char *key;
+	size_t off;
+};
+
+#define F(type, name)                       \
+	{                                   \
+#name, offsetof(type, name) \
+	}
+
+static const struct field top_fields[] = {
+	{"seq", offsetof(struct rf_stats_snap, seq)},
+	{"cluster", offsetof(struct rf_stats_snap, cluster)},
+	{"pid", offsetof(struct rf_stats_snap, pid)},
+	{"started_ns", offsetof(struct rf_stats_snap, started_ns)},
+	{"updated_ns", offsetof(struct rf_stats_snap, updated_ns)},
+	{"sources", offsetof(struct rf_stats_snap, n_sources)},
+	{"groups", offsetof(struct rf_stats_snap, n_groups)},
+	{"queues", offsetof(struct rf_stats_snap, n_queues)},
+};
+
+static const struct field source_fields[] = {
+	F(struct rf_stats_source, received),
+	F(struct rf_stats_source, bytes),
+	F(struct rf_stats_source, kernel_drops),
+};
+
+static const struct field group_fields[] = {
+	F(struct rf_stats_group, first_queue), F(struct rf_stats_group, queues),
+	F(struct rf_stats_group, received),    F(struct rf_stats_group, enqueued),
+	F(struct rf_stats_group, dropped),
+};
+
+static const struct field queue_fields[] = {
+	F(struct rf_stats_queue, group),	  F(struct rf_stats_queue, enqueued),
+	F(struct rf_stats_queue, bytes),	  F(struct rf_stats_queue, dropped),
+	F(struct rf_stats_queue, dropped_full),	  F(struct rf_stats_queue, dropped_cursor),
+	F(struct rf_stats_queue, dropped_toobig), F(struct rf_stats_queue, consumer_pid),
+	F(struct rf_stats_queue, consumer_read),  F(struct rf_stats_queue, backlog_bytes),
+	F(struct rf_stats_queue, egress_sent),	  F(struct rf_stats_queue, egress_failed),
+};
+
+static const struct field frag_fields[] = {
+	F(struct rf_stats_frag, first),		F(struct rf_stats_frag, tied),
+	F(struct rf_stats_frag, held),		F(struct rf_stats_frag, released),
+	F(struct rf_stats_frag, expired),	F(struct rf_stats_frag, table_full),
+	F(struct rf_stats_frag, hold_full),	F(struct rf_stats_frag, hold_big),
+	F(struct rf_stats_frag, table_expired), F(struct rf_stats_frag, held_now),
+};
+
+static const struct field total_fields[] = {
+	F(struct rf_stats_totals, received),	 F(struct rf_stats_totals, bytes),
+	F(struct rf_stats_totals, kernel_drops), F(struct rf_stats_totals, enqueued),
+	F(struct rf_stats_totals, dropped),
+};
+
+static uint64_t *u64_at(const void *base, size_t off)
+{
+	return (uint64_t *)((char *)base + off);
+}
+
+void rf_stats_sum(struct rf_stats_snap *s)
+{
+	uint64_t i;
+
+	memset(&s->totals, 0, sizeof(s->totals));
+	for (i = 0; i < s->n_groups; i++)
+		s->groups[i].enqueued = s->groups[i].dropped = 0;
+	for (i = 0; i < s->n_sources; i++) {
+		s->totals.received += s->sources[i].received;
+		s->totals.bytes += s->sources[i].bytes;
+		s->totals.kernel_drops += s->sources[i].kernel_drops;
+	}
+	for (i = 0; i < s->n_queues; i++) {
+		struct rf_stats_queue *q = &s->queues[i];
+
+		q->dropped = q->dropped_full + q->dropped_cursor + q->dropped_toobig;
+		s->totals.enqueued += q->enqueued;
+		s->totals.dropped += q->dropped;
+		if (q->group < s->n_groups) {
+			s->groups[q->group].enqueued += q->enqueued;
+			s->groups[q->group].dropped += q->dropped;
+		}
+	}
+}
+
+/* Append to a bounded buffer; remembers overflow. */
+struct out {
+	char *buf;
+	size_t len, used;
+	bool overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->used)
+		o->overflow = true;
+	else
+		o->used += (size_t)n;
+}
+
+static void put_fields(struct out *o, const char *prefix, const void *base, const struct field *f,
+		       size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		put(o, "%s%s: %llu\n", prefix, f[i].key,
+		    (unsigned long long)*u64_at(base, f[i].off));
+}
+
+static void format_entities(struct out *o, const struct rf_stats_snap *s)
+{
+	char prefix[32];
+	uint64_t i;
+
+	for (i = 0; i < s->n_sources; i++) {
+		put(o, "source.%llu.name: %s\n", (unsigned long long)i, s->sources[i].name);
+		snprintf(prefix, sizeof(prefix), "source.%llu.", (unsigned long long)i);
+		put_fields(o, prefix, &s->sources[i], source_fields, ARRAY_SIZE(source_fields));
+	}
+	for (i = 0; i < s->n_groups; i++) {
+		snprintf(prefix, sizeof(prefix), "group.%llu.", (unsigned long long)i);
+		put_fields(o, prefix, &s->groups[i], group_fields, ARRAY_SIZE(group_fields));
+	}
+	for (i = 0; i < s->n_queues; i++) {
+		snprintf(prefix, sizeof(prefix), "queue.%llu.", (unsigned long long)i);
+		put_fields(o, prefix, &s->queues[i], queue_fields, ARRAY_SIZE(queue_fields));
+		put(o, "%segress: %s\n", prefix,
+		    s->queues[i].egress[0] ? s->queues[i].egress : "-");
+	}
+}
+
+int rf_stats_format(const struct rf_stats_snap *s, char *buf, size_t len)
+{
+	struct out o = {.buf = buf, .len = len};
+	unsigned int i;
+
+	put(&o, "ringfan-stats: %d\n", RF_STATS_VERSION);
+	put_fields(&o, "", s, top_fields, ARRAY_SIZE(top_fields));
+	put(&o, "state: %s\nmode: %s\n", s->state, s->mode);
+	format_entities(&o, s);
+	for (i = 0; i < RF_DEC__MAX; i++)
+		put(&o, "decode.%s: %llu\n", rf_decode_reason_name(i),
+		    (unsigned long long)s->decode[i]);
+	put_fields(&o, "frag.", &s->frag, frag_fields, ARRAY_SIZE(frag_fields));
+	put_fields(&o, "total.", &s->totals, total_fields, ARRAY_SIZE(total_fields));
+	put(&o, "end: %llu\n", (unsigned long long)s->seq);
+	return o.overflow ? -ENOSPC : (int)o.used;
+}
+
+static int set_field(void *base, const struct field *f, size_t n, const char *key, const char *val)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(f[i].key, key))
+			continue;
+		return rf_parse_u64(val, 0, UINT64_MAX, u64_at(base, f[i].off));
+	}
+	return 0; /* unknown keys are for newer readers */
+}
+
+static void set_str(char *dst, size_t len, const char *val)
+{
+	snprintf(dst, len, "%s", val);
+}
+
+/* "queue.3.enqueued" -> index 3, rest "enqueued". */
+static bool split_indexed(const char *key, const char *prefix, uint64_t max, uint64_t *ret_i,
+			  const char **ret_rest)
+{
+	size_t pl = strlen(prefix);
+	char *end;
+	unsigned long long i;
+
+	if (strncmp(key, prefix, pl) || key[pl] < '0' || key[pl] > '9')
+		return false;
+	i = strtoull(key + pl, &end, 10);
+	if (*end != '.' || i >= max)
+		return false;
+	*ret_i = i;
+	*ret_rest = end + 1;
+	return true;
+}
+
+static int parse_kv(struct rf_stats_snap *s, const char *key, const char *val)
+{
+	const char *rest;
+	uint64_t i;
+
+	if (split_indexed(key, "source.", RF_STATS_MAX_SOURCES, &i, &rest)) {
+		if (!strcmp(rest, "name"))
+			set_str(s->sources[i].name, sizeof(s->sources[i].name), val);
+		return set_field(&s->sources[i], source_fields, ARRAY_SIZE(source_fields), rest,
+				 val);
+	}
+	if (split_indexed(key, "group.", RF_STATS_MAX_GROUPS, &i, &rest))
+		return set_field(&s->groups[i], group_fields, ARRAY_SIZE(group_fields), rest, val);
+	if (split_indexed(key, "queue.", RF_STATS_MAX_QUEUES, &i, &rest)) {
+		if (!strcmp(rest, "egress"))
+			set_str(s->queues[i].egress, sizeof(s->queues[i].egress),
+				strcmp(val, "-") ? val : "");
+		return set_field(&s->queues[i], queue_fields, ARRAY_SIZE(queue_fields), rest, val);
+	}
+	if (!strncmp(key, "decode.", 7)) {
+		for (i = 0; i < RF_DEC__MAX; i++)
+			if (!strcmp(key + 7, rf_decode_reason_name((unsigned int)i)))
+				return rf_parse_u64(val, 0, UINT64_MAX, &s->decode[i]);
+		return 0;
+	}
+	if (!strncmp(key, "frag.", 5))
+		return set_field(&s->frag, frag_fields, ARRAY_SIZE(frag_fields), key + 5, val);
+	if (!strncmp(key, "total.", 6))
+		return set_field(&s->totals, total_fields, ARRAY_SIZE(total_fields), key + 6, val);
+	if (!strcmp(key, "state"))
+		set_str(s->state, sizeof(s->state), val);
+	else if (!strcmp(key, "mode"))
+		set_str(s->mode, sizeof(s->mode), val);
+	return set_field(s, top_fields, ARRAY_SIZE(top_fields), key, val);
+}
+
+int rf_stats_parse(char *text, struct rf_stats_snap *ret)
+{
+	char *line, *save = NULL, *sep;
+	bool header = false, end = false;
+	uint64_t end_seq = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		sep = strstr(line, ": ");
+		if (!sep)
+			return -EBADMSG;
+		*sep = 0;
+		if (!strcmp(line, "ringfan-stats")) {
+			header = true;
+			continue;
+		}
+		if (!strcmp(line, "end")) {
+			end = !rf_parse_u64(sep + 2, 0, UINT64_MAX, &end_seq);
+			continue;
+		}
+		if (!header || parse_kv(ret, line, sep + 2))
+			return -EBADMSG;
+	}
+	if (!header || !end || end_seq != ret->seq || ret->n_sources > RF_STATS_MAX_SOURCES ||
+	    ret->n_groups > RF_STATS_MAX_GROUPS || ret->n_queues > RF_STATS_MAX_QUEUES)
+		return -EBADMSG;
+	return 0;
+}
+
+/* ---- writer ---- */
+
+#define STATS_BUF_BYTES (1u << 20)
+
+struct rf_stats_file {
+	char path[4096];
+	char tmp[4120];
+	int fd; /* the file itself, for in-place rewrites */
+	bool in_place;
+	char *buf;
+};
+
+int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file)
+{
+	struct rf_stats_file *f;
+	int r;
+
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->buf = malloc(STATS_BUF_BYTES))) {
+		free(f);
+		return -ENOMEM;
+	}
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", path);
+	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		r = -errno;
+		free(f->buf);
+		free(f);
+		return r;
+	}
+	*ret_file = f;
+	return 0;
+}
+
+void rf_stats_file_set_in_place(struct rf_stats_file *f)
+{
+	f->in_place = true;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, buf + done, len - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int write_in_place(struct rf_stats_file *f, size_t len)
+{
+	int r = write_all(f->fd, f->buf, len);
+
+	if (!r && ftruncate(f->fd, (off_t)len))
+		r = -errno;
+	return r;
+}
+
+static int write_renamed(struct rf_stats_file *f, size_t len)
+{
+	int fd, r;
+
+	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, f->buf, len);
+	close(fd);
+	if (!r && rename(f->tmp, f->path))
+		r = -errno;
+	if (r) {
+		unlink(f->tmp);
+		return r;
+	}
+	/* The name now points to the new file: keep f->fd on it for in-place rewrites. */
+	fd = open(f->path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(f->fd);
+		f->fd = fd;
+	}
+	return 0;
+}
+
+int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s)
+{
+	int len = rf_stats_format(s, f->buf, STATS_BUF_BYTES);
+
+	if (len < 0)
+		return len;
+	if (!f->in_place && !write_renamed(f, (size_t)len))
+		return 0;
+	return write_in_place(f, (size_t)len);
+}
+
+void rf_stats_file_close(struct rf_stats_file *f, bool remove)
+{
+	if (!f)
+		return;
+	if (remove)
+		unlink(f->path);
+	close(f->fd);
+	free(f->buf);
+	free(f);
+}
