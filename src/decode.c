@@ -180,7 +180,7 @@ static inline int ports(struct ctx *c, struct rf_ip *ip, uint32_t off, uint32_t 
 	return stop(c, RF_DEC_OK);
 }
 
-static int tcp(struct ctx *c, struct rf_ip *ip, uint32_t off)
+static inline __attribute__((always_inline)) int tcp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 {
 	uint32_t doff;
 	int r = ports(c, ip, off, 20, RF_LAYER_TCP);
@@ -221,24 +221,36 @@ static int inner_ip_by_nibble(struct ctx *c, uint32_t off)
 	}
 }
 
-static int vxlan(struct ctx *c, uint32_t off)
+/*
+ * The UDP tunnels below are recognised by their destination port, and also by
+ * their source port so that both directions decode alike when a capture has
+ * replies from the tunnel port. A source-port match (strict) must look like the
+ * header exactly (reserved bits clear, known payload), or the payload is left
+ * as plain UDP.
+ */
+static int vxlan(struct ctx *c, uint32_t off, bool strict)
 {
+	const uint8_t *p = c->pkt + off;
+
 	/* Flags (I = 0x08: VNI valid), 3 reserved, VNI (3), reserved. */
 	if (unlikely(!have(c, off, 8)))
-		return cut(c, off, 8);
-	if (!(c->pkt[off] & 0x08))
+		return strict ? stop(c, RF_DEC_OK) : cut(c, off, 8);
+	if (!(p[0] & 0x08) || (strict && (rd32(p) != 0x08000000 || p[7])))
 		return stop(c, RF_DEC_OK);
 	push_layer(c, RF_LAYER_VXLAN, off);
 	return ethernet(c, off + 8);
 }
 
 /* VXLAN-GPE: as VXLAN, with a next-protocol byte when the P flag is set. */
-static int vxlan_gpe(struct ctx *c, uint32_t off)
+static int vxlan_gpe(struct ctx *c, uint32_t off, bool strict)
 {
 	const uint8_t *p = c->pkt + off;
 
+	/* Flags (R R Ver(2) I P B O), 2 reserved, next protocol, VNI (3), reserved. */
 	if (unlikely(!have(c, off, 8)))
-		return cut(c, off, 8);
+		return strict ? stop(c, RF_DEC_OK) : cut(c, off, 8);
+	if (strict && ((p[0] & 0xf8) != 0x08 || p[1] || p[2] || p[7] || p[3] > 3))
+		return stop(c, RF_DEC_OK);
 	push_layer(c, RF_LAYER_VXLAN, off);
 	/* Without P, early senders still fill the byte; 0 there means Ethernet. */
 	switch (p[3]) {
@@ -259,21 +271,26 @@ static int vxlan_gpe(struct ctx *c, uint32_t off)
 	}
 }
 
-static int geneve(struct ctx *c, uint32_t off)
+static int geneve(struct ctx *c, uint32_t off, bool strict)
 {
 	const uint8_t *p = c->pkt + off;
 	uint32_t hlen;
+	uint16_t proto;
 
-	/* Ver (2 bits) + option length in 4-byte words, flags, protocol, VNI. */
+	/* Ver (2 bits) + option length in 4-byte words, flags, protocol, VNI, reserved. */
 	if (unlikely(!have(c, off, 8)))
-		return cut(c, off, 8);
+		return strict ? stop(c, RF_DEC_OK) : cut(c, off, 8);
+	proto = rd16(p + 2);
 	if (p[0] >> 6) /* unknown version: leave the payload opaque */
+		return stop(c, RF_DEC_OK);
+	if (strict &&
+	    ((p[1] & 0x3f) || p[7] || (proto != ET_TEB && proto != ET_IPV4 && proto != ET_IPV6)))
 		return stop(c, RF_DEC_OK);
 	push_layer(c, RF_LAYER_GENEVE, off);
 	hlen = 8 + (uint32_t)(p[0] & 0x3f) * 4;
 	if (unlikely(!have(c, off, hlen)))
 		return cut(c, off, hlen);
-	switch (rd16(p + 2)) {
+	switch (proto) {
 	case ET_TEB:
 		return ethernet(c, off + hlen);
 	case ET_IPV4:
@@ -368,11 +385,11 @@ static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 		return r;
 	switch (ip->dport) {
 	case PORT_VXLAN:
-		return vxlan(c, off + 8);
+		return vxlan(c, off + 8, false);
 	case PORT_VXLAN_GPE:
-		return vxlan_gpe(c, off + 8);
+		return vxlan_gpe(c, off + 8, false);
 	case PORT_GENEVE:
-		return geneve(c, off + 8);
+		return geneve(c, off + 8, false);
 	case PORT_GTPU:
 		return gtpu(c, off + 8);
 	case PORT_TEREDO:
@@ -381,6 +398,12 @@ static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 		return udp_esp(c, off + 8);
 	}
 	switch (ip->sport) {
+	case PORT_VXLAN:
+		return vxlan(c, off + 8, true);
+	case PORT_VXLAN_GPE:
+		return vxlan_gpe(c, off + 8, true);
+	case PORT_GENEVE:
+		return geneve(c, off + 8, true);
 	case PORT_GTPU:
 		return gtpu(c, off + 8);
 	case PORT_TEREDO:
@@ -573,7 +596,8 @@ static inline struct rf_ip *push_ip(struct ctx *c, uint32_t off, enum rf_layer l
  */
 static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh);
 
-static int ipv4(struct ctx *c, uint32_t off)
+/* Inlined into the Ethernet fast path; ipv4() is the out-of-line copy for everything else. */
+static inline __attribute__((always_inline)) int ipv4_hdr(struct ctx *c, uint32_t off)
 {
 	const uint8_t *p = c->pkt + off;
 	struct rf_ip *ip;
@@ -611,9 +635,16 @@ static int ipv4(struct ctx *c, uint32_t off)
 	}
 	if (unlikely(!have(c, off, hlen)))
 		return cut_l4(c, ip, off, hlen);
+	if (likely(p[9] == P_TCP))
+		return tcp(c, ip, off + hlen);
 	if (unlikely(p[9] == P_AH))
 		return ip_ext(c, ip, off + hlen, P_AH);
 	return l4(c, ip, off + hlen, p[9]);
+}
+
+static __attribute__((noinline)) int ipv4(struct ctx *c, uint32_t off)
+{
+	return ipv4_hdr(c, off);
 }
 
 /* Routing header at p (len bytes): point dst_off at the final destination. */
@@ -945,8 +976,15 @@ int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int fl
 	d->has_vlan = 0;
 	d->vlan_id = 0;
 	d->linktype = linktype;
-	if (likely(linktype == DLT_EN10MB))
+	if (likely(linktype == DLT_EN10MB)) {
+		/* Untagged IPv4, the bulk of most traffic, without a call. */
+		if (likely(caplen >= ETH_HLEN) && likely(rd16(pkt + 12) == ET_IPV4)) {
+			c.n_eth = 1;
+			push_layer(&c, RF_LAYER_ETH, 0);
+			return ipv4_hdr(&c, ETH_HLEN);
+		}
 		return ethernet(&c, 0);
+	}
 	return link_layer(&c, linktype);
 }
 

@@ -48,7 +48,8 @@ enum rf_layer {
 enum rf_decode_reason {
 	RF_DEC_OK = 0,	     /* reached a transport header or an opaque payload */
 	RF_DEC_TRUNCATED,    /* the captured bytes end inside a header */
-	RF_DEC_MALFORMED,    /* a header field is impossible (bad version, IHL < 5, ...) */
+	RF_DEC_MALFORMED,    /* a header field is impossible (bad version, IHL < 5, ...), or a
+				header runs past an enclosing length field though captured */
 	RF_DEC_NON_IP,	     /* no IP header (ARP, STP, LLC, ...) */
 	RF_DEC_TOO_DEEP,     /* tag, label, extension-header or tunnel limit reached */
 	RF_DEC_BAD_LINKTYPE, /* link type not supported */
@@ -102,6 +103,18 @@ struct rf_decoded {
  * fields are always written (also for caplen 0); array entries at or past
  * n_layers / n_ip are left undefined, so that nothing per packet clears the
  * whole struct. flags: RF_DECODE_*. Returns d->reason.
+ *
+ * Link types: DLT_EN10MB, DLT_RAW (and LINKTYPE_RAW 101), DLT_IPV4, DLT_IPV6,
+ * DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_PPP, DLT_NULL, DLT_LOOP. A layer is
+ * recorded once its fixed part is captured (TCP/UDP/SCTP: once the ports
+ * are); an IP header's total/payload length ends what follows it, so
+ * Ethernet padding is never decoded. UDP tunnels are recognised by port:
+ * VXLAN 4789, VXLAN-GPE 4790 (both RF_LAYER_VXLAN) and Geneve 6081 by the
+ * destination port, or the source port when the header is exact; GTP-U
+ * 2152, Teredo 3544 and ESP in UDP 4500 (RF_LAYER_ESP) by either port.
+ * A first fragment's payload is walked like any other (a tunnel inside it
+ * is decoded); later fragments stop at their IP header. Headers beyond
+ * 64 KiB into the packet are not looked for (offsets are 16 bits).
  */
 int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int flags,
 	      struct rf_decoded *d);

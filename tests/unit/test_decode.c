@@ -1546,6 +1546,20 @@ static void test_vxlan(void **state)
 	assert_int_equal(d.n_ip, 1);
 	check_ports(&d.ip[0], 65000, 4789);
 
+	/* From the VXLAN port (a reply in some captures): only an exact header counts. */
+	set16(&p, 34, 4789);
+	set16(&p, 36, 65000);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:vxlan:eth:ipv4:tcp");
+	p.b[vx + 2] = 1;
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp");
+	set16(&p, 34, 65000);
+	set16(&p, 36, 4789);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:vxlan:eth:ipv4:tcp");
+
 	/* No I flag: not VXLAN. */
 	p.b[vx] = 0;
 	d = dec(&p, DLT_EN10MB, 0);
@@ -1614,6 +1628,15 @@ static void test_geneve(void **state)
 	d = dec(&p, DLT_EN10MB, 0);
 	assert_int_equal(d.reason, RF_DEC_OK);
 	assert_string_equal(layers(&d), "eth:ipv4:udp:geneve:ipv4:tcp");
+	/* From the Geneve port: the same, unless the protocol is unknown. */
+	set16(&p, 34, 6081);
+	set16(&p, 36, 50000);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:geneve:ipv4:tcp");
+	set16(&p, 44, 0x0806);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp");
 }
 
 /* GTP-U G-PDU with a sequence number and two extension headers, carrying IPv6. */
