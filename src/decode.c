@@ -32,7 +32,6 @@
 
 enum {
 	ET_IPV4 = 0x0800,
-	ET_ARP = 0x0806,
 	ET_TEB = 0x6558, /* transparent Ethernet bridging */
 	ET_VLAN = 0x8100,
 	ET_IPV6 = 0x86dd,
