@@ -1,0 +1,161 @@
+#!/bin/bash
+# Flow affinity: in every mode, every packet of a flow (as the mode defines
+# it: both directions; all fragments, in order or not) gets the same queue.
+# Checked with `ringfan explain -n 7 --json` on every capture in $PCAPS and
+# on a `ringfan gen --all` capture (when gen is available):
+#  - the key explain prints (sorted endpoints, ports and protocol in 5tuple
+#    modes) maps to exactly one queue;
+#  - fragments, grouped independently of ringfan by tshark's (addresses,
+#    protocol, IP id / IPv6 fragment id), share one queue whenever the group's
+#    first fragment is in the capture (without it they can only fall back to
+#    the addresses + protocol hash, which explain reports as "expired");
+#  - rr gives frame index modulo n, fanout gives "all";
+#  - with 100 flows or more, every queue gets traffic in the hashing modes.
+source "$(dirname "$0")/lib.sh"
+need_cmd tshark
+need_pcaps
+[ -x "$RINGFAN" ] || fail "no ringfan binary at $RINGFAN"
+
+MODES=(rr ip 5tuple inner-ip inner-5tuple vlan iface fanout)
+FIELDS=(frame.number ip.src ip.dst ip.proto ip.id ip.flags.mf ip.frag_offset
+	ipv6.src ipv6.dst ipv6.fraghdr.nxt ipv6.fraghdr.ident ipv6.fraghdr.offset
+	ipv6.fraghdr.more)
+targs=()
+for f in "${FIELDS[@]}"; do targs+=(-e "$f"); done
+
+caps=()
+for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
+	[ -f "$cap" ] && caps+=("$cap")
+done
+if "$RINGFAN" gen --help >/dev/null 2>&1; then
+	"$RINGFAN" gen -o "$TMP/gen-all.pcap" --all --seed 7 >/dev/null ||
+		fail "ringfan gen --all failed"
+	caps+=("$TMP/gen-all.pcap")
+	info "checking a 'ringfan gen --all' capture too"
+else
+	info "ringfan gen is not available: checking the captures in $PCAPS only"
+fi
+
+mkdir -p "$TMP/out"
+for cap in "${caps[@]}"; do
+	name=$(basename "$cap")
+	tshark -r "$cap" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
+		-T fields -E occurrence=a -E aggregator=, "${targs[@]}" \
+		>"$TMP/out/$name.tsv" 2>/dev/null || fail "tshark cannot read $name"
+	for m in "${MODES[@]}"; do
+		"$RINGFAN" explain -m "$m" -n 7 --json "$cap" >"$TMP/out/$name.$m.json" \
+			2>"$TMP/out/$name.$m.err" || fail "explain -m $m failed on $name"
+	done
+done
+info "ran ${#MODES[@]} modes over ${#caps[@]} captures"
+
+/usr/bin/python3 - "$TMP/out" "${MODES[*]}" "${FIELDS[@]}" <<'EOF'
+import collections, json, os, sys
+
+out, modes, fields = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+N = 7
+errors = []
+stats = collections.Counter()
+
+def vals(s):
+    return s.split(',') if s else []
+
+def frag_groups(tsv):
+    """frame -> (datagram id, is first fragment), from tshark's dissection."""
+    groups = {}
+    with open(tsv) as f:
+        for line in f:
+            r = dict(zip(fields, line.rstrip('\n').split('\t') + [''] * 20))
+            fr = int(r['frame.number'])
+            mf, off = vals(r['ip.flags.mf']), vals(r['ip.frag_offset'])
+            for k in range(min(len(mf), len(off))):
+                if mf[k] in ('1', 'True') or off[k] not in ('0', ''):
+                    key = ('4',) + tuple(vals(r[x])[k] for x in ('ip.src', 'ip.dst', 'ip.proto', 'ip.id'))
+                    groups[fr] = (key, off[k] == '0')
+                    break
+            if fr in groups or not r['ipv6.fraghdr.ident']:
+                continue
+            if len(vals(r['ipv6.src'])) != 1 or len(vals(r['ipv6.fraghdr.ident'])) != 1:
+                stats['v6 fragments in tunnels not grouped'] += 1
+                continue
+            off6, more = r['ipv6.fraghdr.offset'], r['ipv6.fraghdr.more']
+            if off6 == '0' and more in ('0', 'False'):
+                continue  # atomic fragment: a whole datagram
+            key = ('6', r['ipv6.src'], r['ipv6.dst'], r['ipv6.fraghdr.nxt'], r['ipv6.fraghdr.ident'])
+            groups[fr] = (key, off6 == '0')
+    return groups
+
+def flow_key(mode, o):
+    if mode in ('ip', 'inner-ip'):
+        return frozenset((o['src'], o['dst']))
+    if mode in ('5tuple', 'inner-5tuple'):
+        return (o['proto'], frozenset(((o['src'], o['sport']), (o['dst'], o['dport']))))
+    if mode == 'vlan':
+        return o.get('vlan')
+    return 'iface'
+
+names = sorted({f.rsplit('.', 2)[0] for f in os.listdir(out) if f.endswith('.json')})
+for name in names:
+    groups = frag_groups(os.path.join(out, name + '.tsv'))
+    for mode in modes:
+        rows = [json.loads(l) for l in open(os.path.join(out, f'{name}.{mode}.json'))]
+        frames = sorted(o['frame'] for o in rows)
+        if frames != list(range(1, len(frames) + 1)):
+            errors.append(f'{name} {mode}: frames missing or repeated')
+            continue
+        if mode == 'rr':
+            bad = [o['frame'] for o in rows if o['queue'] != (o['frame'] - 1) % N]
+            if bad:
+                errors.append(f'{name} rr: frame {bad[0]} not on queue (frame-1) % {N}')
+            continue
+        if mode == 'fanout':
+            if any(o['queue'] != 'all' for o in rows):
+                errors.append(f'{name} fanout: a packet not sent to all queues')
+            continue
+        q_of = {}
+        per_queue = collections.Counter()
+        for o in rows:
+            per_queue[o['queue']] += 1
+            k = flow_key(mode, o)
+            if q_of.setdefault(k, o['queue']) != o['queue']:
+                errors.append(f'{name} {mode}: frame {o["frame"]} key {k} on queue {o["queue"]}, '
+                              f'earlier packets of that key on {q_of[k]}')
+        stats[f'{mode}: flows'] += len(q_of)
+        if len(q_of) >= 100 and mode != 'vlan' and len(per_queue) != N:
+            errors.append(f'{name} {mode}: only {len(per_queue)} of {N} queues used')
+        if mode in ('vlan', 'iface'):
+            continue
+        queue = {o['frame']: o['queue'] for o in rows}
+        byid = collections.defaultdict(list)
+        for fr, (key, first) in sorted(groups.items()):
+            # An IP id is reused by later datagrams (attack captures do it on
+            # purpose): a new first fragment starts a new datagram, and the
+            # fragments after it belong to it until the next one.
+            if first and any(f for _, f in byid[key]):
+                n = 1
+                while (key, n) in byid:
+                    n += 1
+                byid[(key, n)] = byid.pop(key)
+            byid[key].append((fr, first))
+        for key, frs in byid.items():
+            if not any(first for _, first in frs):
+                stats[f'{mode}: fragment groups without their first fragment'] += 1
+                continue
+            qs = {queue[fr] for fr, _ in frs}
+            stats[f'{mode}: fragment groups checked'] += 1
+            stats[f'{mode}: fragments checked'] += len(frs)
+            if len(qs) != 1:
+                errors.append(f'{name} {mode}: {len(frs)} fragments (frames {frs[0][0]}..'
+                              f'{frs[-1][0]}) of datagram {key} on queues {sorted(qs, key=str)}')
+
+for k in sorted(stats):
+    print(f'# {k}: {stats[k]}')
+for e in errors[:40]:
+    print('ERROR ' + e)
+if errors:
+    print(f'FAIL: {len(errors)} affinity violations')
+    sys.exit(1)
+if stats['5tuple: fragment groups checked'] < 50:
+    print('FAIL: too few fragmented datagrams checked')
+    sys.exit(1)
+EOF
