@@ -82,10 +82,11 @@ enum {
 /* Decoding state of one packet. */
 struct ctx {
 	const uint8_t *pkt;
-	uint32_t end;	 /* first offset that may not be read */
-	uint32_t caplen; /* c->end before any length field shortened it */
+	uint32_t end; /* first offset that may not be read: min(caplen, lim) */
+	uint32_t lim; /* end set by the innermost length field (IP, GTP) so far */
 	unsigned int flags;
 	unsigned int n_eth;
+	bool in_frag; /* inside the payload of a first fragment */
 	struct rf_decoded *d;
 };
 
@@ -118,13 +119,16 @@ static inline int stop(struct ctx *c, enum rf_decode_reason reason)
 }
 
 /*
- * A header of len bytes at off does not fit below c->end: TRUNCATED if the
- * capture ends first, MALFORMED if an enclosing length field (IP total or
- * payload length) ends before it although the bytes are there.
+ * A header of len bytes at off does not fit below c->end. If an enclosing
+ * length field ends before it, the packet is MALFORMED, unless that is a
+ * first fragment's end (the rest of the header is in the next fragment: OK);
+ * otherwise the capture ended first: TRUNCATED.
  */
 static int cut(struct ctx *c, uint32_t off, uint32_t len)
 {
-	return stop(c, off + len > c->caplen ? RF_DEC_TRUNCATED : RF_DEC_MALFORMED);
+	if (off + len > c->lim)
+		return stop(c, c->in_frag ? RF_DEC_OK : RF_DEC_MALFORMED);
+	return stop(c, RF_DEC_TRUNCATED);
 }
 
 /* Same, for the upper-layer header of *ip (or what leads to it). */
@@ -149,6 +153,8 @@ static inline void push_layer(struct ctx *c, enum rf_layer layer, uint32_t off)
 /* The current header's length says its payload ends at end. */
 static inline void end_at(struct ctx *c, uint32_t end)
 {
+	if (end < c->lim)
+		c->lim = end;
 	if (end < c->end)
 		c->end = end;
 }
@@ -184,7 +190,8 @@ static inline __attribute__((always_inline)) int tcp(struct ctx *c, struct rf_ip
 	uint32_t doff;
 	int r = ports(c, ip, off, 20, RF_LAYER_TCP);
 
-	if (unlikely(r != RF_DEC_OK))
+	/* OK without 20 bytes: the rest of the header is in the next fragment. */
+	if (unlikely(r != RF_DEC_OK || !have(c, off, 20)))
 		return r;
 	doff = (uint32_t)(c->pkt[off + 12] >> 4) * 4;
 	if (unlikely(doff < 20))
@@ -609,12 +616,9 @@ static inline __attribute__((always_inline)) int ipv4_hdr(struct ctx *c, uint32_
 	tot = rd16(p + 2);
 	if (unlikely((p[0] >> 4) != 4 || hlen < IPV4_HLEN))
 		return stop(c, RF_DEC_MALFORMED);
-	if (unlikely(tot < hlen)) {
-		/* 0 is what segmentation offload leaves behind: trust the capture. */
-		if (tot != 0)
-			return stop(c, RF_DEC_MALFORMED);
-		tot = c->end - off;
-	}
+	/* Total length 0 is what segmentation offload leaves behind: trust the capture. */
+	if (unlikely(tot < hlen) && tot != 0)
+		return stop(c, RF_DEC_MALFORMED);
 	ip = push_ip(c, off, RF_LAYER_IPV4, 4);
 	if (unlikely(!ip))
 		return stop(c, RF_DEC_TOO_DEEP);
@@ -622,7 +626,8 @@ static inline __attribute__((always_inline)) int ipv4_hdr(struct ctx *c, uint32_
 	ip->dst_off = off + 16;
 	ip->frag_id = rd16(p + 4);
 	ip->proto = p[9];
-	end_at(c, off + tot);
+	if (likely(tot))
+		end_at(c, off + tot);
 	fo = rd16(p + 6);
 	if (unlikely(fo & 0x3fff)) {
 		ip->flags = RF_IP_FRAG | (fo & 0x2000 ? RF_IP_MF : 0);
@@ -631,6 +636,7 @@ static inline __attribute__((always_inline)) int ipv4_hdr(struct ctx *c, uint32_
 			ip->flags |= RF_IP_TRUNC_L4;
 			return stop(c, RF_DEC_OK);
 		}
+		c->in_frag = true;
 	}
 	if (unlikely(!have(c, off, hlen)))
 		return cut_l4(c, ip, off, hlen);
@@ -741,6 +747,7 @@ static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh)
 					ip->flags |= RF_IP_TRUNC_L4;
 					return stop(c, RF_DEC_OK);
 				}
+				c->in_frag = true;
 			}
 			break;
 		case P_AH:
@@ -963,9 +970,10 @@ int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int fl
 		.pkt = pkt,
 		/* Offsets are 16 bits: headers past 64 KiB are not looked for. */
 		.end = caplen < UINT16_MAX ? caplen : UINT16_MAX,
-		.caplen = caplen < UINT16_MAX ? caplen : UINT16_MAX,
+		.lim = UINT32_MAX,
 		.flags = flags,
 		.n_eth = 0,
+		.in_frag = false,
 		.d = d,
 	};
 
