@@ -49,7 +49,8 @@ enum rf_decode_reason {
 	RF_DEC_OK = 0,	     /* reached a transport header or an opaque payload */
 	RF_DEC_TRUNCATED,    /* the captured bytes end inside a header */
 	RF_DEC_MALFORMED,    /* a header field is impossible (bad version, IHL < 5, ...), or a
-				header runs past an enclosing length field though captured */
+				header runs past an enclosing IP/GTP length (in a first
+				fragment that is OK, with RF_IP_TRUNC_L4) */
 	RF_DEC_NON_IP,	     /* no IP header (ARP, STP, LLC, ...) */
 	RF_DEC_TOO_DEEP,     /* tag, label, extension-header or tunnel limit reached */
 	RF_DEC_BAD_LINKTYPE, /* link type not supported */
