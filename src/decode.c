@@ -423,7 +423,7 @@ static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 /* ---- GRE ---- */
 
 /* PPP protocol field (1 or 2 bytes) after an optional 0xff03. */
-static int ppp(struct ctx *c, uint32_t off, bool mpls_ok)
+static int ppp(struct ctx *c, uint32_t off)
 {
 	const uint8_t *p = c->pkt + off;
 	uint32_t pos = off;
@@ -456,9 +456,7 @@ static int ppp(struct ctx *c, uint32_t off, bool mpls_ok)
 		return ipv6(c, pos);
 	case PPP_MPLS:
 	case PPP_MPLS_MC:
-		if (mpls_ok)
-			return mpls(c, pos);
-		/* fallthrough */
+		return mpls(c, pos);
 	default:
 		return stop(c, RF_DEC_NON_IP);
 	}
@@ -527,9 +525,9 @@ static int gre(struct ctx *c, uint32_t off)
 	case ET_ERSPAN3:
 		return erspan(c, off, type, fl & 0x1000);
 	case ET_PPP:
-		if (!have(c, off, 1))
+		if (off >= c->lim)
 			return stop(c, RF_DEC_OK); /* acknowledgement only */
-		return ppp(c, off, false);
+		return ppp(c, off);
 	default:
 		return stop(c, RF_DEC_OK); /* keepalive or unknown payload */
 	}
@@ -657,7 +655,7 @@ static void ipv6_routing(struct rf_ip *ip, const uint8_t *p, uint32_t off, uint3
 {
 	uint32_t n;
 
-	if (p[3] == 0) /* segments left: the destination already is the final one */
+	if (p[3] == 0) /* no segments left: the destination already is the final one */
 		return;
 	switch (p[2]) {
 	case 0: /* type 0: addresses in order, the last is the final destination */
@@ -954,7 +952,7 @@ static int link_layer(struct ctx *c, int linktype)
 	case DLT_IPV6:
 		return raw_ip(c, 6);
 	case DLT_PPP:
-		return ppp(c, 0, true);
+		return ppp(c, 0);
 	case DLT_NULL:
 	case DLT_LOOP:
 		return null_loop(c);
