@@ -691,12 +691,53 @@ static void ipv6_dstopts(struct rf_ip *ip, const uint8_t *p, uint32_t off, uint3
 	}
 }
 
+/* Fragment header at p: false when this is a later fragment (nothing more to decode). */
+static bool ipv6_frag(struct ctx *c, struct rf_ip *ip, const uint8_t *p)
+{
+	uint16_t fo = rd16(p + 2);
+
+	ip->frag_id = rd32(p + 4);
+	if (!(fo & 0xfff9)) /* offset 0 and M clear: an atomic fragment is whole */
+		return true;
+	ip->flags |= RF_IP_FRAG | (fo & 1 ? RF_IP_MF : 0);
+	ip->frag_off = fo & 0xfff8;
+	if (ip->frag_off) {
+		ip->proto = p[0];
+		ip->flags |= RF_IP_TRUNC_L4;
+		return false;
+	}
+	c->in_frag = true;
+	return true;
+}
+
+/* Record the extension header nh at off (len bytes); false when decoding stops there. */
+static bool ext_header(struct ctx *c, struct rf_ip *ip, uint8_t nh, uint32_t off, uint32_t len)
+{
+	const uint8_t *p = c->pkt + off;
+
+	switch (nh) {
+	case P_FRAGMENT:
+		push_layer(c, RF_LAYER_FRAG, off);
+		return ipv6_frag(c, ip, p);
+	case P_AH:
+		push_layer(c, RF_LAYER_AH, off);
+		return true;
+	case P_ROUTING:
+		ipv6_routing(ip, p, off, len);
+		break;
+	case P_DSTOPTS:
+		ipv6_dstopts(ip, p, off, len);
+		break;
+	}
+	push_layer(c, RF_LAYER_IPV6_EXT, off);
+	return true;
+}
+
 static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh)
 {
 	const uint8_t *p;
 	unsigned int n;
 	uint32_t len;
-	uint16_t fo;
 
 	for (n = 0;; n++) {
 		switch (nh) {
@@ -709,12 +750,6 @@ static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh)
 			break;
 		case P_AH:
 			break;
-		case P_NONE:
-			if (ip->version == 6) {
-				ip->proto = nh;
-				return stop(c, RF_DEC_OK);
-			}
-			return l4(c, ip, off, nh);
 		default:
 			return l4(c, ip, off, nh);
 		}
@@ -732,37 +767,8 @@ static int ip_ext(struct ctx *c, struct rf_ip *ip, uint32_t off, uint8_t nh)
 			len = ((uint32_t)p[1] + 1) * 8;
 		if (unlikely(!have(c, off, len)))
 			return cut_l4(c, ip, off, len);
-		switch (nh) {
-		case P_FRAGMENT:
-			push_layer(c, RF_LAYER_FRAG, off);
-			fo = rd16(p + 2);
-			ip->frag_id = rd32(p + 4);
-			if (fo & 0xfff9) { /* offset or M set: not an atomic fragment */
-				ip->flags |= RF_IP_FRAG | (fo & 1 ? RF_IP_MF : 0);
-				ip->frag_off = fo & 0xfff8;
-				if (ip->frag_off) {
-					ip->proto = p[0];
-					ip->flags |= RF_IP_TRUNC_L4;
-					return stop(c, RF_DEC_OK);
-				}
-				c->in_frag = true;
-			}
-			break;
-		case P_AH:
-			push_layer(c, RF_LAYER_AH, off);
-			break;
-		case P_ROUTING:
-			push_layer(c, RF_LAYER_IPV6_EXT, off);
-			ipv6_routing(ip, p, off, len);
-			break;
-		case P_DSTOPTS:
-			push_layer(c, RF_LAYER_IPV6_EXT, off);
-			ipv6_dstopts(ip, p, off, len);
-			break;
-		default:
-			push_layer(c, RF_LAYER_IPV6_EXT, off);
-			break;
-		}
+		if (!ext_header(c, ip, nh, off, len))
+			return stop(c, RF_DEC_OK);
 		nh = p[0];
 		off += len;
 	}
