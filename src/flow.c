@@ -143,71 +143,43 @@ static inline bool mode_is_inner(enum rf_mode mode)
 }
 
 /*
- * extra: protocol and ports, already ordered with the addresses. For equal
- * addresses the ports are ordered on their own, so that the swap below only
- * depends on the endpoint pair.
+ * Both directions must give the same input, so the two endpoints are put in
+ * a fixed order first. The order is computed without branches: the swap
+ * is a coin flip per packet in mixed traffic, and a mispredicted branch
+ * would cost more than the whole hash.
  */
-static inline uint64_t extra_word(uint8_t proto, uint16_t a, uint16_t b)
+static inline uint64_t sel(uint64_t mask, uint64_t a, uint64_t b)
 {
-	return ((uint64_t)proto << 32) | ((uint32_t)a << 16) | b;
+	return (a & ~mask) | (b & mask);
 }
 
 static uint32_t hash_v4(const uint8_t *pkt, const struct rf_ip *ip, bool ports, bool proto)
 {
-	uint32_t s = ld32(pkt + ip->src_off), d = ld32(pkt + ip->dst_off);
-	uint16_t sp = 0, dp = 0;
-	uint64_t w0, w1;
+	uint64_t pm = -(uint64_t)ports;
+	/* endpoint = address << 16 | port: one compare orders address, then port */
+	uint64_t a = (uint64_t)ld32(pkt + ip->src_off) << 16 | (ip->sport & pm);
+	uint64_t b = (uint64_t)ld32(pkt + ip->dst_off) << 16 | (ip->dport & pm);
+	uint64_t lo = a < b ? a : b, hi = a ^ b ^ lo;
+	uint64_t w1 = hi | ((uint64_t)(ip->proto & -(uint32_t)proto) << 48);
 
-	if (ports) {
-		sp = ip->sport;
-		dp = ip->dport;
-	}
-	if (s > d || (s == d && sp > dp)) {
-		uint32_t t = s;
-		uint16_t tp = sp;
-
-		s = d;
-		d = t;
-		sp = dp;
-		dp = tp;
-	}
-	w0 = ((uint64_t)s << 32) | d;
-	w1 = proto ? extra_word(ip->proto, sp, dp) : 0;
-	return fold(mum(mum(w0 ^ K0, w1 ^ K1) ^ K2, w0 ^ K3));
+	return fold(mum(mum(lo ^ K0, w1 ^ K1) ^ K2, lo ^ K3));
 }
 
 static uint32_t hash_v6(const uint8_t *pkt, const struct rf_ip *ip, bool ports, bool proto)
 {
 	uint64_t s0 = ld64(pkt + ip->src_off), s1 = ld64(pkt + ip->src_off + 8);
 	uint64_t d0 = ld64(pkt + ip->dst_off), d1 = ld64(pkt + ip->dst_off + 8);
-	uint16_t sp = 0, dp = 0;
-	uint64_t h, w;
-	bool swap;
+	uint64_t pm = -(uint64_t)ports;
+	uint64_t sp = ip->sport & pm, dp = ip->dport & pm;
+	uint64_t swap =
+		-(uint64_t)((s0 > d0) | ((s0 == d0) & ((s1 > d1) | ((s1 == d1) & (sp > dp)))));
+	uint64_t l0 = sel(swap, s0, d0), l1 = sel(swap, s1, d1), lp = sel(swap, sp, dp);
+	uint64_t h0 = s0 ^ d0 ^ l0, h1 = s1 ^ d1 ^ l1, hp = sp ^ dp ^ lp;
+	uint64_t w =
+		(lp << 16 | hp | (uint64_t)(ip->proto & -(uint32_t)proto) << 32) | (6ULL << 56);
+	uint64_t h = mum(l0 ^ K0, l1 ^ K1) ^ mum(h0 ^ K2, h1 ^ K3);
 
-	if (ports) {
-		sp = ip->sport;
-		dp = ip->dport;
-	}
-	if (s0 != d0)
-		swap = s0 > d0;
-	else if (s1 != d1)
-		swap = s1 > d1;
-	else
-		swap = sp > dp;
-	if (swap) {
-		uint64_t t0 = s0, t1 = s1;
-		uint16_t tp = sp;
-
-		s0 = d0;
-		s1 = d1;
-		d0 = t0;
-		d1 = t1;
-		sp = dp;
-		dp = tp;
-	}
-	w = proto ? extra_word(ip->proto, sp, dp) : 0;
-	h = mum(s0 ^ K0, s1 ^ K1) ^ mum(d0 ^ K2, d1 ^ K3);
-	return fold(mum(h ^ K1, w ^ K2 ^ ((uint64_t)6 << 56)));
+	return fold(mum(h ^ K1, w ^ K2));
 }
 
 static inline uint64_t ld_mac(const uint8_t *p)
@@ -249,8 +221,10 @@ static uint32_t hash_word(uint64_t v)
 	return fold(mum(v ^ K0, K1));
 }
 
-static void fill_ip_key(struct rf_flow_key *key, const uint8_t *pkt, const struct rf_decoded *d,
-			unsigned int layer, bool ports)
+/* Only for explaining: kept out of line so the hash path stays small. */
+static __attribute__((noinline, cold)) void fill_ip_key(struct rf_flow_key *key, const uint8_t *pkt,
+							const struct rf_decoded *d,
+							unsigned int layer, bool ports)
 {
 	const struct rf_ip *ip = &d->ip[layer];
 	size_t alen = ip->version == 6 ? 16 : 4;
@@ -271,17 +245,17 @@ static void fill_ip_key(struct rf_flow_key *key, const uint8_t *pkt, const struc
 	}
 }
 
-static uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
-			struct rf_flow_key *key)
+static inline uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
+			       struct rf_flow_key *key)
 {
 	unsigned int layer = mode_is_inner(mode) ? d->n_ip - 1u : 0;
 	const struct rf_ip *ip = &d->ip[layer];
 	bool proto = mode_has_ports(mode);
 	bool ports = proto && (ip->flags & RF_IP_PORTS);
 
-	if (key)
+	if (unlikely(key != NULL))
 		fill_ip_key(key, pkt, d, layer, proto);
-	if (ip->version == 6)
+	if (unlikely(ip->version == 6))
 		return hash_v6(pkt, ip, ports, proto);
 	return hash_v4(pkt, ip, ports, proto);
 }
@@ -294,8 +268,10 @@ static void key_init(struct rf_flow_key *key, const struct rf_decoded *d, uint32
 	key->ifindex = ifindex;
 }
 
-uint32_t rf_flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
-		      uint32_t ifindex, struct rf_flow_key *ret_key)
+/* Inlined into rf_flow_classify(): the per-packet path makes no extra call. */
+static inline __attribute__((always_inline)) uint32_t
+flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, uint32_t ifindex,
+	  struct rf_flow_key *ret_key)
 {
 	if (ret_key)
 		key_init(ret_key, d, ifindex);
@@ -318,6 +294,12 @@ uint32_t rf_flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_dec
 	default:
 		return 0;
 	}
+}
+
+uint32_t rf_flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
+		      uint32_t ifindex, struct rf_flow_key *ret_key)
+{
+	return flow_hash(mode, pkt, d, ifindex, ret_key);
 }
 
 /* ---- fragment table and hold buffer ---- */
@@ -355,6 +337,7 @@ struct hold_slot {
 
 struct rf_flow {
 	enum rf_mode mode;
+	bool frag_mode; /* the mode ties fragments to their datagram */
 	struct rf_flow_opts o;
 	uint32_t mask;
 	uint64_t now;
@@ -409,6 +392,7 @@ int rf_flow_new(enum rf_mode mode, const struct rf_flow_opts *opts, struct rf_fl
 		return -EINVAL;
 	}
 	f->mode = mode;
+	f->frag_mode = mode == RF_MODE_5TUPLE || mode_is_inner(mode);
 	while (n < f->o.table_entries)
 		n <<= 1;
 	f->mask = n - 1;
@@ -473,7 +457,7 @@ static bool frag_needs_table(enum rf_mode mode, uint8_t proto)
  * outermost fragmented header at or above the one the mode hashes. An
  * atomic fragment (offset 0, no more fragments) is a whole datagram.
  */
-static int frag_level(enum rf_mode mode, const struct rf_decoded *d)
+static inline int frag_level(enum rf_mode mode, const struct rf_decoded *d)
 {
 	unsigned int last = mode_is_inner(mode) ? d->n_ip - 1u : 0, i;
 
@@ -652,17 +636,18 @@ static bool hold(struct rf_flow *f, const struct rf_flow_pkt *p, const struct rf
 	return true;
 }
 
-static void advance_clock(struct rf_flow *f, uint64_t now)
+static inline void advance_clock(struct rf_flow *f, uint64_t now)
 {
 	if (now > f->now)
 		f->now = now;
-	if (f->n_held && f->now >= f->hold_deadline)
+	if (unlikely(f->n_held) && f->now >= f->hold_deadline)
 		expire_held(f, false);
 }
 
 /* Slow path: the packet is a fragment at level fl in a mode that ties fragments. */
-static int classify_frag(struct rf_flow *f, const struct rf_flow_pkt *p, const struct rf_decoded *d,
-			 int fl, uint32_t *hash, struct rf_flow_key *key)
+static __attribute__((noinline)) int classify_frag(struct rf_flow *f, const struct rf_flow_pkt *p,
+						   const struct rf_decoded *d, int fl,
+						   uint32_t *hash, struct rf_flow_key *key)
 {
 	const struct rf_ip *ip = &d->ip[fl];
 	struct frag_entry *e;
@@ -701,11 +686,18 @@ static int classify_frag(struct rf_flow *f, const struct rf_flow_pkt *p, const s
 int rf_flow_classify(struct rf_flow *f, const struct rf_flow_pkt *p, const struct rf_decoded *d,
 		     uint32_t *ret_hash, struct rf_flow_key *ret_key)
 {
-	uint32_t hash = rf_flow_hash(f->mode, p->data, d, p->ifindex, ret_key);
 	int fl, v = RF_FLOW_HASH;
+	uint32_t hash;
 
-	if (f->mode == RF_MODE_5TUPLE || mode_is_inner(f->mode)) {
-		reclaim(f);
+	/* Two inlined copies: the per-packet one (no key) has no key branches. */
+	if (likely(!ret_key))
+		hash = flow_hash(f->mode, p->data, d, p->ifindex, NULL);
+	else
+		hash = flow_hash(f->mode, p->data, d, p->ifindex, ret_key);
+
+	if (f->frag_mode) {
+		if (unlikely(f->pending_free != UINT32_MAX))
+			reclaim(f);
 		advance_clock(f, p->ts_ns);
 		fl = d->n_ip ? frag_level(f->mode, d) : -1;
 		if (unlikely(fl >= 0))
@@ -722,6 +714,8 @@ int rf_flow_next_released(struct rf_flow *f, struct rf_flow_pkt *ret_pkt, uint32
 	struct hold_slot *s;
 	uint32_t i;
 
+	if (likely(!f->rel_count && f->pending_free == UINT32_MAX))
+		return 0;
 	reclaim(f);
 	if (!f->rel_count)
 		return 0;
