@@ -716,9 +716,18 @@ static int flow_step(struct gen *g, struct gen_flow *f)
 
 /* ---- noise: truncated and malformed copies of a flow's packet, flow state untouched ---- */
 
-static int noise_base(struct gen *g, struct gen_flow *f, struct rf_pb *b)
+/* Outer Ethernet source of noise packets, last byte 1 truncated, 2 malformed. */
+static const uint8_t noise_mac[6] = {0x02, 0x00, 0xee, 0x00, 0x00, 0x00};
+
+/*
+ * A data packet of flow f in a random direction, its outer source MAC
+ * replaced by noise_mac + kind so that tests can tell noise from flow members
+ * (the hash never looks at MACs of IP packets).
+ */
+static int noise_base(struct gen *g, struct gen_flow *f, struct rf_pb *b, uint8_t kind)
 {
 	struct pkt_desc d;
+	int len;
 
 	memset(&d, 0, sizeof(d));
 	d.dir = (uint8_t)rnd_below(g, 2);
@@ -726,13 +735,18 @@ static int noise_base(struct gen *g, struct gen_flow *f, struct rf_pb *b)
 	d.payload = payload_for(f, pick_frame_len(g), d.tcp_flags);
 	if (d.payload + ip_hlen(f) + l4_hlen(f, d.tcp_flags) > 1500)
 		d.payload = 1500 - ip_hlen(f) - l4_hlen(f, d.tcp_flags);
-	return build_packet(g, f, &d, b);
+	len = build_packet(g, f, &d, b);
+	if (len >= 0) {
+		memcpy(g->pkt + 6, noise_mac, 6);
+		g->pkt[11] = kind;
+	}
+	return len;
 }
 
 static int emit_truncated(struct gen *g, struct gen_flow *f)
 {
 	struct rf_pb b;
-	int len = noise_base(g, f, &b), pay;
+	int len = noise_base(g, f, &b, 1), pay;
 	uint32_t cut, hdr_end;
 
 	if (len < 0)
@@ -783,7 +797,7 @@ static void break_ip(struct gen *g, uint8_t *p, bool v6)
 static int emit_malformed(struct gen *g, struct gen_flow *f)
 {
 	struct rf_pb b;
-	int len = noise_base(g, f, &b), tcp, gre, ip4, ip6, off;
+	int len = noise_base(g, f, &b, 2), tcp, gre, ip4, ip6, off;
 	bool inner = rnd_below(g, 2);
 
 	if (len < 0)

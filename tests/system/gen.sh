@@ -168,11 +168,29 @@ check_eq "$(val truncated "$TMP/noise.sum")" 200 "truncated packets in the summa
 check_eq "$(val malformed "$TMP/noise.sum")" 200 "malformed packets in the summary"
 short=$(tsh -r "$f" -Y 'frame.cap_len < frame.len' -T fields -e frame.number | wc -l)
 check_eq "$short" 200 "packets with caplen < len"
-bad=$(tsh -r "$f" "${CHECKS[@]}" -Y 'frame.cap_len == frame.len && (ip.checksum.status == 0 ||
-	tcp.checksum.status == 0 || udp.checksum.status == 0 || _ws.malformed ||
-	_ws.expert.severity >= error)' -T fields -e frame.number | wc -l)
-((bad > 0 && bad <= 200)) || fail "$bad whole packets flagged by tshark, expected 1-200 (the malformed)"
-info "ok: $bad of the 200 malformed packets flagged by tshark, no other whole packet"
+short=$(tsh -r "$f" -Y 'frame.cap_len < frame.len && eth.src == 02:00:ee:00:00:01' -T fields \
+	-e frame.number | wc -l)
+check_eq "$short" 200 "truncated packets marked with source MAC 02:00:ee:00:00:01"
+marked=$(tsh -r "$f" -Y 'eth.src == 02:00:ee:00:00:02' -T fields -e frame.number | wc -l)
+check_eq "$marked" 200 "packets marked malformed (source MAC 02:00:ee:00:00:02)"
+flagged() { # display filter of the packets to look at
+	tsh -r "$f" "${CHECKS[@]}" -Y "($1) && (ip.checksum.status == 0 || tcp.checksum.status == 0 ||
+		udp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 ||
+		_ws.malformed || _ws.expert.severity >= error)" -T fields -e frame.number | wc -l
+}
+check_eq "$(flagged 'eth.src[0:3] != 02:00:ee')" 0 "flow packets flagged by tshark"
+bad=$(flagged 'eth.src == 02:00:ee:00:00:02')
+((bad > 100)) || fail "only $bad of the 200 malformed packets flagged by tshark"
+info "ok: $bad of the 200 malformed packets flagged by tshark"
+# The noise stays inside the flows' address set (what tshark can still read of it).
+tsh -r "$f" -T fields -E occurrence=f -e eth.src -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst |
+	awk -F'\t' '$1 !~ /^02:00:ee/ { for (i = 2; i <= 5; i++) flow[$i] = 1; next }
+		{ for (i = 2; i <= 5; i++) if ($i != "") noise[$i] = 1; n++ }
+		END {
+			for (a in noise) if (!(a in flow)) { print "noise outside the flows: " a; bad = 1 }
+			exit bad || !n
+		}' || fail "noise packets with addresses of no flow"
+info "ok: noise packets use the flows' outer addresses"
 f=$TMP/snap.pcap
 gen "$f" "$TMP/snap.sum" --flows 10 --packets 500 --size 200-1500 --snaplen 100
 check_eq "$(tsh -r "$f" -T fields -e frame.cap_len | sort -n | tail -1)" 100 "largest caplen with --snaplen 100"
