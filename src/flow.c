@@ -320,8 +320,7 @@ struct frag_entry {
 	struct frag_id k;
 	uint64_t expire_ns; /* 0: empty */
 	uint32_t hash;
-	uint16_t sport, dport;
-	uint8_t has_ports;
+	struct rf_flow_key key; /* what the first fragment hashed, for explaining the rest */
 };
 
 enum { SLOT_FREE = 0, SLOT_HELD, SLOT_RELEASED };
@@ -529,9 +528,8 @@ static void table_record(struct rf_flow *f, const struct frag_id *k, uint32_t ha
 	slot->k = *k;
 	slot->expire_ns = f->now + f->o.table_timeout_ns;
 	slot->hash = hash;
-	slot->has_ports = key && (key->fields & RF_KEY_PORTS);
-	slot->sport = slot->has_ports ? key->sport : 0;
-	slot->dport = slot->has_ports ? key->dport : 0;
+	slot->key = *key;
+	slot->key.fields &= (uint16_t) ~(RF_KEY_FRAG_TIED | RF_KEY_FRAG_FALLBACK);
 	f->st.frag_first++;
 }
 
@@ -542,15 +540,11 @@ static void release_slot(struct rf_flow *f, uint32_t i)
 	f->n_held--;
 }
 
+/* A tied fragment is explained by its datagram's key (inner header, ports). */
 static void tie_key(struct rf_flow_key *key, const struct frag_entry *e)
 {
-	key->fields &= (uint16_t)~RF_KEY_FRAG_FALLBACK;
+	*key = e->key;
 	key->fields |= RF_KEY_FRAG_TIED;
-	if (e->has_ports) {
-		key->fields |= RF_KEY_PORTS;
-		key->sport = e->sport;
-		key->dport = e->dport;
-	}
 }
 
 /* A first fragment arrived: its held siblings leave with its hash. */
@@ -683,29 +677,59 @@ static __attribute__((noinline)) int classify_frag(struct rf_flow *f, const stru
 	return RF_FLOW_HASH;
 }
 
-int rf_flow_classify(struct rf_flow *f, const struct rf_flow_pkt *p, const struct rf_decoded *d,
-		     uint32_t *ret_hash, struct rf_flow_key *ret_key)
+/*
+ * Fragment-tying modes, past the common case: housekeeping is due, or the
+ * packet is a fragment, or the caller wants the key. Out of line so that
+ * the per-packet path needs no stack frame.
+ */
+static __attribute__((noinline)) int classify_slow(struct rf_flow *f, const struct rf_flow_pkt *p,
+						   const struct rf_decoded *d, uint32_t hash,
+						   uint32_t *ret_hash, struct rf_flow_key *ret_key)
 {
 	int fl, v = RF_FLOW_HASH;
-	uint32_t hash;
 
-	/* Two inlined copies: the per-packet one (no key) has no key branches. */
-	if (likely(!ret_key))
-		hash = flow_hash(f->mode, p->data, d, p->ifindex, NULL);
-	else
+	if (ret_key)
 		hash = flow_hash(f->mode, p->data, d, p->ifindex, ret_key);
-
 	if (f->frag_mode) {
-		if (unlikely(f->pending_free != UINT32_MAX))
-			reclaim(f);
+		reclaim(f);
 		advance_clock(f, p->ts_ns);
 		fl = d->n_ip ? frag_level(f->mode, d) : -1;
-		if (unlikely(fl >= 0))
+		if (fl >= 0)
 			v = classify_frag(f, p, d, fl, &hash, ret_key);
 	}
 	if (v == RF_FLOW_HASH)
 		*ret_hash = hash;
 	return v;
+}
+
+/* Any IP header that the mode looks through is a fragment. */
+static inline bool any_frag(enum rf_mode mode, const struct rf_decoded *d)
+{
+	unsigned int i, n = mode_is_inner(mode) ? d->n_ip : (d->n_ip ? 1u : 0u);
+	uint8_t flags = 0;
+
+	for (i = 0; i < n; i++)
+		flags |= d->ip[i].flags;
+	return flags & RF_IP_FRAG;
+}
+
+int rf_flow_classify(struct rf_flow *f, const struct rf_flow_pkt *p, const struct rf_decoded *d,
+		     uint32_t *ret_hash, struct rf_flow_key *ret_key)
+{
+	uint32_t hash = 0;
+
+	if (likely(!ret_key))
+		hash = flow_hash(f->mode, p->data, d, p->ifindex, NULL);
+	if (f->frag_mode) {
+		if (likely(p->ts_ns > f->now))
+			f->now = p->ts_ns;
+		if (unlikely(f->n_held || f->pending_free != UINT32_MAX || any_frag(f->mode, d)))
+			return classify_slow(f, p, d, hash, ret_hash, ret_key);
+	}
+	if (unlikely(ret_key))
+		return classify_slow(f, p, d, hash, ret_hash, ret_key);
+	*ret_hash = hash;
+	return RF_FLOW_HASH;
 }
 
 int rf_flow_next_released(struct rf_flow *f, struct rf_flow_pkt *ret_pkt, uint32_t *ret_hash,
