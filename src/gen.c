@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -156,7 +157,8 @@ struct gen {
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
 	uint64_t base_ns;
-	int werr; /* errno of the first failed write */
+	int werr;     /* errno of the first failed write */
+	bool regular; /* the output is a regular file: removed when incomplete */
 	struct gen_stats st;
 	uint8_t pkt[GEN_BUF];
 	uint8_t dgram[GEN_BUF];
@@ -1179,6 +1181,7 @@ static const char *out_name(const struct gen_opts *o)
 static int open_fd(struct gen *g)
 {
 	const struct gen_opts *o = g->o;
+	struct stat st;
 
 	if (!strcmp(o->out, "-")) {
 		if (isatty(STDOUT_FILENO)) {
@@ -1193,6 +1196,7 @@ static int open_fd(struct gen *g)
 		rf_err("cannot open '%s': %s", o->out, strerror(errno));
 		return RF_EXIT_RUNTIME;
 	}
+	g->regular = fstat(g->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
 }
 
@@ -1229,15 +1233,22 @@ static void close_output(struct gen *g)
 	pcap_close(g->pcap);
 }
 
-/* Say why the output could not be written; remove a partial file. */
-static void write_failed(struct gen *g, int err)
+/* Remove an incomplete regular file (never a FIFO, a device or standard output). */
+static const char *drop_partial(const struct gen *g)
 {
-	if (!strcmp(g->o->out, "-")) {
-		rf_err("cannot write to standard output: %s (output is incomplete)", strerror(err));
-		return;
-	}
+	if (!g->regular)
+		return "output is incomplete";
 	unlink(g->o->out);
-	rf_err("cannot write '%s': %s (partial file removed)", g->o->out, strerror(err));
+	return "partial file removed";
+}
+
+/* Say why the output could not be written. */
+static void write_failed(const struct gen *g, int err)
+{
+	if (!strcmp(g->o->out, "-"))
+		rf_err("cannot write to standard output: %s (output is incomplete)", strerror(err));
+	else
+		rf_err("cannot write '%s': %s (%s)", g->o->out, strerror(err), drop_partial(g));
 }
 
 static void summary(const struct gen *g)
@@ -1262,18 +1273,15 @@ static int run(struct gen *g)
 {
 	int r;
 
-	r = open_output(g);
-	if (r)
-		return r;
 	r = setup(g);
 	if (r < 0) {
-		close_output(g);
-		if (strcmp(g->o->out, "-"))
-			unlink(g->o->out);
 		rf_err("cannot allocate state for %u flows: %s", (unsigned int)g->o->flows,
 		       strerror(-r));
 		return RF_EXIT_RUNTIME;
 	}
+	r = open_output(g);
+	if (r)
+		return r;
 	r = generate(g);
 	close_output(g);
 	if (g->werr) {
@@ -1281,9 +1289,8 @@ static int run(struct gen *g)
 		return RF_EXIT_RUNTIME;
 	}
 	if (r < 0) {
-		if (strcmp(g->o->out, "-"))
-			unlink(g->o->out);
-		rf_err("cannot build a packet for '%s': %s", out_name(g->o), strerror(-r));
+		rf_err("cannot build a packet for '%s': %s (%s)", out_name(g->o), strerror(-r),
+		       drop_partial(g));
 		return RF_EXIT_RUNTIME;
 	}
 	if (!g->o->quiet)

@@ -230,6 +230,9 @@ info "ok: another seed, another file"
 # ---- write errors ----
 expect_fail 1 "cannot write to standard output: No space left on device" \
 	bash -c "'$RINGFAN' gen -o - --packets 100000 --size 1500 >/dev/full"
+expect_fail 1 "cannot write '/dev/full': No space left on device \(output is incomplete\)" \
+	"$RINGFAN" gen -o /dev/full --packets 100000 --size 1500
+[ -c /dev/full ] || fail "a failed write removed /dev/full"
 if ((EUID == 0)) && mkdir -p "$TMP/full" && mount -t tmpfs -o size=1m tmpfs "$TMP/full"; then
 	expect_fail 1 "cannot write '$TMP/full/x.pcap': No space left on device \(partial file removed\)" \
 		"$RINGFAN" gen -o "$TMP/full/x.pcap" --packets 100000 --size 1500
