@@ -610,7 +610,7 @@ static uint32_t payload_for(const struct gen_flow *f, uint32_t frame_len, uint8_
  */
 static void pick_data(struct gen *g, struct gen_flow *f, struct pkt_desc *d, uint32_t room)
 {
-	uint32_t fixed = ip_hlen(f) + l4_hlen(f, d->tcp_flags), dlen, hi;
+	uint32_t fixed = ip_hlen(f) + l4_hlen(f, d->tcp_flags), dlen, hi, n;
 	bool big = f->frag && rnd_below(g, 3) == 0;
 
 	d->payload = payload_for(f, pick_frame_len(g), d->tcp_flags);
@@ -621,7 +621,8 @@ static void pick_data(struct gen *g, struct gen_flow *f, struct pkt_desc *d, uin
 	dlen = fixed + d->payload;
 	if (!f->frag || dlen <= f->mtu)
 		return;
-	if ((!f->v6 && f->fragid[d->dir] >= 0x8000) || n_fragments(f, dlen) > room) {
+	n = n_fragments(f, dlen);
+	if ((!f->v6 && f->fragid[d->dir] >= 0x8000) || n > room || n > GEN_MAX_FRAGS) {
 		/* No room (or no unique id left): send what fits in one packet. */
 		d->payload = f->mtu - fixed;
 		return;
@@ -677,6 +678,17 @@ static void tcp_advance(struct gen_flow *f, const struct pkt_desc *d)
 	f->seq[d->dir] += d->payload + (d->tcp_flags & (RF_TCP_SYN | RF_TCP_FIN) ? 1 : 0);
 }
 
+/* UDP: the first packet each way is whole (within the MTU): tests tie fragments to it. */
+static void udp_first(struct gen *g, struct gen_flow *f, struct pkt_desc *d)
+{
+	uint32_t fixed = ip_hlen(f) + RF_UDP_HLEN;
+
+	d->dir = (uint8_t)f->stage;
+	d->payload = payload_for(f, pick_frame_len(g), 0);
+	if (f->frag && fixed + d->payload > f->mtu)
+		d->payload = f->mtu - fixed;
+}
+
 static void flow_next(struct gen *g, struct gen_flow *f, struct pkt_desc *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -685,10 +697,8 @@ static void flow_next(struct gen *g, struct gen_flow *f, struct pkt_desc *d)
 		tcp_next(g, f, d);
 		break;
 	case K_UDP:
-		/* The first packet each way is whole: tests tie fragments to it. */
-		d->dir = f->stage < 2 ? (uint8_t)f->stage : (rnd_below(g, 5) < 2 ? 0 : 1);
 		if (f->stage < 2)
-			d->payload = payload_for(f, pick_frame_len(g), 0);
+			udp_first(g, f, d);
 		else
 			pick_data(g, f, d, f->budget - f->sent);
 		break;

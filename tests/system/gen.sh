@@ -123,7 +123,8 @@ info "summary: $(cat "$TMP/frag.sum")"
 tsh -2 -r "$f" "${CHECKS[@]}" -T fields -E occurrence=l -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst \
 	-e ip.id -e ipv6.fraghdr.ident -e ip.flags.mf -e ip.frag_offset -e ipv6.fraghdr.nxt \
 	-e ipv6.fraghdr.offset -e ip.reassembled_in -e ipv6.reassembled.in -e ip.reassembled.length \
-	-e ipv6.reassembled.length -e tcp.checksum.status -e udp.checksum.status >"$TMP/frag.txt"
+	-e ipv6.reassembled.length -e tcp.checksum.status -e udp.checksum.status -e ip.len \
+	-e ipv6.plen >"$TMP/frag.txt"
 awk -F'\t' '
 	{
 		s = $1 $3; d = $2 $4; v6 = ($9 != "")
@@ -135,13 +136,14 @@ awk -F'\t' '
 		id = s ">" d "#" (v6 ? $6 : $5)
 		off = v6 ? $10 : $8
 		if (!(id in seen)) { seen[id] = 1; ids++; if (off + 0 > 0) ooo++ }
+		if ((v6 ? $18 + 40 : $17) > 1500) toobig++
 		if ($11 $12 != "") tied++
 		if ($13 $14 != "") { done++; if ($15 $16 !~ /1/) badsum++ }
 	}
 	END {
 		for (k in fk) if (!whole[k, 0] || !whole[k, 1]) nowhole++
-		printf "fragments=%d v4=%d v6=%d datagrams=%d ooo=%d tied=%d reassembled=%d badsum=%d nowhole=%d flows=%d\n",
-			nfrag, n4, n6, ids, ooo, tied, done, badsum, nowhole, nflows
+		printf "fragments=%d v4=%d v6=%d datagrams=%d ooo=%d tied=%d reassembled=%d badsum=%d nowhole=%d flows=%d toobig=%d\n",
+			nfrag, n4, n6, ids, ooo, tied, done, badsum, nowhole, nflows, toobig
 	}' "$TMP/frag.txt" >"$TMP/frag.rep"
 rep=$(cat "$TMP/frag.rep")
 info "tshark: $rep"
@@ -155,6 +157,7 @@ check_eq "$(($(val tied "$TMP/frag.rep") + dg))" "$n" "fragments tied to a reass
 check_eq "$(val badsum "$TMP/frag.rep")" 0 "reassembled datagrams without a good checksum"
 check_eq "$(val ooo "$TMP/frag.rep")" "$(val frag_ooo "$TMP/frag.sum")" "datagrams starting with a later fragment"
 check_share "out-of-order datagrams" "$(val frag_ooo "$TMP/frag.sum")" "$dg" 50 15
+check_eq "$(val toobig "$TMP/frag.rep")" 0 "fragments larger than 1500 bytes of IP"
 check_eq "$(val nowhole "$TMP/frag.rep")" 0 "fragmenting flows without whole packets both ways"
 n4=$(val v4 "$TMP/frag.rep")
 n6=$(val v6 "$TMP/frag.rep")
