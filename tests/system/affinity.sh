@@ -28,7 +28,8 @@ for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
 	[ -f "$cap" ] && caps+=("$cap")
 done
 if "$RINGFAN" gen --help >/dev/null 2>&1; then
-	"$RINGFAN" gen -o "$TMP/gen-all.pcap" --all --seed 7 >/dev/null ||
+	"$RINGFAN" gen -o "$TMP/gen-all.pcap" --all --flows 400 --packets 20000 \
+		--frag 40 --frag-ooo 50 --seed 7 -q ||
 		fail "ringfan gen --all failed"
 	caps+=("$TMP/gen-all.pcap")
 	info "checking a 'ringfan gen --all' capture too"
