@@ -747,6 +747,91 @@ static void test_frag_no_table(void **state)
 	rf_flow_free(ipf);
 }
 
+/*
+ * IPv4-in-IPv4 whose outer header is fragmented: only the first fragment
+ * shows the inner header. In the inner modes the later fragment must follow
+ * it (held when it comes first), and report the inner key.
+ */
+static void mk_ipip_frag(struct fr *f, int first, uint16_t inner_sport, uint64_t ts)
+{
+	struct spec in;
+	struct pkt *p = &f->p;
+	uint16_t payload = 96; /* inner datagram: 20 + 20 + 56 */
+
+	spec_v4(&in, 0xac100001, 0xac100002, 6, inner_sport, 443);
+	p->len = 0;
+	pn(p, (const uint8_t *)"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00", 14);
+	p8(p, 0x45);
+	p8(p, 0);
+	p16(p, (uint16_t)(20 + (first ? 48 : payload - 48)));
+	p16(p, 0x4242);
+	p16(p, first ? 0x2000 : 48 / 8);
+	p8(p, 64);
+	p8(p, 4);
+	p16(p, 0);
+	p32(p, 0xc0000201);
+	p32(p, 0xc0000202);
+	if (first) {
+		in.payload = payload - 20;
+		put_ip(p, &in);
+		put_l4(p, &in);
+		p->len = 14 + 20 + 48; /* the rest is in the second fragment */
+	} else {
+		for (int i = 0; i < payload - 48; i++)
+			p8(p, (uint8_t)i);
+	}
+	decode(p, &f->d);
+	memset(&f->fp, 0, sizeof(f->fp));
+	f->fp.data = p->b;
+	f->fp.caplen = f->fp.wirelen = p->len;
+	f->fp.ts_ns = ts;
+	f->fp.linktype = DLT_EN10MB;
+	f->fp.cookie = first ? 1 : 2;
+}
+
+static void test_frag_tunnel(void **state)
+{
+	const enum rf_mode modes[] = {RF_MODE_INNER_IP, RF_MODE_INNER_5TUPLE};
+
+	for (size_t m = 0; m < 2; m++) {
+		struct rf_flow *fl = mkflow(modes[m], 0, 0);
+		struct rf_flow_pkt out;
+		struct rf_flow_key key;
+		struct fr a, b;
+		uint32_t ha = 0, hb = 0, hr = 0;
+
+		mk_ipip_frag(&a, 1, 5555, 10);
+		mk_ipip_frag(&b, 0, 5555, 11);
+		assert_int_equal(a.d.n_ip, 2);
+		assert_int_equal(b.d.n_ip, 1);
+		/* In order. */
+		assert_int_equal(classify(fl, &a, &ha), RF_FLOW_HASH);
+		assert_int_equal(ha, rf_flow_hash(modes[m], a.p.b, &a.d, 0, NULL));
+		assert_int_equal(rf_flow_classify(fl, &b.fp, &b.d, &hb, &key), RF_FLOW_HASH);
+		assert_int_equal(hb, ha);
+		assert_true(key.fields & RF_KEY_FRAG_TIED);
+		assert_int_equal(key.ip_layer, 1);
+		assert_memory_equal(key.src, "\xac\x10\x00\x01", 4);
+		rf_flow_free(fl);
+
+		/* Out of order, another datagram id space: a new flow object. */
+		fl = mkflow(modes[m], 0, 0);
+		mk_ipip_frag(&b, 0, 6666, 20);
+		assert_int_equal(classify(fl, &b, &hb), RF_FLOW_HELD);
+		mk_ipip_frag(&a, 1, 6666, 21);
+		assert_int_equal(classify(fl, &a, &ha), RF_FLOW_HASH);
+		assert_int_equal(rf_flow_next_released(fl, &out, &hr, &key), 1);
+		assert_int_equal(out.cookie, 2);
+		assert_int_equal(hr, ha);
+		assert_int_equal(key.ip_layer, 1);
+		if (modes[m] == RF_MODE_INNER_5TUPLE)
+			assert_int_equal(key.sport, 6666);
+		/* ...and that is not the outer header's hash. */
+		assert_int_not_equal(hr, rf_flow_hash(modes[m], out.data, &b.d, 0, NULL));
+		rf_flow_free(fl);
+	}
+}
+
 static void test_bad_opts(void **state)
 {
 	struct rf_flow_opts o = {.sz = 4};
@@ -776,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_frag_table_full),
 		cmocka_unit_test(test_frag_hold_full),
 		cmocka_unit_test(test_frag_no_table),
+		cmocka_unit_test(test_frag_tunnel),
 		cmocka_unit_test(test_bad_opts),
 	};
 
