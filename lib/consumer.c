@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The consumer side of a queue: maps the ring read-only and its own page
+ * read-write, reads records in place, commits the cursor once per release,
+ * sleeps on the producer's futex word when idle, notices a producer that
+ * went away and follows the queue to its next generation. Nothing in the
+ * ring is trusted: a garbage ring costs counted skips, never a crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* One generation's files and mappings. */
+struct qmap {
+	const struct rf_ring_hdr *hdr; /* read-only mapping of the .ring file */
+	const uint8_t *data;
+	struct rf_cons_page *cons; /* read-write mapping of the .cons page */
+	uint64_t size, generation;
+	size_t map_len;
+	int ring_fd, cons_fd;
+	dev_t dev;
+	ino_t ino;
+	bool page_stale; /* the page did not belong to this ring generation */
+};
+
+struct rf_consumer {
+	struct qmap m;
+	uint64_t read_pos;   /* next record to return */
+	uint64_t tail;	     /* last committed cursor */
+	uint64_t bad_head;   /* last nonsense head counted, so that it is counted once */
+	uint64_t unreleased; /* packets returned since the last release */
+	uint64_t released;   /* the page's released counter as we keep it */
+	uint64_t next_liveness_ns;
+	bool gone; /* "producer gone" reported; waiting for a new generation */
+	unsigned int flags;
+	uint64_t received, received_bytes, corrupt, producer_restarts, dropped_before;
+	struct rf_paths paths;
+};
+
+/* ------------------------------------------------------------------ */
+/* Attaching                                                           */
+/* ------------------------------------------------------------------ */
+
+static void qmap_close(struct qmap *m)
+{
+	if (m->cons) {
+		atomic_store_explicit(&m->cons->pid, 0, memory_order_relaxed);
+		atomic_store_explicit(&m->cons->waiting, 0, memory_order_relaxed);
+		munmap(m->cons, RF_CONS_PAGE_SIZE);
+	}
+	if (m->hdr)
+		munmap((void *)m->hdr, m->map_len);
+	if (m->ring_fd >= 0)
+		close(m->ring_fd);
+	if (m->cons_fd >= 0)
+		close(m->cons_fd);
+	*m = (struct qmap){.ring_fd = -1, .cons_fd = -1};
+}
+
+/* Open the .ring read-only and check its identity header. */
+static int open_ring(const struct rf_paths *p, struct qmap *m)
+{
+	struct rf_ring_hdr h;
+	struct stat st;
+
+	m->ring_fd = open(p->ring, O_RDONLY | RF_O_FLAGS);
+	if (m->ring_fd < 0)
+		return -errno;
+	if (fstat(m->ring_fd, &st) < 0)
+		return -errno;
+	/* An empty file is a queue whose producer is still creating it. */
+	if (st.st_size == 0)
+		return -ENOENT;
+	if (pread(m->ring_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    rf_ring_hdr_check(&h, (uint64_t)st.st_size, p) < 0)
+		return -EPROTO;
+	m->size = h.ring_size;
+	m->generation = h.generation;
+	m->map_len = (size_t)st.st_size;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	return 0;
+}
+
+static int open_cons(const struct rf_paths *p, struct qmap *m)
+{
+	struct stat st;
+	int r;
+
+	m->cons_fd = open(p->cons, O_RDWR | RF_O_FLAGS);
+	if (m->cons_fd < 0)
+		return -errno;
+	if (fstat(m->cons_fd, &st) < 0)
+		return -errno;
+	if (st.st_size != RF_CONS_PAGE_SIZE)
+		return -EPROTO;
+	/* One consumer at a time; the kernel drops the lock when we die. */
+	r = rf_lock_file(m->cons_fd);
+	return r;
+}
+
+static int map_files(struct qmap *m)
+{
+	void *r, *c;
+
+	/* Read-only: packet data and producer state cannot be written from here. */
+	r = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED, m->ring_fd, 0);
+	if (r == MAP_FAILED)
+		return -errno;
+	m->hdr = r;
+	m->data = (const uint8_t *)r + RF_RING_HDR_SIZE;
+	c = mmap(NULL, RF_CONS_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->cons_fd, 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	m->cons = c;
+	return 0;
+}
+
+/* True if the queue's name now points at another file than the one we have. */
+static bool ring_replaced(const struct rf_paths *p, const struct qmap *m)
+{
+	struct stat st;
+
+	if (stat(p->ring, &st) < 0)
+		return false;
+	return st.st_size > 0 && (st.st_ino != m->ino || st.st_dev != m->dev);
+}
+
+/*
+ * Open, lock and map a generation. The producer renames the page before the
+ * ring, so a page from another generation means the ring was replaced while
+ * we opened it (try again) or the page was scribbled on (take it over).
+ */
+static int qmap_open(const struct rf_paths *p, struct qmap *ret)
+{
+	struct qmap m = {.ring_fd = -1, .cons_fd = -1};
+	int attempt, r;
+
+	for (attempt = 0;; attempt++) {
+		r = open_ring(p, &m);
+		if (r == 0)
+			r = open_cons(p, &m);
+		if (r == 0)
+			r = map_files(&m);
+		if (r < 0) {
+			qmap_close(&m);
+			return r;
+		}
+		m.page_stale = m.cons->generation != m.generation || m.cons->magic != RF_CONS_MAGIC;
+		if (!m.page_stale || attempt >= 3 || !ring_replaced(p, &m))
+			break;
+		qmap_close(&m);
+	}
+	if (m.page_stale) {
+		m.cons->generation = m.generation;
+		m.cons->magic = RF_CONS_MAGIC;
+	}
+	atomic_store_explicit(&m.cons->pid, (int32_t)getpid(), memory_order_relaxed);
+	*ret = m;
+	return 0;
+}
+
+/* Where to start reading: the committed cursor if it makes sense, else the newest. */
+static void start_position(struct rf_consumer *c, bool from_newest)
+{
+	/* C1 pairs with P1: records before head are complete. */
+	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
+	uint64_t t = atomic_load_explicit(&c->m.cons->tail, memory_order_relaxed);
+	bool sane = !c->m.page_stale && rf_cursor_sane(t, 0, h, c->m.size);
+
+	if (!sane)
+		c->corrupt++;
+	if (from_newest || !sane) {
+		t = h;
+		/* C2 pairs with P2: the producer may reuse everything before t. */
+		atomic_store_explicit(&c->m.cons->tail, t, memory_order_release);
+	}
+	c->read_pos = c->tail = t;
+	c->bad_head = UINT64_MAX;
+	c->unreleased = 0;
+	c->released = atomic_load_explicit(&c->m.cons->released, memory_order_relaxed);
+	c->next_liveness_ns = rf_mono_ns() + RF_LIVENESS_NS;
+}
+
+int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
+		     struct rf_consumer **ret_consumer)
+{
+	struct rf_consumer_opts o;
+	struct rf_consumer *c;
+	int r;
+
+	if (!ret_consumer)
+		return -EINVAL;
+	r = rf_opts_copy(&o, sizeof(o), opts);
+	if (r < 0)
+		return r;
+	if (o.flags & ~(unsigned int)(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH))
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->flags = o.flags;
+	r = rf_paths_init(&c->paths, name, o.dir);
+	if (r == 0)
+		r = qmap_open(&c->paths, &c->m);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	start_position(c, o.flags & RF_CONSUMER_FROM_NEWEST);
+	*ret_consumer = c;
+	return 0;
+}
+
+void rf_consumer_close(struct rf_consumer *c)
+{
+	if (!c)
+		return;
+	qmap_close(&c->m);
+	free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Receiving                                                           */
+/* ------------------------------------------------------------------ */
+
+static uint64_t ring_drops(const struct rf_ring_hdr *h)
+{
+	return atomic_load_explicit(&h->dropped_full, memory_order_relaxed) +
+	       atomic_load_explicit(&h->dropped_cursor, memory_order_relaxed) +
+	       atomic_load_explicit(&h->dropped_toobig, memory_order_relaxed);
+}
+
+/*
+ * A head we can read up to: aligned, not behind what we read, and not more
+ * than a ring ahead of our cursor. A head too far ahead means the records
+ * were overwritten: skip to it. Anything else: count once, read nothing.
+ */
+static bool head_usable(struct rf_consumer *c, uint64_t h)
+{
+	if ((h & (RF_REC_ALIGN - 1)) || h < c->read_pos) {
+		if (h != c->bad_head) {
+			c->bad_head = h;
+			c->corrupt++;
+		}
+		return false;
+	}
+	if (h - c->tail > c->m.size) {
+		c->corrupt++;
+		c->read_pos = h;
+		return false;
+	}
+	return true;
+}
+
+/* Take up to max records between our position and head. */
+static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max)
+{
+	/* C1 pairs with P1: the records before h are written when we see h. */
+	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
+	uint64_t pos = c->read_pos;
+	unsigned int n = 0;
+	uint32_t len;
+	int r;
+
+	if (h == pos || !head_usable(c, h))
+		return 0;
+	while (n < max && pos < h) {
+		r = rf_ring_read_record(c->m.data, c->m.size, pos, h, &pkts[n], &len);
+		if (rf_unlikely(r < 0)) {
+			c->corrupt++;
+			pos = h;
+			break;
+		}
+		pos += len;
+		if (r == RF_REC_PACKET) {
+			c->received_bytes += pkts[n].caplen;
+			n++;
+		}
+	}
+	c->read_pos = pos;
+	c->received += n;
+	c->unreleased += n;
+	return n;
+}
+
+/* Anything new from the producer: a head to read up to, or the end of the stream? */
+static bool has_news(const struct rf_consumer *c)
+{
+	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
+
+	return (h != c->read_pos && h != c->bad_head) ||
+	       atomic_load_explicit(&c->m.hdr->finished, memory_order_acquire);
+}
+
+/* Sleep until the producer publishes, finishes, or ns pass. */
+static int wait_data(struct rf_consumer *c, uint64_t ns)
+{
+	struct rf_cons_page *cp = c->m.cons;
+	uint32_t w;
+	int r = 0;
+
+	atomic_store_explicit(&cp->waiting, 1, memory_order_relaxed);
+	/* C3 pairs with P3: either the producer sees waiting = 1 after its head
+	 * store, or we see its new head below. */
+	atomic_thread_fence(memory_order_seq_cst);
+	w = atomic_load_explicit(&c->m.hdr->wake, memory_order_relaxed);
+	if (!has_news(c))
+		r = rf_futex_wait((_Atomic uint32_t *)&c->m.hdr->wake, w, ns);
+	atomic_store_explicit(&cp->waiting, 0, memory_order_relaxed);
+	return r;
+}
+
+/* Is the producer still there? Its lock on our ring file says so, not the page. */
+static bool producer_gone(struct rf_consumer *c)
+{
+	uint64_t now = rf_mono_ns();
+
+	if (now < c->next_liveness_ns)
+		return false;
+	c->next_liveness_ns = now + RF_LIVENESS_NS;
+	return rf_lock_held(c->m.ring_fd) == 0 || ring_replaced(&c->paths, &c->m);
+}
+
+/* Move to the queue's next generation if there is one: 1 if we did, 0 if not, or -errno. */
+static int try_reattach(struct rf_consumer *c)
+{
+	struct qmap m;
+	int r;
+
+	if (!ring_replaced(&c->paths, &c->m))
+		return 0;
+	r = qmap_open(&c->paths, &m);
+	if (r == -ENOENT || r == -EPROTO)
+		return 0; /* being created: try later */
+	if (r < 0)
+		return r;
+	c->dropped_before += ring_drops(c->m.hdr);
+	qmap_close(&c->m);
+	c->m = m;
+	start_position(c, false);
+	c->producer_restarts++;
+	c->gone = false;
+	return 1;
+}
+
+/* Wait for a new generation after "producer gone": 1 attached, 0 timed out, or -errno. */
+static int wait_reattach(struct rf_consumer *c, int timeout_ms)
+{
+	uint64_t end = rf_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct timespec ts = {.tv_nsec = 20 * 1000 * 1000};
+	int r;
+
+	for (;;) {
+		r = try_reattach(c);
+		if (r != 0)
+			return r;
+		if (timeout_ms >= 0 && rf_mono_ns() >= end)
+			return 0;
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR)
+			return -EINTR;
+	}
+}
+
+/* Nothing to read: finished, gone, or sleep (one slice). 1 to read again, else the result. */
+static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
+{
+	uint64_t now, h, slice = RF_LIVENESS_NS;
+	int r;
+
+	/* Acquire pairs with the producer's release of finished: head is final. */
+	if (atomic_load_explicit(&c->m.hdr->finished, memory_order_acquire)) {
+		h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
+		if (h != c->read_pos && h != c->bad_head)
+			return 1;
+		r = (c->flags & RF_CONSUMER_NO_REATTACH) ? 0 : try_reattach(c);
+		return r == 0 ? -ENODATA : r;
+	}
+	if (producer_gone(c)) {
+		c->gone = true;
+		return -EPIPE;
+	}
+	if (timeout_ms == 0)
+		return 0;
+	now = rf_mono_ns();
+	if (timeout_ms > 0) {
+		if (now >= end)
+			return 0;
+		if (end - now < slice)
+			slice = end - now;
+	}
+	r = wait_data(c, slice);
+	return r < 0 ? r : 1;
+}
+
+int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
+		     int timeout_ms)
+{
+	uint64_t end = rf_mono_ns() + (timeout_ms > 0 ? (uint64_t)timeout_ms * 1000000ull : 0);
+	unsigned int n;
+	int r;
+
+	if (!c || (!pkts && max))
+		return -EINVAL;
+	if (c->gone) {
+		if (c->flags & RF_CONSUMER_NO_REATTACH)
+			return -EPIPE;
+		r = wait_reattach(c, timeout_ms);
+		if (r <= 0)
+			return r;
+	}
+	if (max == 0)
+		return 0;
+	for (;;) {
+		n = take(c, pkts, max);
+		if (n > 0)
+			return (int)n;
+		r = idle(c, end, timeout_ms);
+		if (r <= 0)
+			return r;
+		if (timeout_ms > 0 && rf_mono_ns() >= end) {
+			n = take(c, pkts, max);
+			return (int)n;
+		}
+	}
+}
+
+void rf_consumer_release(struct rf_consumer *c)
+{
+	if (!c || c->read_pos == c->tail)
+		return;
+	c->released += c->unreleased;
+	c->unreleased = 0;
+	atomic_store_explicit(&c->m.cons->released, c->released, memory_order_relaxed);
+	/* C2 pairs with P2: we are done with the bytes before read_pos. */
+	atomic_store_explicit(&c->m.cons->tail, c->read_pos, memory_order_release);
+	c->tail = c->read_pos;
+}
+
+int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret_stats, size_t sz)
+{
+	struct rf_consumer_stats s = {0};
+	uint64_t h;
+
+	if (!c || !ret_stats || sz == 0)
+		return -EINVAL;
+	s.received = c->received;
+	s.received_bytes = c->received_bytes;
+	s.dropped = c->dropped_before + ring_drops(c->m.hdr);
+	s.corrupt = c->corrupt;
+	s.producer_restarts = c->producer_restarts;
+	h = atomic_load_explicit(&c->m.hdr->head, memory_order_relaxed);
+	if (h >= c->tail && h - c->tail <= c->m.size)
+		s.backlog_bytes = h - c->tail;
+	memcpy(ret_stats, &s, sz < sizeof(s) ? sz : sizeof(s));
+	return 0;
+}

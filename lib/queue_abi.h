@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The shared-memory layout of a ringfan queue (doc/queue-abi.md says the
+ * same in prose). Fixed-width types only, no pointers: the producer and the
+ * consumer are different programs, possibly built by different compilers.
+ *
+ *   CLUSTER@QUEUE.ring  header page (struct rf_ring_hdr) + ring_size bytes of records
+ *   CLUSTER@QUEUE.cons  one page (struct rf_cons_page), the only memory a consumer writes
+ *
+ * Indices (head, tail) are free-running byte counts; the offset in the data
+ * area is index & (ring_size - 1).
+ */
+#ifndef RINGFAN_QUEUE_ABI_H
+#define RINGFAN_QUEUE_ABI_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RF_RING_MAGIC	  0x31474e495246521aull /* "\x1aRFRING1" little-endian */
+#define RF_CONS_MAGIC	  0x31534e4f4346521aull /* "\x1aRFCONS1" */
+#define RF_ABI_VERSION	  1u
+#define RF_CACHE_LINE	  64
+#define RF_RING_HDR_SIZE  4096u
+#define RF_CONS_PAGE_SIZE 4096u
+#define RF_RING_MIN_SIZE  4096ull
+#define RF_RING_MAX_SIZE  (1ull << 36)
+#define RF_RING_DEF_SIZE  (64ull << 20)
+#define RF_REC_ALIGN	  8u
+#define RF_REC_HDR_LEN	  32u
+/* Largest record: a quarter of the ring, so that a full ring holds several. */
+#define RF_REC_MAX_SHIFT   2
+#define RF_REC_MAX_LEN_CAP (16u << 20)
+
+/* rf_rec_hdr.flags (the low bits are the public RF_PKT_* flags) */
+#define RF_REC_PAD	   0x8000u /* filler up to the end of the data area; no packet */
+#define RF_REC_PUBLIC_MASK 0x00ffu
+
+/*
+ * Producer state. Written only by the producer; mapped read-only by the
+ * consumer, which still checks every value (a ring may be garbage).
+ */
+struct rf_ring_hdr {
+	/* Identity: written once, before the file gets its public name. */
+	uint64_t magic;
+	uint32_t abi_version;
+	uint32_t hdr_size; /* RF_RING_HDR_SIZE: offset of the data area */
+	uint64_t ring_size;
+	uint64_t generation; /* unique per creation, never 0 */
+	uint32_t cluster;
+	uint32_t queue;
+	int32_t producer_pid; /* for display; liveness is the file lock */
+	uint32_t max_record;  /* largest record the producer writes */
+	uint8_t pad0[RF_CACHE_LINE - 48];
+	uint8_t guard0[RF_CACHE_LINE]; /* keeps the adjacent-line prefetcher off the hot line */
+
+	/* Producer hot line: what the consumer polls. */
+	alignas(RF_CACHE_LINE) _Atomic uint64_t head; /* bytes published (free-running) */
+	_Atomic uint32_t wake;			      /* futex word, bumped to wake the consumer */
+	_Atomic uint32_t finished;		      /* 1: end of stream, head is final */
+	uint8_t pad1[RF_CACHE_LINE - 16];
+	uint8_t guard1[RF_CACHE_LINE];
+
+	/* Producer counters: updated once per publish. */
+	alignas(RF_CACHE_LINE) _Atomic uint64_t enqueued;
+	_Atomic uint64_t enqueued_bytes;
+	_Atomic uint64_t dropped_full;
+	_Atomic uint64_t dropped_cursor;
+	_Atomic uint64_t dropped_toobig;
+	uint8_t pad2[RF_CACHE_LINE - 40];
+	uint8_t guard2[RF_CACHE_LINE];
+};
+
+_Static_assert(offsetof(struct rf_ring_hdr, generation) == 24, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, max_record) == 44, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, head) == 128, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, wake) == 136, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, finished) == 140, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, enqueued) == 256, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, dropped_toobig) == 288, "ring header layout");
+_Static_assert(sizeof(struct rf_ring_hdr) == 384, "ring header layout");
+_Static_assert(sizeof(struct rf_ring_hdr) <= RF_RING_HDR_SIZE, "header fits its page");
+_Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
+	       "atomics have the plain types' size");
+
+/*
+ * Consumer page. Written by the consumer; the producer reads tail and
+ * waiting and trusts neither (validated on every read).
+ */
+struct rf_cons_page {
+	uint64_t magic;
+	uint64_t generation; /* the ring generation this page was created with */
+	uint8_t pad0[RF_CACHE_LINE - 16];
+	uint8_t guard0[RF_CACHE_LINE];
+
+	/* Consumer hot line: what the producer reads when it needs space. */
+	alignas(RF_CACHE_LINE) _Atomic uint64_t tail; /* bytes released (free-running) */
+	_Atomic uint32_t waiting;		      /* 1: the consumer sleeps on ring.wake */
+	_Atomic int32_t pid;			      /* for display; liveness is the file lock */
+	uint8_t pad1[RF_CACHE_LINE - 16];
+	uint8_t guard1[RF_CACHE_LINE];
+
+	/* Consumer counters. */
+	alignas(RF_CACHE_LINE) _Atomic uint64_t released; /* packets released, all consumers */
+	uint8_t pad2[RF_CACHE_LINE - 8];
+};
+
+_Static_assert(offsetof(struct rf_cons_page, tail) == 128, "consumer page layout");
+_Static_assert(offsetof(struct rf_cons_page, waiting) == 136, "consumer page layout");
+_Static_assert(offsetof(struct rf_cons_page, pid) == 140, "consumer page layout");
+_Static_assert(offsetof(struct rf_cons_page, released) == 256, "consumer page layout");
+_Static_assert(sizeof(struct rf_cons_page) == 320, "consumer page layout");
+_Static_assert(sizeof(struct rf_cons_page) <= RF_CONS_PAGE_SIZE, "consumer page fits");
+
+/* One record in the data area; caplen packet bytes follow at hdr_len. */
+struct rf_rec_hdr {
+	uint32_t len;	  /* whole record incl. header and padding, multiple of 8 */
+	uint16_t flags;	  /* RF_REC_PAD, RF_PKT_* */
+	uint16_t hdr_len; /* RF_REC_HDR_LEN (larger in later versions: skip the rest) */
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint64_t ts_ns;
+	uint32_t ifindex;
+	uint32_t hash;
+};
+
+_Static_assert(sizeof(struct rf_rec_hdr) == RF_REC_HDR_LEN, "record header layout");
+_Static_assert(offsetof(struct rf_rec_hdr, ts_ns) == 16, "record header layout");
+
+#endif
