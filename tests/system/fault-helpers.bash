@@ -1,0 +1,88 @@
+# Helpers for the fault-injection tests (sourced after lib.sh): a balancer
+# on live-paced traffic with `ringfan count` consumers, its counters, and the
+# per-queue figures every fault test prints.
+
+QSTRESS=$BUILD/tests/tools/qstress
+[ -x "$QSTRESS" ] || skip "$QSTRESS is not built"
+"$RINGFAN" balance --help >/dev/null 2>&1 || skip "ringfan balance is not built"
+"$RINGFAN" count --help 2>/dev/null | grep -q -- --json || skip "ringfan count --json is not built"
+
+# stat_of CLUSTER KEY: a value of the cluster's stats file (empty if absent).
+stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null || true; }
+stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
+stat_ge() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v >= $3)); }
+
+# qinfo QUEUE KEY: a live counter of a queue, asked of the queue itself
+# (qstress query), not of the once-a-second stats file.
+qinfo() { "$QSTRESS" query "$1" 2>/dev/null | sed -n "s/^$2=//p" || true; }
+
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+gone() { ! alive "$1"; }
+
+# The balancer's queues exist (queue N-1 of cluster C has its files and the stats file names N queues).
+queues_up() { stat_is "$1" queues "$2" && [ -e "$RINGFAN_DIR/$1@$(($2 - 1)).cons" ]; }
+
+# json_last FILE KEY: KEY of the last JSON object `ringfan count --json` printed.
+json_last() { { grep -o "\"$2\":[0-9.]*" "$1" 2>/dev/null || true; } | tail -1 | cut -d: -f2; }
+json_final() { grep -q '"final":true' "$1" 2>/dev/null; }
+
+# A consumer on queue C@Q: ringfan count --json into $TMP/count.C.Q.N.json
+# (N: its run, for restarts). Prints nothing; sets CPID.
+CPID=
+start_count() { # cluster queue run [extra count options]
+	local c=$1 q=$2 n=$3
+	shift 3
+	"$RINGFAN" count -i "$c@$q" --json "$@" >"$TMP/count.$c.$q.$n.json" \
+		2>"$TMP/count.$c.$q.$n.err" &
+	CPID=$!
+	bg_pid "$CPID"
+}
+
+# wait_ok PID WHAT: wait for a background process; fail unless it exited 0.
+wait_ok() {
+	local rc=0
+	wait "$1" || rc=$?
+	((rc == 0)) || fail "$2 exited $rc"
+}
+
+# The invariant, for every group: received = sum over its queues of (enqueued + dropped).
+check_invariant() { # cluster
+	local c=$1 g q first n sum rx
+	for ((g = 0; g < $(stat_of "$c" groups); g++)); do
+		first=$(stat_of "$c" "group.$g.first_queue")
+		n=$(stat_of "$c" "group.$g.queues")
+		sum=0
+		for ((q = first; q < first + n; q++)); do
+			sum=$((sum + $(stat_of "$c" "queue.$q.enqueued") + $(stat_of "$c" "queue.$q.dropped")))
+		done
+		rx=$(stat_of "$c" "group.$g.received")
+		check_eq "$sum" "$rx" "cluster $c group $g: sum(enqueued + dropped) = received"
+	done
+}
+
+# Print the figures per queue: expected (from explain), enqueued, delivered
+# (DELIVERED[Q], set by the caller), dropped (full ring, nonsense cursor).
+declare -A DELIVERED=()
+print_figures() { # cluster nqueues
+	local c=$1 n=$2 q
+	info "figures of cluster $c: received $(stat_of "$c" total.received)"
+	printf '# %-6s %9s %9s %9s %9s %9s\n' queue expected enqueued delivered drop_full drop_cursor
+	for ((q = 0; q < n; q++)); do
+		printf '# %-6s %9s %9s %9s %9s %9s\n' "$c@$q" "${EXPECTED[$q]:-?}" \
+			"$(stat_of "$c" "queue.$q.enqueued")" "${DELIVERED[$q]:-?}" \
+			"$(stat_of "$c" "queue.$q.dropped_full")" "$(stat_of "$c" "queue.$q.dropped_cursor")"
+	done
+}
+
+# What each queue should get, independently of the balancer's counters:
+# `ringfan explain` picks the queue of every packet of the capture.
+declare -A EXPECTED=()
+expect_queues() { # capture nqueues [mode]
+	local q
+	"$RINGFAN" explain -m "${3:-ip}" -n "$2" --json "$1" >"$TMP/explain.json" \
+		2>"$TMP/explain.err" ||
+		fail "ringfan explain failed on $1"
+	for ((q = 0; q < $2; q++)); do
+		EXPECTED[$q]=$(grep -c "\"queue\":$q," "$TMP/explain.json" || true)
+	done
+}
