@@ -97,6 +97,25 @@ static void hash_all(const uint8_t *pkt, uint32_t len, int linktype, unsigned in
 	}
 }
 
+/*
+ * The balancer decodes with rf_mode_decode_flags() (outer headers only for
+ * ip and 5tuple), explain decodes everything: both must give the same hash.
+ */
+static void check_decode_flags(const uint8_t *pkt, uint32_t len, int linktype)
+{
+	struct rf_decoded full, outer;
+
+	rf_decode(pkt, len, linktype, 0, &full);
+	for (int m = 0; m < RF_MODE__MAX; m++) {
+		unsigned int fl = rf_mode_decode_flags((enum rf_mode)m);
+
+		rf_decode(pkt, len, linktype, fl, &outer);
+		if (rf_flow_hash((enum rf_mode)m, pkt, &full, 1, NULL) !=
+		    rf_flow_hash((enum rf_mode)m, pkt, &outer, 1, NULL))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int linktype;
@@ -115,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	clock_ns += 3;
 	hash_all(pkt, (uint32_t)(size - 1), linktype, 0);
 	hash_all(pkt, (uint32_t)(size - 1), linktype, RF_DECODE_OUTER);
+	check_decode_flags(pkt, (uint32_t)(size - 1), linktype);
 	if ((clock_ns & 0xff) == 0) {
 		for (int m = 0; m < RF_MODE__MAX; m++) {
 			rf_flow_expire(flows[m], clock_ns);
