@@ -107,3 +107,10 @@ wait "$pid" || rc=$?
 check_eq "$rc" 0 "exit status after SIGTERM"
 json_check "$TMP/term.json"
 check_eq "$(json_last "$TMP/term.json" packets)" 179 "final packets after SIGTERM"
+
+# A user who may not read the queue gets a permission error, status 1.
+need_cmd setpriv
+feed 12@10 "$PCAPS/test.pcap" --lossless
+chmod 0755 "$TMP" "$RINGFAN_DIR"
+expect_fail 1 "cannot open queue 12@10: Permission denied" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$RINGFAN" count -i 12@10
