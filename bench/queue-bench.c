@@ -5,6 +5,8 @@
  *
  *   queue-bench queue SIZE COUNT [DIR]   through a libringfan queue (full record headers)
  *   queue-bench ring SIZE COUNT          through a bare SPSC byte ring (the reference)
+ *   queue-bench inline SIZE COUNT [DIR]  producer and consumer handles in one process,
+ *                                        burst in, burst out (for callgrind)
  *
  * Both publish indices once per burst of BURST packets, and the consumer reads
  * each packet's first byte and length. Prints "mode=... size=... packets=...
@@ -250,6 +252,59 @@ static int run_queue(uint32_t size, uint64_t count, const char *dir, struct shar
 	return r;
 }
 
+/*
+ * One process, no waiting: bursts of BURST packets go in and come straight
+ * out again. For instruction counts under callgrind (--toggle-collect=inline_loop).
+ */
+static __attribute__((noinline)) uint64_t inline_loop(struct rf_producer *p, struct rf_consumer *c,
+						      uint32_t size, uint64_t count)
+{
+	static uint8_t buf[MAX_SIZE];
+	struct rf_packet pkt = {.data = buf, .caplen = size, .wirelen = size};
+	struct rf_packet pkts[BURST];
+	uint64_t i, n = 0, sum = 0;
+	int j, r;
+
+	for (i = 0; i < count; i += BURST) {
+		for (j = 0; j < BURST; j++) {
+			pkt.ts_ns = i + (uint64_t)j;
+			if (rf_producer_enqueue(p, &pkt) < 0)
+				return n;
+		}
+		rf_producer_publish(p);
+		r = rf_consumer_recv(c, pkts, BURST, 0);
+		for (j = 0; j < r; j++)
+			sum += pkts[j].data[0] + pkts[j].caplen;
+		n += (uint64_t)(r > 0 ? r : 0);
+		rf_consumer_release(c);
+	}
+	return sum ? n : n; /* keep the reads */
+}
+
+static int run_inline(uint32_t size, uint64_t count, const char *dir, struct shared *sh)
+{
+	struct rf_producer_opts po = {
+		.sz = sizeof(po), .dir = dir, .owner = (uid_t)-1, .group = (gid_t)-1};
+	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = dir};
+	struct rf_producer *p;
+	struct rf_consumer *c;
+	int r;
+
+	r = rf_producer_create("1@0", &po, &p);
+	if (r < 0 || (r = rf_consumer_open("1@0", &co, &c)) < 0) {
+		fprintf(stderr, "queue-bench: cannot set up queue '1@0': %s\n", strerror(-r));
+		return r;
+	}
+	count -= count % BURST;
+	sh->first_ns = now_ns();
+	sh->received = inline_loop(p, c, size, count);
+	sh->last_ns = now_ns();
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+	rf_queue_remove("1@0", dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct shared *sh;
@@ -257,8 +312,9 @@ int main(int argc, char **argv)
 	uint64_t count;
 	int r;
 
-	if (argc < 4 || (strcmp(argv[1], "queue") && strcmp(argv[1], "ring"))) {
-		fprintf(stderr, "usage: queue-bench queue|ring SIZE COUNT [DIR]\n");
+	if (argc < 4 ||
+	    (strcmp(argv[1], "queue") && strcmp(argv[1], "ring") && strcmp(argv[1], "inline"))) {
+		fprintf(stderr, "usage: queue-bench queue|ring|inline SIZE COUNT [DIR]\n");
 		return 2;
 	}
 	size = (uint32_t)strtoul(argv[2], NULL, 10);
@@ -272,7 +328,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (!strcmp(argv[1], "ring"))
 		r = run_bare(size, count, sh);
-	else
+	else if (!strcmp(argv[1], "inline")) {
+		count -= count % BURST;
+		r = run_inline(size, count, argc > 4 ? argv[4] : NULL, sh);
+	} else
 		r = run_queue(size, count, argc > 4 ? argv[4] : NULL, sh);
 	if (r < 0 || sh->received != count || sh->last_ns <= sh->first_ns) {
 		fprintf(stderr, "queue-bench: %s: received %" PRIu64 " of %" PRIu64 "\n", argv[1],

@@ -56,3 +56,24 @@ for size in 64 512 1500; do
 		"$(awk "BEGIN { print $q / $r }")" "$v" "$vb" "$(awk "BEGIN { print $q / $best }")"
 done
 echo "(Mpps = million packets per second received by the consumer; q/veth against the faster veth variant)"
+
+# Instructions per packet, exact: both handles in one process (queue-bench
+# inline), bursts of 32 in and out, counted by callgrind inside the loop only.
+command -v valgrind >/dev/null || { echo "(valgrind absent: no instruction counts)"; exit 0; }
+echo
+printf '%-6s %12s %12s %12s %12s\n' size producer consumer loop total
+for size in 64 512 1500; do
+	n=320000
+	valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" --toggle-collect=inline_loop \
+		"$qb" inline "$size" $n "$dir" >/dev/null 2>&1
+	callgrind_annotate --auto=no --threshold=100 "$dir/cg.out" 2>/dev/null | awk -v n=$n -v size="$size" '
+		/^ *[0-9,]+ .*:/ {
+			v = $1; gsub(",", "", v)
+			if ($0 ~ /PROGRAM TOTALS/) next
+			if ($0 ~ /producer\.c|:rf_producer|memcpy|memmove/) p += v
+			else if ($0 ~ /consumer\.c|common\.c/) c += v
+			else l += v
+		}
+		END { printf "%-6s %12.1f %12.1f %12.1f %12.1f\n", size, p / n, c / n, l / n, (p + c + l) / n }'
+done
+echo "(producer: enqueue, publish and the copy into the ring; consumer: recv, record checks, release; loop: the benchmark's own)"

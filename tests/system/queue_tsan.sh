@@ -4,6 +4,11 @@
 # here: a meson build directory cannot mix sanitizers). Lossless and lossy
 # runs with random pauses; TSan must report nothing and the records must
 # arrive as in queue_stress.sh.
+# What TSan can see: the two handles' private state, the library's globals and
+# the calls' thread-safety. The ring itself is mapped twice (read-write by
+# the producer, read-only by the consumer) at different addresses, so TSan
+# cannot pair accesses to it; the records' sequence numbers and checksums
+# check that memory instead.
 source "$(dirname "$0")/lib.sh"
 CC_TSAN=${CC_TSAN:-$(command -v clang || command -v clang-14 || true)}
 [ -n "$CC_TSAN" ] || skip "needs clang for -fsanitize=thread"
