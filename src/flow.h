@@ -69,7 +69,7 @@ unsigned int rf_mode_decode_flags(enum rf_mode mode);
 #define RF_KEY_MAC	 0x0008 /* no IP header: the sorted Ethernet MAC pair */
 #define RF_KEY_VLAN	 0x0010 /* vlan_id */
 #define RF_KEY_IFACE	 0x0020 /* ifindex */
-#define RF_KEY_FRAG_TIED 0x0100 /* non-first fragment: hash (and ports) of its first fragment */
+#define RF_KEY_FRAG_TIED 0x0100 /* non-first fragment: hash and key of its first fragment */
 #define RF_KEY_FRAG_FALLBACK \
 	0x0200 /* fragment that could not be tied: addresses (+proto) hash, counted */
 
