@@ -1,9 +1,687 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * `ringfan balance`: set up sources, queues, egresses and the stats file,
+ * run the burst loop until the input ends or a signal stops it, then mark
+ * every queue finished and write the final counters. A setup failure
+ * removes everything it created: no half-started cluster is left behind.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ringfan/ringfan.h>
+
 #include "cli.h"
+#include "config.h"
+#include "daemon.h"
+#include "egress.h"
+#include "pipeline.h"
+#include "source.h"
+#include "stats.h"
 #include "util.h"
+
+#define BURST		 256
+#define TICK_NS		 1000000000ull
+#define EXPIRE_EVERY_NS	 50000000ull
+#define IDLE_WAIT_MS_MAX 100
+
+struct balancer {
+	struct rf_config *cfg;
+	const char *dir;
+	struct rf_source *sources[RF_CFG_MAX_SOURCES];
+	unsigned int n_sources;
+	bool any_live; /* an interface source: expire held fragments on the real clock */
+	struct rf_producer **producers;
+	unsigned int n_created; /* queues created (removed again on a setup failure) */
+	struct rf_egress **egress;
+	struct rf_pipeline *pl;
+	struct rf_stats_file *sf;
+	struct rf_stats_snap *snap, *prev;
+	int lock_fd;
+	bool lock_created;
+	bool pid_written;
+	uint64_t started_ns;
+	uint64_t next_tick, last_tick, last_expire;
+	const char *state;
+	struct rf_packet pkts[BURST];
+};
+
+static volatile sig_atomic_t stop_signal, hup_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void on_hup(int sig)
+{
+	hup_signal = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {0};
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop; /* no SA_RESTART: waits return EINTR and see the flag */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL); /* an egress FIFO whose reader left: EPIPE, not death */
+}
+
+/* ---- counters ---- */
+
+static void snap_sources(struct balancer *b, struct rf_stats_snap *s)
+{
+	struct rf_source_counters c;
+	unsigned int i;
+
+	s->n_sources = b->n_sources;
+	for (i = 0; i < b->n_sources; i++) {
+		b->sources[i]->ops->counters(b->sources[i], &c);
+		snprintf(s->sources[i].name, sizeof(s->sources[i].name), "%s", b->sources[i]->name);
+		s->sources[i].received = c.received;
+		s->sources[i].bytes = c.bytes;
+		s->sources[i].kernel_drops = c.kernel_drops;
+	}
+}
+
+static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned int i)
+{
+	struct rf_queue_info info = {0};
+	struct rf_egress_stats es;
+
+	rf_producer_info(b->producers[i], &info, sizeof(info));
+	q->enqueued = info.enqueued;
+	q->bytes = info.enqueued_bytes;
+	q->dropped_full = info.dropped_full;
+	q->dropped_cursor = info.dropped_cursor;
+	q->dropped_toobig = info.dropped_toobig;
+	q->consumer_pid = info.consumer_pid > 0 ? (uint64_t)info.consumer_pid : 0;
+	q->consumer_read = info.consumer_read;
+	q->backlog_bytes = info.backlog_bytes;
+	q->egress[0] = 0;
+	if (b->egress && b->egress[i]) {
+		rf_egress_stats(b->egress[i], &es);
+		snprintf(q->egress, sizeof(q->egress), "%s", rf_egress_target(b->egress[i]));
+		q->egress_sent = es.sent;
+		q->egress_failed = es.failed;
+	}
+}
+
+static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
+{
+	struct rf_pipeline_counters pc;
+	unsigned int g, i, q = 0;
+
+	rf_pipeline_get_counters(b->pl, &pc);
+	s->n_groups = b->cfg->n_groups;
+	s->n_queues = b->cfg->n_queues;
+	for (g = 0; g < b->cfg->n_groups; g++) {
+		s->groups[g].first_queue = q;
+		s->groups[g].queues = b->cfg->group_queues[g];
+		s->groups[g].received = pc.group_received[g];
+		for (i = 0; i < b->cfg->group_queues[g]; i++, q++) {
+			s->queues[q].group = g;
+			snap_queue(b, &s->queues[q], q);
+		}
+	}
+	memcpy(s->decode, pc.decode, sizeof(s->decode));
+}
+
+static void snap_frag(struct balancer *b, struct rf_stats_snap *s)
+{
+	struct rf_flow_stats fs;
+
+	rf_pipeline_get_flow_stats(b->pl, &fs);
+	s->frag.first = fs.frag_first;
+	s->frag.tied = fs.frag_tied;
+	s->frag.held = fs.frag_held;
+	s->frag.released = fs.frag_released;
+	s->frag.expired = fs.frag_expired;
+	s->frag.table_full = fs.frag_table_full;
+	s->frag.hold_full = fs.frag_hold_full;
+	s->frag.hold_big = fs.frag_hold_big;
+	s->frag.table_expired = fs.frag_table_expired;
+	s->frag.held_now = fs.frag_held - fs.frag_released - fs.frag_expired;
+}
+
+static void take_snapshot(struct balancer *b, struct rf_stats_snap *s)
+{
+	s->seq++;
+	s->cluster = b->cfg->cluster;
+	s->pid = (uint64_t)getpid();
+	snprintf(s->state, sizeof(s->state), "%s", b->state);
+	snprintf(s->mode, sizeof(s->mode), "%s", rf_mode_name((enum rf_mode)b->cfg->mode));
+	s->started_ns = b->started_ns;
+	s->updated_ns = rf_now_real_ns();
+	snap_sources(b, s);
+	snap_groups_queues(b, s);
+	snap_frag(b, s);
+	rf_stats_sum(s);
+}
+
+static void write_stats(struct balancer *b)
+{
+	int r;
+
+	take_snapshot(b, b->snap);
+	r = rf_stats_file_write(b->sf, b->snap);
+	if (r)
+		rf_log("cannot write stats file in '%s': %s", b->dir, strerror(-r));
+}
+
+static void print_block(struct balancer *b, uint64_t now)
+{
+	double secs = (double)(now - b->last_tick) / 1e9;
+
+	printf("ringfan balance: cluster %u, %s, up %.0fs\n", b->cfg->cluster, b->state,
+	       (double)(b->snap->updated_ns - b->started_ns) / 1e9);
+	rf_stats_print(stdout, b->snap, b->prev->seq ? b->prev : NULL, secs);
+	putchar('\n');
+	fflush(stdout);
+	memcpy(b->prev, b->snap, sizeof(*b->prev));
+}
+
+/* Once a second: stats file and the -p block. Also handles SIGHUP. */
+static void tick(struct balancer *b, bool force)
+{
+	uint64_t now = rf_now_mono_ns();
+
+	if (hup_signal) {
+		hup_signal = 0;
+		if (rf_log_reopen())
+			rf_err("cannot reopen log file: %s", strerror(errno));
+		rf_log("log file reopened");
+	}
+	if (!force && now < b->next_tick)
+		return;
+	write_stats(b);
+	if (b->cfg->print_stats)
+		print_block(b, now);
+	b->last_tick = now;
+	b->next_tick = now + TICK_NS;
+}
+
+/* Called by the pipeline while a lossless replay waits for a consumer. */
+static int wait_tick(void *arg)
+{
+	tick(arg, false);
+	return stop_signal != 0;
+}
+
+/* ---- setup ---- */
+
+static int make_dir(const char *dir)
+{
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		rf_err("cannot create directory '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int take_lock(struct balancer *b)
+{
+	pid_t owner = 0;
+	int r;
+
+	r = rf_cluster_lock(b->dir, b->cfg->cluster, &b->lock_fd, &owner, &b->lock_created);
+	if (r == -EBUSY) {
+		rf_err("cluster %u is already served by pid %d (lock %s/%u.lock)", b->cfg->cluster,
+		       (int)owner, b->dir, b->cfg->cluster);
+		return r;
+	}
+	if (r)
+		rf_err("cannot lock cluster %u in '%s': %s", b->cfg->cluster, b->dir, strerror(-r));
+	return r;
+}
+
+static int write_pidfile(struct balancer *b)
+{
+	pid_t owner = 0;
+	int r;
+
+	if (!b->cfg->pid_file[0])
+		return 0;
+	r = rf_pidfile_write(b->cfg->pid_file, &owner);
+	if (r == -EEXIST)
+		rf_err("pid file '%s' belongs to running balancer %d", b->cfg->pid_file,
+		       (int)owner);
+	else if (r)
+		rf_err("cannot write pid file '%s': %s", b->cfg->pid_file, strerror(-r));
+	b->pid_written = !r;
+	return r;
+}
+
+static int open_sources(struct balancer *b)
+{
+	struct rf_source_opts so = {
+		.capture_ring_size = b->cfg->capture_ring_size,
+		.rate_pps = b->cfg->rate_pps,
+		.speed = b->cfg->speed,
+		.loops = b->cfg->loops,
+		.live_replay = rf_config_live_replay(b->cfg),
+	};
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < b->cfg->n_sources; i++) {
+		r = rf_source_open(b->cfg->sources[i], &so, &b->sources[i]);
+		if (r)
+			return r;
+		b->n_sources++;
+		if (b->sources[i]->ops->fd(b->sources[i]) >= 0)
+			b->any_live = true;
+	}
+	return 0;
+}
+
+static const char *producer_error(int r)
+{
+	if (r == -EBUSY)
+		return "another producer owns it";
+	return strerror(-r);
+}
+
+static int create_queues(struct balancer *b)
+{
+	struct rf_producer_opts po = {
+		.sz = sizeof(po),
+		.dir = b->dir,
+		.ring_size = b->cfg->ring_size,
+		.owner = b->cfg->owner,
+		.group = b->cfg->group,
+		.mode = b->cfg->file_mode,
+	};
+	char name[32];
+	unsigned int q;
+	int r;
+
+	b->producers = calloc(b->cfg->n_queues, sizeof(*b->producers));
+	b->egress = calloc(b->cfg->n_queues, sizeof(*b->egress));
+	if (!b->producers || !b->egress)
+		return -ENOMEM;
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);
+		r = rf_producer_create(name, &po, &b->producers[q]);
+		if (r) {
+			rf_err("cannot create queue %s in '%s': %s", name, b->dir,
+			       producer_error(r));
+			return r;
+		}
+		b->n_created++;
+	}
+	return 0;
+}
+
+static int make_pipeline(struct balancer *b)
+{
+	struct rf_pipeline_opts po = {
+		.mode = (enum rf_mode)b->cfg->mode,
+		.n_groups = b->cfg->n_groups,
+		.group_queues = b->cfg->group_queues,
+		.producers = b->producers,
+		.ring_size = b->cfg->ring_size,
+		.tick = wait_tick,
+		.tick_arg = b,
+	};
+	int r = rf_pipeline_new(&po, &b->pl);
+
+	if (r)
+		rf_err("cannot set up the packet path: %s", strerror(-r));
+	return r;
+}
+
+static int open_stats(struct balancer *b)
+{
+	char path[RF_CFG_PATH_MAX + 32];
+	int r;
+
+	b->snap = calloc(1, sizeof(*b->snap));
+	b->prev = calloc(1, sizeof(*b->prev));
+	if (!b->snap || !b->prev)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%u.stats", b->dir, b->cfg->cluster);
+	r = rf_stats_file_open(path, &b->sf);
+	if (r)
+		rf_err("cannot create stats file '%s': %s", path, strerror(-r));
+	return r;
+}
+
+static int start_egresses(struct balancer *b)
+{
+	char name[32];
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < b->cfg->n_egress; i++) {
+		const struct rf_cfg_egress *ce = &b->cfg->egress[i];
+		struct rf_egress_opts eo = {.queue = name, .target = ce->target, .dir = b->dir};
+
+		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, ce->queue);
+		r = rf_egress_start(&eo, &b->egress[ce->queue]);
+		if (r) {
+			rf_err("cannot start egress of queue %u to '%s': %s", ce->queue, ce->target,
+			       r == -ENODEV	? "no such interface"
+			       : r == -ENETDOWN ? "interface is down"
+						: strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int drop_root(struct balancer *b)
+{
+	int r;
+
+	if (!b->cfg->user[0])
+		return 0;
+	r = rf_drop_privileges(b->cfg->user);
+	if (r) {
+		rf_err("cannot drop privileges to user '%s': %s", b->cfg->user, strerror(-r));
+		return r;
+	}
+	/* The directory may not be writable any more: rewrite the stats file in place. */
+	if (access(b->dir, W_OK))
+		rf_stats_file_set_in_place(b->sf);
+	return 0;
+}
+
+static int setup(struct balancer *b)
+{
+	int r;
+
+	if ((r = make_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
+	    (r = open_sources(b)) || (r = create_queues(b)) || (r = make_pipeline(b)) ||
+	    (r = open_stats(b)))
+		return r;
+	b->state = "running";
+	write_stats(b);
+	if ((r = start_egresses(b)) || (r = drop_root(b)))
+		return r;
+	return 0;
+}
+
+/* ---- teardown ---- */
+
+static void stop_egresses(struct balancer *b, bool drain)
+{
+	unsigned int q;
+	int r;
+
+	for (q = 0; b->egress && q < b->cfg->n_queues; q++) {
+		if (!b->egress[q])
+			continue;
+		r = rf_egress_stop(b->egress[q], drain);
+		if (r)
+			rf_log("egress of queue %u: packets lost: %s", q, strerror(-r));
+		b->egress[q] = NULL;
+	}
+}
+
+static void release_common(struct balancer *b)
+{
+	unsigned int i;
+
+	rf_pipeline_free(b->pl);
+	b->pl = NULL;
+	for (i = 0; b->producers && i < b->n_created; i++)
+		rf_producer_destroy(b->producers[i]);
+	for (i = 0; i < b->n_sources; i++)
+		rf_source_close(b->sources[i]);
+	if (b->pid_written)
+		rf_pidfile_remove(b->cfg->pid_file);
+	free(b->producers);
+	free(b->egress);
+	free(b->snap);
+	free(b->prev);
+}
+
+/* Setup failed: remove every file this run created. */
+static void teardown_failed(struct balancer *b)
+{
+	char name[32], path[RF_CFG_PATH_MAX + 32];
+	unsigned int i;
+
+	stop_egresses(b, false);
+	rf_stats_file_close(b->sf, true);
+	for (i = 0; b->producers && i < b->n_created; i++) {
+		rf_producer_destroy(b->producers[i]);
+		b->producers[i] = NULL;
+		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, i);
+		rf_queue_remove(name, b->dir);
+	}
+	b->n_created = 0;
+	release_common(b);
+	if (b->lock_fd >= 0) {
+		snprintf(path, sizeof(path), "%s/%u.lock", b->dir, b->cfg->cluster);
+		if (b->lock_created)
+			unlink(path);
+		close(b->lock_fd);
+	}
+}
+
+/* Normal end: queues finished (consumers drain them), final counters written. */
+static void teardown(struct balancer *b, bool input_ended)
+{
+	unsigned int q;
+
+	b->state = input_ended ? "finished" : "stopped";
+	rf_pipeline_flush(b->pl, input_ended);
+	for (q = 0; q < b->n_created; q++)
+		rf_producer_finish(b->producers[q]);
+	/* Egresses send what their queue holds: nothing the balancer accepted is lost. */
+	stop_egresses(b, true);
+	write_stats(b);
+	if (b->cfg->print_stats)
+		print_block(b, rf_now_mono_ns());
+	rf_log("cluster %u %s: received %llu, enqueued %llu, dropped %llu", b->cfg->cluster,
+	       b->state, (unsigned long long)b->snap->totals.received,
+	       (unsigned long long)b->snap->totals.enqueued,
+	       (unsigned long long)b->snap->totals.dropped);
+	rf_stats_file_close(b->sf, false);
+	release_common(b);
+	close(b->lock_fd);
+}
+
+/* ---- the loop ---- */
+
+/* One burst from every source. Returns packets handled; *ret_done when every source ended. */
+static unsigned int poll_sources(struct balancer *b, bool *ret_done)
+{
+	unsigned int i, got = 0;
+	bool done = true;
+	int n;
+
+	for (i = 0; i < b->n_sources; i++) {
+		struct rf_source *s = b->sources[i];
+
+		if (s->finished)
+			continue;
+		n = s->ops->next_burst(s, b->pkts, BURST);
+		if (n > 0) {
+			rf_pipeline_burst(b->pl, b->pkts, (unsigned int)n, s->linktype,
+					  s->lossless && !stop_signal);
+			s->ops->release(s);
+			got += (unsigned int)n;
+		}
+		if (n == -ENODATA)
+			s->finished = true;
+		done = done && s->finished;
+	}
+	*ret_done = done;
+	return got;
+}
+
+static void report_poll_errors(struct balancer *b, struct pollfd *pfd, struct rf_source **src,
+			       unsigned int n)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (!(pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
+			continue;
+		r = src[i]->ops->poll_error(src[i]);
+		if (r)
+			rf_log("source %s: %s", src[i]->name, strerror(-r));
+	}
+}
+
+/* Nothing was ready: sleep until a source has packets, a paced packet is due, or the next tick. */
+static void idle_wait(struct balancer *b)
+{
+	struct pollfd pfd[RF_CFG_MAX_SOURCES];
+	struct rf_source *src[RF_CFG_MAX_SOURCES];
+	unsigned int i, n = 0;
+	int timeout = IDLE_WAIT_MS_MAX, w;
+	uint64_t now = rf_now_mono_ns();
+
+	if (b->next_tick > now && (b->next_tick - now) / 1000000 < (uint64_t)timeout)
+		timeout = (int)((b->next_tick - now) / 1000000) + 1;
+	for (i = 0; i < b->n_sources; i++) {
+		struct rf_source *s = b->sources[i];
+		int fd = s->ops->fd(s);
+
+		if (s->finished)
+			continue;
+		w = s->ops->wait_ms(s);
+		if (w >= 0 && w < timeout)
+			timeout = w;
+		if (fd >= 0) {
+			pfd[n].fd = fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			src[n++] = s;
+		}
+	}
+	if (poll(pfd, n, timeout) > 0)
+		report_poll_errors(b, pfd, src, n);
+}
+
+static void expire_live(struct balancer *b)
+{
+	uint64_t now = rf_now_mono_ns();
+
+	if (!b->any_live || now - b->last_expire < EXPIRE_EVERY_NS)
+		return;
+	b->last_expire = now;
+	rf_pipeline_expire(b->pl, rf_now_real_ns(), false);
+}
+
+/* Returns true when the input ended (every source finished). */
+static bool run(struct balancer *b)
+{
+	bool done = false;
+	unsigned int got;
+
+	while (!stop_signal) {
+		got = poll_sources(b, &done);
+		if (done)
+			return true;
+		expire_live(b);
+		tick(b, false);
+		if (!got && !stop_signal)
+			idle_wait(b);
+	}
+	return false;
+}
+
+static int prepare_paths(struct rf_config *cfg)
+{
+	unsigned int i;
+	int r = 0;
+
+	/* The daemon runs in /: every path used after setup must be absolute. */
+	if (!cfg->dir[0])
+		snprintf(cfg->dir, sizeof(cfg->dir), "%s", rf_config_dir(cfg));
+	r = rf_absolute_path(cfg->dir, sizeof(cfg->dir));
+	r = r ?: rf_absolute_path(cfg->pid_file, sizeof(cfg->pid_file));
+	r = r ?: rf_absolute_path(cfg->log_file, sizeof(cfg->log_file));
+	for (i = 0; !r && i < cfg->n_sources; i++)
+		if (!strncmp(cfg->sources[i], "pcap:", 5) && cfg->sources[i][5] != '/') {
+			char tmp[RF_CFG_PATH_MAX - 5];
+
+			memcpy(tmp, cfg->sources[i] + 5, sizeof(tmp));
+			r = rf_absolute_path(tmp, sizeof(tmp));
+			if (!r)
+				memcpy(cfg->sources[i] + 5, tmp, sizeof(tmp));
+		}
+	if (r)
+		rf_err("path too long: %s", strerror(-r));
+	return r;
+}
+
+static int start(struct balancer *b)
+{
+	struct rf_config *cfg = b->cfg;
+	int r;
+
+	if (prepare_paths(cfg))
+		return RF_EXIT_USAGE;
+	b->dir = cfg->dir;
+	if (cfg->daemon && (r = rf_daemonize())) {
+		rf_err("cannot start the daemon: %s", strerror(-r));
+		return RF_EXIT_RUNTIME;
+	}
+	if (cfg->log_file[0] && (r = rf_log_open(cfg->log_file))) {
+		rf_err("cannot open log file '%s': %s", cfg->log_file, strerror(-r));
+		return RF_EXIT_RUNTIME;
+	}
+	install_signals();
+	b->started_ns = rf_now_real_ns();
+	b->state = "starting";
+	if (setup(b)) {
+		teardown_failed(b);
+		rf_log_close();
+		return RF_EXIT_RUNTIME;
+	}
+	rf_cluster_lock_update(b->lock_fd);
+	rf_log("cluster %u: %u source(s), %u queue(s) in %u group(s), mode %s, pid %d",
+	       cfg->cluster, b->n_sources, cfg->n_queues, cfg->n_groups,
+	       rf_mode_name((enum rf_mode)cfg->mode), (int)getpid());
+	rf_daemon_ready();
+	return RF_EXIT_OK;
+}
 
 int cmd_balance(int argc, char **argv)
 {
-	rf_err("'balance' is not available in this build yet");
-	return RF_EXIT_RUNTIME;
+	struct balancer *b;
+	struct rf_config *cfg;
+	bool ended;
+	int r;
+
+	b = calloc(1, sizeof(*b));
+	cfg = calloc(1, sizeof(*cfg));
+	if (!b || !cfg) {
+		rf_err("out of memory");
+		free(b);
+		free(cfg);
+		return RF_EXIT_RUNTIME;
+	}
+	rf_config_init(cfg);
+	r = rf_config_parse_args(cfg, argc, argv);
+	if (!r)
+		r = rf_config_validate(cfg);
+	b->cfg = cfg;
+	b->lock_fd = -1;
+	if (!r)
+		r = start(b);
+	if (!r) {
+		ended = run(b);
+		teardown(b, ended);
+		rf_log_close();
+	}
+	free(cfg);
+	free(b);
+	return r < 0 ? RF_EXIT_OK : r;
 }

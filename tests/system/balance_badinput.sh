@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# ringfan balance: every bad input gives one message naming the thing and
+# the documented exit status (2 usage, 1 runtime), and leaves nothing of the
+# cluster behind (no queue, lock, stats or pid file).
+. "$(dirname "$0")/lib.sh"
+need_root
+need_pcaps
+
+pcap=$PCAPS/smtp.pcap
+pidf=$TMP/bal.pid
+
+# Nothing of cluster 99 may remain after a failed start.
+check_clean() {
+	local left
+	left=$(ls -A "$RINGFAN_DIR")
+	[ -z "$left" ] || fail "files left behind after a failed start: $left"
+	[ ! -e "$pidf" ] || fail "pid file left behind"
+}
+
+bad() { # status pattern args...
+	local st=$1 pat=$2
+	shift 2
+	expect_fail "$st" "$pat" "$RINGFAN" balance "$@"
+	check_clean
+}
+
+# Usage errors: 2.
+bad 2 "unknown option '--frobnicate'" -i "pcap:$pcap" -c 99 -n 2 --frobnicate
+bad 2 "unknown option '-z'" -i "pcap:$pcap" -c 99 -n 2 -z
+bad 2 "unknown hash mode 'bogus'" -i "pcap:$pcap" -c 99 -n 2 -m bogus
+bad 2 "egress '5:veth0': queue 5 out of range \(queues 0..4\)" \
+	-i "pcap:$pcap" -c 99 -n 2,3 -r 5:veth0
+bad 2 "bad queue number 'x' in egress 'x:veth0'" -i "pcap:$pcap" -c 99 -n 2 -r x:veth0
+bad 2 "queue 1 already has an egress" -i "pcap:$pcap" -c 99 -n 2 -r 1:a -r 1:b
+bad 2 "bad cluster id '70000'" -i "pcap:$pcap" -c 70000 -n 2
+bad 2 "bad queue count '0'" -i "pcap:$pcap" -c 99 -n 2,0
+bad 2 "missing -c CLUSTER" -i "pcap:$pcap" -n 2
+bad 2 "missing -i SOURCE" -c 99 -n 2
+bad 2 "missing -n N" -i "pcap:$pcap" -c 99
+bad 2 "bad ring size '1000'" -i "pcap:$pcap" -c 99 -n 2 --ring-size 1000
+bad 2 "unknown source 'xdp:eth0'" -i xdp:eth0 -c 99 -n 2
+bad 2 "unknown user 'no-such-user-rf'" -i "pcap:$pcap" -c 99 -n 2 -D no-such-user-rf
+bad 2 "bad file mode '999'" -i "pcap:$pcap" -c 99 -n 2 --mode 999
+bad 2 "missing value for option '-c'" -i "pcap:$pcap" -n 2 -c
+
+# Config file errors name FILE:LINE.
+conf=$TMP/bad.conf
+printf '# a cluster\ninterface pcap:%s\n\ncluster 99\nfrobnicate 3\n' "$pcap" >"$conf"
+bad 2 "bad.conf:5: unknown option 'frobnicate'" "$conf"
+printf 'cluster 99\nqueues 2\nhash-mode bogus\n' >"$conf"
+bad 2 "bad.conf:3: unknown hash mode 'bogus'" "$conf"
+printf 'cluster\n' >"$conf"
+bad 2 "bad.conf:1: option 'cluster' needs a value" "$conf"
+printf 'daemon yes\n' >"$conf"
+bad 2 "bad.conf:1: option 'daemon' takes no value" "$conf"
+bad 1 "cannot open config file '$TMP/none.conf': No such file" "$TMP/none.conf"
+
+# Runtime errors: 1.
+bad 1 "cannot open capture file '$TMP/none.pcap': No such file or directory" \
+	-i "pcap:$TMP/none.pcap" -c 99 -n 2 -P "$pidf"
+echo "not a capture" >"$TMP/text.pcap"
+bad 1 "cannot read capture file '$TMP/text.pcap'" -i "pcap:$TMP/text.pcap" -c 99 -n 2 -P "$pidf"
+bad 1 "cannot capture on interface 'rfnosuch0': no such interface" \
+	-i afpacket:rfnosuch0 -c 99 -n 2 -P "$pidf"
+# A failure after some sources opened also undoes them.
+bad 1 "cannot capture on interface 'rfnosuch1'" -i "pcap:$pcap,rfnosuch1" -c 99 -n 2 -P "$pidf"
+
+ns=$(mk_netns bad)
+ip -n "$ns" link add rfdown0 type veth peer name rfdown1
+expect_fail 1 "cannot capture on interface 'rfdown0': interface is down" \
+	ip netns exec "$ns" "$RINGFAN" balance -i rfdown0 -c 99 -n 2 -P "$pidf"
+check_clean
+
+# A daemon whose setup fails makes the starting command fail, with the message.
+bad 1 "cannot capture on interface 'rfnosuch0'" -d -i rfnosuch0 -c 99 -n 2 -P "$pidf"
+
+# Egress to a missing interface (checked when the egress starts, after the queues exist).
+bad 1 "cannot start egress of queue 1 to 'rfnosuch2'" -i "pcap:$pcap" -c 99 -n 2 \
+	-r 1:rfnosuch2 -P "$pidf"
+
+# --help documents every option with an example, and exits 0.
+help=$("$RINGFAN" balance --help)
+for o in --interface --cluster --queues --hash-mode --egress --print-stats --daemon \
+	--pid-file --log-file --user --ring-size --capture-ring-size --owner --group --mode \
+	--dir --rate --speed --loop Example; do
+	grep -q -- "$o" <<<"$help" || fail "--help does not mention $o"
+done
+info "ok: --help lists every option"
