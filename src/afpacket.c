@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/if_arp.h>
 #include <pcap/pcap.h>
 
 #include "afpacket.h"
@@ -279,6 +280,44 @@ int rf_afp_open(const struct rf_afp_opts *opts, struct rf_afp **ret_afp)
 	}
 	*ret_afp = a;
 	return 0;
+}
+
+static int arphrd_to_dlt(unsigned int type)
+{
+	switch (type) {
+	case ARPHRD_ETHER:
+	case ARPHRD_LOOPBACK:
+		return DLT_EN10MB;
+	case ARPHRD_NONE:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_RAWIP:
+	case ARPHRD_PPP:
+		/* No header_ops: a raw packet socket gets the frame from its IP header. */
+		return DLT_RAW;
+	}
+	return -EOPNOTSUPP;
+}
+
+int rf_afp_iface_linktype(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd, r;
+
+	if (!ifname || !*ifname)
+		return -EINVAL;
+	if (strlen(ifname) >= IF_NAMESIZE)
+		return -ENODEV;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, SIOCGIFHWADDR, &ifr) ? -errno : 0;
+	close(fd);
+	if (r == -ENXIO)
+		r = -ENODEV;
+	return r < 0 ? r : arphrd_to_dlt(ifr.ifr_hwaddr.sa_family);
 }
 
 int rf_afp_fd(const struct rf_afp *a)

@@ -43,6 +43,15 @@ struct rf_afp_opts {
  */
 int rf_afp_open(const struct rf_afp_opts *opts, struct rf_afp **ret_afp);
 
+/*
+ * The libpcap link type (DLT_*) of the frames a capture on interface ifname
+ * returns, to compile filters and write pcap files for: DLT_EN10MB for
+ * Ethernet-like and loopback interfaces, DLT_RAW for interfaces without a
+ * link header (tun, WireGuard, IP-in-IP, SIT, PPP). Errors: -ENODEV no such
+ * interface; -EOPNOTSUPP another hardware type; other negative errno.
+ */
+int rf_afp_iface_linktype(const char *ifname);
+
 /* The socket, for poll()/epoll (POLLIN when a block is ready). */
 int rf_afp_fd(const struct rf_afp *a);
 int rf_afp_ifindex(const struct rf_afp *a);

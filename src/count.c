@@ -28,7 +28,7 @@
 #define MAX_SNAPLEN	 262144u
 #define TICK_NS		 1000000000ull
 #define NS_PER_MS	 1000000ull
-#define LINKTYPE	 DLT_EN10MB /* interfaces and queues carry Ethernet frames */
+#define QUEUE_LINKTYPE	 DLT_EN10MB /* queues carry Ethernet frames */
 #define QUEUE_NAME_MAX	 32
 #define DEF_RING_SIZE_MB 64
 
@@ -52,6 +52,7 @@ struct count {
 	/* Filter: in the kernel for interfaces, here for queues. */
 	struct bpf_program prog;
 	bool have_prog;
+	int linktype; /* DLT_* of the source's frames */
 	pcap_t *dead; /* compiles the filter and opens the dumper */
 	pcap_dumper_t *dumper;
 	FILE *dumpf;
@@ -363,7 +364,7 @@ static void print_pkt(struct count *c, const struct rf_packet *p, uint32_t caple
 	time_t sec = (time_t)(p->ts_ns / 1000000000ull);
 	struct tm tm;
 
-	rf_pktline(p->data, caplen, p->wirelen, LINKTYPE, line, sizeof(line));
+	rf_pktline(p->data, caplen, p->wirelen, c->linktype, line, sizeof(line));
 	if (!localtime_r(&sec, &tm) || !strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm))
 		snprintf(tbuf, sizeof(tbuf), "?");
 	fprintf(c->statf, "%s.%09u %s\n", tbuf, (unsigned int)(p->ts_ns % 1000000000ull), line);
@@ -651,12 +652,36 @@ static int setup_dumper(struct count *c)
 }
 
 /* Returns an exit status, or -1 to go on. */
+/* The interface's link type, before the filter is compiled for it. */
+static int iface_linktype(struct count *c)
+{
+	int r = rf_afp_iface_linktype(c->o.source);
+
+	if (r >= 0) {
+		c->linktype = r;
+		return 0;
+	}
+	if (r == -ENODEV)
+		rf_err("no such interface '%s'", c->o.source);
+	else if (r == -EOPNOTSUPP)
+		rf_err("cannot capture on '%s': its link type is not supported", c->o.source);
+	else
+		rf_err("cannot capture on '%s': %s", c->o.source, strerror(-r));
+	return r;
+}
+
 static int setup(struct count *c)
 {
-	int r;
+	int queue, r;
 
 	c->statf = c->o.out && !strcmp(c->o.out, "-") ? stderr : stdout;
-	c->dead = pcap_open_dead_with_tstamp_precision(LINKTYPE, (int)c->o.snaplen,
+	queue = classify_source(c);
+	if (queue < 0)
+		return RF_EXIT_USAGE;
+	c->linktype = QUEUE_LINKTYPE;
+	if (!queue && iface_linktype(c) < 0)
+		return RF_EXIT_RUNTIME;
+	c->dead = pcap_open_dead_with_tstamp_precision(c->linktype, (int)c->o.snaplen,
 						       PCAP_TSTAMP_PRECISION_NANO);
 	if (!c->dead) {
 		rf_err("count: out of memory");
@@ -664,10 +689,7 @@ static int setup(struct count *c)
 	}
 	if (setup_filter(c) < 0)
 		return RF_EXIT_USAGE;
-	r = classify_source(c);
-	if (r < 0)
-		return RF_EXIT_USAGE;
-	r = r ? open_queue(c) : open_iface(c);
+	r = queue ? open_queue(c) : open_iface(c);
 	if (r < 0)
 		return RF_EXIT_RUNTIME;
 	if (setup_dumper(c) < 0)

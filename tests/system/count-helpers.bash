@@ -86,3 +86,21 @@ stop_count() {
 	wait "$1" || rc=$?
 	[ "$rc" == 0 ] || fail "count exited $rc after SIGINT"
 }
+
+# Write every packet of a raw-IP capture into tun device $1 (run it inside
+# the device's namespace): the packets arrive on the device as received.
+tun_feed() { # tun-name pcap
+	/usr/bin/python3 -c '
+import fcntl, os, struct, sys
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TUN | IFF_NO_PI))
+d = open(sys.argv[2], "rb").read()
+e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off = 24
+while off + 16 <= len(d):
+    cap = struct.unpack(e + "I", d[off + 8:off + 12])[0]
+    os.write(fd, d[off + 16:off + 16 + cap])
+    off += 16 + cap
+' "$1" "$2"
+}

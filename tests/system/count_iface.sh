@@ -73,3 +73,30 @@ wait "$pid"
 grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9} eth>ipv4>tcp 172\.16\.11\.12:64565 > 74\.125\.19\.17:443 len 93$' "$TMP/v.txt" ||
 	fail "-v line: $(cat "$TMP/v.txt")"
 check_eq "$(grep -c ' eth>' "$TMP/v.txt")" 5 "-v lines for -N 5"
+
+# An interface without a link header (tun): frames are raw IP; the filter is
+# compiled for that, and -w writes a raw-IP capture.
+[ -c /dev/net/tun ] || skip "needs /dev/net/tun"
+pcap=$PCAPS/four_ipv6_http_streams.pcap
+total=$(pcap_packets "$pcap")
+ip -n "$NS_RX" tuntap add mode tun name tun-rx || skip "cannot create a tun device"
+ip -n "$NS_RX" link set tun-rx up
+ip netns exec "$NS_RX" "$RINGFAN" count -i tun-rx -q --json -f 'tcp port 80 and ip6 src net 2001:618:400::/48' \
+	>"$TMP/tun-f.json" 2>&1 &
+fpid=$!
+bg_pid "$fpid"
+ip netns exec "$NS_RX" "$RINGFAN" count -i tun-rx -q -N "$total" -w "$TMP/tun.pcap" >"$TMP/tun.out" 2>&1 &
+pid=$!
+bg_pid "$pid"
+wait_until 10 bound_at_least "$NS_RX" tun-rx 2
+ip netns exec "$NS_RX" bash -c "$(declare -f tun_feed); tun_feed tun-rx '$pcap'"
+wait "$pid" || fail "count on tun-rx: $(cat "$TMP/tun.out")"
+sleep 0.2 # the filtered ring retires its last block within 10 ms
+stop_count "$fpid"
+tcpdump -r "$TMP/tun.pcap" -c 1 2>&1 | grep -q "link-type RAW" || fail "tun capture is not raw IP"
+pcap_records "$pcap" >"$TMP/want.txt"
+pcap_records "$TMP/tun.pcap" >"$TMP/got.txt"
+cmp -s "$TMP/want.txt" "$TMP/got.txt" || fail "tun: -w copy differs from the capture"
+info "ok: tun: raw-IP -w copy has the capture's packets"
+check_eq "$(json_last "$TMP/tun-f.json" packets)" \
+	"$(pcap_filter_count "$pcap" 'tcp port 80 and ip6 src net 2001:618:400::/48')" "tun: raw-IP filter"
