@@ -116,6 +116,33 @@ check_eq "$(stat_of 11 total.received)" "$(stat_of 10 total.received)" "received
 "$RINGFAN" balance "$TMP/c.conf" -c 12 -m ip 2>/dev/null || fail "config file + options failed"
 check_eq "$(stat_of 12 mode)" ip "command line overrides the file"
 
+# --- queue files get the owner, group and mode asked for ---
+if getent passwd nobody >/dev/null && getent group nogroup >/dev/null; then
+	"$RINGFAN" balance -i "pcap:$PCAPS/smtp.pcap" -c 13 -n 1 --owner nobody --group nogroup \
+		--ring-size 64K 2>/dev/null || fail "run with --owner/--group failed"
+	check_eq "$(stat -c '%U %G %a' "$RINGFAN_DIR/13@0.ring")" "nobody nogroup 640" \
+		"queue file with --owner nobody --group nogroup"
+	"$RINGFAN" balance -i "pcap:$PCAPS/smtp.pcap" -c 14 -n 1 --group nogroup --mode 0600 \
+		--ring-size 64K 2>/dev/null || fail "run with --mode failed"
+	check_eq "$(stat -c '%G %a' "$RINGFAN_DIR/14@0.ring")" "nogroup 600" "queue file with --mode 0600"
+fi
+
+# --- -p prints a block of counters ---
+out=$("$RINGFAN" balance -i "pcap:$PCAPS/test.pcap" -c 15 -n 2,1 -p 2>/dev/null)
+grep -q "^ringfan balance: cluster 15, finished" <<<"$out" || fail "-p: no final block: $out"
+grep -q "group B (queues 2-2): received 179, enqueued 179, dropped 0" <<<"$out" || fail "-p: no group line: $out"
+grep -qE "pcap:.*test.pcap +179 " <<<"$out" || fail "-p: no source line: $out"
+info "ok: -p prints sources, queues, groups and totals"
+
+# --- SIGINT stops like SIGTERM ---
+"$RINGFAN" balance "${endless[@]}" -c 16 -n 1 2>/dev/null &
+pi=$!
+bg_pid "$pi"
+wait_until 10 receiving 16
+kill -INT "$pi"
+wait "$pi" || fail "balancer exited $? on SIGINT"
+check_eq "$(stat_of 16 state)" stopped "state after SIGINT"
+
 # --- -D USER drops root after setup ---
 user=rft$$
 useradd -r -M -s /usr/sbin/nologin "$user" || skip "cannot create a user"
