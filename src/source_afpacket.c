@@ -121,7 +121,9 @@ int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opt
 		return r;
 	}
 	a->base.ops = &afp_ops;
-	a->base.linktype = DLT_EN10MB;
+	/* Interfaces without a link header (tun, WireGuard) give raw IP frames. */
+	r = rf_afp_iface_linktype(ifname);
+	a->base.linktype = r > 0 ? r : DLT_EN10MB;
 	a->base.lossless = false;
 	snprintf(a->base.name, sizeof(a->base.name), "afpacket:%s", ifname);
 	*ret_source = &a->base;
