@@ -101,12 +101,22 @@ static bool block_ready(const struct tpacket_block_desc *b)
 	return __atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
 }
 
+/* Default block: 1 MiB, or for a small ring a power of two of a quarter of it. */
+static uint32_t default_block(uint64_t ring, long page)
+{
+	uint32_t b = DEF_BLOCK_SIZE;
+
+	while (b > (uint32_t)page && b > FRAME_SIZE && (uint64_t)b * 4 > ring)
+		b >>= 1;
+	return b;
+}
+
 static int check_opts(const struct rf_afp_opts *o, uint64_t *ring, uint32_t *block)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
-	*block = o->block_size ? o->block_size : DEF_BLOCK_SIZE;
 	*ring = o->ring_size ? o->ring_size : DEF_RING_SIZE;
+	*block = o->block_size ? o->block_size : default_block(*ring, page);
 	if (!o->ifname || !*o->ifname || page <= 0)
 		return -EINVAL;
 	if (*block < (uint32_t)page || *block % (uint32_t)page || *block > MAX_BLOCK_SIZE ||

@@ -23,7 +23,7 @@ struct rf_afp;
 struct rf_afp_opts {
 	const char *ifname;
 	uint64_t ring_size;   /* bytes of ring; 0: 64 MiB (rounded to whole blocks) */
-	uint32_t block_size;  /* 0: 1 MiB */
+	uint32_t block_size;  /* 0: 1 MiB (a quarter of a ring under 4 MiB) */
 	uint32_t snaplen;     /* 0: 65535 */
 	int block_timeout_ms; /* block retire timeout; 0: 10 ms */
 	bool promisc;	      /* PACKET_MR_PROMISC membership (dropped with the socket) */

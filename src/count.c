@@ -189,7 +189,7 @@ static int parse_one(struct count_opts *o, int c, const char *arg)
 		o->promisc = false;
 		return 0;
 	case OPT_RING_SIZE:
-		if (rf_parse_size(arg, 1 << 20, 16ull << 30, &o->ring_size))
+		if (rf_parse_size(arg, 16 << 10, 16ull << 30, &o->ring_size))
 			return bad_value("--ring-size", arg);
 		return 0;
 	}

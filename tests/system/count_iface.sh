@@ -74,6 +74,25 @@ grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9} eth>ipv4>tcp 172\.16\.11\.12:645
 	fail "-v line: $(cat "$TMP/v.txt")"
 check_eq "$(grep -c ' eth>' "$TMP/v.txt")" 5 "-v lines for -N 5"
 
+# A full ring: the kernel drops, and count reports it. count is stopped
+# while a capture larger than its 16 KiB ring arrives; every packet sent
+# is then either received or dropped.
+pcap=$PCAPS/test.pcap
+total=$(pcap_packets "$pcap")
+ip netns exec "$NS_RX" "$RINGFAN" count -i veth-rx --ring-size 16k -q --json >"$TMP/drop.json" 2>&1 &
+pid=$!
+bg_pid "$pid"
+wait_until 10 bound_at_least "$NS_RX" veth-rx 1
+kill -STOP "$pid"
+ip netns exec "$NS_TX" tcpreplay -q -i veth-tx --pps 5000 "$pcap" >/dev/null 2>&1
+kill -CONT "$pid"
+sleep 0.3
+stop_count "$pid"
+got=$(json_last "$TMP/drop.json" packets)
+dropped=$(json_last "$TMP/drop.json" dropped)
+((dropped > 0)) || fail "a 16 KiB ring took $got packets without a drop"
+check_eq $((got + dropped)) "$total" "received + dropped with a full ring ($got + $dropped)"
+
 # An interface without a link header (tun): frames are raw IP; the filter is
 # compiled for that, and -w writes a raw-IP capture.
 [ -c /dev/net/tun ] || skip "needs /dev/net/tun"
