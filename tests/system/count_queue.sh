@@ -114,3 +114,12 @@ feed 12@10 "$PCAPS/test.pcap" --lossless
 chmod 0755 "$TMP" "$RINGFAN_DIR"
 expect_fail 1 "cannot open queue 12@10: Permission denied" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$RINGFAN" count -i 12@10
+
+# Drops on the queue (a 64 KiB ring fed without waiting) are count's dropped.
+"$RF_FEED" -q 12@11 --ring-size 64k "$PCAPS/test.pcap" >"$TMP/feed11.log" 2>&1 || fail "rf-feed 12@11"
+enq=$(sed -n 's/^enqueued=//p' "$TMP/feed11.log")
+full=$(sed -n 's/^dropped_full=//p' "$TMP/feed11.log")
+((full > 0)) || fail "a 64 KiB queue took test.pcap without a drop"
+timeout 20 "$RINGFAN" count -i 12@11 -q --json >"$TMP/qdrop.json" 2>&1 || fail "count 12@11"
+check_eq "$(json_last "$TMP/qdrop.json" packets)" "$enq" "packets of a queue that dropped"
+check_eq "$(json_last "$TMP/qdrop.json" dropped)" "$full" "dropped of a queue that dropped"
