@@ -403,7 +403,7 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 	case OPT_RING_SIZE:
 		return parse_ring(arg, 64 << 10, &cfg->ring_size, "ring size", where);
 	case OPT_CAPTURE_RING:
-		return parse_ring(arg, 1 << 20, &cfg->capture_ring_size, "capture ring size",
+		return parse_ring(arg, 2 << 20, &cfg->capture_ring_size, "capture ring size",
 				  where);
 	case OPT_OWNER:
 		return set_owner(cfg, arg, where);

@@ -120,3 +120,24 @@ done
 sed 's/ 2$/ 0/; s/ 3$/ 1/' "$TMP/flows.B" | sort >"$TMP/flows.B0"
 sort "$TMP/flows.A" | cmp -s - "$TMP/flows.B0" || fail "group B does not mirror group A"
 info "ok: group B places every flow as group A does"
+
+# --- a balancer that falls behind never blocks the kernel: the kernel drops,
+# the balancer reports it, and received + kernel drops = packets sent ---
+ip netns exec "$ns" "$RINGFAN" balance -i afpacket:rx0 -c 31 -n 1 --capture-ring-size 2M \
+	2>"$TMP/bal31.err" &
+b=$!
+bg_pid "$b"
+wait_until 10 stat_is 31 state running
+kill -STOP "$b"
+loops=80
+nsx tcpreplay -q -i tx0 --topspeed --loop $loops "$in0" >/dev/null 2>&1 || fail "tcpreplay failed"
+kill -CONT "$b"
+sent=$(($(pcap_count "$in0") * loops))
+seen() { (($(stat_of 31 source.0.received) + $(stat_of 31 source.0.kernel_drops) == sent)); }
+wait_until 20 seen
+kill -TERM "$b"
+wait "$b" || fail "balancer exited $? ($(cat "$TMP/bal31.err"))"
+drops=$(stat_of 31 source.0.kernel_drops)
+((drops > 0)) || fail "no kernel drops reported although the balancer was stopped"
+check_eq "$(stat_of 31 group.0.received)" "$(stat_of 31 source.0.received)" "group 0 received after kernel drops"
+info "ok: sent $sent, received $(stat_of 31 source.0.received), kernel drops $drops"
