@@ -40,6 +40,7 @@ wait_until 10 receiving 98
 grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z ringfan\[$pid\]: cluster 98: " "$logf" ||
 	fail "log file lacks the timestamped start line: $(cat "$logf")"
 check_eq "$(stat_of 98 state)" running "state while running"
+"$RINGFAN" stats -c 98 --json | grep -q '"alive":true' || fail "stats does not see the balancer alive"
 
 # The stats file is rewritten every second.
 seq1=$(stat_of 98 seq)
@@ -82,6 +83,8 @@ wait_until 10 receiving 97
 kill -9 "$p1"
 wait "$p1" 2>/dev/null || true
 [ -e "$RINGFAN_DIR/97.lock" ] || fail "expected the dead balancer's lock file to remain"
+"$RINGFAN" stats -c 97 | grep -q "^cluster 97: pid $p1, running (balancer gone)" ||
+	fail "stats does not say the killed balancer is gone: $("$RINGFAN" stats -c 97 | head -1)"
 "$RINGFAN" balance "${endless[@]}" -c 97 -n 1 2>/dev/null &
 p2=$!
 bg_pid "$p2"
