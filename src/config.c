@@ -48,7 +48,8 @@ static const struct opt_desc opts[] = {
 	{OPT_CLUSTER, "cluster", "ID", "cluster id (0-65535): queues are named ID@Q"},
 	{OPT_QUEUES, "queues", "N[,M...]", "queues per group: 4,2 = group A queues 0-3, B 4-5"},
 	{OPT_HASH, "hash-mode", "MODE",
-	 "rr, ip (default), 5tuple, inner-ip, inner-5tuple, vlan, iface, fanout (or 0-6)"},
+	 "rr, ip (default), 5tuple, inner-ip, inner-5tuple, vlan, iface, fanout; or zbalance_ipc "
+	 "0,1,2,4,5,6"},
 	{OPT_EGRESS, "egress", "Q:TARGET",
 	 "re-emit queue Q on IFACE or into pcap:FILE (repeatable)"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
@@ -100,10 +101,15 @@ void rf_balance_usage(FILE *f)
 				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
 		fprintf(f, "  %-34s %s\n", left, opts[i].help);
 	}
-	fprintf(f, "\nExample:\n  ringfan balance -i afpacket:eth1,afpacket:eth2 -c 99 -n 4,1 -m "
-		   "5tuple "
-		   "-r 4:veth0 -p\n\nA config file has one option per line ('cluster 99', "
-		   "'-n 4,2', 'daemon'); see ringfan-balance(1).\n");
+	fprintf(f, "\nExamples:\n"
+		   "  ringfan balance -i afpacket:eth1,afpacket:eth2 -c 99 -n 4,1 -m 5tuple -r "
+		   "4:veth0 -p\n"
+		   "  ringfan balance -i pcap:trace.pcap -c 7 -n 2,3 --ring-size 64M\n"
+		   "  ringfan balance -i eth1 -c 99 -n 4 -d -P /run/rf99.pid -l /var/log/rf99.log "
+		   "-D ringfan\n"
+		   "  ringfan balance /etc/ringfan/cluster-99.conf\n\n"
+		   "A config file has one option per line ('cluster 99', '-n 4,2', 'daemon'); "
+		   "see ringfan-balance(1).\n");
 }
 
 static const struct opt_desc *find_opt_by_id(int id)
