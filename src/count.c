@@ -58,6 +58,8 @@ struct count {
 	FILE *dumpf;
 	int dump_errno; /* errno of the first failed write to dumpf */
 	FILE *statf;	/* statistics and packet lines: stdout, or stderr when -w - */
+	time_t tsec;	/* second whose local time tstr holds (-v) */
+	char tstr[16];
 
 	uint64_t pkts, bytes, filtered, dropped;
 	uint64_t start_ns, last_ns, last_pkts, last_bytes;
@@ -358,16 +360,26 @@ static void report(struct count *c, uint64_t now, bool final)
 	c->last_bytes = c->bytes;
 }
 
-static void print_pkt(struct count *c, const struct rf_packet *p, uint32_t caplen)
+/* "HH:MM:SS" of local time; localtime_r() is costly, so only once per second of packets. */
+static const char *clock_str(struct count *c, time_t sec)
 {
-	char line[RF_PKTLINE_MAX], tbuf[16];
-	time_t sec = (time_t)(p->ts_ns / 1000000000ull);
 	struct tm tm;
 
+	if (sec == c->tsec && c->tstr[0])
+		return c->tstr;
+	c->tsec = sec;
+	if (!localtime_r(&sec, &tm) || !strftime(c->tstr, sizeof(c->tstr), "%H:%M:%S", &tm))
+		snprintf(c->tstr, sizeof(c->tstr), "?");
+	return c->tstr;
+}
+
+static void print_pkt(struct count *c, const struct rf_packet *p, uint32_t caplen)
+{
+	char line[RF_PKTLINE_MAX];
+
 	rf_pktline(p->data, caplen, p->wirelen, c->linktype, line, sizeof(line));
-	if (!localtime_r(&sec, &tm) || !strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm))
-		snprintf(tbuf, sizeof(tbuf), "?");
-	fprintf(c->statf, "%s.%09u %s\n", tbuf, (unsigned int)(p->ts_ns % 1000000000ull), line);
+	fprintf(c->statf, "%s.%09u %s\n", clock_str(c, (time_t)(p->ts_ns / 1000000000ull)),
+		(unsigned int)(p->ts_ns % 1000000000ull), line);
 }
 
 /* ------------------------------------------------------------------ */
