@@ -123,3 +123,18 @@ full=$(sed -n 's/^dropped_full=//p' "$TMP/feed11.log")
 timeout 20 "$RINGFAN" count -i 12@11 -q --json >"$TMP/qdrop.json" 2>&1 || fail "count 12@11"
 check_eq "$(json_last "$TMP/qdrop.json" packets)" "$enq" "packets of a queue that dropped"
 check_eq "$(json_last "$TMP/qdrop.json" dropped)" "$full" "dropped of a queue that dropped"
+
+# -w - writes the capture to standard output (statistics go to standard error).
+feed 12@12 "$PCAPS/smtp.pcap" --lossless
+timeout 20 "$RINGFAN" count -i 12@12 -q -w - 2>"$TMP/wdash.err" >"$TMP/wdash.pcap" || fail "count -w -"
+check_eq "$(pcap_packets "$TMP/wdash.pcap")" 125 "packets written by -w -"
+grep -q "^Absolute Stats: \[125 pkts rcvd\]" "$TMP/wdash.err" || fail "-w -: summary on stderr: $(cat "$TMP/wdash.err")"
+
+# --duration ends the count on a queue that stays open.
+"$RF_FEED" -q 12@13 --keep-open "$PCAPS/smtp.pcap" >"$TMP/feed13.log" 2>&1 &
+bg_pid "$!"
+wait_until 10 grep -q "^enqueued=125" "$TMP/feed13.log"
+start=$SECONDS
+timeout 20 "$RINGFAN" count -i 12@13 --duration 1.2 -q --json >"$TMP/dur.json" 2>&1 || fail "count --duration"
+((SECONDS - start <= 5)) || fail "--duration 1.2 took $((SECONDS - start))s"
+check_eq "$(json_last "$TMP/dur.json" packets)" 125 "packets with --duration"
