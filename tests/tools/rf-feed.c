@@ -174,18 +174,16 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Enqueue one packet; in lossless mode wait for room instead of dropping. */
+/* Enqueue one packet; in lossless mode wait for room first instead of dropping. */
 static void feed_one(struct rf_producer *p, const struct feed_opts *o, const struct rf_packet *pkt,
 		     struct feed_counts *n)
 {
-	int r = rf_producer_enqueue(p, pkt);
+	int r;
 
-	while (r == -ENOBUFS && o->lossless) {
-		rf_producer_publish(p);
-		r = rf_producer_wait_space(p, pkt->caplen, -1);
-		if (r == 0)
-			r = rf_producer_enqueue(p, pkt);
-	}
+	/* A packet that can never fit, or a nonsense cursor: enqueue drops and counts it. */
+	if (o->lossless)
+		(void)rf_producer_wait_space(p, pkt->caplen, -1);
+	r = rf_producer_enqueue(p, pkt);
 	if (r == 0)
 		n->enqueued++;
 	else if (r == -EMSGSIZE)
