@@ -27,7 +27,9 @@
  * exact-size heap copy of the data area finds (rf_ring_read_record under
  * ASan), with the same bytes; every packet of every receive satisfies the
  * record limits; rf_ring_read_record itself is also called on the raw
- * (tail, head) pair and its result checked against the data area's bounds.
+ * (tail, head) pair and its result checked against the data area's bounds;
+ * rf_queue_query() on the same files reports the ring's size and a backlog
+ * only from a sane cursor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -291,6 +293,24 @@ static void consume(struct fz_queue *q, const struct fz_input *in, const struct 
 	rf_consumer_close(c);
 }
 
+/* Inspection without attaching (ringfan stats, count) reads the same untrusted files. */
+static void query(const struct fz_queue *q, const struct fz_input *in)
+{
+	struct rf_consumer_opts o = {.sz = sizeof(o), .dir = qdir};
+	struct rf_queue_info qi;
+	int r = rf_queue_query(q->name, &o, &qi, sizeof(qi));
+
+	if (r < 0) {
+		if (!in->hdr_xor || r != -EPROTO)
+			abort();
+		return;
+	}
+	/* No consumer holds the page's lock now; backlog only from a sane cursor. */
+	if (qi.ring_size != q->size || qi.backlog_bytes > q->size || qi.consumer_pid != 0 ||
+	    (qi.backlog_bytes && qi.backlog_bytes != in->head - in->tail))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct rf_packet exp[MAX_PKTS];
@@ -315,6 +335,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	read_checked(area, q->size, in.tail, in.head, &p, &len);
 	/* A damaged header byte may be the ring size: then there is no model to compare with. */
 	n_exp = in.hdr_xor ? -1 : (int)expected_first(area, q->size, &in, exp);
+	query(q, &in);
 	consume(q, &in, exp, n_exp);
 	((uint8_t *)q->hdr)[in.hdr_idx] ^= in.hdr_xor;
 	free(area);
