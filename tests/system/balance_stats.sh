@@ -114,6 +114,16 @@ dropped=$(stat_of 22 total.dropped)
 check_invariant 22
 check_eq "$(stat_of 22 queue.2.dropped)" "$(stat_of 22 queue.2.dropped_full)" "drops are ring-full drops"
 
+# --- paced replay: --rate and --speed take the time they should ---
+elapsed_ms() { local s e; s=$(date +%s%N); "$@" 2>/dev/null || fail "$* failed"; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+ms=$(elapsed_ms "$RINGFAN" balance -i "pcap:$PCAPS/test.pcap" -c 25 -n 1 --rate 200)
+((ms >= 800 && ms < 8000)) || fail "--rate 200 replayed 179 packets in $ms ms (expected about 900)"
+check_eq "$(stat_of 25 total.received)" 179 "packets replayed with --rate"
+# test.pcap spans 3.26 s: at --speed 4 about 0.8 s.
+ms=$(elapsed_ms "$RINGFAN" balance -i "pcap:$PCAPS/test.pcap" -c 26 -n 1 --speed 4)
+((ms >= 700 && ms < 8000)) || fail "--speed 4 replayed a 3.26 s capture in $ms ms (expected about 815)"
+info "ok: --rate and --speed pace the replay"
+
 # --- fanout: every queue of the group gets every packet ---
 "$RINGFAN" balance -i "pcap:$PCAPS/test.pcap" -c 23 -n 3,1 -m fanout 2>/dev/null || fail "fanout run failed"
 rx=$(stat_of 23 group.0.received)
@@ -139,9 +149,9 @@ grep -q "^cluster 21: pid [0-9]*, finished, mode 5tuple" <<<"$text" || fail "tex
 grep -q "group B (queues 2-4): received" <<<"$text" || fail "text lacks group B"
 grep -q "pcap:$PCAPS/$file" <<<"$text" || fail "text lacks the source"
 all=$("$RINGFAN" stats --json)
-for c in 20 21 22 23 24; do
+for c in 20 21 22 23 24 25 26; do
 	grep -q "\"cluster\":$c," <<<"$all" || fail "stats without -c misses cluster $c"
 done
-[ "$(grep -o '"cluster":' <<<"$all" | wc -l)" == 5 ] || fail "stats without -c: not 5 clusters"
+[ "$(grep -o '"cluster":' <<<"$all" | wc -l)" == 7 ] || fail "stats without -c: not 7 clusters"
 expect_fail 1 "cannot read stats file '$RINGFAN_DIR/77.stats': No such file" "$RINGFAN" stats -c 77
 expect_fail 2 "unknown option '--bogus'" "$RINGFAN" stats --bogus
