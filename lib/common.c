@@ -150,41 +150,27 @@ uint64_t rf_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int rf_ring_read_record(const void *data, uint64_t size, uint64_t pos, uint64_t head,
-			struct rf_packet *ret_pkt, uint32_t *ret_len)
+/* The rare cases: filler records (also those shorter than a record header) and errors. */
+int rf_ring_read_slow(const uint8_t *base, uint64_t size, uint64_t pos, uint64_t head,
+		      uint32_t *ret_len)
 {
-	const uint8_t *base = data;
 	uint64_t off = pos & (size - 1), to_end = size - off, avail = head - pos;
 	struct rf_rec_hdr h;
 
-	if ((pos & (RF_REC_ALIGN - 1)) || head <= pos || avail > size || avail < RF_REC_ALIGN)
+	if ((pos & (RF_REC_ALIGN - 1)) || avail - 1 >= size || avail < RF_REC_ALIGN)
 		return -EBADMSG;
-	/* One copy of the header: the checks and the use see the same values. */
-	memcpy(&h, base + off, to_end < sizeof(h) ? RF_REC_ALIGN : sizeof(h));
-	if (h.len > avail || h.len > to_end || h.len < RF_REC_ALIGN || (h.len & (RF_REC_ALIGN - 1)))
+	/* Only the first 8 bytes of a filler are meaningful (there may be no more). */
+	memcpy(&h, base + off, RF_REC_ALIGN);
+	if (!(h.flags & RF_REC_PAD) || h.len != to_end || h.len > avail)
 		return -EBADMSG;
-	if (h.flags & RF_REC_PAD) {
-		/* Filler runs exactly to the end of the data area. */
-		if (h.len != to_end)
-			return -EBADMSG;
-		*ret_len = h.len;
-		return RF_REC_FILLER;
-	}
-	if (h.len < RF_REC_HDR_LEN || h.hdr_len < RF_REC_HDR_LEN ||
-	    (h.hdr_len & (RF_REC_ALIGN - 1)) || h.hdr_len > h.len || h.caplen > h.len - h.hdr_len ||
-	    h.wirelen < h.caplen)
-		return -EBADMSG;
-	*ret_pkt = (struct rf_packet){
-		.data = base + off + h.hdr_len,
-		.ts_ns = h.ts_ns,
-		.caplen = h.caplen,
-		.wirelen = h.wirelen,
-		.ifindex = h.ifindex,
-		.hash = h.hash,
-		.flags = (uint16_t)(h.flags & RF_REC_PUBLIC_MASK),
-	};
 	*ret_len = h.len;
-	return RF_REC_PACKET;
+	return RF_REC_FILLER;
+}
+
+int rf_ring_read_record(const void *data, uint64_t size, uint64_t pos, uint64_t head,
+			struct rf_packet *ret_pkt, uint32_t *ret_len)
+{
+	return rf_ring_read_inline(data, size, pos, head, ret_pkt, ret_len);
 }
 
 /* ------------------------------------------------------------------ */

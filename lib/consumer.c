@@ -273,7 +273,7 @@ static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned
 	if (h == pos || !head_usable(c, h))
 		return 0;
 	while (n < max && pos < h) {
-		r = rf_ring_read_record(c->m.data, c->m.size, pos, h, &pkts[n], &len);
+		r = rf_ring_read_inline(c->m.data, c->m.size, pos, h, &pkts[n], &len);
 		if (rf_unlikely(r < 0)) {
 			c->corrupt++;
 			pos = h;
@@ -300,6 +300,35 @@ static bool has_news(const struct rf_consumer *c)
 	       atomic_load_explicit(&c->m.hdr->finished, memory_order_acquire);
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/*
+ * A producer in the middle of a burst publishes again within microseconds:
+ * polling that long is cheaper than a sleep and a wake-up syscall, and an
+ * idle queue still costs no CPU after it.
+ */
+static bool spin_for_news(const struct rf_consumer *c, uint64_t ns)
+{
+	uint64_t end = rf_mono_ns() + ns;
+	unsigned int i;
+
+	do {
+		for (i = 0; i < 64; i++) {
+			if (has_news(c))
+				return true;
+			cpu_relax();
+		}
+	} while (rf_mono_ns() < end);
+	return false;
+}
+
 /* Sleep until the producer publishes, finishes, or ns pass. */
 static int wait_data(struct rf_consumer *c, uint64_t ns)
 {
@@ -307,6 +336,8 @@ static int wait_data(struct rf_consumer *c, uint64_t ns)
 	uint32_t w;
 	int r = 0;
 
+	if (spin_for_news(c, ns < RF_SPIN_NS ? ns : RF_SPIN_NS))
+		return 0;
 	atomic_store_explicit(&cp->waiting, 1, memory_order_relaxed);
 	/* C3 pairs with P3: either the producer sees waiting = 1 after its head
 	 * store, or we see its new head below. */

@@ -8,6 +8,7 @@
 #define RINGFAN_LIB_INTERNAL_H
 
 #include <limits.h>
+#include <string.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -19,6 +20,10 @@
 #define RF_DEFAULT_DIR "/dev/shm/ringfan"
 /* How often an idle consumer checks that its producer still lives. */
 #define RF_LIVENESS_NS (100ull * 1000 * 1000)
+/* How long an emptied consumer polls before it goes to sleep. */
+#ifndef RF_SPIN_NS
+#define RF_SPIN_NS (20ull * 1000)
+#endif
 
 #define rf_likely(x)   __builtin_expect(!!(x), 1)
 #define rf_unlikely(x) __builtin_expect(!!(x), 0)
@@ -83,6 +88,39 @@ static inline uint32_t rf_max_record(uint64_t ring_size)
  */
 int rf_ring_read_record(const void *data, uint64_t size, uint64_t pos, uint64_t head,
 			struct rf_packet *ret_pkt, uint32_t *ret_len);
+int rf_ring_read_slow(const uint8_t *base, uint64_t size, uint64_t pos, uint64_t head,
+		      uint32_t *ret_len);
+
+/* rf_ring_read_record() for the consumer's loop: packets inline, the rest out of line. */
+static inline int rf_ring_read_inline(const uint8_t *base, uint64_t size, uint64_t pos,
+				      uint64_t head, struct rf_packet *ret_pkt, uint32_t *ret_len)
+{
+	uint64_t off = pos & (size - 1), to_end = size - off, avail = head - pos;
+	uint64_t lim = avail < to_end ? avail : to_end;
+	struct rf_rec_hdr h;
+
+	/* avail - 1 >= size: head not after pos (wraps) or more than the area ahead. */
+	if (rf_unlikely((pos & (RF_REC_ALIGN - 1)) || avail - 1 >= size || to_end < sizeof(h)))
+		return rf_ring_read_slow(base, size, pos, head, ret_len);
+	/* One copy of the header: the checks and the use see the same values. */
+	memcpy(&h, base + off, sizeof(h));
+	if (rf_unlikely(h.len > lim || h.len < RF_REC_HDR_LEN || (h.len & (RF_REC_ALIGN - 1)) ||
+			(h.flags & RF_REC_PAD)))
+		return rf_ring_read_slow(base, size, pos, head, ret_len);
+	/* 64-bit sums: no u32 overflow can sneak a huge caplen past the check. */
+	if (rf_unlikely(h.hdr_len < RF_REC_HDR_LEN || (h.hdr_len & (RF_REC_ALIGN - 1)) ||
+			(uint64_t)h.hdr_len + h.caplen > h.len || h.wirelen < h.caplen))
+		return -EBADMSG;
+	ret_pkt->data = base + off + h.hdr_len;
+	ret_pkt->ts_ns = h.ts_ns;
+	ret_pkt->caplen = h.caplen;
+	ret_pkt->wirelen = h.wirelen;
+	ret_pkt->ifindex = h.ifindex;
+	ret_pkt->hash = h.hash;
+	ret_pkt->flags = (uint16_t)(h.flags & RF_REC_PUBLIC_MASK);
+	*ret_len = h.len;
+	return RF_REC_PACKET;
+}
 
 /*
  * Check a consumer cursor against the producer's view: aligned, not behind

@@ -4,6 +4,7 @@
  * copies packets into the ring, publishes once per burst, wakes a sleeping
  * consumer. Nothing here trusts the consumer page.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -98,6 +99,28 @@ static int lock_current_ring(const char *path, int *ret_fd)
 			return r;
 	}
 	return -EBUSY;
+}
+
+/*
+ * Temporary files a producer left when it died while creating this queue.
+ * Only the holder of the queue's lock builds a generation, so any found now
+ * are stale.
+ */
+static void remove_stale_temps(const struct rf_paths *p)
+{
+	char ring[48], cons[48];
+	struct dirent *e;
+	DIR *d = opendir(p->dir);
+
+	if (!d)
+		return;
+	snprintf(ring, sizeof(ring), ".%u@%u.ring.", p->cluster, p->queue);
+	snprintf(cons, sizeof(cons), ".%u@%u.cons.", p->cluster, p->queue);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, ring, strlen(ring)) ||
+		    !strncmp(e->d_name, cons, strlen(cons)))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }
 
 /* A generation number unlike the previous one and never 0. */
@@ -261,6 +284,7 @@ int rf_producer_create(const char *name, const struct rf_producer_opts *opts,
 	p->mask = o.ring_size - 1;
 	p->max_record = rf_max_record(o.ring_size);
 	p->map_len = RF_RING_HDR_SIZE + o.ring_size;
+	remove_stale_temps(&p->paths);
 	r = create_generation(p, &o, old_fd);
 	/* The old generation's lock goes with its descriptor; the new file is locked already. */
 	close(old_fd);

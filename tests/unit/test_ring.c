@@ -479,6 +479,48 @@ static void test_busy(void **state)
 	assert_int_equal(qi.producer_pid, 0);
 }
 
+static int count_entries(void)
+{
+	char cmd[128];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	f = popen(cmd, "r");
+	if (f && fscanf(f, "%d", &n) != 1)
+		n = -1;
+	if (f)
+		pclose(f);
+	return n;
+}
+
+/* A producer that died while building a generation leaves temporary files: the next removes them. */
+static void test_stale_temps(void **state)
+{
+	struct rf_producer *p;
+	char path[256];
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/.%s.ring.abc123", dir, Q);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/.%s.cons.abc123", dir, Q);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/.%s3.ring.abc123", dir, Q); /* another queue's: kept */
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(count_entries(), 3);
+	p = producer(Q, SMALL, 0);
+	assert_int_equal(count_entries(), 3); /* .ring, .cons and the other queue's */
+	assert_int_equal(access(path, F_OK), 0);
+	rf_producer_destroy(p);
+}
+
 static void test_missing_and_bad_files(void **state)
 {
 	struct rf_consumer_opts o = {.sz = sizeof(o), .dir = dir};
@@ -981,6 +1023,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_temps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_restart, setup, teardown),
