@@ -135,11 +135,14 @@ static bool ring_replaced(const struct rf_paths *p, const struct qmap *m)
 
 /*
  * Open, lock and map a generation. The producer renames the page before the
- * ring, so a page from another generation means the ring was replaced while
- * we opened it (try again) or the page was scribbled on (take it over).
+ * ring, so a page from another generation means we came between the two
+ * renames or the ring was replaced while we opened it (try again), or that
+ * the page was scribbled on or its producer died between the renames (take
+ * it over after a while).
  */
 static int qmap_open(const struct rf_paths *p, struct qmap *ret)
 {
+	struct timespec pause = {.tv_nsec = 1000 * 1000};
 	struct qmap m = {.ring_fd = -1, .cons_fd = -1};
 	int attempt, r;
 
@@ -154,8 +157,10 @@ static int qmap_open(const struct rf_paths *p, struct qmap *ret)
 			return r;
 		}
 		m.page_stale = m.cons->generation != m.generation || m.cons->magic != RF_CONS_MAGIC;
-		if (!m.page_stale || attempt >= 3 || !ring_replaced(p, &m))
+		if (!m.page_stale || attempt >= 50)
 			break;
+		if (!ring_replaced(p, &m))
+			nanosleep(&pause, NULL);
 		qmap_close(&m);
 	}
 	if (m.page_stale) {
@@ -440,6 +445,8 @@ int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int
 
 	if (!c || (!pkts && max))
 		return -EINVAL;
+	if (max > INT_MAX)
+		max = INT_MAX;
 	if (c->gone) {
 		if (c->flags & RF_CONSUMER_NO_REATTACH)
 			return -EPIPE;

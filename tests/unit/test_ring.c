@@ -616,6 +616,39 @@ static void test_hostile_cursor(void **state)
 	rf_producer_destroy(p);
 }
 
+/* A page left full of garbage by a previous consumer: the next one starts at the newest. */
+static void test_scribbled_page(void **state)
+{
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_packet pkts[8];
+	struct rf_consumer *c;
+	struct rf_cons_page *cp;
+	size_t len;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(put(p, i, 40), 0);
+	rf_producer_publish(p);
+	cp = map_file(Q, "cons", &len);
+	memset(cp, 0xab, len);
+	c = consumer(Q, 0);
+	assert_int_equal(rf_consumer_recv(c, pkts, 8, 0), 0);
+	assert_int_equal(stats_of(c).corrupt, 1);
+	/* The page is the consumer's again: magic, generation and a sane cursor. */
+	assert_true(cp->magic == RF_CONS_MAGIC);
+	assert_true(cp->generation == info_of(p).generation);
+	assert_int_equal(info_of(p).backlog_bytes, 0);
+	assert_int_equal(put(p, 7, 40), 0);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, pkts, 8, 0), 1);
+	check_pkt(&pkts[0], 7, 40);
+	assert_int_equal(info_of(p).dropped_cursor, 0);
+	munmap(cp, len);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 /* A ring whose bytes are garbage: the consumer survives and counts. */
 static void test_garbage_ring(void **state)
 {
@@ -1025,6 +1058,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_and_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_temps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scribbled_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup, setup, teardown),
