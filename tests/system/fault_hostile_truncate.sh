@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Fault: a hostile consumer truncates its queue's consumer page file. The
+# .cons file must be writable by whoever may consume the queue (a member of
+# --group), so such a consumer can ftruncate() it under the balancer, which
+# maps it. The balancer must survive (only that queue may suffer) and the
+# other queues must get every packet: 4 queues on live-paced traffic, three
+# read by `ringfan count`, the fourth's .cons file truncated to 0 bytes
+# mid-stream.
+. "$(dirname "$0")/lib.sh"
+need_cmd truncate
+. "$(dirname "$0")/fault-helpers.bash"
+
+c=75
+n=4
+hostile=3
+packets=20000
+"$RINGFAN" gen -o "$TMP/in.pcap" --flows 400 --packets $packets --seed 75 -q ||
+	fail "ringfan gen failed"
+expect_queues "$TMP/in.pcap" $n
+
+"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c $c -n $n --rate 4000 --ring-size 256K \
+	2>"$TMP/bal.err" &
+bal=$!
+bg_pid $bal
+wait_until 10 queues_up $c $n
+declare -A cons=()
+for ((q = 0; q < n - 1; q++)); do
+	start_count $c $q 1
+	cons[$q]=$CPID
+done
+wait_until 10 stat_ge $c total.received 2000
+truncate -s 0 "$RINGFAN_DIR/$c@$hostile.cons"
+info "truncated $RINGFAN_DIR/$c@$hostile.cons to 0 bytes"
+rc=0
+wait $bal || rc=$?
+((rc == 0)) || fail "the balancer died (exit $rc) after a consumer truncated its page: $(tail -5 "$TMP/bal.err")"
+
+for ((q = 0; q < n - 1; q++)); do
+	wait_ok "${cons[$q]}" "ringfan count on $c@$q"
+	DELIVERED[$q]=$(json_last "$TMP/count.$c.$q.1.json" packets)
+done
+DELIVERED[$hostile]="(hostile)"
+print_figures $c $n
+check_eq "$(stat_of $c total.received)" $packets "packets received from the capture"
+check_invariant $c
+for ((q = 0; q < n - 1; q++)); do
+	check_eq "$(stat_of $c queue.$q.dropped)" 0 "drops on $c@$q"
+	check_eq "${DELIVERED[$q]}" "${EXPECTED[$q]}" "packets delivered from $c@$q"
+done
+echo "PASS: a truncated consumer page hurt no one but its own queue"
