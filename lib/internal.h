@@ -59,6 +59,14 @@ void rf_futex_wake(_Atomic uint32_t *word);
 
 uint64_t rf_mono_ns(void);
 
+/*
+ * Protect the producer from a consumer that truncates its page file: a
+ * SIGBUS in a registered page replaces it with a page of 0xff bytes (a
+ * nonsense cursor). 0, -EMFILE (no free slot) or -errno.
+ */
+int rf_guard_add(const void *page);
+void rf_guard_remove(const void *page);
+
 /* 8-byte aligned record length for a packet of caplen bytes. */
 static inline uint64_t rf_rec_len(uint32_t caplen)
 {

@@ -190,12 +190,18 @@ static int map_new_files(struct rf_producer *p, int ring_fd, int cons_fd, uint64
 {
 	struct rf_cons_page *cp;
 	void *m;
+	int r;
 
 	cp = mmap(NULL, RF_CONS_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, cons_fd, 0);
 	if (cp == MAP_FAILED)
 		return -errno;
 	cp->generation = generation;
 	cp->magic = RF_CONS_MAGIC;
+	r = rf_guard_add(cp);
+	if (r < 0) {
+		munmap(cp, RF_CONS_PAGE_SIZE);
+		return r;
+	}
 	/* From here on the page belongs to consumers: read it only through p->cons. */
 	p->cons = cp;
 	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
@@ -246,8 +252,10 @@ static void producer_free(struct rf_producer *p)
 {
 	if (p->hdr)
 		munmap(p->hdr, p->map_len);
-	if (p->cons)
+	if (p->cons) {
+		rf_guard_remove(p->cons);
 		munmap((void *)p->cons, RF_CONS_PAGE_SIZE);
+	}
 	if (p->ring_fd >= 0)
 		close(p->ring_fd);
 	if (p->cons_fd >= 0)

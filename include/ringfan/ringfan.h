@@ -177,6 +177,10 @@ struct rf_producer_opts {
  * producer left behind; attached consumers of the old generation notice and
  * move to the new one). Errors: -EINVAL bad name/options; -EBUSY a live
  * producer owns the queue; -EACCES/-EPERM from the file system; -ENOMEM.
+ * The consumer may truncate its page file: so that this cannot kill the
+ * producer, the first create (and any create after the program replaced
+ * it) installs a SIGBUS handler that turns a fault on a consumer page into
+ * a nonsense cursor and chains every other SIGBUS to the previous handler.
  */
 RF_EXPORT int rf_producer_create(const char *name, const struct rf_producer_opts *opts,
 				 struct rf_producer **ret_producer);

@@ -616,6 +616,44 @@ static void test_hostile_cursor(void **state)
 	rf_producer_destroy(p);
 }
 
+/* A consumer truncates its page file: the producer survives and drops that queue's packets. */
+static void test_truncated_page(void **state)
+{
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_consumer *c = consumer(Q, 0);
+	const uint32_t big = SMALL / 4 - 32;
+	struct rf_packet pkts[8];
+	char path[256];
+	uint32_t i;
+	int fd, r;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(put(p, i, big), 0);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, pkts, 8, 0), 4);
+	rf_consumer_release(c);
+	queue_path(path, sizeof(path), Q, "cons");
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	/* The ring is full by the producer's cached cursor: it must read the page now. */
+	r = put(p, 9, big);
+	assert_int_equal(r, -EPIPE);
+	rf_producer_publish(p);
+	assert_int_equal(info_of(p).dropped_cursor, 1);
+	assert_int_equal(ftruncate(fd, RF_CONS_PAGE_SIZE), 0);
+	close(fd);
+	/* The queue stays broken (until a new generation), the producer does not. */
+	assert_int_equal(put(p, 10, 8), -EPIPE);
+	/* Another queue of the same producer process is unaffected. */
+	struct rf_producer *p2 = producer("7@4", SMALL, 0);
+	assert_int_equal(put(p2, 1, 8), 0);
+	rf_producer_destroy(p2);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 /* A page left full of garbage by a previous consumer: the next one starts at the newest. */
 static void test_scribbled_page(void **state)
 {
@@ -1059,6 +1097,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_temps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scribbled_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup, setup, teardown),
