@@ -53,6 +53,7 @@ static void qmap_close(struct qmap *m)
 	if (m->cons) {
 		atomic_store_explicit(&m->cons->pid, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->cons->waiting, 0, memory_order_relaxed);
+		rf_guard_remove(m->cons);
 		munmap(m->cons, RF_CONS_PAGE_SIZE);
 	}
 	if (m->hdr)
@@ -108,17 +109,24 @@ static int open_cons(const struct rf_paths *p, struct qmap *m)
 
 static int map_files(struct qmap *m)
 {
-	void *r, *c;
+	void *ring, *c;
+	int r;
 
 	/* Read-only: packet data and producer state cannot be written from here. */
-	r = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED, m->ring_fd, 0);
-	if (r == MAP_FAILED)
+	ring = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED, m->ring_fd, 0);
+	if (ring == MAP_FAILED)
 		return -errno;
-	m->hdr = r;
-	m->data = (const uint8_t *)r + RF_RING_HDR_SIZE;
+	m->hdr = ring;
+	m->data = (const uint8_t *)ring + RF_RING_HDR_SIZE;
 	c = mmap(NULL, RF_CONS_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->cons_fd, 0);
 	if (c == MAP_FAILED)
 		return -errno;
+	/* Others allowed to consume may truncate the page file under us. */
+	r = rf_guard_add(c);
+	if (r < 0) {
+		munmap(c, RF_CONS_PAGE_SIZE);
+		return r;
+	}
 	m->cons = c;
 	return 0;
 }

@@ -3,6 +3,8 @@
  * The producer maps each consumer page shared, and the consumer may write
  * that file: it can also truncate it, and the producer's next read of the
  * cursor would then be a SIGBUS that kills the balancer and every queue.
+ * (A consumer's own mapping of its page is guarded too: whoever else may
+ * consume the queue may truncate it under a consumer inside the balancer.)
  * A SIGBUS handler (installed when a producer is created, chaining to the
  * one it replaces) replaces
  * a registered consumer page that faults with a private page of 0xff
@@ -34,8 +36,9 @@ static int replace_page(uintptr_t page)
 
 	if (m == MAP_FAILED)
 		return -1;
+	/* Writable: a consumer's own writes to its page go here, unseen, instead of faulting. */
 	memset(m, 0xff, len);
-	return mprotect(m, len, PROT_READ);
+	return 0;
 }
 
 static void chain(int sig, siginfo_t *si, void *uc)
