@@ -16,7 +16,8 @@ npkts=$(capinfos -M -c -T "$pcap" | awk -F'\t' 'NR == 2 { print $2 }')
 nbytes=$(tshark -r "$pcap" -T fields -e frame.cap_len | awk '{ s += $1 } END { print s }')
 
 # The example is linked against the shared library, not the archive.
-ldd "$CONSUMER" | grep -q 'libringfan\.so\.0 =>' || fail "consumer does not use libringfan.so.0: $(ldd "$CONSUMER")"
+libs=$(ldd "$CONSUMER")
+grep -q 'libringfan\.so\.0 =>' <<<"$libs" || fail "consumer does not use libringfan.so.0: $libs"
 
 # Per-packet lines: timestamp, wire and captured length, in capture order.
 "$FEED" -q 21@0 --lossless "$pcap" >"$TMP/feed0.out" || fail "rf-feed 21@0"
