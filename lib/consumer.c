@@ -266,8 +266,10 @@ static bool head_usable(struct rf_consumer *c, uint64_t h)
 		return false;
 	}
 	if (h - c->tail > c->m.size) {
+		/* Whatever we held was overwritten already: give it all back at once. */
 		c->corrupt++;
 		c->read_pos = h;
+		rf_consumer_release(c);
 		return false;
 	}
 	return true;
