@@ -324,17 +324,21 @@ static int refresh_tail(struct rf_producer *p)
 	return 0;
 }
 
-/* Room for total bytes from head? Reads the shared cursor only when the cached one says no. */
-static int make_room(struct rf_producer *p, uint64_t total)
+static __attribute__((noinline)) int make_room_slow(struct rf_producer *p, uint64_t total)
 {
-	int r;
+	int r = refresh_tail(p);
 
-	if (rf_likely(!p->cursor_bad && p->head + total - p->tail <= p->size))
-		return 0;
-	r = refresh_tail(p);
 	if (r < 0)
 		return r;
 	return p->head + total - p->tail <= p->size ? 0 : -ENOBUFS;
+}
+
+/* Room for total bytes from head? Reads the shared cursor only when the cached one says no. */
+static inline int make_room(struct rf_producer *p, uint64_t total)
+{
+	if (rf_likely(!p->cursor_bad && p->head + total - p->tail <= p->size))
+		return 0;
+	return make_room_slow(p, total);
 }
 
 static void write_record(struct rf_producer *p, uint64_t off, uint32_t len,
