@@ -101,7 +101,9 @@ RF_EXPORT int rf_consumer_open(const char *name, const struct rf_consumer_opts *
  * -EPIPE once when the producer went away (the call after that waits for a
  * new producer of the same queue and then returns its packets, unless
  * RF_CONSUMER_NO_REATTACH was given, in which case -EPIPE is returned again);
- * -EINTR if a signal interrupted the wait.
+ * -EINTR if a signal interrupted the wait; while waiting for a new producer,
+ * the errors of rf_consumer_open() if its queue cannot be attached (e.g.
+ * -EBUSY: another consumer took it first; each call tries again).
  */
 RF_EXPORT int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 			       int timeout_ms);
