@@ -31,7 +31,7 @@ for ((q = 0; q < n; q++)); do
 	start_count $c $q 1
 	cons[$q]=$CPID
 done
-for ((q = 0; q < n; q++)); do wait_until 15 read_past $q 300; done
+for ((q = 0; q < n; q++)); do wait_until 15 read_past $q 1000; done
 
 kill -9 $bal1
 wait $bal1 2>/dev/null || true
@@ -60,7 +60,7 @@ info "ok: a new balancer with cluster id $c started over the dead one's files (p
 gen2=$(qinfo "$c@0" generation)
 [ "$gen2" != "$gen1" ] || fail "the queues kept generation $gen1"
 for ((q = 0; q < n; q++)); do
-	wait_until 15 read_past $q 300
+	wait_until 15 read_past $q 1000
 	check_eq "$(qinfo "$c@$q" consumer_pid)" "${cons[$q]}" "the original consumer of $c@$q is attached again"
 	wait_until 5 grep -q "producer of queue $c@$q is back" "$TMP/count.$c.$q.1.err"
 done
