@@ -83,5 +83,5 @@ for ((q = 0; q < n; q++)); do
 	check_eq "${DELIVERED[$q]}" "${EXPECTED[$q]}" "packets the one consumer of $c@$q received from both balancers"
 	check_eq "$(json_last "$TMP/count.$c.$q.1.json" dropped)" 0 "drops the consumer of $c@$q reports"
 done
-check_eq "$(ls "$RINGFAN_DIR" | grep -c lock)" 1 "lock files in $RINGFAN_DIR"
+check_eq "$(ls "$RINGFAN_DIR"/*.lock | wc -l)" 1 "lock files in $RINGFAN_DIR"
 echo "PASS: consumers survived a balancer killed -9 and re-attached to its successor by themselves"
