@@ -53,4 +53,13 @@ const char *rf_egress_target(const struct rf_egress *e);
  */
 int rf_egress_stop(struct rf_egress *e, int drain);
 
+/*
+ * rf_egress_stop() in two steps, so that the final counters can be read:
+ * rf_egress_finish() drains (if asked), joins the thread and closes the
+ * target, returning what rf_egress_stop() would; rf_egress_stats() and
+ * rf_egress_target() keep working. A later rf_egress_stop() only frees and
+ * returns the same result. Calling it twice returns the same result again.
+ */
+int rf_egress_finish(struct rf_egress *e, int drain);
+
 #endif
