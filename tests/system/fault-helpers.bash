@@ -16,6 +16,9 @@ stat_ge() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v >= $3)); }
 # (qstress query), not of the once-a-second stats file.
 qinfo() { "$QSTRESS" query "$1" 2>/dev/null | sed -n "s/^$2=//p" || true; }
 
+# No consumer holds queue $1 (asked of the kernel-held lock, via the queue).
+consumer_gone() { [ "$(qinfo "$1" consumer_pid)" == 0 ]; }
+
 alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 gone() { ! alive "$1"; }
 

@@ -46,8 +46,8 @@ alive $bal || fail "the balancer ended before the fault"
 kill -9 "${cons[$victim]}" "${cons[$holder]}"
 wait "${cons[$victim]}" 2>/dev/null || true
 wait "${cons[$holder]}" 2>/dev/null || true
-wait_until 5 [ "$(qinfo "$c@$victim" consumer_pid)" == 0 ]
-wait_until 5 [ "$(qinfo "$c@$holder" consumer_pid)" == 0 ]
+wait_until 5 consumer_gone "$c@$victim"
+wait_until 5 consumer_gone "$c@$holder"
 committed=$(qinfo "$c@$victim" consumer_read)
 reported=$(json_last "$TMP/count.$c.$victim.1.json" packets)
 info "killed the consumer of $c@$victim: committed $committed, last reported ${reported:-0}"

@@ -29,7 +29,6 @@ for ((q = 0; q < n - 1; q++)); do
 	start_count $c $q 1
 	cons[$q]=$CPID
 done
-consumer_gone() { [ "$(qinfo "$c@$hostile" consumer_pid)" == 0 ]; }
 
 # 1: write to packet data through the read-only mapping.
 rc=0
@@ -41,13 +40,13 @@ if grep -q 'AddressSanitizer: SEGV' "$TMP/poke.err"; then
 else
 	check_eq "$rc" 139 "exit status of the consumer that wrote to packet data (128 + SIGSEGV)"
 fi
-wait_until 5 consumer_gone
+wait_until 5 consumer_gone "$c@$hostile"
 alive $bal || fail "the balancer died after a consumer faulted on packet data"
 
 # 2: make the packet data writable.
 "$QSTRESS" poke "$c@$hostile" mprotect >"$TMP/mprotect" 2>&1 || fail "mprotect poke: $(cat "$TMP/mprotect")"
 check_eq "$(sed -n 's/^mprotect=//p' "$TMP/mprotect")" "Permission denied" "mprotect(PROT_WRITE) of packet data"
-wait_until 5 consumer_gone
+wait_until 5 consumer_gone "$c@$hostile"
 
 # 3: garbage in the consumer page for the rest of the stream.
 "$QSTRESS" hostile --seconds 60 --hz 1000 --seed 73 "$c@$hostile" "$RINGFAN_DIR/$c@$hostile.cons" \

@@ -54,7 +54,8 @@ done
 # The balancer dropped root after setup.
 uid=$(id -u "$daemon")
 gid=$(id -g "$daemon")
-wait_until 5 [ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$bal/status")" == "$uid" ]
+uid_is() { [ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status")" == "$2" ]; }
+wait_until 5 uid_is $bal "$uid"
 check_eq "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$bal/status")" \
 	"$uid $uid $uid $uid" "balancer uids after -D $daemon"
 check_eq "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$bal/status")" \
