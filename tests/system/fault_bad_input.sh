@@ -230,7 +230,8 @@ fi
 # A directory given as the config file is not an empty config.
 bad 1 "config file '$TMP'" "$TMP"
 # Empty items in lists are errors, not skipped.
-bad 2 "'4,,2'" "${src[@]}" -c 90 -n 4,,2
-bad 2 "'4,'" "${src[@]}" -c 90 -n 4,
+bad 2 "'(-n )?4,,2'" "${src[@]}" -c 90 -n 4,,2
+bad 2 "'(-n )?4,'" "${src[@]}" -c 90 -n 4,
+bad 2 "'(-n )?,4'" "${src[@]}" -c 90 -n ,4
 bad 2 "'pcap:$PCAPS/smtp.pcap,,pcap:$PCAPS/smtp.pcap'" -i "pcap:$PCAPS/smtp.pcap,,pcap:$PCAPS/smtp.pcap" -c 90 -n 4
 echo "PASS: bad input of every kind: no crash, every packet delivered, clear refusals"
