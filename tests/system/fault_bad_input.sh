@@ -223,6 +223,7 @@ if ((EUID == 0)) && command -v tcpreplay >/dev/null && command -v ip >/dev/null;
 	check_eq "$(stat_of $c total.dropped)" 0 "live: drops"
 	check_invariant $c
 	check_eq $sum $want "live: packets delivered"
+	rm -f "$RINGFAN_DIR"/*
 else
 	info "live path skipped: needs root, tcpreplay and ip"
 fi
