@@ -413,7 +413,11 @@ static int setup(struct balancer *b)
 
 /* ---- teardown ---- */
 
-static void stop_egresses(struct balancer *b, bool drain)
+/*
+ * Stop every egress thread (draining its queue if asked). The handles stay
+ * until release_common() so that the final counters include what they sent.
+ */
+static void finish_egresses(struct balancer *b, bool drain)
 {
 	unsigned int q;
 	int r;
@@ -421,10 +425,9 @@ static void stop_egresses(struct balancer *b, bool drain)
 	for (q = 0; b->egress && q < b->cfg->n_queues; q++) {
 		if (!b->egress[q])
 			continue;
-		r = rf_egress_stop(b->egress[q], drain);
+		r = rf_egress_finish(b->egress[q], drain);
 		if (r)
 			rf_log("egress of queue %u: packets lost: %s", q, strerror(-r));
-		b->egress[q] = NULL;
 	}
 }
 
@@ -432,6 +435,8 @@ static void release_common(struct balancer *b)
 {
 	unsigned int i;
 
+	for (i = 0; b->egress && i < b->cfg->n_queues; i++)
+		rf_egress_stop(b->egress[i], 0); /* already finished: only frees */
 	rf_pipeline_free(b->pl);
 	b->pl = NULL;
 	for (i = 0; b->producers && i < b->n_created; i++)
@@ -452,7 +457,7 @@ static void teardown_failed(struct balancer *b)
 	char name[32], path[RF_CFG_PATH_MAX + 32];
 	unsigned int i;
 
-	stop_egresses(b, false);
+	finish_egresses(b, false);
 	rf_stats_file_close(b->sf, true);
 	for (i = 0; b->producers && i < b->n_created; i++) {
 		rf_producer_destroy(b->producers[i]);
@@ -480,7 +485,7 @@ static void teardown(struct balancer *b, bool input_ended)
 	for (q = 0; q < b->n_created; q++)
 		rf_producer_finish(b->producers[q]);
 	/* Egresses send what their queue holds: nothing the balancer accepted is lost. */
-	stop_egresses(b, true);
+	finish_egresses(b, true);
 	write_stats(b);
 	if (b->cfg->print_stats)
 		print_block(b, rf_now_mono_ns());

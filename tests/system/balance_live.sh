@@ -94,7 +94,10 @@ done
 for q in 0 1 2 3; do
 	check_eq "$(pcap_count "$TMP/q$q.pcap")" "$(stat_of 30 queue.$q.enqueued)" "queue $q output = enqueued"
 done
-check_eq "$(stat_of 30 queue.2.egress_sent)" "$(stat_of 30 queue.2.enqueued)" "egress 2 sent"
+for q in 2 3; do
+	check_eq "$(stat_of 30 queue.$q.egress_sent)" "$(stat_of 30 queue.$q.enqueued)" "egress $q sent (final stats)"
+	check_eq "$(stat_of 30 queue.$q.egress)" "eg$q" "egress $q target"
+done
 
 # Every packet exactly once per group.
 { frames "$in0"; frames "$in1"; } | sort >"$TMP/in.md5"
