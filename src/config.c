@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "flow.h"
 #include "util.h"
@@ -149,11 +150,15 @@ static int copy_str(char *dst, size_t len, const char *src, const char *what, co
 /* "eth1" and "afpacket:eth1" are interfaces; "pcap:FILE" a capture file. */
 static int add_sources(struct rf_config *cfg, const char *list, const char *where)
 {
-	char buf[RF_CFG_PATH_MAX], *save = NULL, *tok;
+	char buf[RF_CFG_PATH_MAX], *rest, *tok;
 
 	if (copy_str(buf, sizeof(buf), list, "source list", where))
 		return -EINVAL;
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (rest = buf; (tok = strsep(&rest, ","));) {
+		if (!*tok) {
+			rf_err("%sempty item in source list '%s'", where, list);
+			return -EINVAL;
+		}
 		if (cfg->n_sources >= RF_CFG_MAX_SOURCES) {
 			rf_err("%stoo many sources (at most %d)", where, RF_CFG_MAX_SOURCES);
 			return -EINVAL;
@@ -176,13 +181,14 @@ static int add_sources(struct rf_config *cfg, const char *list, const char *wher
 
 static int parse_groups(struct rf_config *cfg, const char *list, const char *where)
 {
-	char buf[512], *save = NULL, *tok;
+	char buf[512], *rest, *tok;
 	uint64_t v, total = 0;
 	unsigned int n = 0;
 
 	if (copy_str(buf, sizeof(buf), list, "queue list", where))
 		return -EINVAL;
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep keeps empty items: "4,,2", "4," and ",4" are mistakes, not "4,2" and "4". */
+	for (rest = buf; (tok = strsep(&rest, ","));) {
 		if (n >= RF_CFG_MAX_GROUPS || rf_parse_u64(tok, 1, RF_CFG_MAX_QUEUES, &v) ||
 		    total + v > RF_CFG_MAX_QUEUES) {
 			rf_err("%sbad queue count '%s' in '-n %s' (1..%d queues in total, at most "
@@ -193,10 +199,6 @@ static int parse_groups(struct rf_config *cfg, const char *list, const char *whe
 		}
 		cfg->group_queues[n++] = (uint32_t)v;
 		total += v;
-	}
-	if (!n) {
-		rf_err("%sbad queue list '%s'", where, list);
-		return -EINVAL;
 	}
 	cfg->n_groups = n;
 	cfg->n_queues = (unsigned int)total;
@@ -471,12 +473,18 @@ int rf_config_parse_file(struct rf_config *cfg, const char *path)
 {
 	char line[RF_CFG_PATH_MAX + 64], where[RF_CFG_PATH_MAX + 32];
 	unsigned int n = 0;
+	struct stat st;
 	FILE *f;
 	int r = 0;
 
 	f = fopen(path, "re");
 	if (!f) {
 		rf_err("cannot open config file '%s': %s", path, strerror(errno));
+		return RF_EXIT_RUNTIME;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		rf_err("cannot read config file '%s': %s", path, strerror(EISDIR));
+		fclose(f);
 		return RF_EXIT_RUNTIME;
 	}
 	while (!r && fgets(line, sizeof(line), f)) {
@@ -488,6 +496,11 @@ int rf_config_parse_file(struct rf_config *cfg, const char *path)
 			break;
 		}
 		r = parse_line(cfg, line, where);
+	}
+	if (!r && ferror(f)) {
+		rf_err("cannot read config file '%s': %s", path, strerror(errno));
+		fclose(f);
+		return RF_EXIT_RUNTIME;
 	}
 	fclose(f);
 	return r ? RF_EXIT_USAGE : 0;
