@@ -34,6 +34,8 @@ bad 2 "bad queue number 'x' in egress 'x:veth0'" -i "pcap:$pcap" -c 99 -n 2 -r x
 bad 2 "queue 1 already has an egress" -i "pcap:$pcap" -c 99 -n 2 -r 1:a -r 1:b
 bad 2 "bad cluster id '70000'" -i "pcap:$pcap" -c 70000 -n 2
 bad 2 "bad queue count '0'" -i "pcap:$pcap" -c 99 -n 2,0
+bad 2 "bad queue count '' in '-n 2,'" -i "pcap:$pcap" -c 99 -n 2,
+bad 2 "empty item in source list" -i "pcap:$pcap,,pcap:$pcap" -c 99 -n 2
 bad 2 "missing -c CLUSTER" -i "pcap:$pcap" -n 2
 bad 2 "missing -i SOURCE" -c 99 -n 2
 bad 2 "missing -n N" -i "pcap:$pcap" -c 99
@@ -54,6 +56,7 @@ bad 2 "bad.conf:1: option 'cluster' needs a value" "$conf"
 printf 'daemon yes\n' >"$conf"
 bad 2 "bad.conf:1: option 'daemon' takes no value" "$conf"
 bad 1 "cannot open config file '$TMP/none.conf': No such file" "$TMP/none.conf"
+bad 1 "cannot read config file '$TMP': Is a directory" "$TMP"
 
 # Runtime errors: 1.
 bad 1 "cannot open capture file '$TMP/none.pcap': No such file or directory" \
