@@ -69,6 +69,7 @@ bad 1 "cannot capture on interface 'rfnosuch0': no such interface" \
 bad 1 "cannot capture on interface 'rfnosuch1'" -i "pcap:$pcap,rfnosuch1" -c 99 -n 2 -P "$pidf"
 
 ns=$(mk_netns bad)
+_netns+=("$ns") # mk_netns ran in a subshell: let cleanup know the namespace
 ip -n "$ns" link add rfdown0 type veth peer name rfdown1
 expect_fail 1 "cannot capture on interface 'rfdown0': interface is down" \
 	ip netns exec "$ns" "$RINGFAN" balance -i rfdown0 -c 99 -n 2 -P "$pidf"
