@@ -561,6 +561,27 @@ int rf_config_parse_args(struct rf_config *cfg, int argc, char **argv)
 	return parse_getopt(cfg, argc, argv);
 }
 
+/* "eth1" and "afpacket:eth1" name the same source. */
+static const char *source_key(const char *spec)
+{
+	return strncmp(spec, "afpacket:", 9) ? spec : spec + 9;
+}
+
+static int check_duplicate_sources(const struct rf_config *cfg)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < cfg->n_sources; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(source_key(cfg->sources[i]), source_key(cfg->sources[j]))) {
+				rf_err("source '%s' is given twice (every packet would be counted "
+				       "twice)",
+				       cfg->sources[i]);
+				return RF_EXIT_USAGE;
+			}
+	return 0;
+}
+
 static bool egress_queue_taken(const struct rf_config *cfg, unsigned int n)
 {
 	unsigned int i;
@@ -582,6 +603,8 @@ int rf_config_validate(struct rf_config *cfg)
 									    : "-n N");
 		return RF_EXIT_USAGE;
 	}
+	if (check_duplicate_sources(cfg))
+		return RF_EXIT_USAGE;
 	for (i = 0; i < cfg->n_egress; i++) {
 		if (cfg->egress[i].queue >= cfg->n_queues) {
 			rf_err("egress '%u:%s': queue %u out of range (queues 0..%u)",

@@ -36,6 +36,7 @@ bad 2 "bad cluster id '70000'" -i "pcap:$pcap" -c 70000 -n 2
 bad 2 "bad queue count '0'" -i "pcap:$pcap" -c 99 -n 2,0
 bad 2 "bad queue count '' in '-n 2,'" -i "pcap:$pcap" -c 99 -n 2,
 bad 2 "empty item in source list" -i "pcap:$pcap,,pcap:$pcap" -c 99 -n 2
+bad 2 "source 'afpacket:rfx0' is given twice" -i rfx0 -i afpacket:rfx0 -c 99 -n 2
 bad 2 "missing -c CLUSTER" -i "pcap:$pcap" -n 2
 bad 2 "missing -i SOURCE" -c 99 -n 2
 bad 2 "missing -n N" -i "pcap:$pcap" -c 99
