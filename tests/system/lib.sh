@@ -19,7 +19,11 @@ cleanup() {
 	local p ns
 	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	for p in "${_pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	for ns in "${_netns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	# mk_netns usually runs in a command substitution (a subshell), so its
+	# names are found by their prefix rather than remembered in _netns.
+	for ns in "${_netns[@]}" $(ip netns list 2>/dev/null | awk -v p="rft-$$-" 'index($1, p) == 1 { print $1 }'); do
+		ip netns del "$ns" 2>/dev/null || true
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
