@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Soak: `ringfan balance` at a sustained rate for MINUTES (default 30) with
+# 4 `ringfan count` consumers that are killed (alternately -9 and -TERM) and
+# restarted at random intervals. Every minute: the balancer's RSS, open file
+# descriptors, the counters' invariant (per group: received = sum over its
+# queues of enqueued + dropped) and the consumer restarts so far. At the end:
+# the balancer is stopped, one last consumer per queue drains it, and every
+# queue must have been read completely across all its consumers
+# (consumer_read = enqueued); RSS must be flat, and no file descriptor,
+# queue file or /dev/shm entry may have leaked.
+#
+#   bench/soak.sh [MINUTES]
+#   env: RINGFAN_BUILD (build dir, default ./build), SOAK_RATE (packets/s,
+#        default 20000), SOAK_RING (ring size per queue, default 16M)
+# Needs no root. Exit status 0 when every check held.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${RINGFAN_BUILD:-$TOP/build}
+RINGFAN=$BUILD/ringfan
+MINUTES=${1:-30}
+RATE=${SOAK_RATE:-20000}
+RING=${SOAK_RING:-16M}
+NQ=4
+C=199
+[[ "$MINUTES" =~ ^[0-9]+$ ]] && ((MINUTES > 0)) || { echo "usage: $0 [MINUTES]" >&2; exit 2; }
+[ -x "$RINGFAN" ] || { echo "no ringfan at $RINGFAN (set RINGFAN_BUILD)" >&2; exit 2; }
+
+shm_before=$(ls -A /dev/shm | wc -l)
+WORK=$(mktemp -d /tmp/ringfan-soak.XXXXXX)
+export RINGFAN_DIR
+RINGFAN_DIR=$(mktemp -d /dev/shm/ringfan-soak.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$RINGFAN_DIR" "$WORK"
+}
+trap cleanup EXIT
+
+# One whole snapshot of the stats file (seq = end), copied so all reads agree.
+snapshot() {
+	local _
+	for _ in $(seq 50); do
+		cp "$RINGFAN_DIR/$C.stats" "$WORK/snap" 2>/dev/null || true
+		if [ "$(awk -F': ' '$1 == "seq" { s = $2 } $1 == "end" { e = $2 } END { print (s != "" && s == e) }' "$WORK/snap")" == 1 ]; then
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+snap_of() { awk -F': ' -v k="$1" '$1 == k { print $2 }' "$WORK/snap"; }
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
+fds() { ls "/proc/$1/fd" | wc -l; }
+# Distinct shared-memory files the balancer has mapped.
+shm_maps() { awk '$6 ~ /^\/dev\/shm\// { print $6 }' "/proc/$1/maps" | sort -u | wc -l; }
+
+echo "# machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc) cores, kernel $(uname -r)"
+echo "# soak: $MINUTES min, $RATE packets/s, $NQ queues of $RING, consumers restarted every 2-20 s"
+
+"$RINGFAN" gen -o "$WORK/soak.pcap" --all --flows 2000 --packets 200000 --size imix --seed 9 -q
+"$RINGFAN" balance -i "pcap:$WORK/soak.pcap" --loop 0 --rate "$RATE" -c $C -n $NQ \
+	--ring-size "$RING" -m 5tuple 2>"$WORK/balance.err" &
+bal=$!
+pids+=("$bal")
+for _ in $(seq 100); do
+	[ -e "$RINGFAN_DIR/$C@$((NQ - 1)).cons" ] && [ -e "$RINGFAN_DIR/$C.stats" ] && break
+	sleep 0.1
+done
+
+# A consumer slot: run `ringfan count` on one queue, kill it after 2-20 s
+# (-9 on odd rounds, -TERM on even), wait 0-1 s, start again; until told to stop.
+consumer_slot() { # queue
+	local q=$1 round=0 p
+	while [ ! -e "$WORK/stop" ]; do
+		"$RINGFAN" count -i "$C@$q" -q --json >>"$WORK/count.$q.json" 2>>"$WORK/count.$q.err" &
+		p=$!
+		sleep "$((RANDOM % 19 + 2)).$((RANDOM % 10))"
+		if ((round % 2)); then kill -9 $p 2>/dev/null || true; else kill -TERM $p 2>/dev/null || true; fi
+		wait $p 2>/dev/null || true
+		round=$((round + 1))
+		echo $round >"$WORK/rounds.$q"
+		sleep "0.$((RANDOM % 10))"
+	done
+}
+for ((q = 0; q < NQ; q++)); do
+	consumer_slot $q &
+	pids+=($!)
+done
+
+sleep 10 # warm-up: rings touched, first consumers attached
+rss0=$(rss_kb $bal)
+fd0=$(fds $bal)
+files0=$(ls -A "$RINGFAN_DIR" | wc -l)
+maps0=$(shm_maps $bal)
+echo "# start (after 10 s): balancer pid $bal, RSS $rss0 kB, $fd0 fds, $maps0 /dev/shm files mapped, $files0 files in RINGFAN_DIR"
+printf '# %6s %12s %12s %9s %9s %6s %9s %s\n' minute received enqueued dropped rss_kB fds restarts invariant
+bad=0
+for ((m = 1; m <= MINUTES; m++)); do
+	sleep 60
+	kill -0 $bal 2>/dev/null || { echo "FAIL: the balancer died: $(tail -3 "$WORK/balance.err")"; exit 1; }
+	snapshot || { echo "FAIL: no whole stats file"; exit 1; }
+	inv=ok
+	for ((g = 0; g < $(snap_of groups); g++)); do
+		first=$(snap_of "group.$g.first_queue")
+		sum=0
+		for ((q = first; q < first + $(snap_of "group.$g.queues"); q++)); do
+			sum=$((sum + $(snap_of "queue.$q.enqueued") + $(snap_of "queue.$q.dropped")))
+		done
+		rx=$(snap_of "group.$g.received")
+		[ "$sum" == "$rx" ] || { inv="BROKEN(group $g: $rx != $sum)"; bad=1; }
+	done
+	restarts=0
+	for ((q = 0; q < NQ; q++)); do restarts=$((restarts + $(cat "$WORK/rounds.$q" 2>/dev/null || echo 0))); done
+	printf '# %6s %12s %12s %9s %9s %6s %9s %s\n' $m "$(snap_of total.received)" \
+		"$(snap_of total.enqueued)" "$(snap_of total.dropped)" "$(rss_kb $bal)" "$(fds $bal)" \
+		$restarts "$inv"
+done
+
+rss1=$(rss_kb $bal)
+fd1=$(fds $bal)
+files1=$(ls -A "$RINGFAN_DIR" | wc -l)
+maps1=$(shm_maps $bal)
+# Stop the balancer first (its queues are finished: consumers drain them and
+# end), then the consumer slots.
+kill -TERM $bal
+rc=0
+wait $bal || rc=$?
+((rc == 0)) || { echo "FAIL: the balancer exited $rc at SIGTERM"; bad=1; }
+touch "$WORK/stop"
+for ((q = 0; q < NQ; q++)); do wait "${pids[$((q + 1))]}" 2>/dev/null || true; done
+# Drain: one last consumer per queue reads what is left of the finished queue.
+for ((q = 0; q < NQ; q++)); do
+	timeout 60 "$RINGFAN" count -i "$C@$q" -q --json >>"$WORK/count.$q.json" 2>>"$WORK/count.$q.err" ||
+		{ echo "FAIL: the drain of $C@$q did not end"; bad=1; }
+done
+snapshot || true
+echo "# end: RSS $rss1 kB (start $rss0 kB, $((rss1 - rss0)) kB), $fd1 fds (start $fd0), $maps1 /dev/shm files mapped (start $maps0), $files1 files in RINGFAN_DIR (start $files0)"
+printf '# %-6s %12s %12s %12s %8s\n' queue enqueued dropped consumer_read restarts
+for ((q = 0; q < NQ; q++)); do
+	read=$("$BUILD/tests/tools/qstress" query "$C@$q" 2>/dev/null | sed -n 's/^consumer_read=//p' || true)
+	enq=$(snap_of "queue.$q.enqueued")
+	printf '# %-6s %12s %12s %12s %8s\n' "$C@$q" "$enq" "$(snap_of "queue.$q.dropped")" "${read:-?}" \
+		"$(cat "$WORK/rounds.$q" 2>/dev/null || echo 0)"
+	if [ -n "$read" ] && [ "$read" != "$enq" ]; then
+		echo "FAIL: $C@$q: its consumers released $read packets of $enq enqueued"
+		bad=1
+	fi
+done
+echo "# totals: received $(snap_of total.received), enqueued $(snap_of total.enqueued), dropped $(snap_of total.dropped)"
+# Flat: at most 1 MiB or 2 % growth after warm-up.
+growth=$((rss1 - rss0))
+if ((growth > 1024 && growth * 50 > rss0)); then
+	echo "FAIL: RSS grew by $growth kB"
+	bad=1
+fi
+((fd1 == fd0)) || { echo "FAIL: file descriptors $fd0 -> $fd1"; bad=1; }
+((maps1 == maps0)) || { echo "FAIL: mapped /dev/shm files $maps0 -> $maps1"; bad=1; }
+((files1 == files0)) || { echo "FAIL: files in RINGFAN_DIR $files0 -> $files1"; bad=1; }
+rm -rf "$RINGFAN_DIR"
+shm_after=$(ls -A /dev/shm | wc -l)
+echo "# /dev/shm entries: before $shm_before, after $shm_after (other programs may add or remove some)"
+if ((bad)); then
+	echo "FAIL"
+	exit 1
+fi
+echo "PASS: $MINUTES min, RSS flat, no descriptor or file leaked, counters consistent every minute"
