@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Benchmark: split a capture into 4 pcap files with ringfan, against copying
+# it once with tcpdump, in the same run (the baseline absorbs the machine's
+# speed and noise). Files live on tmpfs; the figure is the median wall time
+# of RUNS runs of each, interleaved, and the ratio ringfan / tcpdump.
+#
+#   bench/split.sh [CAPTURE]      default: ../shared/pcaps/ndpi-merged-ether.pcap
+#
+# Environment: RINGFAN_BUILD (default build), RUNS (default 7), MODE (hash
+# mode, default ip), CALLGRIND=1 also prints instruction counts of one run
+# of each (valgrind --tool=callgrind; stable where wall times are not).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${RINGFAN_BUILD:-$top/build}
+ringfan=$build/ringfan
+in=${1:-${RINGFAN_PCAPS:-$top/../shared/pcaps}/ndpi-merged-ether.pcap}
+runs=${RUNS:-7}
+mode=${MODE:-ip}
+
+[ -x "$ringfan" ] || { echo "no $ringfan: build first" >&2; exit 1; }
+[ -r "$in" ] || { echo "no capture $in" >&2; exit 1; }
+command -v tcpdump >/dev/null || { echo "needs tcpdump" >&2; exit 1; }
+
+work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export RINGFAN_DIR=$work/run
+cp "$in" "$work/in.pcap"
+
+now() { date +%s%N; }
+# ms CMD...: wall time of one run in milliseconds.
+ms() {
+	local t0 t1
+	t0=$(now)
+	"$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+	t1=$(now)
+	echo $(((t1 - t0) / 1000000))
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+run_tcpdump() { tcpdump -r "$work/in.pcap" -w "$work/copy.pcap"; }
+run_ringfan() {
+	"$ringfan" balance -i "pcap:$work/in.pcap" -c 9 -n 4 -m "$mode" "$@" \
+		-r "0:pcap:$work/o0.pcap" -r "1:pcap:$work/o1.pcap" \
+		-r "2:pcap:$work/o2.pcap" -r "3:pcap:$work/o3.pcap"
+}
+# Where the time goes: the same with 1 MiB queues (ring pages stay in cache, few
+# page faults) and with the writes going to /dev/null.
+run_small_ring() { run_ringfan --ring-size 1M; }
+# The balancer alone, no egress (each queue holds its quarter of this capture).
+run_noegress() { "$ringfan" balance -i "pcap:$work/in.pcap" -c 9 -n 4 -m "$mode"; }
+run_devnull() {
+	"$ringfan" balance -i "pcap:$work/in.pcap" -c 9 -n 4 -m "$mode" \
+		-r 0:pcap:/dev/null -r 1:pcap:/dev/null -r 2:pcap:/dev/null -r 3:pcap:/dev/null
+}
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, Linux $(uname -r)"
+echo "capture: $in ($(stat -c %s "$in") bytes); mode $mode; $runs runs each; files on tmpfs"
+run_tcpdump >/dev/null 2>&1 # warm-up: page cache, dynamic loader
+run_ringfan >/dev/null 2>&1
+: >"$work/t.tcpdump"
+: >"$work/t.ringfan"
+: >"$work/t.small"
+: >"$work/t.null"
+: >"$work/t.noeg"
+for ((i = 0; i < runs; i++)); do
+	ms run_tcpdump >>"$work/t.tcpdump"
+	ms run_ringfan >>"$work/t.ringfan"
+	ms run_small_ring >>"$work/t.small"
+	ms run_devnull >>"$work/t.null"
+	ms run_noegress >>"$work/t.noeg"
+	rm -f "$RINGFAN_DIR"/9@*
+done
+t_tcpdump=$(median <"$work/t.tcpdump")
+t_ringfan=$(median <"$work/t.ringfan")
+line() { printf '%-44s median %4s ms  (runs: %s)\n' "$1" "$(median <"$work/t.$2")" "$(tr '\n' ' ' <"$work/t.$2")"; }
+line "tcpdump -r IN -w OUT" tcpdump
+line "ringfan balance -n 4, 4 x pcap:FILE" ringfan
+line "  same, --ring-size 1M" small
+line "  same, default rings, 4 x pcap:/dev/null" null
+line "  balancer alone, no egress" noeg
+awk -v a="$t_ringfan" -v b="$t_tcpdump" 'BEGIN { printf "ratio ringfan / tcpdump: %.2f (goal: <= 1.30)\n", a / b }'
+
+if [ "${CALLGRIND:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || { echo "CALLGRIND=1 needs valgrind" >&2; exit 1; }
+	ir() { # instructions of a callgrind run, all threads
+		valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$@" >/dev/null 2>&1
+		cat "$work"/cg.* | awk '/^summary:/ { s += $2 } END { print s }'
+		rm -f "$work"/cg.*
+	}
+	i_tcpdump=$(ir tcpdump -Z root -r "$work/in.pcap" -w "$work/copy.pcap")
+	i_ringfan=$(ir "$ringfan" balance -i "pcap:$work/in.pcap" -c 9 -n 4 -m "$mode" \
+		-r "0:pcap:$work/o0.pcap" -r "1:pcap:$work/o1.pcap" \
+		-r "2:pcap:$work/o2.pcap" -r "3:pcap:$work/o3.pcap")
+	echo "instructions: tcpdump $i_tcpdump, ringfan $i_ringfan"
+	awk -v a="$i_ringfan" -v b="$i_tcpdump" 'BEGIN { printf "instruction ratio: %.2f\n", a / b }'
+fi
