@@ -53,10 +53,11 @@ system_tests() { # build-dir label
 		[ -e "$t" ] || continue
 		case "$t" in */lib.sh) continue ;; esac
 		name=$(basename "$t" .sh)
+		local t0=$SECONDS
 		RINGFAN_BUILD="$top/$dir" timeout -k 10 600 bash "$t" >"$logdir/sys-$label-$name.log" 2>&1
 		rc=$?
 		case $rc in
-		0) record PASS "system/$label/$name" ;;
+		0) record PASS "system/$label/$name ($((SECONDS - t0))s)" ;;
 		77) record SKIP "system/$label/$name"; sed -n 's/^SKIP: /        /p' "$logdir/sys-$label-$name.log" ;;
 		*) record FAIL "system/$label/$name (exit $rc)"; tail -40 "$logdir/sys-$label-$name.log" ;;
 		esac
@@ -118,5 +119,6 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 fi
 
 ((fail)) && printf 'failed: %s\n' "${failed[@]}"
+echo "test run took $((SECONDS / 60))m$((SECONDS % 60))s"
 echo "$pass passed, $fail failed, $skip skipped"
 ((fail == 0))
