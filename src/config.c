@@ -526,7 +526,7 @@ static int parse_getopt(struct rf_config *cfg, int argc, char **argv)
 
 	build_longopts(lo);
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
 	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:h", lo, NULL)) != -1) {
 		if (c == 'h') {
 			rf_balance_usage(stdout);

@@ -206,7 +206,7 @@ static int parse_args(struct count_opts *o, int argc, char **argv)
 	o->snaplen = DEF_SNAPLEN;
 	o->promisc = true;
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
 	while ((c = getopt_long(argc, argv, ":i:f:vw:N:qs:h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);

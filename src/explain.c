@@ -281,7 +281,7 @@ static int parse_args(struct explain *e, int argc, char **argv)
 	uint64_t n;
 	int c;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
 	while ((c = getopt_long(argc, argv, "m:n:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
