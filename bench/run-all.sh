@@ -186,7 +186,10 @@ else
 	if ((quick)); then
 		RUNS=1 RATES="100000 0" SIZES=64 SECS=0.5 QUEUES="1 4" CSV="$res/live.csv" part live bench/live.sh
 	else
-		RUNS=${RUNS:-3} CSV="$res/live.csv" part live bench/live.sh
+		# Fewer rates and shorter steps than its defaults (~5 instead of ~12
+		# minutes); the full sweep is bench/live.sh alone.
+		RUNS=${RUNS:-3} RATES=${RATES:-100000 200000 400000 800000 0} SECS=${SECS:-1} \
+			CSV="$res/live.csv" part live bench/live.sh
 	fi
 fi
 
