@@ -7,7 +7,8 @@
 #   bench/run-all.sh [BUILD_DIR]      (default: $RINGFAN_BUILD or build)
 #
 # Environment:
-#   QUICK=1       smoke run: one repetition per part, no callgrind, no soak,
+#   QUICK=1       smoke run (~1 min): one repetition per part, no soak, no
+#                 callgrind in decode-hash (queue.sh always counts, ~5 s),
 #                 a short live run (checks the plumbing, not the figures)
 #   SOAK_MINUTES  length of the soak in minutes (default 1; 0 skips it)
 #   RINGFAN_PCAPS directory of the real captures (default ../shared/pcaps)
