@@ -36,8 +36,7 @@ trap cleanup EXIT
 [ -n "${DEMO_KEEP:-}" ] && trap - EXIT
 
 say() { printf '%s\n' "$*"; }
-num() { printf "%'d" "$1"; }
-export LC_NUMERIC=C.UTF-8 2>/dev/null || true
+num() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 # 1. Traffic.
 "$RINGFAN" gen -q -o "$tmp/demo.pcap" --flows "$FLOWS" --packets "$PACKETS" --seed 7 \
