@@ -36,13 +36,6 @@ enum opt_id {
 	OPT_LOOP,
 };
 
-struct opt_desc {
-	int id;
-	const char *name; /* long name; also the config-file key */
-	const char *arg;  /* NULL: a flag */
-	const char *help;
-};
-
 static const struct opt_desc opts[] = {
 	{OPT_INTERFACE, "interface", "SRC[,SRC]",
 	 "source: IFACE, afpacket:IFACE or pcap:FILE (repeatable; interfaces are merged)"},
@@ -86,22 +79,11 @@ void rf_config_init(struct rf_config *cfg)
 
 void rf_balance_usage(FILE *f)
 {
-	char left[64];
-	size_t i;
-
 	fprintf(f, "Usage: ringfan balance -i SOURCE -c CLUSTER -n N[,M...] [OPTIONS]\n"
 		   "       ringfan balance CONFIG_FILE [OPTIONS]\n\n"
 		   "Split traffic from sources over the shared-memory queues CLUSTER@0..\n\n"
 		   "Options:\n");
-	for (i = 0; i < ARRAY_SIZE(opts); i++) {
-		if (opts[i].id < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].id, opts[i].name,
-				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
-				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-34s %s\n", left, opts[i].help);
-	}
+	rf_print_opts(f, opts, ARRAY_SIZE(opts), 34);
 	fprintf(f, "\nExamples:\n"
 		   "  ringfan balance -i afpacket:eth1,afpacket:eth2 -c 99 -n 4,1 -m 5tuple -r "
 		   "4:veth0 -p\n"

@@ -78,13 +78,6 @@ enum opt_id {
 	OPT_PCT, /* OPT_PCT + enum pct_id */
 };
 
-struct opt_desc {
-	int id;
-	const char *name;
-	const char *arg; /* NULL: a flag */
-	const char *help;
-};
-
 static const struct opt_desc opts[] = {
 	{OPT_OUTPUT, "output", "FILE", "write the capture to FILE ('-': standard output)"},
 	{OPT_FLOWS, "flows", "N", "conversations (default 100, or packets / 100)"},
@@ -991,23 +984,12 @@ static int generate(struct gen *g)
 
 static void usage(FILE *f)
 {
-	char left[48];
-	size_t i;
-
 	fprintf(f,
 		"Usage: ringfan gen -o FILE [OPTIONS]\n\n"
 		"Write a synthetic capture: TCP, UDP and ICMP conversations in both directions,\n"
 		"with tags, tunnels, fragments and broken packets in the chosen shares (PCT:\n"
 		"percent of flows; of packets for --truncated and --malformed).\n\nOptions:\n");
-	for (i = 0; i < ARRAY_SIZE(opts); i++) {
-		if (opts[i].id < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].id, opts[i].name,
-				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
-				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-22s %s\n", left, opts[i].help);
-	}
+	rf_print_opts(f, opts, ARRAY_SIZE(opts), 22);
 	fprintf(f, "\nExample:\n  ringfan gen -o all.pcap --flows 1000 --packets 100000 --all "
 		   "--seed 7\n"
 		   "\nSee ringfan-gen(1).\n");

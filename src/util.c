@@ -147,3 +147,21 @@ char *rf_fmt_thousands(uint64_t v, char *buf, size_t len)
 	buf[o] = '\0';
 	return buf;
 }
+
+void rf_print_opts(FILE *f, const struct opt_desc *opts, size_t n, int width)
+{
+	const char *sp, *arg;
+	char left[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sp = opts[i].arg ? " " : "";
+		arg = opts[i].arg ? opts[i].arg : "";
+		if (opts[i].id < 256)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].id, opts[i].name, sp,
+				 arg);
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name, sp, arg);
+		fprintf(f, "  %-*s %s\n", width, left, opts[i].help);
+	}
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define likely(x)     __builtin_expect(!!(x), 1)
@@ -31,6 +32,17 @@ int rf_parse_double(const char *s, double min, double max, double *ret);
 /* Monotonic and real-time clocks in nanoseconds. */
 uint64_t rf_now_mono_ns(void);
 uint64_t rf_now_real_ns(void);
+
+/* One option of a subcommand's table: drives getopt_long and --help. */
+struct opt_desc {
+	int id;		  /* short letter (< 256) or a value >= 256 for long-only options */
+	const char *name; /* long name */
+	const char *arg;  /* argument name; NULL: a flag */
+	const char *help;
+};
+
+/* Print "  -x, --name ARG   help" lines for n options, the left column width wide. */
+void rf_print_opts(FILE *f, const struct opt_desc *opts, size_t n, int width);
 
 /* Format v with thousands separators ("1,234,567") into buf; returns buf. */
 char *rf_fmt_thousands(uint64_t v, char *buf, size_t len);
