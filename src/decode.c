@@ -383,41 +383,39 @@ static int udp_esp(struct ctx *c, uint32_t off)
 	return stop(c, RF_DEC_OK);
 }
 
+/*
+ * The UDP payload at off as the tunnel that port names; by_sport: the port
+ * is the source port (the reply direction). -1 if the port names none.
+ */
+static int udp_tunnel(struct ctx *c, uint16_t port, uint32_t off, bool by_sport)
+{
+	switch (port) {
+	case PORT_VXLAN:
+		return vxlan(c, off, by_sport);
+	case PORT_VXLAN_GPE:
+		return vxlan_gpe(c, off, by_sport);
+	case PORT_GENEVE:
+		return geneve(c, off, by_sport);
+	case PORT_GTPU:
+		return gtpu(c, off);
+	case PORT_TEREDO:
+		return teredo(c, off);
+	case PORT_NAT_T:
+		return udp_esp(c, off);
+	}
+	return -1;
+}
+
 static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 {
 	int r = ports(c, ip, off, 8, RF_LAYER_UDP);
 
 	if (unlikely(r != RF_DEC_OK) || (c->flags & RF_DECODE_OUTER))
 		return r;
-	switch (ip->dport) {
-	case PORT_VXLAN:
-		return vxlan(c, off + 8, false);
-	case PORT_VXLAN_GPE:
-		return vxlan_gpe(c, off + 8, false);
-	case PORT_GENEVE:
-		return geneve(c, off + 8, false);
-	case PORT_GTPU:
-		return gtpu(c, off + 8);
-	case PORT_TEREDO:
-		return teredo(c, off + 8);
-	case PORT_NAT_T:
-		return udp_esp(c, off + 8);
-	}
-	switch (ip->sport) {
-	case PORT_VXLAN:
-		return vxlan(c, off + 8, true);
-	case PORT_VXLAN_GPE:
-		return vxlan_gpe(c, off + 8, true);
-	case PORT_GENEVE:
-		return geneve(c, off + 8, true);
-	case PORT_GTPU:
-		return gtpu(c, off + 8);
-	case PORT_TEREDO:
-		return teredo(c, off + 8);
-	case PORT_NAT_T:
-		return udp_esp(c, off + 8);
-	}
-	return RF_DEC_OK;
+	r = udp_tunnel(c, ip->dport, off + 8, false);
+	if (r < 0)
+		r = udp_tunnel(c, ip->sport, off + 8, true);
+	return r < 0 ? RF_DEC_OK : r;
 }
 
 /* ---- GRE ---- */
