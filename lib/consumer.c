@@ -113,7 +113,7 @@ static int map_files(struct qmap *m)
 	int r;
 
 	/* Read-only: packet data and producer state cannot be written from here. */
-	ring = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED, m->ring_fd, 0);
+	ring = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, m->ring_fd, 0);
 	if (ring == MAP_FAILED)
 		return -errno;
 	m->hdr = ring;
@@ -214,7 +214,8 @@ int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 	r = rf_opts_copy(&o, sizeof(o), opts);
 	if (r < 0)
 		return r;
-	if (o.flags & ~(unsigned int)(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH))
+	if (o.flags & ~(unsigned int)(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH |
+				      RF_CONSUMER_NO_SPIN))
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -351,7 +352,8 @@ static int wait_data(struct rf_consumer *c, uint64_t ns)
 	uint32_t w;
 	int r = 0;
 
-	if (spin_for_news(c, ns < RF_SPIN_NS ? ns : RF_SPIN_NS))
+	if (!(c->flags & RF_CONSUMER_NO_SPIN) &&
+	    spin_for_news(c, ns < RF_SPIN_NS ? ns : RF_SPIN_NS))
 		return 0;
 	atomic_store_explicit(&cp->waiting, 1, memory_order_relaxed);
 	/* C3 pairs with P3: either the producer sees waiting = 1 after its head
@@ -449,7 +451,7 @@ static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
 int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 		     int timeout_ms)
 {
-	uint64_t end = rf_mono_ns() + (timeout_ms > 0 ? (uint64_t)timeout_ms * 1000000ull : 0);
+	uint64_t end = 0;
 	unsigned int n;
 	int r;
 
@@ -470,6 +472,10 @@ int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int
 		n = take(c, pkts, max);
 		if (n > 0)
 			return (int)n;
+		/* The clock is read only once the queue is found empty: a busy
+		 * consumer never pays for it. */
+		if (timeout_ms > 0 && !end)
+			end = rf_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 		r = idle(c, end, timeout_ms);
 		if (r <= 0)
 			return r;

@@ -204,7 +204,7 @@ static int map_new_files(struct rf_producer *p, int ring_fd, int cons_fd, uint64
 	}
 	/* From here on the page belongs to consumers: read it only through p->cons. */
 	p->cons = cp;
-	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
+	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
 	p->hdr = m;
@@ -443,8 +443,7 @@ void rf_producer_publish(struct rf_producer *p)
 int rf_producer_wait_space(struct rf_producer *p, uint32_t caplen, int timeout_ms)
 {
 	uint64_t need = rf_rec_len(caplen), to_end = p->size - (p->head & p->mask);
-	uint64_t total = need <= to_end ? need : need + to_end, start = rf_mono_ns(),
-		 sleep_ns = 20000;
+	uint64_t total = need <= to_end ? need : need + to_end, start = 0, sleep_ns = 20000;
 	struct timespec ts;
 	int r;
 
@@ -454,6 +453,9 @@ int rf_producer_wait_space(struct rf_producer *p, uint32_t caplen, int timeout_m
 		r = make_room(p, total);
 		if (r != -ENOBUFS)
 			return r;
+		/* The clock starts at the first miss: room found at once costs no clock read. */
+		if (!start)
+			start = rf_mono_ns();
 		if (timeout_ms >= 0 && rf_mono_ns() - start >= (uint64_t)timeout_ms * 1000000ull)
 			return -ETIMEDOUT;
 		/* The consumer may be sleeping on records we have not published yet. */
