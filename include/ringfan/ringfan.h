@@ -69,6 +69,9 @@ struct rf_consumer;
 /* rf_consumer_opts.flags */
 #define RF_CONSUMER_FROM_NEWEST 0x01 /* skip what is buffered; start at the newest packet */
 #define RF_CONSUMER_NO_REATTACH 0x02 /* after "producer gone", do not wait for a new producer */
+/* An empty queue puts the caller to sleep at once instead of polling for a few
+ * microseconds first: for consumers that share CPUs with their producer. */
+#define RF_CONSUMER_NO_SPIN 0x04
 
 struct rf_consumer_opts {
 	size_t sz;	    /* sizeof(struct rf_consumer_opts): lets the struct grow */

@@ -958,14 +958,13 @@ static void *wait_thread(void *arg)
 }
 
 /* A sleeping consumer is woken by publish, well before its timeout. */
-static void test_wakeup(void **state)
+static void check_wakeup(unsigned int flags)
 {
 	struct rf_producer *p = producer(Q, SMALL, 0);
-	struct waiter w = {.c = consumer(Q, 0)};
+	struct waiter w = {.c = consumer(Q, flags)};
 	struct timespec d = {.tv_nsec = 150 * 1000 * 1000};
 	pthread_t t;
 
-	(void)state;
 	assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
 	nanosleep(&d, NULL);
 	assert_int_equal(put(p, 1, 40), 0);
@@ -983,6 +982,19 @@ static void test_wakeup(void **state)
 	assert_true(w.ns < 2000000000ull);
 	rf_consumer_close(w.c);
 	rf_producer_destroy(p);
+}
+
+static void test_wakeup(void **state)
+{
+	(void)state;
+	check_wakeup(0);
+}
+
+/* Without the polling phase the consumer goes straight to sleep: still woken. */
+static void test_wakeup_no_spin(void **state)
+{
+	(void)state;
+	check_wakeup(RF_CONSUMER_NO_SPIN);
 }
 
 static mode_t file_mode(const char *name, const char *suffix, gid_t *ret_gid)
@@ -1106,6 +1118,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wakeup_no_spin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_mapping, setup, teardown),
 	};
