@@ -732,7 +732,10 @@ static void egress_free(struct rf_egress *e)
 
 int rf_egress_start(const struct rf_egress_opts *opts, struct rf_egress **ret_egress)
 {
-	struct rf_consumer_opts co = {.sz = sizeof(co), .flags = RF_CONSUMER_NO_REATTACH};
+	/* No spinning: egress threads share the balancer's CPUs, and a thread
+	 * polling an empty queue takes time from the one filling it. */
+	struct rf_consumer_opts co = {.sz = sizeof(co),
+				      .flags = RF_CONSUMER_NO_REATTACH | RF_CONSUMER_NO_SPIN};
 	struct rf_egress *e;
 	int r;
 
