@@ -51,7 +51,7 @@ static const struct opt_desc opts[] = {
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
 	{OPT_LOGFILE, "log-file", "FILE", "append messages to FILE (reopened on SIGHUP)"},
 	{OPT_USER, "user", "USER", "drop root to USER after opening sockets and queues"},
-	{OPT_RING_SIZE, "ring-size", "BYTES", "bytes per queue, power of two (default 16M)"},
+	{OPT_RING_SIZE, "ring-size", "BYTES", "bytes per queue, power of two (default 16M; 1M to split a file)"},
 	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
 	 "bytes of kernel ring per interface (default 32M)"},
 	{OPT_OWNER, "owner", "USER", "owner of the queue files"},
@@ -70,7 +70,6 @@ void rf_config_init(struct rf_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mode = RF_MODE_IP;
-	cfg->ring_size = RF_DEFAULT_RING_SIZE;
 	cfg->capture_ring_size = RF_DEFAULT_CAPTURE_RING;
 	cfg->owner = (uid_t)-1;
 	cfg->group = (gid_t)-1;
@@ -574,6 +573,24 @@ static bool egress_queue_taken(const struct rf_config *cfg, unsigned int n)
 	return false;
 }
 
+/*
+ * Lossless file replay with every queue written by an egress of this
+ * process: the queues only hand packets from one thread to another, and
+ * nobody else can attach. Small rings stay in the CPU caches and cost no
+ * start-up time; large ones would only be zeroed and mapped for nothing.
+ */
+static bool is_file_split(const struct rf_config *cfg)
+{
+	unsigned int i;
+
+	if (rf_config_live_replay(cfg) || cfg->n_egress < cfg->n_queues)
+		return false;
+	for (i = 0; i < cfg->n_sources; i++)
+		if (strncmp(cfg->sources[i], "pcap:", 5))
+			return false;
+	return true;
+}
+
 int rf_config_validate(struct rf_config *cfg)
 {
 	unsigned int i;
@@ -602,6 +619,8 @@ int rf_config_validate(struct rf_config *cfg)
 	}
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
+	if (!cfg->ring_size)
+		cfg->ring_size = is_file_split(cfg) ? RF_SPLIT_RING_SIZE : RF_DEFAULT_RING_SIZE;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #define RF_CFG_PATH_MAX	   4096
 
 #define RF_DEFAULT_RING_SIZE	(16ull << 20) /* per queue */
+#define RF_SPLIT_RING_SIZE	(1ull << 20)  /* per queue, file split (see rf_config_validate) */
 #define RF_DEFAULT_CAPTURE_RING (32ull << 20) /* per interface */
 #define RF_DEFAULT_DIR		"/dev/shm/ringfan"
 #define RF_DEFAULT_LOOPS	1
@@ -46,7 +47,7 @@ struct rf_config {
 	char pid_file[RF_CFG_PATH_MAX];
 	char log_file[RF_CFG_PATH_MAX];
 	char user[64];
-	uint64_t ring_size;
+	uint64_t ring_size; /* 0 until validated: not given */
 	uint64_t capture_ring_size;
 	uid_t owner;
 	gid_t group;

@@ -37,6 +37,20 @@ for f in "${captures[@]}"; do
 	done
 done
 
+# A file split needs no big queues: by default they are 1 MiB (the ring file
+# is that plus its header page); --ring-size still wins.
+ring_bytes() { stat -c %s "$RINGFAN_DIR/$1@0.ring"; }
+check_eq "$(ring_bytes 100)" $((4096 + (1 << 20))) "queue size of a file split (default)"
+"$RINGFAN" balance -i "pcap:$PCAPS/timestamp.pcap" -c 99 -n 2 --ring-size 2M \
+	-r "0:pcap:$TMP/rs.0.pcap" -r "1:pcap:$TMP/rs.1.pcap" 2>"$TMP/err" ||
+	fail "split with --ring-size 2M: $(cat "$TMP/err")"
+check_eq "$(ring_bytes 99)" $((4096 + (2 << 20))) "queue size of a file split with --ring-size 2M"
+# Replayed like live traffic (--loop), the queues keep the usual 16 MiB.
+"$RINGFAN" balance -i "pcap:$PCAPS/timestamp.pcap" -c 98 -n 2 --loop 1 \
+	-r "0:pcap:$TMP/rs.0.pcap" -r "1:pcap:$TMP/rs.1.pcap" 2>"$TMP/err" ||
+	fail "replay with --loop 1: $(cat "$TMP/err")"
+check_eq "$(ring_bytes 98)" $((4096 + (16 << 20))) "queue size of a live-like replay (default)"
+
 # The large capture: two hashing modes and round robin.
 for m in 5tuple inner-ip rr; do
 	split "$PCAPS/ndpi-merged-ether.pcap" "$m"
