@@ -170,7 +170,16 @@ int rf_ring_read_slow(const uint8_t *base, uint64_t size, uint64_t pos, uint64_t
 int rf_ring_read_record(const void *data, uint64_t size, uint64_t pos, uint64_t head,
 			struct rf_packet *ret_pkt, uint32_t *ret_len)
 {
-	return rf_ring_read_inline(data, size, pos, head, ret_pkt, ret_len);
+	uint32_t len = 0;
+
+	/* The fast path's preconditions (the slow path rejects what breaks them). */
+	if (!(pos & (RF_REC_ALIGN - 1)) && pos < head && head - pos <= size)
+		len = rf_ring_read_fast(data, size, pos, head, ret_pkt);
+	if (len) {
+		*ret_len = len;
+		return RF_REC_PACKET;
+	}
+	return rf_ring_read_slow(data, size, pos, head, ret_len);
 }
 
 /* ------------------------------------------------------------------ */

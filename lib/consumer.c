@@ -259,7 +259,8 @@ static uint64_t ring_drops(const struct rf_ring_hdr *h)
  */
 static bool head_usable(struct rf_consumer *c, uint64_t h)
 {
-	if ((h & (RF_REC_ALIGN - 1)) || h < c->read_pos) {
+	/* read_pos too: from_newest may have started it at a garbage head. */
+	if (((h | c->read_pos) & (RF_REC_ALIGN - 1)) || h < c->read_pos) {
 		if (h != c->bad_head) {
 			c->bad_head = h;
 			c->corrupt++;
@@ -276,35 +277,44 @@ static bool head_usable(struct rf_consumer *c, uint64_t h)
 	return true;
 }
 
-/* Take up to max records between our position and head. */
+/*
+ * Take up to max records between our position and head. head_usable() and
+ * pos < h give rf_ring_read_fast() its preconditions: pos is aligned (checked
+ * there, and every accepted length is a multiple of 8), and h - pos <= h -
+ * tail <= size.
+ */
 static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max)
 {
 	/* C1 pairs with P1: the records before h are written when we see h. */
 	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
-	uint64_t pos = c->read_pos;
-	unsigned int n = 0;
+	/* Locals: stores into pkts[] could alias the handle's fields. */
+	const uint8_t *base = c->m.data;
+	uint64_t size = c->m.size, pos = c->read_pos, bytes = 0;
+	struct rf_packet *p = pkts, *end = pkts + max;
 	uint32_t len;
-	int r;
 
 	if (h == pos || !head_usable(c, h))
 		return 0;
-	while (n < max && pos < h) {
-		r = rf_ring_read_inline(c->m.data, c->m.size, pos, h, &pkts[n], &len);
-		if (rf_unlikely(r < 0)) {
+	while (p < end && pos < h) {
+		len = rf_ring_read_fast(base, size, pos, h, p);
+		if (rf_likely(len)) {
+			bytes += p->caplen;
+			pos += len;
+			p++;
+			continue;
+		}
+		if (rf_unlikely(rf_ring_read_slow(base, size, pos, h, &len) < 0)) {
 			c->corrupt++;
 			pos = h;
 			break;
 		}
-		pos += len;
-		if (r == RF_REC_PACKET) {
-			c->received_bytes += pkts[n].caplen;
-			n++;
-		}
+		pos += len; /* a filler */
 	}
 	c->read_pos = pos;
-	c->received += n;
-	c->unreleased += n;
-	return n;
+	c->received += (uint64_t)(p - pkts);
+	c->received_bytes += bytes;
+	c->unreleased += (uint64_t)(p - pkts);
+	return (unsigned int)(p - pkts);
 }
 
 /* Anything new from the producer: a head to read up to, or the end of the stream? */

@@ -96,38 +96,57 @@ static inline uint32_t rf_max_record(uint64_t ring_size)
  */
 int rf_ring_read_record(const void *data, uint64_t size, uint64_t pos, uint64_t head,
 			struct rf_packet *ret_pkt, uint32_t *ret_len);
+/* The rest of rf_ring_read_record(): RF_REC_FILLER or -EBADMSG. */
 int rf_ring_read_slow(const uint8_t *base, uint64_t size, uint64_t pos, uint64_t head,
 		      uint32_t *ret_len);
 
-/* rf_ring_read_record() for the consumer's loop: packets inline, the rest out of line. */
-static inline int rf_ring_read_inline(const uint8_t *base, uint64_t size, uint64_t pos,
-				      uint64_t head, struct rf_packet *ret_pkt, uint32_t *ret_len)
+/*
+ * A plain load the compiler may neither repeat nor tear (the kernel's
+ * READ_ONCE): a value read from shared memory is checked and used as the
+ * same value, whatever the other side writes meanwhile.
+ */
+#define RF_READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/*
+ * rf_ring_read_record()'s fast path, for the consumer's loop. The caller
+ * guarantees what holds for every record of a burst: pos is 8-byte aligned,
+ * pos < head and head - pos <= size. A good packet record fills *ret_pkt and
+ * returns its length (> 0); anything else (a filler, a bad record) returns
+ * 0 and is rf_ring_read_slow()'s to judge.
+ */
+static inline uint32_t rf_ring_read_fast(const uint8_t *base, uint64_t size, uint64_t pos,
+					 uint64_t head, struct rf_packet *ret_pkt)
 {
 	uint64_t off = pos & (size - 1), to_end = size - off, avail = head - pos;
-	uint64_t lim = avail < to_end ? avail : to_end;
-	struct rf_rec_hdr h;
+	const struct rf_rec_hdr *h = (const struct rf_rec_hdr *)(base + off);
+	uint32_t len, caplen, wirelen;
+	uint16_t flags, hdr_len;
 
-	/* avail - 1 >= size: head not after pos (wraps) or more than the area ahead. */
-	if (rf_unlikely((pos & (RF_REC_ALIGN - 1)) || avail - 1 >= size || to_end < sizeof(h)))
-		return rf_ring_read_slow(base, size, pos, head, ret_len);
-	/* One copy of the header: the checks and the use see the same values. */
-	memcpy(&h, base + off, sizeof(h));
-	if (rf_unlikely(h.len > lim || h.len < RF_REC_HDR_LEN || (h.len & (RF_REC_ALIGN - 1)) ||
-			(h.flags & RF_REC_PAD)))
-		return rf_ring_read_slow(base, size, pos, head, ret_len);
-	/* 64-bit sums: no u32 overflow can sneak a huge caplen past the check. */
-	if (rf_unlikely(h.hdr_len < RF_REC_HDR_LEN || (h.hdr_len & (RF_REC_ALIGN - 1)) ||
-			(uint64_t)h.hdr_len + h.caplen > h.len || h.wirelen < h.caplen))
-		return -EBADMSG;
-	ret_pkt->data = base + off + h.hdr_len;
-	ret_pkt->ts_ns = h.ts_ns;
-	ret_pkt->caplen = h.caplen;
-	ret_pkt->wirelen = h.wirelen;
-	ret_pkt->ifindex = h.ifindex;
-	ret_pkt->hash = h.hash;
-	ret_pkt->flags = (uint16_t)(h.flags & RF_REC_PUBLIC_MASK);
-	*ret_len = h.len;
-	return RF_REC_PACKET;
+	if (rf_unlikely(to_end < sizeof(*h))) /* only a filler fits there */
+		return 0;
+	len = RF_READ_ONCE(h->len);
+	flags = RF_READ_ONCE(h->flags);
+	hdr_len = RF_READ_ONCE(h->hdr_len);
+	caplen = RF_READ_ONCE(h->caplen);
+	wirelen = RF_READ_ONCE(h->wirelen);
+	/*
+	 * One branch for every check (a filler and a bad record both leave the
+	 * fast path). hdr_len >= RF_REC_HDR_LEN and hdr_len + caplen <= len imply
+	 * len >= RF_REC_HDR_LEN; the 64-bit sum cannot overflow.
+	 */
+	if (rf_unlikely((len > avail) | (len > to_end) |
+			(((len | hdr_len) & (RF_REC_ALIGN - 1)) != 0) |
+			((flags & RF_REC_PAD) != 0) | (hdr_len < RF_REC_HDR_LEN) |
+			((uint64_t)hdr_len + caplen > len) | (wirelen < caplen)))
+		return 0;
+	ret_pkt->data = base + off + hdr_len;
+	ret_pkt->ts_ns = h->ts_ns;
+	ret_pkt->caplen = caplen;
+	ret_pkt->wirelen = wirelen;
+	ret_pkt->ifindex = h->ifindex;
+	ret_pkt->hash = h->hash;
+	ret_pkt->flags = (uint16_t)(flags & RF_REC_PUBLIC_MASK);
+	return len;
 }
 
 /*
