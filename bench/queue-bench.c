@@ -203,20 +203,24 @@ static int queue_room(struct rf_producer *p, uint32_t size)
 static int queue_produce(struct rf_producer *p, uint32_t size, uint64_t count)
 {
 	static uint8_t buf[MAX_SIZE];
-	struct rf_packet pkt = {.data = buf, .caplen = size, .wirelen = size};
+	struct rf_packet pkts[BURST];
 	uint64_t i;
-	int r;
+	int r, j, n;
 
-	for (i = 0; i < count; i++) {
-		if (i % BURST == 0 && (r = queue_room(p, size)) < 0)
+	for (j = 0; j < BURST; j++)
+		pkts[j] = (struct rf_packet){.data = buf, .caplen = size, .wirelen = size};
+	for (i = 0; i < count; i += (uint64_t)n) {
+		n = count - i < BURST ? (int)(count - i) : BURST;
+		if ((r = queue_room(p, size)) < 0)
 			return r;
-		pkt.ts_ns = i;
-		pkt.hash = (uint32_t)i;
-		r = rf_producer_enqueue(p, &pkt);
-		if (r < 0)
-			return r;
-		if ((i + 1) % BURST == 0)
-			rf_producer_publish(p);
+		for (j = 0; j < n; j++) {
+			pkts[j].ts_ns = i + (uint64_t)j;
+			pkts[j].hash = (uint32_t)(i + (uint64_t)j);
+		}
+		r = rf_producer_enqueue_burst(p, pkts, (unsigned int)n);
+		if (r != n)
+			return r < 0 ? r : -ENOBUFS;
+		rf_producer_publish(p);
 	}
 	rf_producer_finish(p);
 	return 0;
@@ -260,17 +264,17 @@ static __attribute__((noinline)) uint64_t inline_loop(struct rf_producer *p, str
 						      uint32_t size, uint64_t count)
 {
 	static uint8_t buf[MAX_SIZE];
-	struct rf_packet pkt = {.data = buf, .caplen = size, .wirelen = size};
-	struct rf_packet pkts[BURST];
+	struct rf_packet in[BURST], pkts[BURST];
 	uint64_t i, n = 0, sum = 0;
 	int j, r;
 
+	for (j = 0; j < BURST; j++)
+		in[j] = (struct rf_packet){.data = buf, .caplen = size, .wirelen = size};
 	for (i = 0; i < count; i += BURST) {
-		for (j = 0; j < BURST; j++) {
-			pkt.ts_ns = i + (uint64_t)j;
-			if (rf_producer_enqueue(p, &pkt) < 0)
-				return n;
-		}
+		for (j = 0; j < BURST; j++)
+			in[j].ts_ns = i + (uint64_t)j;
+		if (rf_producer_enqueue_burst(p, in, BURST) != BURST)
+			return n;
 		rf_producer_publish(p);
 		r = rf_consumer_recv(c, pkts, BURST, 0);
 		for (j = 0; j < r; j++)

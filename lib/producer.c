@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,13 +325,14 @@ static int refresh_tail(struct rf_producer *p)
 	return 0;
 }
 
-static __attribute__((noinline)) int make_room_slow(struct rf_producer *p, uint64_t total)
+static __attribute__((noinline)) int make_room_slow(struct rf_producer *p, uint64_t head,
+						    uint64_t total)
 {
 	int r = refresh_tail(p);
 
 	if (r < 0)
 		return r;
-	return p->head + total - p->tail <= p->size ? 0 : -ENOBUFS;
+	return head + total - p->tail <= p->size ? 0 : -ENOBUFS;
 }
 
 /* Room for total bytes from head? Reads the shared cursor only when the cached one says no. */
@@ -338,68 +340,142 @@ static inline int make_room(struct rf_producer *p, uint64_t total)
 {
 	if (rf_likely(!p->cursor_bad && p->head + total - p->tail <= p->size))
 		return 0;
-	return make_room_slow(p, total);
+	return make_room_slow(p, p->head, total);
 }
 
-static void write_record(struct rf_producer *p, uint64_t off, uint32_t len,
-			 const struct rf_packet *pkt)
-{
-	uint32_t wirelen = pkt->wirelen < pkt->caplen ? pkt->caplen : pkt->wirelen;
-	struct rf_rec_hdr h = {
-		.len = len,
-		.flags = (uint16_t)((pkt->flags & RF_REC_PUBLIC_MASK) |
-				    (pkt->caplen < wirelen ? RF_PKT_TRUNCATED : 0)),
-		.hdr_len = RF_REC_HDR_LEN,
-		.caplen = pkt->caplen,
-		.wirelen = wirelen,
-		.ts_ns = pkt->ts_ns,
-		.ifindex = pkt->ifindex,
-		.hash = pkt->hash,
-	};
+/*
+ * The hot state of a queue, copied into locals for a burst: the copy into
+ * the ring is a char store that may alias *p, so fields read through p would
+ * be reloaded after every packet.
+ */
+struct writer {
+	uint8_t *data;
+	uint64_t size, mask, head;
+	uint64_t limit; /* head may grow up to tail + size; 0 while the cursor is bad */
+	uint32_t max_record;
+};
 
-	memcpy(p->data + off, &h, sizeof(h));
-	if (pkt->caplen)
-		memcpy(p->data + off + RF_REC_HDR_LEN, pkt->data, pkt->caplen);
+static inline uint64_t writer_limit(const struct rf_producer *p)
+{
+	return p->cursor_bad ? 0 : p->tail + p->size;
+}
+
+static inline void writer_load(const struct rf_producer *p, struct writer *w)
+{
+	w->data = p->data;
+	w->size = p->size;
+	w->mask = p->mask;
+	w->head = p->head;
+	w->limit = writer_limit(p);
+	w->max_record = p->max_record;
+}
+
+/* The header is stored field by field straight into the ring (records are 8-byte aligned). */
+static inline void write_record(uint8_t *at, uint32_t len, const struct rf_packet *pkt)
+{
+	struct rf_rec_hdr *h = (struct rf_rec_hdr *)at;
+	uint32_t caplen = pkt->caplen, wirelen = pkt->wirelen < caplen ? caplen : pkt->wirelen;
+
+	h->len = len;
+	h->flags = (uint16_t)((pkt->flags & RF_REC_PUBLIC_MASK) |
+			      (caplen < wirelen ? RF_PKT_TRUNCATED : 0));
+	h->hdr_len = RF_REC_HDR_LEN;
+	h->caplen = caplen;
+	h->wirelen = wirelen;
+	h->ts_ns = pkt->ts_ns;
+	h->ifindex = pkt->ifindex;
+	h->hash = pkt->hash;
+	if (caplen)
+		memcpy(h + 1, pkt->data, caplen);
 }
 
 /* Filler from off to the end of the data area (only its first 8 bytes are read). */
-static void write_pad(struct rf_producer *p, uint64_t off)
+static void write_pad(uint8_t *data, uint64_t size, uint64_t off)
 {
-	struct rf_rec_hdr h = {.len = (uint32_t)(p->size - off), .flags = RF_REC_PAD};
+	struct rf_rec_hdr h = {.len = (uint32_t)(size - off), .flags = RF_REC_PAD};
 
-	memcpy(p->data + off, &h, RF_REC_ALIGN);
+	memcpy(data + off, &h, RF_REC_ALIGN);
+}
+
+static void count_drop(struct rf_producer *p, int r)
+{
+	if (r == -ENOBUFS)
+		p->dropped_full++;
+	else if (r == -EMSGSIZE)
+		p->dropped_toobig++;
+	else
+		p->dropped_cursor++;
+}
+
+/* One packet into the ring at w->head: 0, or the reason it was dropped (not yet counted). */
+static inline __attribute__((always_inline)) int put(struct rf_producer *p, struct writer *w,
+						     const struct rf_packet *pkt)
+{
+	uint64_t need = rf_rec_len(pkt->caplen), off = w->head & w->mask, to_end = w->size - off;
+	/* A record never wraps: if it does not fit before the end, pad and start at 0. */
+	uint64_t total = need <= to_end ? need : need + to_end;
+	int r;
+
+	if (rf_unlikely(need > w->max_record))
+		return -EMSGSIZE;
+	if (rf_unlikely(w->head + total > w->limit)) {
+		r = make_room_slow(p, w->head, total);
+		w->limit = writer_limit(p);
+		if (r < 0)
+			return r;
+	}
+	if (need > to_end) {
+		write_pad(w->data, w->size, off);
+		w->head += to_end;
+		off = 0;
+	}
+	write_record(w->data + off, (uint32_t)need, pkt);
+	w->head += need;
+	return 0;
 }
 
 int rf_producer_enqueue(struct rf_producer *p, const struct rf_packet *pkt)
 {
-	uint64_t need = rf_rec_len(pkt->caplen), off = p->head & p->mask, to_end = p->size - off;
+	struct writer w;
 	int r;
 
 	if (rf_unlikely(p->finished))
 		return -EINVAL;
-	if (rf_unlikely(need > p->max_record)) {
-		p->dropped_toobig++;
-		return -EMSGSIZE;
-	}
-	/* A record never wraps: if it does not fit before the end, pad and start at 0. */
-	r = make_room(p, need <= to_end ? need : need + to_end);
+	writer_load(p, &w);
+	r = put(p, &w, pkt);
 	if (rf_unlikely(r < 0)) {
-		if (r == -ENOBUFS)
-			p->dropped_full++;
-		else
-			p->dropped_cursor++;
+		count_drop(p, r);
 		return r;
 	}
-	if (need > to_end) {
-		write_pad(p, off);
-		p->head += to_end;
-		off = 0;
-	}
-	write_record(p, off, (uint32_t)need, pkt);
-	p->head += need;
+	p->head = w.head;
 	p->enqueued++;
 	p->enqueued_bytes += pkt->caplen;
 	return 0;
+}
+
+int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkts, unsigned int n)
+{
+	uint64_t bytes = 0;
+	unsigned int i, done = 0;
+	struct writer w;
+	int r;
+
+	if (!p || (!pkts && n) || p->finished || n > INT_MAX)
+		return -EINVAL;
+	writer_load(p, &w);
+	for (i = 0; i < n; i++) {
+		r = put(p, &w, &pkts[i]);
+		if (rf_unlikely(r < 0)) {
+			count_drop(p, r);
+			continue;
+		}
+		bytes += pkts[i].caplen;
+		done++;
+	}
+	p->head = w.head;
+	p->enqueued += done;
+	p->enqueued_bytes += bytes;
+	return (int)done;
 }
 
 static void flush_counters(struct rf_producer *p)

@@ -199,6 +199,16 @@ RF_EXPORT int rf_producer_create(const char *name, const struct rf_producer_opts
  */
 RF_EXPORT int rf_producer_enqueue(struct rf_producer *p, const struct rf_packet *pkt);
 
+/*
+ * rf_producer_enqueue() for n packets in order, with the queue's state kept
+ * in registers across the burst: the fast way to fill a queue. A packet that
+ * does not fit is dropped and counted exactly as rf_producer_enqueue() would,
+ * and the next ones are still tried. Returns how many were enqueued, or
+ * -EINVAL (NULL arguments, n > INT_MAX, or the queue is finished).
+ */
+RF_EXPORT int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkts,
+					unsigned int n);
+
 /* Make everything enqueued visible and wake a sleeping consumer. Once per burst. */
 RF_EXPORT void rf_producer_publish(struct rf_producer *p);
 

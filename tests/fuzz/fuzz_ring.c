@@ -12,7 +12,7 @@
  *
  * Input (little-endian), see tests/fuzz/fuzz_ring.seeds:
  *   0  u8  ctl: bits 0-1 ring size (4, 8, 16 KiB), 2 FROM_NEWEST,
- *          3 NO_REATTACH, 4 unused, 5 finished, 6 release after each
+ *          3 NO_REATTACH, 4 NO_SPIN, 5 finished, 6 release after each
  *          receive
  *   1  u8  packets per receive, 1 + v % 64
  *   2  u8  receives, 1 + v % 16
@@ -265,7 +265,7 @@ static void check_first(const struct rf_packet *got, int r, const struct rf_pack
 static void consume(struct fz_queue *q, const struct fz_input *in, const struct rf_packet *exp,
 		    int n_exp)
 {
-	struct rf_consumer_opts o = {.sz = sizeof(o), .dir = qdir, .flags = (in->ctl >> 2) & 3};
+	struct rf_consumer_opts o = {.sz = sizeof(o), .dir = qdir, .flags = (in->ctl >> 2) & 7};
 	struct rf_packet pkts[MAX_PKTS];
 	struct rf_consumer_stats st;
 	struct rf_consumer *c;

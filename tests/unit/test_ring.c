@@ -342,6 +342,60 @@ static void test_full_and_too_big(void **state)
 	rf_producer_destroy(p);
 }
 
+/* Packet seq of caplen bytes in its own buffer, as put() makes it. */
+static void make_pkt(struct rf_packet *pkt, uint8_t *buf, uint32_t seq, uint32_t caplen)
+{
+	memcpy(buf, payload, caplen);
+	memcpy(buf, &seq, 4);
+	*pkt = (struct rf_packet){
+		.data = buf, .ts_ns = 1000 + seq, .caplen = caplen, .wirelen = caplen, .hash = seq};
+}
+
+/* A burst is the same packets enqueued one by one: drops counted, the rest still tried. */
+static void test_burst(void **state)
+{
+	static uint8_t bufs[8][SMALL / 4];
+	const uint32_t q = SMALL / 4 - 32; /* the largest packet: a quarter of the ring */
+	const uint32_t lens[8] = {100, q + 1, q, q, q, q, 8, q};
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_consumer *c = consumer(Q, 0);
+	struct rf_packet in[8], out[8];
+	struct rf_queue_info qi;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 8; i++)
+		make_pkt(&in[i], bufs[i], i, lens[i]);
+	assert_int_equal(rf_producer_enqueue_burst(NULL, in, 1), -EINVAL);
+	assert_int_equal(rf_producer_enqueue_burst(p, NULL, 1), -EINVAL);
+	assert_int_equal(rf_producer_enqueue_burst(p, NULL, 0), 0);
+	/* 1 is too big; 5 finds the ring full (100 + 3 quarters are in); 6 still fits. */
+	assert_int_equal(rf_producer_enqueue_burst(p, in, 7), 5);
+	qi = info_of(p);
+	assert_int_equal(qi.enqueued, 5);
+	assert_int_equal(qi.dropped_toobig, 1);
+	assert_int_equal(qi.dropped_full, 1);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, out, 8, 0), 5);
+	check_pkt(&out[0], 0, 100);
+	check_pkt(&out[1], 2, q);
+	check_pkt(&out[2], 3, q);
+	check_pkt(&out[3], 4, q);
+	check_pkt(&out[4], 6, 8);
+	rf_consumer_release(c);
+	/* Packet 7 does not fit before the end: a filler, then offset 0. */
+	assert_int_equal(rf_producer_enqueue_burst(p, &in[7], 1), 1);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, out + 5, 1, 0), 1);
+	check_pkt(&out[5], 7, q);
+	assert_ptr_equal(out[5].data, out[0].data); /* both at offset 0 */
+	assert_int_equal(stats_of(c).corrupt, 0);
+	rf_producer_finish(p);
+	assert_int_equal(rf_producer_enqueue_burst(p, in, 1), -EINVAL);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 static void test_batch_without_release(void **state)
 {
 	struct rf_producer *p = producer(Q, SMALL, 0);
@@ -1105,6 +1159,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrap_around, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_filler, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_and_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_without_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_newest, setup, teardown),
