@@ -71,7 +71,7 @@ for size in 64 512 1500; do
 			v = $1; gsub(",", "", v)
 			if ($0 ~ /PROGRAM TOTALS/) next
 			if ($0 ~ /producer\.c|:rf_producer|memcpy|memmove/) p += v
-			else if ($0 ~ /consumer\.c|common\.c/) c += v
+			else if ($0 ~ /consumer\.c|common\.c|:take|:rf_consumer/) c += v
 			else l += v
 		}
 		END { printf "%-6s %12.1f %12.1f %12.1f %12.1f\n", size, p / n, c / n, l / n, (p + c + l) / n }'
