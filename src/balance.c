@@ -6,6 +6,7 @@
  * removes everything it created: no half-started cluster is left behind.
  */
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -356,23 +357,73 @@ static int open_stats(struct balancer *b)
 	return r;
 }
 
+static const char *linktype_name(int dlt)
+{
+	const char *n = pcap_datalink_val_to_name(dlt);
+
+	return n ? n : "unknown";
+}
+
+/*
+ * The link type of every source, which an egress needs (a pcap file has
+ * one). Sources of different link types cannot share an egress: -EINVAL.
+ */
+static int sources_linktype(const struct balancer *b, int *ret_dlt)
+{
+	unsigned int i;
+
+	for (i = 1; i < b->n_sources; i++) {
+		if (b->sources[i]->linktype != b->sources[0]->linktype) {
+			rf_err("cannot start egresses: sources '%s' (%s) and '%s' (%s) have "
+			       "different link types",
+			       b->cfg->sources[0], linktype_name(b->sources[0]->linktype),
+			       b->cfg->sources[i], linktype_name(b->sources[i]->linktype));
+			return -EINVAL;
+		}
+	}
+	*ret_dlt = b->sources[0]->linktype;
+	return 0;
+}
+
+static const char *egress_error(int r, int dlt, char *buf, size_t len)
+{
+	if (r == -ENODEV)
+		return "no such interface";
+	if (r == -ENETDOWN)
+		return "interface is down";
+	if (r == -EPROTOTYPE)
+		snprintf(buf, len,
+			 "an interface takes Ethernet frames, the source's link type is %s",
+			 linktype_name(dlt));
+	else if (r == -EPROTONOSUPPORT)
+		snprintf(buf, len, "link type %s cannot be written to a pcap file",
+			 linktype_name(dlt));
+	else
+		return strerror(-r);
+	return buf;
+}
+
 static int start_egresses(struct balancer *b)
 {
-	char name[32];
+	char name[32], why[128];
 	unsigned int i;
-	int r;
+	int r, dlt;
 
+	if (!b->cfg->n_egress)
+		return 0;
+	r = sources_linktype(b, &dlt);
+	if (r)
+		return r;
 	for (i = 0; i < b->cfg->n_egress; i++) {
 		const struct rf_cfg_egress *ce = &b->cfg->egress[i];
-		struct rf_egress_opts eo = {.queue = name, .target = ce->target, .dir = b->dir};
+		struct rf_egress_opts eo = {
+			.queue = name, .target = ce->target, .dir = b->dir, .linktype = dlt};
 
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, ce->queue);
 		r = rf_egress_start(&eo, &b->egress[ce->queue]);
 		if (r) {
 			rf_err("cannot start egress of queue %u to '%s': %s", ce->queue, ce->target,
-			       r == -ENODEV	? "no such interface"
-			       : r == -ENETDOWN ? "interface is down"
-						: strerror(-r));
+			       egress_error(r, dlt, why, sizeof(why)));
 			return r;
 		}
 	}

@@ -21,6 +21,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <pcap/pcap.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,21 +44,13 @@
 #define EG_NOBUFS_TRIES	   8			/* backoffs on a full qdisc before a packet fails */
 #define EG_SNDBUF	   (4 << 20)
 #define EG_PCAP_SNAPLEN	   262144
-#define EG_PCAP_MAGIC_NSEC 0xa1b23c4dU
-#define EG_LINKTYPE_EN10MB 1
+#define EG_PCAP_HDR_LEN	   24
 #define EG_VLAN_HLEN	   4
 
 enum eg_kind { EG_IFACE, EG_PCAP };
 enum eg_stop { EG_RUN, EG_STOP_DRAIN, EG_STOP_NOW };
 
-/* pcap file header and record header (host byte order, as libpcap writes them). */
-struct eg_pcap_file_hdr {
-	uint32_t magic;
-	uint16_t version_major, version_minor;
-	int32_t thiszone;
-	uint32_t sigfigs, snaplen, linktype;
-};
-
+/* pcap record header (host byte order, as libpcap writes it). */
 struct eg_pcap_rec_hdr {
 	uint32_t sec, nsec, caplen, wirelen;
 };
@@ -98,6 +91,7 @@ struct rf_egress {
 	bool is_fifo;
 	bool had_reader; /* a FIFO reader was there once (until then, packets wait in the queue) */
 	off_t file_size; /* bytes of complete records in a regular file */
+	uint8_t pcap_hdr[EG_PCAP_HDR_LEN]; /* the file header, for this link type */
 
 	struct rf_packet pkts[EG_BURST];
 	struct mmsghdr msgs[EG_BURST];
@@ -407,24 +401,49 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /*
- * The file header libpcap writes for DLT_EN10MB with nanosecond timestamps.
- * Records are written here rather than through pcap_dump(): stdio hides how
- * much of a record reached the file when a write fails, and this writer
- * must cut a full disk's partial record off to keep the file readable.
+ * The file header of a pcap file of link type dlt with nanosecond
+ * timestamps, as libpcap writes it (libpcap also maps DLT_* to the file's
+ * LINKTYPE_*, e.g. DLT_RAW 12 to 101). Records are written here rather than
+ * through pcap_dump(): stdio hides how much of a record reached the file
+ * when a write fails, and this writer must cut a full disk's partial record
+ * off to keep the file readable. 0, or -EPROTONOSUPPORT: no pcap file holds dlt.
  */
+static int pcap_make_header(struct rf_egress *e, int dlt)
+{
+	pcap_t *pd = pcap_open_dead_with_tstamp_precision(dlt, EG_PCAP_SNAPLEN,
+							  PCAP_TSTAMP_PRECISION_NANO);
+	char buf[64] = "";
+	pcap_dumper_t *d;
+	FILE *f;
+	int r = -EPROTONOSUPPORT;
+
+	if (!pd)
+		return -ENOMEM;
+	f = fmemopen(buf, sizeof(buf), "w");
+	if (!f) {
+		r = -errno;
+		pcap_close(pd);
+		return r;
+	}
+	d = pcap_dump_fopen(pd, f);
+	if (d) {
+		pcap_dump_close(d); /* closes f: the header is in buf now */
+		r = 0;
+	} else {
+		fclose(f);
+	}
+	pcap_close(pd);
+	if (!r)
+		memcpy(e->pcap_hdr, buf, sizeof(e->pcap_hdr));
+	return r;
+}
+
 static int pcap_write_header(struct rf_egress *e)
 {
-	struct eg_pcap_file_hdr h = {
-		.magic = EG_PCAP_MAGIC_NSEC,
-		.version_major = 2,
-		.version_minor = 4,
-		.snaplen = EG_PCAP_SNAPLEN,
-		.linktype = EG_LINKTYPE_EN10MB,
-	};
-	int r = write_all(e->fd, &h, sizeof(h));
+	int r = write_all(e->fd, e->pcap_hdr, sizeof(e->pcap_hdr));
 
 	if (!r)
-		e->file_size = sizeof(h);
+		e->file_size = sizeof(e->pcap_hdr);
 	return r;
 }
 
@@ -449,7 +468,7 @@ static int fifo_open(struct rf_egress *e)
 	return 0;
 }
 
-static int pcap_open(struct rf_egress *e)
+static int pcap_file_open(struct rf_egress *e)
 {
 	struct stat st;
 	int r;
@@ -748,8 +767,13 @@ int rf_egress_start(const struct rf_egress_opts *opts, struct rf_egress **ret_eg
 	snprintf(e->queue, sizeof(e->queue), "%s", opts->queue);
 	co.dir = opts->dir;
 	r = parse_target(e, opts->target);
+	/* An interface takes Ethernet frames: anything else would go out garbled. */
+	if (!r && e->kind == EG_IFACE && opts->linktype != DLT_EN10MB)
+		r = -EPROTOTYPE;
+	if (!r && e->kind == EG_PCAP)
+		r = pcap_make_header(e, opts->linktype);
 	if (!r)
-		r = e->kind == EG_IFACE ? iface_open(e) : pcap_open(e);
+		r = e->kind == EG_IFACE ? iface_open(e) : pcap_file_open(e);
 	if (!r)
 		r = rf_consumer_open(opts->queue, &co, &e->c);
 	if (!r)

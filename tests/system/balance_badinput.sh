@@ -83,6 +83,13 @@ bad 1 "cannot capture on interface 'rfnosuch0'" -d -i rfnosuch0 -c 99 -n 2 -P "$
 bad 1 "cannot start egress of queue 1 to 'rfnosuch2'" -i "pcap:$pcap" -c 99 -n 2 \
 	-r 1:rfnosuch2 -P "$pidf"
 
+# An egress needs one link type: a pcap file has one, an interface takes Ethernet.
+raw=$PCAPS/four_ipv6_http_streams.pcap
+bad 1 "cannot start egresses: sources 'pcap:$pcap' \(EN10MB\) and 'pcap:$raw' \(RAW\) have different link types" \
+	-i "pcap:$pcap" -i "pcap:$raw" -c 99 -n 2 -r "0:pcap:$TMP/x.pcap" -P "$pidf"
+bad 1 "cannot start egress of queue 0 to 'lo': an interface takes Ethernet frames, the source's link type is RAW" \
+	-i "pcap:$raw" -c 99 -n 2 -r 0:lo -P "$pidf"
+
 # --help documents every option with an example, and exits 0.
 help=$("$RINGFAN" balance --help)
 for o in --interface --cluster --queues --hash-mode --egress --print-stats --daemon \

@@ -8,6 +8,7 @@
 #   pcap_compare.py subseq IN OUT              OUT holds some of IN's packets, in IN's order
 #   pcap_compare.py count FILE                 number of packets
 #
+# The files' link types must agree too (same, split, fanout).
 # A packet is (timestamp in ns, caplen, wirelen, data); --data-only keeps
 # (caplen, data), for captures taken on an interface. "In IN's order" allows
 # one exception: an IP fragment that arrived before its datagram's first
@@ -57,6 +58,31 @@ def read(path, data_only=False):
     return out
 
 
+# Link type values that old writers used for LINKTYPE_RAW (101): the same thing.
+LINKTYPE_ALIASES = {12: 101, 14: 101}
+
+
+def linktype(path):
+    """The link type in a pcap file's header (aliases mapped to their LINKTYPE_*)."""
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+    if len(hdr) < 24:
+        sys.exit(f"{path}: not a pcap file ({len(hdr)} bytes)")
+    (magic,) = struct.unpack_from("<I", hdr, 0)
+    if magic not in MAGICS:
+        sys.exit(f"{path}: not a pcap file (magic {magic:#x})")
+    lt = struct.unpack_from(MAGICS[magic][0] + "I", hdr, 20)[0]
+    return LINKTYPE_ALIASES.get(lt, lt)
+
+
+def same_linktype(inp, outs):
+    want = linktype(inp)
+    for o in outs:
+        got = linktype(o)
+        if got != want:
+            sys.exit(f"{o}: link type {got}, expected {want} as in {inp}")
+
+
 def fragment_frames(path):
     """1-based numbers of the frames that are IP fragments (any layer)."""
     cmd = ["tshark", "-n", "-r", path, "-o", "ip.defragment:FALSE",
@@ -103,6 +129,7 @@ def cmd_same(args):
     data_only = args[0] == "--data-only"
     if data_only:
         args = args[1:]
+    same_linktype(args[0], args[1:2])
     a, b = read(args[0], data_only), read(args[1], data_only)
     if len(a) != len(b):
         sys.exit(f"{args[1]}: {len(b)} packets, expected {len(a)} as in {args[0]}")
@@ -113,6 +140,7 @@ def cmd_same(args):
 
 
 def cmd_split(args):
+    same_linktype(args[0], args[1:])
     inp = read(args[0])
     total, frags, per = collections.Counter(), None, []
     for o in args[1:]:
@@ -129,6 +157,7 @@ def cmd_split(args):
 
 
 def cmd_fanout(args):
+    same_linktype(args[0], args[1:])
     inp = read(args[0])
     frags = None
     for o in args[1:]:

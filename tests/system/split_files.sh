@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Splitting a capture into files: `ringfan balance -i pcap:IN -n 4 -m MODE
 # -r 0:pcap:o0 ... -r 3:pcap:o3` exits 0 and the four files together hold
-# exactly the input's packets (bytes, lengths, timestamps), each file in the
+# exactly the input's packets (bytes, lengths, timestamps) with the input's
+# link type (Ethernet, raw IP, Linux SLL, PPP), each file in the
 # input's order (so every flow keeps its order); with fanout every file is
 # the whole input. Every mode, several real captures (one of them the 28 MB
 # ndpi-merged-ether.pcap) and a generated one with every feature.
@@ -30,7 +31,8 @@ split() {
 
 modes=(rr ip 5tuple inner-ip inner-5tuple vlan iface fanout)
 captures=(combined.pcap erspan.pcap mixed-vlan-mpls.pcap gtp1_gn_normal_incl_fragmentation.pcap
-	defrag-af-confusion-spray-h8.pcap vxlan.pcap pppoe-over-qinq.pcap timestamp.pcap)
+	defrag-af-confusion-spray-h8.pcap vxlan.pcap pppoe-over-qinq.pcap timestamp.pcap
+	four_ipv6_http_streams.pcap gtp-iphone.pcap mpls-traceroute.pcap) # raw IP, Linux SLL, PPP
 for f in "${captures[@]}"; do
 	for m in "${modes[@]}"; do
 		split "$PCAPS/$f" "$m"

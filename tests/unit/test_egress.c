@@ -124,7 +124,8 @@ static void test_pcap_roundtrip(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
+	struct rf_egress_opts eo = {
+		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
 	struct rf_egress *e;
 
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
@@ -135,11 +136,45 @@ static void test_pcap_roundtrip(void **state)
 	check_file(f->file);
 }
 
+/* The file's link type is the packets': libpcap's LINKTYPE_* for the DLT_* given. */
+static void test_pcap_linktype(void **state)
+{
+	static const int dlts[] = {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_PPP, DLT_NULL};
+	struct fixture *f = *state;
+	char target[160], errbuf[PCAP_ERRBUF_SIZE];
+	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
+	struct rf_egress *e;
+	unsigned char hdr[24];
+	uint32_t linktype;
+	unsigned int i;
+	pcap_t *pc;
+	FILE *fp;
+
+	snprintf(target, sizeof(target), "pcap:%s", f->file);
+	for (i = 0; i < sizeof(dlts) / sizeof(dlts[0]); i++) {
+		eo.linktype = dlts[i];
+		assert_int_equal(rf_egress_start(&eo, &e), 0);
+		assert_int_equal(rf_egress_stop(e, 0), 0);
+		pc = pcap_open_offline(f->file, errbuf);
+		assert_non_null(pc);
+		assert_int_equal(pcap_datalink(pc), dlts[i]);
+		pcap_close(pc);
+		fp = fopen(f->file, "rb");
+		assert_non_null(fp);
+		assert_int_equal(fread(hdr, 1, sizeof(hdr), fp), sizeof(hdr));
+		fclose(fp);
+		memcpy(&linktype, hdr + 20, 4);
+		/* DLT_RAW is 12 in programs but 101 in files. */
+		assert_int_equal(linktype, dlts[i] == DLT_RAW ? 101 : (uint32_t)dlts[i]);
+	}
+}
+
 static void test_stats_counts(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
+	struct rf_egress_opts eo = {
+		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
 	struct rf_egress_stats st;
 	struct rf_egress *e;
 	uint64_t bytes = 0;
@@ -170,7 +205,8 @@ static void test_stop_idle(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
+	struct rf_egress_opts eo = {
+		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
 	struct rf_egress *e;
 
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
@@ -183,7 +219,8 @@ static void test_start_errors(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
+	struct rf_egress_opts eo = {
+		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
 	struct rf_egress *e = NULL;
 
 	snprintf(target, sizeof(target), "no-such-iface0");
@@ -199,6 +236,14 @@ static void test_start_errors(void **state)
 	/* A full disk at start is reported, not discovered later. */
 	snprintf(target, sizeof(target), "pcap:/dev/full");
 	assert_int_equal(rf_egress_start(&eo, &e), -ENOSPC);
+	/* Only Ethernet frames go out on an interface; pcap files hold what libpcap knows. */
+	eo.linktype = DLT_RAW;
+	snprintf(target, sizeof(target), "lo");
+	assert_int_equal(rf_egress_start(&eo, &e), -EPROTOTYPE);
+	eo.linktype = 0x7ffe;
+	snprintf(target, sizeof(target), "pcap:%s", f->file);
+	assert_int_equal(rf_egress_start(&eo, &e), -EPROTONOSUPPORT);
+	eo.linktype = DLT_EN10MB;
 	/* The queue must exist. */
 	eo.queue = "7@1";
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
@@ -211,6 +256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pcap_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pcap_linktype, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
 	};
