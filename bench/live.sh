@@ -5,6 +5,7 @@
 # contender, loss = packets tcpreplay sent - packets the capture delivered:
 #   tcpdump      tcpdump -i rx -w /dev/null (defaults: 2 MiB buffer);
 #                received = its "packets captured"
+#   tcpdumpbig   the same with -B 32768: the 32 MiB of ringfan's capture ring
 #   ringfan Q    ringfan balance -i afpacket:vrx -n Q (defaults: 32 MiB
 #                capture ring), `ringfan count -i C@q -q --json` on every
 #                queue; received = sum of the consumers' packets
@@ -81,9 +82,12 @@ send() {
 		END { printf "%d %d\n", s, p }' "$work/replay.out"
 }
 
-# run_tcpdump RATE PCAP LOOPS: prints "sent achieved received kernel_drops 0"
+# run_tcpdump CONTENDER RATE PCAP LOOPS: prints "sent achieved received kernel_drops 0"
 run_tcpdump() {
-	ip netns exec "$nsc" tcpdump -n -i vrx -w /dev/null 2>"$work/td.err" &
+	local buf=()
+	[ "$1" == tcpdumpbig ] && buf=(-B 32768)
+	shift
+	ip netns exec "$nsc" tcpdump -n -i vrx "${buf[@]}" -w /dev/null 2>"$work/td.err" &
 	local td=$! i
 	track "$td"
 	for ((i = 0; i < 100; i++)); do grep -q "listening on" "$work/td.err" && break; sleep 0.05; done
@@ -148,7 +152,7 @@ echo "$(tcpreplay -V 2>&1 | head -1); $(tcpdump --version 2>&1 | head -1)"
 mkdir -p "$(dirname "$csv")"
 echo "contender,queues,offered_pps,achieved_pps,sent,received,loss,size,run,kernel_drops,queue_drops,backlog_drops" >"$csv"
 
-contenders="tcpdump"
+contenders="tcpdump tcpdumpbig"
 for q in $queues; do contenders+=" ringfan$q"; done
 for size in $sizes; do
 	# 100k packets over 1000 flows, looped to make each step's count.
@@ -163,8 +167,8 @@ for size in $sizes; do
 			# Interleaved so that background load hits every contender alike.
 			for c in $contenders; do
 				bd0=$(backlog_drops)
-				if [ "$c" == tcpdump ]; then
-					read -r sent ach rx kd qd < <(run_tcpdump "$rate" "$work/in.pcap" "$loops")
+				if [[ $c == tcpdump* ]]; then
+					read -r sent ach rx kd qd < <(run_tcpdump "$c" "$rate" "$work/in.pcap" "$loops")
 					q=0
 				else
 					q=${c#ringfan}
@@ -185,8 +189,8 @@ for size in $sizes; do
 		ach=$(sel tcpdump 0 4 | median)
 		printf '%-10s %10s' "$( ((rate == 0)) && echo top || echo "$rate")" "$ach"
 		for c in $contenders; do
-			q=0 n=tcpdump
-			[ "$c" != tcpdump ] && q=${c#ringfan} n=ringfan
+			q=0 n=$c
+			[[ $c != tcpdump* ]] && q=${c#ringfan} n=ringfan
 			fr=$(awk -F, -v s="$size" -v r="$rate" -v c="$n" -v q="$q" \
 				'$8 == s && $3 == r && $1 == c && $2 == q { printf "%.6f\n", $6 / $5 }' "$csv" | median)
 			printf ' %10.4f' "$fr"
@@ -195,8 +199,8 @@ for size in $sizes; do
 	done
 	echo "(received/sent, median of $runs; achieved = tcpreplay's Rated pps, median of tcpdump's runs)"
 	for c in $contenders; do
-		q=0 n=tcpdump
-		[ "$c" != tcpdump ] && q=${c#ringfan} n=ringfan
+		q=0 n=$c
+		[[ $c != tcpdump* ]] && q=${c#ringfan} n=ringfan
 		# Highest offered rate whose median loss is 0, and the median rate achieved there.
 		best=0
 		for rate in $rates; do

@@ -111,6 +111,8 @@ if has live.csv; then
 				IFS=- read -r _ _ c q <<<"${f%.dat}"
 				if [ "$c" = tcpdump ]; then
 					t="tcpdump -i (2 MiB buffer)" style="lw 2 pt 6 dt 2 lc rgb \"black\""
+				elif [ "$c" = tcpdumpbig ]; then
+					t="tcpdump -i -B 32768 (32 MiB buffer)" style="lw 2 pt 4 dt 3 lc rgb \"gray40\""
 				else
 					t="ringfan balance, $q queue" style="lw 2 pt 7"
 					if ((q > 1)); then t+=s; fi
