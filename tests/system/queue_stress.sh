@@ -3,11 +3,12 @@
 # (60-9000 bytes), random pauses on both sides. Nothing may be lost,
 # duplicated, reordered or corrupted except the drops the producer counted on
 # a full ring: the consumer's sequence gaps must equal dropped_full exactly.
-# Phase 1 is lossy (small ring, consumer pauses force drops), phase 2
-# lossless (the producer waits for room; zero drops).
+# Phase 1 is lossy (small ring, consumer pauses force drops), phase 2 the
+# same with bursts of records (rf_producer_enqueue_burst), phase 3 lossless
+# (the producer waits for room; zero drops).
 #
 # The volume of phase 1 is --records N or $QSTRESS_RECORDS (default 3000000;
-# phase 2 gets half). Soak run:
+# phase 2 gets a third, phase 3 half). Soak run:
 #   RINGFAN_BUILD=build bash tests/system/queue_stress.sh --records 50000000
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/queue-helpers.bash"
@@ -63,9 +64,13 @@ phase lossy "$records" $((4 << 20)) 0 --rate 300000 --pause-every 200 --pause-us
 	--pause-every 2000 --pause-us 20000
 (($(kv "$TMP/lossy.prod" q0.dropped_full) > 0)) || fail "lossy: no drop happened; the drop path was not exercised"
 # Lossless: the producer waits for room; both sides pause.
+# The same through rf_producer_enqueue_burst(): drops in the middle of a burst.
+phase burst $((records / 3)) $((4 << 20)) 2 --burst --rate 300000 --pause-every 20 --pause-us 2000 -- \
+	--pause-every 2000 --pause-us 20000
+(($(kv "$TMP/burst.prod" q0.dropped_full) > 0)) || fail "burst: no drop happened; the drop path was not exercised"
 phase lossless $((records / 2)) $((1 << 20)) 1 --lossless --pause-every 300 --pause-us 3000 -- \
 	--pause-every 300 --pause-us 3000 --release-every 3
 check_eq "$(kv "$TMP/lossless.prod" q0.dropped_full)" 0 "lossless: drops"
 ms=$((($(date +%s%N) - start) / 1000000))
-total=$((records + records / 2))
+total=$((records + records / 3 + records / 2))
 info "total $total records in $((ms / 1000)).$(printf %03d $((ms % 1000)))s ($((total * 1000 / (ms > 0 ? ms : 1))) records/s)"

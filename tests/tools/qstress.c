@@ -80,6 +80,7 @@ struct opts {
 	uint32_t mode;
 	int64_t group;
 	bool lossless;
+	bool burst; /* producer: rf_producer_enqueue_burst() of --batch records (not lossless) */
 	bool no_finish;
 	double idle_s; /* consumer: give up after this long without a record */
 	double seconds;
@@ -299,32 +300,76 @@ static void producer_pace(struct producer_run *pr, const struct opts *o, uint64_
 	}
 }
 
+/* The next record's length: uniform in [min_len, max_len]. */
+static uint32_t next_len(const struct opts *o, uint64_t *rng)
+{
+	return o->min_len + (uint32_t)(xorshift(rng) % (o->max_len - o->min_len + 1));
+}
+
+static void make_record(struct producer_run *pr, uint8_t *buf, uint32_t len, struct rf_packet *pkt)
+{
+	rec_build(buf, pr->sent, pr->run, len);
+	*pkt = (struct rf_packet){.data = buf,
+				  .caplen = len,
+				  .wirelen = len,
+				  .ts_ns = pr->sent,
+				  .hash = meta_hash(pr->sent)};
+}
+
+/* --burst: --batch records are built, then go to every queue in one call each. */
+static int burst_all(struct producer_run *pr, const struct opts *o, uint64_t *rng, uint8_t *stage,
+		     struct rf_packet *pkts)
+{
+	uint32_t i, n = 0;
+	unsigned int q;
+	int r;
+
+	for (i = 0; i < o->batch && (!o->records || pr->sent < o->records) && !stop_flag; i++) {
+		make_record(pr, stage + (size_t)i * o->max_len, next_len(o, rng), &pkts[n++]);
+		pr->sent++;
+	}
+	for (q = 0; q < pr->nq; q++) {
+		/* Records that do not fit are dropped and counted; the rest still go in. */
+		r = rf_producer_enqueue_burst(pr->q[q], pkts, n);
+		if (r < 0) {
+			err("enqueue burst on '%s': %s", pr->names[q], strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 static int producer_loop(struct producer_run *pr, const struct opts *o)
 {
 	static uint8_t buf[MAX_LEN];
+	static struct rf_packet pkts[MAX_BATCH];
 	uint64_t rng = o->seed * 0x2545f4914f6cdd1dull | 1;
-	struct rf_packet pkt = {.data = buf};
-	int r;
+	uint8_t *stage = NULL;
+	struct rf_packet pkt;
+	int r = 0;
 
 	pr->run = (uint32_t)(o->seed ^ (o->seed >> 32) ^ (uint64_t)getpid() << 8 ^ now_ns()) | 1;
-
+	if (o->burst && !(stage = malloc((size_t)o->batch * o->max_len)))
+		return -ENOMEM;
 	pr->start_ns = now_ns();
-	for (pr->sent = 0; (!o->records || pr->sent < o->records) && !stop_flag; pr->sent++) {
-		uint32_t len =
-			o->min_len + (uint32_t)(xorshift(&rng) % (o->max_len - o->min_len + 1));
-
-		rec_build(buf, pr->sent, pr->run, len);
-		pkt.caplen = pkt.wirelen = len;
-		pkt.ts_ns = pr->sent;
-		pkt.hash = meta_hash(pr->sent);
-		r = enqueue_all(pr, o, &pkt);
+	for (pr->sent = 0; (!o->records || pr->sent < o->records) && !stop_flag;) {
+		if (stage) {
+			r = burst_all(pr, o, &rng, stage, pkts);
+		} else {
+			make_record(pr, buf, next_len(o, &rng), &pkt);
+			r = enqueue_all(pr, o, &pkt);
+			pr->sent++;
+		}
 		if (r < 0)
-			return r;
-		if ((pr->sent + 1) % o->batch == 0) {
+			break;
+		if (stage || pr->sent % o->batch == 0) {
 			publish_all(pr);
 			producer_pace(pr, o, &rng);
 		}
 	}
+	free(stage);
+	if (r < 0)
+		return r;
 	publish_all(pr);
 	pr->end_ns = now_ns();
 	return 0;
@@ -838,7 +883,8 @@ static int usage(void)
 		"N\n"
 		"         --ring-size BYTES --seed N --batch N --release-every N --mode OCTAL "
 		"--group GID\n"
-		"         --lossless --no-finish --idle SECONDS --seconds S --hz N --dir DIR "
+		"         --lossless --burst --no-finish --idle SECONDS --seconds S --hz N --dir "
+		"DIR "
 		"--status FILE\n",
 		prog, prog, prog, prog, prog);
 	return 2;
@@ -904,6 +950,9 @@ static bool parse_opt(struct opts *o, int c, const char *arg)
 	case 'L':
 		o->lossless = true;
 		break;
+	case 'U':
+		o->burst = true;
+		break;
 	case 'F':
 		o->no_finish = true;
 		break;
@@ -944,6 +993,7 @@ static const struct option long_opts[] = {
 	{"mode", required_argument, NULL, 'm'},
 	{"group", required_argument, NULL, 'g'},
 	{"lossless", no_argument, NULL, 'L'},
+	{"burst", no_argument, NULL, 'U'},
 	{"no-finish", no_argument, NULL, 'F'},
 	{"idle", required_argument, NULL, 'i'},
 	{"seconds", required_argument, NULL, 'S'},
@@ -973,6 +1023,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			return -EINVAL;
 	if (o->min_len > o->max_len) {
 		err("--min is larger than --max");
+		return -EINVAL;
+	}
+	if (o->burst && o->lossless) {
+		err("--burst drops what does not fit: it cannot be --lossless");
 		return -EINVAL;
 	}
 	return optind;
