@@ -4,6 +4,7 @@
  * a ringfan queue delivers, prints pfcount's statistics block every second
  * (or a JSON object), and optionally a line per packet and a pcap copy.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -606,7 +607,8 @@ static int open_queue(struct count *c)
 
 /*
  * Is the source a queue? Yes for "ringfan:..." and for a valid CLUSTER@QUEUE;
- * sets c->qname. Returns 1 queue, 0 interface, -EINVAL bad queue name.
+ * a name with '@' that starts with a digit is a queue name gone wrong (no
+ * interface is called that). Sets c->qname. Returns 1 queue, 0 interface, -EINVAL bad queue name.
  */
 static int classify_source(struct count *c)
 {
@@ -619,7 +621,9 @@ static int classify_source(struct count *c)
 		snprintf(c->qname, sizeof(c->qname), "%u@%u", cl, q);
 		return 1;
 	}
-	if (!strncmp(s, "ringfan:", 8) || (strchr(s, '@') && r == -ERANGE)) {
+	/* "99@" or "7@x" was meant as a queue: say so rather than "no such interface". */
+	if (!strncmp(s, "ringfan:", 8) ||
+	    (strchr(s, '@') && (r == -ERANGE || isdigit((unsigned char)s[0])))) {
 		rf_err("count: invalid queue name '%s' (CLUSTER@QUEUE, cluster 0-%u, queue 0-%u)",
 		       s, RF_MAX_CLUSTER, RF_MAX_QUEUE);
 		return -EINVAL;

@@ -29,6 +29,8 @@ expect_fail 2 "missing value for '-f'" "$RINGFAN" count -i lo -f
 expect_fail 2 "unexpected argument 'tcp'" "$RINGFAN" count -i lo tcp
 expect_fail 2 "invalid queue name '99@5000'" "$RINGFAN" count -i 99@5000
 expect_fail 2 "invalid queue name 'ringfan:x'" "$RINGFAN" count -i ringfan:x
+expect_fail 2 "invalid queue name '99@'" "$RINGFAN" count -i 99@
+expect_fail 2 "invalid queue name '7@x'" "$RINGFAN" count -i 7@x
 expect_fail 2 "bad filter 'tcp port': .*syntax error" "$RINGFAN" count -i lo -f 'tcp port'
 
 # Runtime errors: status 1.

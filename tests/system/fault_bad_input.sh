@@ -147,13 +147,14 @@ printf 'cluster 90\nqueues 4\ninterface pcap:%s\ncluster 90 91\n' "$PCAPS/smtp.p
 bad 2 "bad.conf:4" "$conf"
 
 # ---- count: bad queue names and filters (others: count_errors.sh) ----
-# With the "ringfan:" prefix, or numbers out of range: a bad queue name (2).
+# With the "ringfan:" prefix, numbers out of range, or a digit first and an
+# '@' (no interface is named so): a bad queue name (2).
 for name in ringfan: ringfan:99@ ringfan:@1 ringfan:99@-1 ringfan:abc@0 ringfan:99@0x \
-	ringfan:99@1@2 70000@0 99@1024 99999999999999999999@0; do
+	ringfan:99@1@2 70000@0 99@1024 99999999999999999999@0 99@ 99@0x; do
 	expect_fail 2 "invalid queue name '$name'" "$RINGFAN" count -i "$name"
 done
 # Otherwise a name that is no queue name is taken for an interface (1).
-for name in 99@ @1 abc@0 99@0x " 99@0"; do
+for name in @1 abc@0 " 99@0"; do
 	expect_fail 1 "no such interface '$name'" "$RINGFAN" count -i "$name"
 done
 # A filter is refused before attaching, also on a queue that exists.
