@@ -6,11 +6,13 @@
  * --rate / --speed hand out each packet when it is due, like live traffic.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "source.h"
 #include "util.h"
@@ -22,6 +24,7 @@
 struct pcap_source {
 	struct rf_source base; /* first: the balancer sees a struct rf_source */
 	char path[4096];
+	int fd; /* the file, open for every play */
 	pcap_t *pcap;
 	uint8_t *arena;
 	uint32_t arena_used;
@@ -44,25 +47,40 @@ static struct pcap_source *ps_of(struct rf_source *s)
 	return (struct pcap_source *)s;
 }
 
-static int ps_open_file(struct pcap_source *p)
+/* Open the file once: later plays (--loop) rewind this descriptor, which
+ * keeps working after -D dropped the rights to open the path again. */
+static int ps_open_path(struct pcap_source *p)
 {
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct stat st;
-	FILE *fp;
-	int snap;
+	int r;
 
-	if (stat(p->path, &st)) {
+	p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	if (p->fd < 0 || fstat(p->fd, &st)) {
+		r = -errno;
 		rf_err("cannot open capture file '%s': %s", p->path, strerror(errno));
-		return -errno;
+		return r;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rf_err("cannot open capture file '%s': Is a directory", p->path);
 		return -EISDIR;
 	}
-	fp = fopen(p->path, "rbe");
-	if (!fp) {
-		rf_err("cannot open capture file '%s': %s", p->path, strerror(errno));
-		return -errno;
+	return 0;
+}
+
+/* Start a play: libpcap on a rewound copy of the descriptor. */
+static int ps_open_pcap(struct pcap_source *p)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	int fd, r, snap;
+	FILE *fp;
+
+	fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0 || !(fp = fdopen(fd, "rb"))) {
+		r = -errno;
+		rf_err("cannot read capture file '%s': %s", p->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
 	}
 	/* libpcap reads through stdio: a large buffer turns thousands of 4 KiB
 	 * reads into a few dozen. Failure only leaves the default buffer. */
@@ -103,7 +121,7 @@ static int ps_rewind(struct pcap_source *p)
 		p->loops_left--;
 	pcap_close(p->pcap);
 	p->pcap = NULL;
-	if (ps_open_file(p))
+	if (ps_open_pcap(p))
 		return -EIO;
 	p->ts_offset += p->last_ts - p->first_ts + 1000;
 	return 0;
@@ -247,6 +265,8 @@ static void ps_close(struct rf_source *s)
 
 	if (p->pcap)
 		pcap_close(p->pcap);
+	if (p->fd >= 0)
+		close(p->fd);
 	free(p->arena);
 	free(p);
 }
@@ -278,7 +298,10 @@ int rf_source_pcap_open(const char *path, const struct rf_source_opts *opts,
 		return -ENOMEM;
 	}
 	strcpy(p->path, path);
-	r = ps_open_file(p);
+	p->fd = -1;
+	r = ps_open_path(p);
+	if (!r)
+		r = ps_open_pcap(p);
 	if (r) {
 		ps_close(&p->base);
 		return r;

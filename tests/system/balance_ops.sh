@@ -151,7 +151,11 @@ user=rft$$
 useradd -r -M -s /usr/sbin/nologin "$user" || skip "cannot create a user"
 trap 'userdel "$user" 2>/dev/null; cleanup' EXIT
 uid=$(id -u "$user")
-"$RINGFAN" balance "${endless[@]}" -c 96 -n 2 -D "$user" 2>/dev/null &
+# A capture only root may open: every replay after the first reads the file
+# opened before the drop (small and fast, so that it loops within the test).
+install -m 600 "$pcap" "$TMP/root-only.pcap"
+"$RINGFAN" balance -i "pcap:$TMP/root-only.pcap" --loop 0 --rate 20000 -c 96 -n 2 -D "$user" \
+	2>"$TMP/drop.err" &
 pd=$!
 bg_pid "$pd"
 wait_until 10 receiving 96
@@ -164,6 +168,9 @@ check_eq "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$pd/status")" \
 seq1=$(stat_of 96 seq)
 wait_until 5 stat_gt 96 seq "$seq1"
 "$RINGFAN" stats -c 96 >/dev/null || fail "stats unreadable after the drop"
+loops=$(($(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py" count "$pcap") * 3))
+wait_until 10 stat_gt 96 total.received "$loops"
+info "ok: replayed the root-only capture 3 times after dropping root"
 kill -TERM "$pd"
 wait "$pd" || fail "balancer with -D exited $?"
 check_eq "$(stat_of 96 state)" stopped "final state after -D"
