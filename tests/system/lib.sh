@@ -59,6 +59,21 @@ wait_until() {
 	done
 }
 
+# pub_copy FILE...: copies any user may run (the build tree may sit below a
+# directory only root can enter); prints the copy of the first FILE. A copy
+# of a program linked with libringfan finds the library next to it through
+# LD_LIBRARY_PATH="$TMP/pub".
+pub_copy() {
+	local f
+	mkdir -p "$TMP/pub" && chmod 0711 "$TMP" && chmod 0755 "$TMP/pub" ||
+		fail "cannot make $TMP/pub"
+	for f; do
+		cp -L "$f" "$TMP/pub/" && chmod a+rX "$TMP/pub/$(basename "$f")" ||
+			fail "cannot copy $f to $TMP/pub"
+	done
+	echo "$TMP/pub/$(basename "$1")"
+}
+
 check_eq() { # actual expected what
 	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
 	info "ok: $3 = $1"
