@@ -41,6 +41,33 @@ start_count() { # cluster queue run [extra count options]
 	bg_pid "$CPID"
 }
 
+# start_counts CLUSTER K: a `ringfan count` on each of queues 0..K-1; cons[Q] = its pid.
+declare -A cons=()
+start_counts() {
+	local q
+	for ((q = 0; q < $2; q++)); do
+		start_count "$1" "$q" 1
+		cons[$q]=$CPID
+	done
+}
+
+# start_replay CLUSTER N PACKETS RING: the usual set-up. A generated capture
+# of PACKETS packets in 400 flows (seed CLUSTER) in $TMP/in.pcap, EXPECTED
+# from explain, and `ringfan balance` replaying it at a live pace (4000
+# packets/s) into N queues of RING bytes (stderr in $TMP/bal.err, pid in
+# bal); returns once the queues exist.
+bal=
+start_replay() {
+	"$RINGFAN" gen -o "$TMP/in.pcap" --flows 400 --packets "$3" --seed "$1" -q ||
+		fail "ringfan gen failed"
+	expect_queues "$TMP/in.pcap" "$2"
+	"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c "$1" -n "$2" --rate 4000 --ring-size "$4" \
+		2>"$TMP/bal.err" &
+	bal=$!
+	bg_pid "$bal"
+	wait_until 10 queues_up "$1" "$2"
+}
+
 # wait_ok PID WHAT: wait for a background process; fail unless it exited 0.
 wait_ok() {
 	local rc=0

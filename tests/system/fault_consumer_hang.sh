@@ -12,21 +12,9 @@ c=72
 n=4
 victim=2
 packets=60000
-"$RINGFAN" gen -o "$TMP/in.pcap" --flows 400 --packets $packets --seed 72 -q ||
-	fail "ringfan gen failed"
-expect_queues "$TMP/in.pcap" $n
-
 # 256 KiB rings hold a couple of seconds of a queue's ~1000 packets/s.
-"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c $c -n $n --rate 4000 --ring-size 256K \
-	2>"$TMP/bal.err" &
-bal=$!
-bg_pid $bal
-wait_until 10 queues_up $c $n
-declare -A cons=()
-for ((q = 0; q < n; q++)); do
-	start_count $c $q 1
-	cons[$q]=$CPID
-done
+start_replay $c $n $packets 256K
+start_counts $c $n
 
 read_past() { local v; v=$(qinfo "$c@$victim" consumer_read); [ -n "$v" ] && ((v >= $1)); }
 wait_until 15 read_past 1000

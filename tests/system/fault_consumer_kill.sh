@@ -20,20 +20,8 @@ holder=3
 RF_HOLD=$BUILD/tests/tools/rf-hold
 [ -x "$RF_HOLD" ] || skip "$RF_HOLD is not built"
 packets=40000
-"$RINGFAN" gen -o "$TMP/in.pcap" --flows 400 --packets $packets --seed 71 -q ||
-	fail "ringfan gen failed"
-expect_queues "$TMP/in.pcap" $n
-
-"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c $c -n $n --rate 4000 --ring-size 4M \
-	2>"$TMP/bal.err" &
-bal=$!
-bg_pid $bal
-wait_until 10 queues_up $c $n
-declare -A cons=()
-for ((q = 0; q < n - 1; q++)); do
-	start_count $c $q 1
-	cons[$q]=$CPID
-done
+start_replay $c $n $packets 4M
+start_counts $c $((n - 1))
 "$RF_HOLD" --batch 16 --release-every 4 --progress "$TMP/hold.progress" "$c@$holder" \
 	>"$TMP/hold.out" 2>&1 &
 cons[$holder]=$!

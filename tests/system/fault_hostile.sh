@@ -15,20 +15,8 @@ c=73
 n=4
 hostile=3
 packets=40000
-"$RINGFAN" gen -o "$TMP/in.pcap" --flows 400 --packets $packets --seed 73 -q ||
-	fail "ringfan gen failed"
-expect_queues "$TMP/in.pcap" $n
-
-"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c $c -n $n --rate 4000 --ring-size 512K \
-	2>"$TMP/bal.err" &
-bal=$!
-bg_pid $bal
-wait_until 10 queues_up $c $n
-declare -A cons=()
-for ((q = 0; q < n - 1; q++)); do
-	start_count $c $q 1
-	cons[$q]=$CPID
-done
+start_replay $c $n $packets 512K
+start_counts $c $((n - 1))
 
 # 1: write to packet data through the read-only mapping.
 rc=0

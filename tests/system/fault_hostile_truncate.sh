@@ -14,20 +14,8 @@ c=75
 n=4
 hostile=3
 packets=20000
-"$RINGFAN" gen -o "$TMP/in.pcap" --flows 400 --packets $packets --seed 75 -q ||
-	fail "ringfan gen failed"
-expect_queues "$TMP/in.pcap" $n
-
-"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c $c -n $n --rate 4000 --ring-size 256K \
-	2>"$TMP/bal.err" &
-bal=$!
-bg_pid $bal
-wait_until 10 queues_up $c $n
-declare -A cons=()
-for ((q = 0; q < n - 1; q++)); do
-	start_count $c $q 1
-	cons[$q]=$CPID
-done
+start_replay $c $n $packets 256K
+start_counts $c $((n - 1))
 wait_until 10 stat_ge $c total.received 2000
 truncate -s 0 "$RINGFAN_DIR/$c@$hostile.cons"
 info "truncated $RINGFAN_DIR/$c@$hostile.cons to 0 bytes"

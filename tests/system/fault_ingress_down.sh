@@ -34,11 +34,7 @@ ip netns exec "$ns" "$RINGFAN" balance -i afpacket:frx0 -c $c -n $n --ring-size 
 bal=$!
 bg_pid $bal
 wait_until 10 queues_up $c $n
-declare -A cons=()
-for ((q = 0; q < n; q++)); do
-	start_count $c $q 1
-	cons[$q]=$CPID
-done
+start_counts $c $n
 read_total() {
 	local q t=0 v
 	for ((q = 0; q < n; q++)); do
