@@ -124,7 +124,8 @@ static void check_bounds(const struct rf_config *c, bool parsed)
 	    !terminated(c->log_file, sizeof(c->log_file)) ||
 	    !terminated(c->user, sizeof(c->user)) || !terminated(c->dir, sizeof(c->dir)))
 		abort();
-	if (c->ring_size < (64 << 10) || (c->ring_size & (c->ring_size - 1)) ||
+	/* ring_size stays 0 until rf_config_validate() picks the default. */
+	if ((c->ring_size && c->ring_size < (64 << 10)) || (c->ring_size & (c->ring_size - 1)) ||
 	    c->capture_ring_size < (1 << 20) || (c->capture_ring_size & (c->capture_ring_size - 1)))
 		abort();
 	if (c->mode < 0 || c->mode >= RF_MODE__MAX || c->file_mode > 0777 || c->cluster > 65535)
@@ -141,7 +142,7 @@ static void check_valid(struct rf_config *c)
 		abort();
 	if (rf_config_validate(c) != 0)
 		return;
-	if (!c->n_sources || !c->have_cluster || !c->n_groups || !c->file_mode)
+	if (!c->n_sources || !c->have_cluster || !c->n_groups || !c->file_mode || !c->ring_size)
 		abort();
 	for (unsigned int i = 0; i < c->n_egress; i++) {
 		if (c->egress[i].queue >= c->n_queues)
