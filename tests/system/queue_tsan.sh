@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ThreadSanitizer: a producer thread and a consumer thread of one process over
 # one queue, with the library and qstress built with -fsanitize=thread (built
-# here: a meson build directory cannot mix sanitizers). Lossless and lossy
-# runs with random pauses; TSan must report nothing and the records must
+# here: a meson build directory cannot mix sanitizers). Lossless, lossy and
+# lossy-burst (rf_producer_enqueue_burst) runs with random pauses; TSan must
+# report nothing and the records must
 # arrive as in queue_stress.sh.
 # What TSan can see: the two handles' private state, the library's globals and
 # the calls' thread-safety. The ring itself is mapped twice (read-write by
@@ -47,3 +48,4 @@ run() { # name records opts...
 run lossless 200000 --ring-size $((1 << 20)) --lossless --pause-every 200 --pause-us 500 75@0
 check_eq "$(kv "$TMP/lossless" q0.dropped_full)" 0 "lossless: drops"
 run lossy 200000 --ring-size $((256 << 10)) --pause-every 300 --pause-us 2000 75@1
+run burst 200000 --ring-size $((256 << 10)) --burst --pause-every 20 --pause-us 2000 75@2
