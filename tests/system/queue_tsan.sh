@@ -3,8 +3,7 @@
 # one queue, with the library and qstress built with -fsanitize=thread (built
 # here: a meson build directory cannot mix sanitizers). Lossless, lossy and
 # lossy-burst (rf_producer_enqueue_burst) runs with random pauses; TSan must
-# report nothing and the records must
-# arrive as in queue_stress.sh.
+# report nothing and the records must arrive as in queue_stress.sh.
 # What TSan can see: the two handles' private state, the library's globals and
 # the calls' thread-safety. The ring itself is mapped twice (read-write by
 # the producer, read-only by the consumer) at different addresses, so TSan
