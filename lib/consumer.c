@@ -259,15 +259,16 @@ static uint64_t ring_drops(const struct rf_ring_hdr *h)
  */
 static bool head_usable(struct rf_consumer *c, uint64_t h)
 {
-	/* read_pos too: from_newest may have started it at a garbage head. */
-	if (((h | c->read_pos) & (RF_REC_ALIGN - 1)) || h < c->read_pos) {
+	if ((h & (RF_REC_ALIGN - 1)) || h < c->read_pos) {
 		if (h != c->bad_head) {
 			c->bad_head = h;
 			c->corrupt++;
 		}
 		return false;
 	}
-	if (h - c->tail > c->m.size) {
+	/* A FROM_NEWEST start at a garbage head can leave us misaligned, or a
+	 * head too far ahead means the records were overwritten: skip to h. */
+	if ((c->read_pos & (RF_REC_ALIGN - 1)) || h - c->tail > c->m.size) {
 		/* Whatever we held was overwritten already: give it all back at once. */
 		c->corrupt++;
 		c->read_pos = h;
@@ -279,7 +280,7 @@ static bool head_usable(struct rf_consumer *c, uint64_t h)
 
 /*
  * Take up to max records between our position and head. head_usable() and
- * pos < h give rf_ring_read_fast() its preconditions: pos is aligned (checked
+ * pos < h give rf_ring_read_fast() its preconditions: pos is aligned (made so
  * there, and every accepted length is a multiple of 8), and h - pos <= h -
  * tail <= size.
  */

@@ -824,6 +824,40 @@ static void test_garbage_ring(void **state)
 }
 
 /* The record checker alone, on random areas: whatever it accepts lies inside. */
+/*
+ * FROM_NEWEST at a misaligned (garbage) head starts the consumer misaligned:
+ * it must skip to the next sane head and then read normally again.
+ */
+static void test_from_newest_garbage_head(void **state)
+{
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_ring_hdr *h;
+	struct rf_consumer *c;
+	struct rf_packet pkts[8];
+	size_t len;
+
+	(void)state;
+	h = map_file(Q, "ring", &len);
+	assert_int_equal(put(p, 1, 40), 0);
+	rf_producer_publish(p);
+	atomic_store_explicit(&h->head, 75, memory_order_release);
+	c = consumer(Q, RF_CONSUMER_FROM_NEWEST);
+	assert_int_equal(rf_consumer_recv(c, pkts, 8, 0), 0);
+	/* The producer's next publish stores its own, aligned head. */
+	assert_int_equal(put(p, 2, 40), 0);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, pkts, 8, 0), 0); /* skipped to it */
+	assert_true(stats_of(c).corrupt >= 1);
+	assert_int_equal(put(p, 3, 40), 0);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, pkts, 8, 0), 1);
+	check_pkt(&pkts[0], 3, 40);
+	rf_consumer_release(c);
+	munmap(h, len);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 static void test_read_record_random(void **state)
 {
 	static uint8_t area[1024];
@@ -1171,6 +1205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scribbled_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_from_newest_garbage_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_no_spin, setup, teardown),
