@@ -608,7 +608,8 @@ static int open_queue(struct count *c)
 /*
  * Is the source a queue? Yes for "ringfan:..." and for a valid CLUSTER@QUEUE;
  * a name with '@' that starts with a digit is a queue name gone wrong (no
- * interface is called that). Sets c->qname. Returns 1 queue, 0 interface, -EINVAL bad queue name.
+ * interface is called that). Sets c->qname. Returns 1 queue, 0 interface,
+ * -EINVAL bad queue name.
  */
 static int classify_source(struct count *c)
 {
