@@ -325,6 +325,12 @@ static int refresh_tail(struct rf_producer *p)
 	return 0;
 }
 
+/* How far head may grow: up to the consumer's cursor + size; 0 while that cursor is bad. */
+static inline uint64_t room_limit(const struct rf_producer *p)
+{
+	return p->cursor_bad ? 0 : p->tail + p->size;
+}
+
 static __attribute__((noinline)) int make_room_slow(struct rf_producer *p, uint64_t head,
 						    uint64_t total)
 {
@@ -332,15 +338,7 @@ static __attribute__((noinline)) int make_room_slow(struct rf_producer *p, uint6
 
 	if (r < 0)
 		return r;
-	return head + total - p->tail <= p->size ? 0 : -ENOBUFS;
-}
-
-/* Room for total bytes from head? Reads the shared cursor only when the cached one says no. */
-static inline int make_room(struct rf_producer *p, uint64_t total)
-{
-	if (rf_likely(!p->cursor_bad && p->head + total - p->tail <= p->size))
-		return 0;
-	return make_room_slow(p, p->head, total);
+	return head + total <= room_limit(p) ? 0 : -ENOBUFS;
 }
 
 /*
@@ -355,9 +353,12 @@ struct writer {
 	uint32_t max_record;
 };
 
-static inline uint64_t writer_limit(const struct rf_producer *p)
+/* Room for total bytes from head? Reads the shared cursor only when the cached one says no. */
+static inline int make_room(struct rf_producer *p, uint64_t total)
 {
-	return p->cursor_bad ? 0 : p->tail + p->size;
+	if (rf_likely(p->head + total <= room_limit(p)))
+		return 0;
+	return make_room_slow(p, p->head, total);
 }
 
 static inline void writer_load(const struct rf_producer *p, struct writer *w)
@@ -366,7 +367,7 @@ static inline void writer_load(const struct rf_producer *p, struct writer *w)
 	w->size = p->size;
 	w->mask = p->mask;
 	w->head = p->head;
-	w->limit = writer_limit(p);
+	w->limit = room_limit(p);
 	w->max_record = p->max_record;
 }
 
@@ -420,7 +421,7 @@ static inline __attribute__((always_inline)) int put(struct rf_producer *p, stru
 		return -EMSGSIZE;
 	if (rf_unlikely(w->head + total > w->limit)) {
 		r = make_room_slow(p, w->head, total);
-		w->limit = writer_limit(p);
+		w->limit = room_limit(p);
 		if (r < 0)
 			return r;
 	}
