@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "flow.h"
+#include "source.h"
 #include "util.h"
 
 enum opt_id {
@@ -587,7 +588,7 @@ static bool is_file_split(const struct rf_config *cfg)
 	if (rf_config_live_replay(cfg) || cfg->n_egress < cfg->n_queues)
 		return false;
 	for (i = 0; i < cfg->n_sources; i++)
-		if (strncmp(cfg->sources[i], "pcap:", 5))
+		if (!rf_source_file(cfg->sources[i]))
 			return false;
 	return true;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ringfan/ringfan.h>
 
@@ -55,6 +56,12 @@ struct rf_source_opts {
 	uint64_t loops;		    /* pcap: times to play the file, 0: forever */
 	bool live_replay;	    /* pcap: drop on full queues instead of waiting */
 };
+
+/* The file of a "pcap:FILE" source spec; NULL for an interface. */
+static inline const char *rf_source_file(const char *spec)
+{
+	return strncmp(spec, "pcap:", 5) ? NULL : spec + 5;
+}
 
 /*
  * Open a source from its spec ("IFACE", "afpacket:IFACE", "pcap:FILE").

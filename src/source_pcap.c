@@ -325,8 +325,10 @@ void rf_source_close(struct rf_source *s)
 int rf_source_open(const char *spec, const struct rf_source_opts *opts,
 		   struct rf_source **ret_source)
 {
-	if (!strncmp(spec, "pcap:", 5))
-		return rf_source_pcap_open(spec + 5, opts, ret_source);
+	const char *file = rf_source_file(spec);
+
+	if (file)
+		return rf_source_pcap_open(file, opts, ret_source);
 	if (!strncmp(spec, "afpacket:", 9))
 		return rf_source_afpacket_open(spec + 9, opts, ret_source);
 	if (strchr(spec, ':')) {
