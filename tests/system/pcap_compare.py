@@ -34,12 +34,7 @@ def read(path, data_only=False):
     """List of packet keys of a pcap file (pcapng is not accepted)."""
     with open(path, "rb") as f:
         buf = f.read()
-    if len(buf) < 24:
-        sys.exit(f"{path}: not a pcap file ({len(buf)} bytes)")
-    (magic,) = struct.unpack_from("<I", buf, 0)
-    if magic not in MAGICS:
-        sys.exit(f"{path}: not a pcap file (magic {magic:#x})")
-    endian, mult = MAGICS[magic]
+    endian, mult, _ = header(path, buf)
     rec = struct.Struct(endian + "IIII")
     out, off = [], 24
     while off + 16 <= len(buf):
@@ -62,16 +57,21 @@ def read(path, data_only=False):
 LINKTYPE_ALIASES = {12: 101, 14: 101}
 
 
+def header(path, buf):
+    """(byte order, ns per timestamp unit, link type) of a pcap file's header."""
+    if len(buf) < 24:
+        sys.exit(f"{path}: not a pcap file ({len(buf)} bytes)")
+    (magic,) = struct.unpack_from("<I", buf, 0)
+    if magic not in MAGICS:
+        sys.exit(f"{path}: not a pcap file (magic {magic:#x})")
+    endian, mult = MAGICS[magic]
+    return endian, mult, struct.unpack_from(endian + "I", buf, 20)[0]
+
+
 def linktype(path):
     """The link type in a pcap file's header (aliases mapped to their LINKTYPE_*)."""
     with open(path, "rb") as f:
-        hdr = f.read(24)
-    if len(hdr) < 24:
-        sys.exit(f"{path}: not a pcap file ({len(hdr)} bytes)")
-    (magic,) = struct.unpack_from("<I", hdr, 0)
-    if magic not in MAGICS:
-        sys.exit(f"{path}: not a pcap file (magic {magic:#x})")
-    lt = struct.unpack_from(MAGICS[magic][0] + "I", hdr, 20)[0]
+        lt = header(path, f.read(24))[2]
     return LINKTYPE_ALIASES.get(lt, lt)
 
 
