@@ -102,16 +102,23 @@ static struct rf_consumer *consumer(const char *name, unsigned int flags)
 	return c;
 }
 
-/* A packet numbered seq: the number is in the hash and the first bytes. */
-static int put(struct rf_producer *p, uint32_t seq, uint32_t caplen)
+/* Packet seq of caplen bytes in buf: the number is in the hash and the first bytes. */
+static void make_pkt(struct rf_packet *pkt, uint8_t *buf, uint32_t seq, uint32_t caplen)
 {
-	static uint8_t buf[4096];
-	struct rf_packet pkt = {
-		.data = buf, .ts_ns = 1000 + seq, .caplen = caplen, .wirelen = caplen, .hash = seq};
-
 	memcpy(buf, payload, caplen);
 	if (caplen >= 4)
 		memcpy(buf, &seq, 4);
+	*pkt = (struct rf_packet){
+		.data = buf, .ts_ns = 1000 + seq, .caplen = caplen, .wirelen = caplen, .hash = seq};
+}
+
+/* Enqueue packet seq (see make_pkt). */
+static int put(struct rf_producer *p, uint32_t seq, uint32_t caplen)
+{
+	static uint8_t buf[4096];
+	struct rf_packet pkt;
+
+	make_pkt(&pkt, buf, seq, caplen);
 	return rf_producer_enqueue(p, &pkt);
 }
 
@@ -340,15 +347,6 @@ static void test_full_and_too_big(void **state)
 	assert_int_equal(rf_producer_wait_space(p, SMALL / 4, 0), -EMSGSIZE);
 	rf_consumer_close(c);
 	rf_producer_destroy(p);
-}
-
-/* Packet seq of caplen bytes in its own buffer, as put() makes it. */
-static void make_pkt(struct rf_packet *pkt, uint8_t *buf, uint32_t seq, uint32_t caplen)
-{
-	memcpy(buf, payload, caplen);
-	memcpy(buf, &seq, 4);
-	*pkt = (struct rf_packet){
-		.data = buf, .ts_ns = 1000 + seq, .caplen = caplen, .wirelen = caplen, .hash = seq};
 }
 
 /* A burst is the same packets enqueued one by one: drops counted, the rest still tried. */
