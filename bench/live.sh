@@ -152,6 +152,15 @@ echo "$(tcpreplay -V 2>&1 | head -1); $(tcpdump --version 2>&1 | head -1)"
 mkdir -p "$(dirname "$csv")"
 echo "contender,queues,offered_pps,achieved_pps,sent,received,loss,size,run,kernel_drops,queue_drops,backlog_drops" >"$csv"
 
+# sel CONTENDER RATE EXPR: EXPR (awk, over the CSV columns) of every run of
+# CONTENDER ("tcpdump", "tcpdumpbig", "ringfanQ") at RATE, for this size.
+sel() {
+	local n=$1 q=0
+	[[ $1 == ringfan* ]] && n=ringfan q=${1#ringfan}
+	awk -F, -v s="$size" -v r="$2" -v c="$n" -v q="$q" \
+		'$8 == s && $3 == r && $1 == c && $2 == q { print '"$3"' }' "$csv"
+}
+
 contenders="tcpdump tcpdumpbig"
 for q in $queues; do contenders+=" ringfan$q"; done
 for size in $sizes; do
@@ -184,30 +193,20 @@ for size in $sizes; do
 	for c in $contenders; do printf ' %10s' "$c"; done
 	printf '\n'
 	for rate in $rates; do
-		sel() { awk -F, -v s="$size" -v r="$rate" -v c="$1" -v q="$2" -v f="$3" \
-			'$8 == s && $3 == r && $1 == c && $2 == q { print $f }' "$csv"; }
-		ach=$(sel tcpdump 0 4 | median)
+		ach=$(sel tcpdump "$rate" '$4' | median)
 		printf '%-10s %10s' "$( ((rate == 0)) && echo top || echo "$rate")" "$ach"
 		for c in $contenders; do
-			q=0 n=$c
-			[[ $c != tcpdump* ]] && q=${c#ringfan} n=ringfan
-			fr=$(awk -F, -v s="$size" -v r="$rate" -v c="$n" -v q="$q" \
-				'$8 == s && $3 == r && $1 == c && $2 == q { printf "%.6f\n", $6 / $5 }' "$csv" | median)
-			printf ' %10.4f' "$fr"
+			printf ' %10.4f' "$(sel "$c" "$rate" '$6 / $5' | median)"
 		done
 		printf '\n'
 	done
 	echo "(received/sent, median of $runs; achieved = tcpreplay's Rated pps, median of tcpdump's runs)"
 	for c in $contenders; do
-		q=0 n=$c
-		[[ $c != tcpdump* ]] && q=${c#ringfan} n=ringfan
 		# Highest offered rate whose median loss is 0, and the median rate achieved there.
 		best=0
 		for rate in $rates; do
-			sel() { awk -F, -v s="$size" -v r="$rate" -v c="$n" -v q="$q" -v f="$1" \
-				'$8 == s && $3 == r && $1 == c && $2 == q { print $f }' "$csv"; }
-			[ "$(sel 7 | median)" == 0 ] || continue
-			a=$(sel 4 | median)
+			[ "$(sel "$c" "$rate" '$7' | median)" == 0 ] || continue
+			a=$(sel "$c" "$rate" '$4' | median)
 			awk -v a="$a" -v b="$best" 'BEGIN { exit !(a > b) }' && best=$a
 		done
 		printf '%-10s highest achieved rate with zero loss (median): %s pps\n' "$c" "$best"
