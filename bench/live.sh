@@ -22,6 +22,7 @@
 # CSV (default bench/results/live.csv).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
 build=${RINGFAN_BUILD:-$top/build}
 ringfan=$build/ringfan
 runs=${RUNS:-3}
@@ -69,7 +70,6 @@ backlog_drops() {
 	for d in $(awk '{ print $2 }' /proc/net/softnet_stat); do s=$((s + 16#$d)); done
 	echo $s
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 json_num() { grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; } # key: first match
 
 # send RATE PCAP LOOPS: replay from namespace S; prints "sent achieved_pps".
@@ -146,7 +146,7 @@ run_ringfan() {
 	rm -rf "$RINGFAN_DIR"
 }
 
-echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores, kernel $(uname -r)"
+echo "machine: $(machine)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs (median)"
 echo "$(tcpreplay -V 2>&1 | head -1); $(tcpdump --version 2>&1 | head -1)"
 mkdir -p "$(dirname "$csv")"

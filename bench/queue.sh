@@ -10,6 +10,7 @@
 # Usage (root, for the namespace): bench/queue.sh [BUILD_DIR]   (RUNS=5 by default)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
 build=${1:-${RINGFAN_BUILD:-$top/build}}
 runs=${RUNS:-5}
 qb=$build/bench/queue-bench
@@ -29,10 +30,9 @@ ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.de
 ip -n "$ns" link set va up
 ip -n "$ns" link set vb up
 
-echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores, kernel $(uname -r)"
+echo "machine: $(machine)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs (median)"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mpps() { sed -n 's/.*mpps=\([0-9.]*\).*/\1/p'; }
 
 count_for() { # size: enough packets for ~0.5-1 s of the queue

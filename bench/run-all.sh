@@ -16,6 +16,7 @@
 # skipped with a message; the exit status is 1 when a part that ran failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
 build=$(cd "${1:-${RINGFAN_BUILD:-$top/build}}" && pwd) || exit 2
 quick=${QUICK:-0}
 res=$top/bench/results
@@ -27,7 +28,7 @@ cd "$top" || exit 1
 # Only this run's results: a skipped part must not leave old figures behind.
 rm -f "$res"/*.csv "$res"/*.log
 
-machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores, Linux $(uname -r)"
+machine=$(machine)
 echo "$machine" >"$res/machine.txt"
 echo "run-all: $machine; build $build; $( ((quick)) && echo 'QUICK smoke run' || echo 'full run'); $(date -u '+%Y-%m-%d %H:%M UTC')"
 

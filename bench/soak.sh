@@ -16,6 +16,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/common.sh"
 BUILD=${RINGFAN_BUILD:-$TOP/build}
 RINGFAN=$BUILD/ringfan
 MINUTES=${1:-30}
@@ -57,7 +58,7 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 # Distinct shared-memory files the balancer has mapped.
 shm_maps() { awk '$6 ~ /^\/dev\/shm\// { print $6 }' "/proc/$1/maps" | sort -u | wc -l; }
 
-echo "# machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc) cores, kernel $(uname -r)"
+echo "# machine: $(machine)"
 echo "# soak: $MINUTES min, $RATE packets/s, $NQ queues of $RING, consumers restarted every 2-20 s"
 
 "$RINGFAN" gen -o "$WORK/soak.pcap" --all --flows 2000 --packets 200000 --size imix --seed 9 -q

@@ -11,6 +11,7 @@
 # of each (valgrind --tool=callgrind; stable where wall times are not).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
 build=${RINGFAN_BUILD:-$top/build}
 ringfan=$build/ringfan
 in=${1:-${RINGFAN_PCAPS:-$top/../shared/pcaps}/ndpi-merged-ether.pcap}
@@ -35,7 +36,6 @@ ms() {
 	t1=$(now)
 	echo $(((t1 - t0) / 1000000))
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 run_tcpdump() { tcpdump -r "$work/in.pcap" -w "$work/copy.pcap"; }
 run_ringfan() {
@@ -53,7 +53,7 @@ run_devnull() {
 		-r 0:pcap:/dev/null -r 1:pcap:/dev/null -r 2:pcap:/dev/null -r 3:pcap:/dev/null
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, Linux $(uname -r)"
+echo "machine: $(machine)"
 echo "capture: $in ($(stat -c %s "$in") bytes); mode $mode; $runs runs each; files on tmpfs"
 run_tcpdump >/dev/null 2>&1 # warm-up: page cache, dynamic loader
 run_ringfan >/dev/null 2>&1
