@@ -57,22 +57,93 @@ int rf_queue_name_parse(const char *name, uint32_t *ret_cluster, uint32_t *ret_q
 	return 0;
 }
 
+const char *rf_dir_resolve(const char *dir, bool *ret_named)
+{
+	if (!dir || !*dir)
+		dir = getenv("RINGFAN_DIR");
+	*ret_named = dir && *dir;
+	return *ret_named ? dir : RF_DEFAULT_DIR;
+}
+
 int rf_paths_init(struct rf_paths *p, const char *name, const char *dir)
 {
 	int r = rf_queue_name_parse(name, &p->cluster, &p->queue);
 
 	if (r < 0)
 		return r;
-	if (!dir || !*dir)
-		dir = getenv("RINGFAN_DIR");
-	if (!dir || !*dir)
-		dir = RF_DEFAULT_DIR;
-	if (snprintf(p->dir, sizeof(p->dir), "%s", dir) >= (int)sizeof(p->dir) ||
-	    snprintf(p->ring, sizeof(p->ring), "%s/%u@%u.ring", dir, p->cluster, p->queue) >=
-		    (int)sizeof(p->ring) ||
-	    snprintf(p->cons, sizeof(p->cons), "%s/%u@%u.cons", dir, p->cluster, p->queue) >=
-		    (int)sizeof(p->cons))
+	dir = rf_dir_resolve(dir, &p->dir_named);
+	if (snprintf(p->dir, sizeof(p->dir), "%s", dir) >= (int)sizeof(p->dir))
 		return -ENAMETOOLONG;
+	snprintf(p->ring, sizeof(p->ring), "%u@%u.ring", p->cluster, p->queue);
+	snprintf(p->cons, sizeof(p->cons), "%u@%u.cons", p->cluster, p->queue);
+	return 0;
+}
+
+/*
+ * The trust rule for a queue directory, in one place. Nobody but its owner
+ * may write to it (else anyone could swap the files under a name); the
+ * default one, made in a parent anyone may write to, must also be owned by
+ * root or the caller (else anyone could have made it first); a producer
+ * only uses one that root or its own user owns.
+ */
+static int dir_trusted(const struct stat *st, bool named, bool producer)
+{
+	bool mine = st->st_uid == 0 || st->st_uid == geteuid();
+
+	if (!S_ISDIR(st->st_mode))
+		return -ENOTDIR;
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) || ((producer || !named) && !mine))
+		return -EPERM;
+	return 0;
+}
+
+int rf_dir_open(const struct rf_paths *p, bool producer, struct stat *ret_st)
+{
+	struct stat st;
+	int fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	r = fstat(fd, &st) < 0 ? -errno : dir_trusted(&st, p->dir_named, producer);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (ret_st)
+		*ret_st = st;
+	return fd;
+}
+
+int rf_queue_dir_check(const char *dir, unsigned int flags, struct rf_dir_info *ret_info)
+{
+	struct stat st;
+	bool named;
+	const char *d = rf_dir_resolve(dir, &named);
+	int r;
+
+	if (flags & ~(unsigned int)RF_DIR_PRODUCER)
+		return -EINVAL;
+	if (ret_info) {
+		memset(ret_info, 0, sizeof(*ret_info));
+		snprintf(ret_info->path, sizeof(ret_info->path), "%s", d);
+		ret_info->named = named;
+	}
+	if (lstat(d, &st) < 0)
+		return -errno;
+	if (ret_info) {
+		ret_info->owner = st.st_uid;
+		ret_info->mode = st.st_mode;
+	}
+	r = S_ISLNK(st.st_mode) ? -ENOTDIR : dir_trusted(&st, named, flags & RF_DIR_PRODUCER);
+	return r;
+}
+
+int rf_file_trusted(const struct stat *st, const struct stat *dir_st)
+{
+	if (!S_ISREG(st->st_mode) || (st->st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	if (st->st_uid != dir_st->st_uid && st->st_uid != 0 && st->st_uid != geteuid())
+		return -EPERM;
 	return 0;
 }
 
@@ -103,10 +174,11 @@ int rf_lock_file(int fd)
 	return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
 }
 
-int rf_lock_held(int fd)
+int rf_write_locked(int fd)
 {
-	/* F_OFD_GETLK also works on a read-only descriptor. */
-	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	/* A read lock conflicts only with write locks: GETLK then reports only
+	 * those. It also works on a read-only descriptor. */
+	struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
 
 	if (fcntl(fd, F_OFD_GETLK, &l) < 0)
 		return -errno;
@@ -124,6 +196,52 @@ int rf_ring_hdr_check(const struct rf_ring_hdr *h, uint64_t file_size, const str
 	    h->max_record < RF_REC_HDR_LEN)
 		return -EPROTO;
 	return 0;
+}
+
+int rf_ring_hdr_read(int fd, const struct rf_paths *p, struct rf_ring_hdr *ret_hdr,
+		     struct stat *ret_st)
+{
+	ssize_t n;
+
+	if (fstat(fd, ret_st) < 0)
+		return -errno;
+	/* An empty file is not a queue (no producer leaves one; someone else's). */
+	if (ret_st->st_size == 0)
+		return -ENOENT;
+	n = pread(fd, ret_hdr, sizeof(*ret_hdr), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(*ret_hdr))
+		return -EPROTO;
+	return rf_ring_hdr_check(ret_hdr, (uint64_t)ret_st->st_size, p);
+}
+
+void rf_info_from_hdr(const struct rf_ring_hdr *h, struct rf_queue_info *qi)
+{
+	uint32_t feat = RF_READ_ONCE(h->features);
+
+	qi->generation = h->generation;
+	qi->ring_size = h->ring_size;
+	qi->enqueued = atomic_load_explicit(&h->enqueued, memory_order_relaxed);
+	qi->enqueued_bytes = atomic_load_explicit(&h->enqueued_bytes, memory_order_relaxed);
+	qi->dropped_full = atomic_load_explicit(&h->dropped_full, memory_order_relaxed);
+	qi->dropped_cursor = atomic_load_explicit(&h->dropped_cursor, memory_order_relaxed);
+	qi->dropped_toobig = atomic_load_explicit(&h->dropped_toobig, memory_order_relaxed);
+	qi->finished = atomic_load_explicit(&h->finished, memory_order_relaxed) != 0;
+	qi->linktype = (feat & RF_FEAT_LINKTYPE) ? (int32_t)RF_READ_ONCE(h->link_type)
+						 : RF_LINKTYPE_DEFAULT;
+	if (feat & RF_FEAT_RUN_INFO) {
+		qi->started_ns = RF_READ_ONCE(h->started_ns);
+		qi->finished_ns = atomic_load_explicit(&h->finished_ns, memory_order_relaxed);
+		qi->producer_starts =
+			atomic_load_explicit(&h->producer_starts, memory_order_relaxed);
+	}
+}
+
+void rf_set_backlog_packets(struct rf_queue_info *qi)
+{
+	if (qi->enqueued >= qi->consumer_read)
+		qi->backlog_packets = qi->enqueued - qi->consumer_read;
 }
 
 int rf_futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns)
@@ -196,11 +314,11 @@ static int read_full(int fd, void *buf, size_t len)
 }
 
 /* The consumer page's contribution: pid if its lock is held, released, backlog. */
-static void query_cons(const struct rf_paths *p, const struct rf_ring_hdr *h,
+static void query_cons(int dirfd, const struct rf_paths *p, const struct rf_ring_hdr *h,
 		       struct rf_queue_info *qi)
 {
 	struct rf_cons_page cp;
-	int fd = open(p->cons, O_RDONLY | RF_O_FLAGS);
+	int fd = openat(dirfd, p->cons, O_RDONLY | RF_O_FLAGS);
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
 	uint64_t tail;
 
@@ -211,22 +329,16 @@ static void query_cons(const struct rf_paths *p, const struct rf_ring_hdr *h,
 		qi->consumer_read = atomic_load_explicit(&cp.released, memory_order_relaxed);
 		if (rf_cursor_sane(tail, 0, head, h->ring_size))
 			qi->backlog_bytes = head - tail;
-		if (rf_lock_held(fd) == 1)
+		if (rf_write_locked(fd) == 1)
 			qi->consumer_pid = atomic_load_explicit(&cp.pid, memory_order_relaxed);
 	}
 	close(fd);
+	rf_set_backlog_packets(qi);
 }
 
-static void info_from_hdr(const struct rf_ring_hdr *h, struct rf_queue_info *qi)
+void rf_copy_info(const struct rf_queue_info *qi, struct rf_queue_info *ret_info, size_t sz)
 {
-	qi->generation = h->generation;
-	qi->ring_size = h->ring_size;
-	qi->enqueued = atomic_load_explicit(&h->enqueued, memory_order_relaxed);
-	qi->enqueued_bytes = atomic_load_explicit(&h->enqueued_bytes, memory_order_relaxed);
-	qi->dropped_full = atomic_load_explicit(&h->dropped_full, memory_order_relaxed);
-	qi->dropped_cursor = atomic_load_explicit(&h->dropped_cursor, memory_order_relaxed);
-	qi->dropped_toobig = atomic_load_explicit(&h->dropped_toobig, memory_order_relaxed);
-	qi->finished = atomic_load_explicit(&h->finished, memory_order_relaxed) != 0;
+	memcpy(ret_info, qi, sz < sizeof(*qi) ? sz : sizeof(*qi));
 }
 
 int rf_queue_query(const char *name, const struct rf_consumer_opts *opts,
@@ -237,7 +349,7 @@ int rf_queue_query(const char *name, const struct rf_consumer_opts *opts,
 	struct rf_ring_hdr h;
 	struct rf_paths *p;
 	struct stat st;
-	int fd, r;
+	int dirfd, fd, r;
 
 	if (!ret_info || sz == 0)
 		return -EINVAL;
@@ -248,50 +360,84 @@ int rf_queue_query(const char *name, const struct rf_consumer_opts *opts,
 	if (!p)
 		return -ENOMEM;
 	r = rf_paths_init(p, name, o.dir);
-	if (r < 0)
-		goto out;
-	fd = open(p->ring, O_RDONLY | RF_O_FLAGS);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
+	dirfd = r < 0 ? r : rf_dir_open(p, false, NULL);
+	if (dirfd < 0) {
+		free(p);
+		return dirfd;
 	}
-	r = fstat(fd, &st) < 0 ? -errno : st.st_size == 0 ? -ENOENT : read_full(fd, &h, sizeof(h));
-	if (r == 0)
-		r = rf_ring_hdr_check(&h, (uint64_t)st.st_size, p);
+	fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS);
+	r = fd < 0 ? -errno : rf_ring_hdr_read(fd, p, &h, &st);
 	if (r == 0) {
-		info_from_hdr(&h, &qi);
-		if (rf_lock_held(fd) == 1)
+		rf_info_from_hdr(&h, &qi);
+		qi.owner = st.st_uid;
+		if (rf_write_locked(fd) == 1)
 			qi.producer_pid = h.producer_pid;
-		query_cons(p, &h, &qi);
-		memcpy(ret_info, &qi, sz < sizeof(qi) ? sz : sizeof(qi));
+		query_cons(dirfd, p, &h, &qi);
+		rf_copy_info(&qi, ret_info, sz);
 	}
-	close(fd);
-out:
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	free(p);
+	return r;
+}
+
+/* Unlink the queue's files; busy: refuse if a producer or consumer holds them. */
+static int remove_files(int dirfd, const struct rf_paths *p, bool if_idle)
+{
+	int found = 0, r = 0, fd;
+
+	if (if_idle) {
+		fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS);
+		if (fd >= 0) {
+			r = rf_write_locked(fd) == 1 ? -EBUSY : 0;
+			close(fd);
+		}
+		fd = openat(dirfd, p->cons, O_RDONLY | RF_O_FLAGS);
+		if (fd >= 0) {
+			r = r ?: rf_write_locked(fd) == 1 ? -EBUSY : 0;
+			close(fd);
+		}
+		if (r)
+			return r;
+	}
+	/* The ring first: a consumer that finds no ring does not look for the page. */
+	if (unlinkat(dirfd, p->ring, 0) == 0)
+		found = 1;
+	else if (errno != ENOENT)
+		r = -errno;
+	if (unlinkat(dirfd, p->cons, 0) == 0)
+		found = 1;
+	else if (errno != ENOENT && r == 0)
+		r = -errno;
+	return r == 0 && !found ? -ENOENT : r;
+}
+
+static int queue_remove(const char *name, const char *dir, bool if_idle)
+{
+	struct rf_paths *p = malloc(sizeof(*p));
+	int r, dirfd;
+
+	if (!p)
+		return -ENOMEM;
+	r = rf_paths_init(p, name, dir);
+	if (r == 0) {
+		/* Removing is the directory owner's business: the producer's rule. */
+		dirfd = rf_dir_open(p, true, NULL);
+		r = dirfd < 0 ? dirfd : remove_files(dirfd, p, if_idle);
+		if (dirfd >= 0)
+			close(dirfd);
+	}
 	free(p);
 	return r;
 }
 
 int rf_queue_remove(const char *name, const char *dir)
 {
-	struct rf_paths *p = malloc(sizeof(*p));
-	int r, found = 0;
+	return queue_remove(name, dir, false);
+}
 
-	if (!p)
-		return -ENOMEM;
-	r = rf_paths_init(p, name, dir);
-	if (r == 0) {
-		/* The ring first: a consumer that finds no ring does not look for the page. */
-		if (unlink(p->ring) == 0)
-			found = 1;
-		else if (errno != ENOENT)
-			r = -errno;
-		if (unlink(p->cons) == 0)
-			found = 1;
-		else if (errno != ENOENT && r == 0)
-			r = -errno;
-		if (r == 0 && !found)
-			r = -ENOENT;
-	}
-	free(p);
-	return r;
+int rf_queue_remove_idle(const char *name, const char *dir)
+{
+	return queue_remove(name, dir, true);
 }

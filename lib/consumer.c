@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,7 +18,7 @@
 
 #include "internal.h"
 
-/* One generation's files and mappings. */
+/* One generation's files and mappings (on the heap: the guard keeps &fault). */
 struct qmap {
 	const struct rf_ring_hdr *hdr; /* read-only mapping of the .ring file */
 	const uint8_t *data;
@@ -27,22 +28,33 @@ struct qmap {
 	int ring_fd, cons_fd;
 	dev_t dev;
 	ino_t ino;
+	uid_t owner;	 /* of the ring file */
+	uid_t dir_owner; /* of the directory it was found in */
 	bool page_stale; /* the page did not belong to this ring generation */
+	bool guarded;
+	_Atomic bool fault; /* the SIGBUS guard replaced the ring: it was truncated */
 };
 
 struct rf_consumer {
-	struct qmap m;
+	struct qmap *m;
 	uint64_t read_pos;   /* next record to return */
 	uint64_t tail;	     /* last committed cursor */
 	uint64_t bad_head;   /* last nonsense head counted, so that it is counted once */
 	uint64_t unreleased; /* packets returned since the last release */
 	uint64_t released;   /* the page's released counter as we keep it */
 	uint64_t next_liveness_ns;
-	bool gone; /* "producer gone" reported; waiting for a new generation */
+	bool gone;	      /* "producer gone" reported; waiting for it to come back */
+	bool run_ended;	      /* end of run reported (or skipped); waiting for the next run */
+	uint32_t starts_seen; /* the ring's producer_starts at the last look */
 	unsigned int flags;
 	uint64_t received, received_bytes, corrupt, producer_restarts, dropped_before;
+	uint64_t generations, skipped;
 	struct rf_paths paths;
 };
+
+#define KNOWN_FLAGS                                                                \
+	(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH | RF_CONSUMER_NO_SPIN | \
+	 RF_CONSUMER_SKIP_FINISHED | RF_CONSUMER_GUARD_SIGBUS)
 
 /* ------------------------------------------------------------------ */
 /* Attaching                                                           */
@@ -50,64 +62,76 @@ struct rf_consumer {
 
 static void qmap_close(struct qmap *m)
 {
+	if (!m)
+		return;
 	if (m->cons) {
 		atomic_store_explicit(&m->cons->pid, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->cons->waiting, 0, memory_order_relaxed);
-		rf_guard_remove(m->cons);
+		if (m->guarded)
+			rf_guard_remove(m->cons);
 		munmap(m->cons, RF_CONS_PAGE_SIZE);
 	}
-	if (m->hdr)
+	if (m->hdr) {
+		if (m->guarded)
+			rf_guard_remove(m->hdr);
 		munmap((void *)m->hdr, m->map_len);
+	}
 	if (m->ring_fd >= 0)
 		close(m->ring_fd);
 	if (m->cons_fd >= 0)
 		close(m->cons_fd);
-	*m = (struct qmap){.ring_fd = -1, .cons_fd = -1};
+	free(m);
 }
 
-/* Open the .ring read-only and check its identity header. */
-static int open_ring(const struct rf_paths *p, struct qmap *m)
+/* The owners a consumer saw at its first attach: a later generation must have the same. */
+struct pin {
+	uid_t dir_owner, owner;
+};
+
+/* Open the .ring read-only and check its identity header and who made it. */
+static int open_ring(int dirfd, const struct stat *dir_st, const struct rf_paths *p,
+		     const struct pin *pin, struct qmap *m)
 {
 	struct rf_ring_hdr h;
 	struct stat st;
+	int r;
 
-	m->ring_fd = open(p->ring, O_RDONLY | RF_O_FLAGS);
+	m->ring_fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS);
 	if (m->ring_fd < 0)
 		return -errno;
-	if (fstat(m->ring_fd, &st) < 0)
-		return -errno;
-	/* An empty file is a queue whose producer is still creating it. */
-	if (st.st_size == 0)
-		return -ENOENT;
-	if (pread(m->ring_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    rf_ring_hdr_check(&h, (uint64_t)st.st_size, p) < 0)
-		return -EPROTO;
+	r = rf_ring_hdr_read(m->ring_fd, p, &h, &st);
+	if (r == 0)
+		r = rf_file_trusted(&st, dir_st);
+	if (r == 0 && pin && st.st_uid != pin->owner && st.st_uid != 0)
+		r = -EPERM;
+	if (r < 0)
+		return r;
 	m->size = h.ring_size;
 	m->generation = h.generation;
 	m->map_len = (size_t)st.st_size;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
+	m->owner = st.st_uid;
+	m->dir_owner = dir_st->st_uid;
 	return 0;
 }
 
-static int open_cons(const struct rf_paths *p, struct qmap *m)
+static int open_cons(int dirfd, const struct rf_paths *p, struct qmap *m)
 {
 	struct stat st;
-	int r;
 
-	m->cons_fd = open(p->cons, O_RDWR | RF_O_FLAGS);
+	m->cons_fd = openat(dirfd, p->cons, O_RDWR | RF_O_FLAGS);
 	if (m->cons_fd < 0)
 		return -errno;
 	if (fstat(m->cons_fd, &st) < 0)
 		return -errno;
-	if (st.st_size != RF_CONS_PAGE_SIZE)
+	if (!S_ISREG(st.st_mode) || st.st_size != RF_CONS_PAGE_SIZE)
 		return -EPROTO;
 	/* One consumer at a time; the kernel drops the lock when we die. */
-	r = rf_lock_file(m->cons_fd);
-	return r;
+	return rf_lock_file(m->cons_fd);
 }
 
-static int map_files(struct qmap *m)
+static int map_files(struct qmap *m, bool guard)
 {
 	void *ring, *c;
 	int r;
@@ -121,61 +145,83 @@ static int map_files(struct qmap *m)
 	c = mmap(NULL, RF_CONS_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->cons_fd, 0);
 	if (c == MAP_FAILED)
 		return -errno;
-	/* Others allowed to consume may truncate the page file under us. */
-	r = rf_guard_add(c);
-	if (r < 0) {
-		munmap(c, RF_CONS_PAGE_SIZE);
-		return r;
-	}
 	m->cons = c;
-	return 0;
+	if (!guard)
+		return 0;
+	/* Others allowed to consume may truncate the page file under us. */
+	r = rf_guard_add(c, RF_CONS_PAGE_SIZE, true, NULL);
+	if (r == 0 && (r = rf_guard_add(ring, m->map_len, false, &m->fault)) < 0)
+		rf_guard_remove(c);
+	m->guarded = r == 0;
+	return r;
 }
 
 /* True if the queue's name now points at another file than the one we have. */
 static bool ring_replaced(const struct rf_paths *p, const struct qmap *m)
 {
+	char path[PATH_MAX + 40];
 	struct stat st;
 
-	if (stat(p->ring, &st) < 0)
+	snprintf(path, sizeof(path), "%s/%s", p->dir, p->ring);
+	if (lstat(path, &st) < 0)
 		return false;
 	return st.st_size > 0 && (st.st_ino != m->ino || st.st_dev != m->dev);
+}
+
+static int qmap_try(const struct rf_paths *p, const struct pin *pin, bool guard, struct qmap *m)
+{
+	struct stat dir_st;
+	int dirfd = rf_dir_open(p, false, &dir_st), r;
+
+	if (dirfd < 0)
+		return dirfd;
+	r = pin && dir_st.st_uid != pin->dir_owner ? -EPERM : 0;
+	if (r == 0)
+		r = open_ring(dirfd, &dir_st, p, pin, m);
+	if (r == 0)
+		r = open_cons(dirfd, p, m);
+	close(dirfd);
+	if (r == 0)
+		r = map_files(m, guard);
+	return r;
 }
 
 /*
  * Open, lock and map a generation. The producer renames the page before the
  * ring, so a page from another generation means we came between the two
  * renames or the ring was replaced while we opened it (try again), or that
- * the page was scribbled on or its producer died between the renames (take
- * it over after a while).
+ * the page was scribbled on (take it over after a while).
  */
-static int qmap_open(const struct rf_paths *p, struct qmap *ret)
+static int qmap_open(const struct rf_paths *p, const struct pin *pin, unsigned int flags,
+		     struct qmap **ret)
 {
 	struct timespec pause = {.tv_nsec = 1000 * 1000};
-	struct qmap m = {.ring_fd = -1, .cons_fd = -1};
+	struct qmap *m = NULL;
 	int attempt, r;
 
 	for (attempt = 0;; attempt++) {
-		r = open_ring(p, &m);
-		if (r == 0)
-			r = open_cons(p, &m);
-		if (r == 0)
-			r = map_files(&m);
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		m->ring_fd = m->cons_fd = -1;
+		r = qmap_try(p, pin, flags & RF_CONSUMER_GUARD_SIGBUS, m);
 		if (r < 0) {
-			qmap_close(&m);
+			qmap_close(m);
 			return r;
 		}
-		m.page_stale = m.cons->generation != m.generation || m.cons->magic != RF_CONS_MAGIC;
-		if (!m.page_stale || attempt >= 50)
+		m->page_stale =
+			m->cons->generation != m->generation || m->cons->magic != RF_CONS_MAGIC;
+		if (!m->page_stale || attempt >= 50)
 			break;
-		if (!ring_replaced(p, &m))
+		if (!ring_replaced(p, m))
 			nanosleep(&pause, NULL);
-		qmap_close(&m);
+		qmap_close(m);
 	}
-	if (m.page_stale) {
-		m.cons->generation = m.generation;
-		m.cons->magic = RF_CONS_MAGIC;
+	if (m->page_stale) {
+		m->cons->generation = m->generation;
+		m->cons->magic = RF_CONS_MAGIC;
 	}
-	atomic_store_explicit(&m.cons->pid, (int32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&m->cons->pid, (int32_t)getpid(), memory_order_relaxed);
 	*ret = m;
 	return 0;
 }
@@ -184,22 +230,60 @@ static int qmap_open(const struct rf_paths *p, struct qmap *ret)
 static void start_position(struct rf_consumer *c, bool from_newest)
 {
 	/* C1 pairs with P1: records before head are complete. */
-	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
-	uint64_t t = atomic_load_explicit(&c->m.cons->tail, memory_order_relaxed);
-	bool sane = !c->m.page_stale && rf_cursor_sane(t, 0, h, c->m.size);
+	uint64_t h = atomic_load_explicit(&c->m->hdr->head, memory_order_acquire);
+	uint64_t t = atomic_load_explicit(&c->m->cons->tail, memory_order_relaxed);
+	bool sane = !c->m->page_stale && rf_cursor_sane(t, 0, h, c->m->size);
 
 	if (!sane)
 		c->corrupt++;
 	if (from_newest || !sane) {
 		t = h;
 		/* C2 pairs with P2: the producer may reuse everything before t. */
-		atomic_store_explicit(&c->m.cons->tail, t, memory_order_release);
+		atomic_store_explicit(&c->m->cons->tail, t, memory_order_release);
 	}
 	c->read_pos = c->tail = t;
 	c->bad_head = UINT64_MAX;
 	c->unreleased = 0;
-	c->released = atomic_load_explicit(&c->m.cons->released, memory_order_relaxed);
+	c->released = atomic_load_explicit(&c->m->cons->released, memory_order_relaxed);
+	c->starts_seen = atomic_load_explicit(&c->m->hdr->producer_starts, memory_order_relaxed);
 	c->next_liveness_ns = rf_mono_ns() + RF_LIVENESS_NS;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
+
+	nanosleep(&ts, NULL);
+}
+
+/* qmap_open(), waiting up to wait_ms (-1: forever) for the queue to appear. */
+static int attach_waiting(struct rf_consumer *c, int wait_ms)
+{
+	uint64_t end = rf_mono_ns() + (uint64_t)(wait_ms > 0 ? wait_ms : 0) * 1000000ull;
+	int r;
+
+	for (;;) {
+		r = qmap_open(&c->paths, NULL, c->flags, &c->m);
+		if (r != -ENOENT || wait_ms == 0 || (wait_ms > 0 && rf_mono_ns() >= end))
+			return r;
+		sleep_ns(RF_ATTACH_POLL_NS);
+	}
+}
+
+/* SKIP_FINISHED: what is left of a finished run is not read; wait for the next. */
+static void skip_finished(struct rf_consumer *c)
+{
+	struct rf_queue_info qi = {0};
+
+	if (!atomic_load_explicit(&c->m->hdr->finished, memory_order_acquire))
+		return;
+	rf_info_from_hdr(c->m->hdr, &qi);
+	qi.consumer_read = c->released;
+	rf_set_backlog_packets(&qi);
+	c->skipped += qi.backlog_packets;
+	c->read_pos = atomic_load_explicit(&c->m->hdr->head, memory_order_acquire);
+	c->run_ended = true;
 }
 
 int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
@@ -214,8 +298,7 @@ int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 	r = rf_opts_copy(&o, sizeof(o), opts);
 	if (r < 0)
 		return r;
-	if (o.flags & ~(unsigned int)(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH |
-				      RF_CONSUMER_NO_SPIN))
+	if (o.flags & ~(unsigned int)KNOWN_FLAGS || o.wait_ms < -1)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -223,12 +306,14 @@ int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 	c->flags = o.flags;
 	r = rf_paths_init(&c->paths, name, o.dir);
 	if (r == 0)
-		r = qmap_open(&c->paths, &c->m);
+		r = attach_waiting(c, o.wait_ms);
 	if (r < 0) {
 		free(c);
 		return r;
 	}
 	start_position(c, o.flags & RF_CONSUMER_FROM_NEWEST);
+	if (o.flags & RF_CONSUMER_SKIP_FINISHED)
+		skip_finished(c);
 	*ret_consumer = c;
 	return 0;
 }
@@ -237,7 +322,7 @@ void rf_consumer_close(struct rf_consumer *c)
 {
 	if (!c)
 		return;
-	qmap_close(&c->m);
+	qmap_close(c->m);
 	free(c);
 }
 
@@ -268,7 +353,7 @@ static bool head_usable(struct rf_consumer *c, uint64_t h)
 	}
 	/* A FROM_NEWEST start at a garbage head can leave us misaligned, or a
 	 * head too far ahead means the records were overwritten: skip to h. */
-	if ((c->read_pos & (RF_REC_ALIGN - 1)) || h - c->tail > c->m.size) {
+	if ((c->read_pos & (RF_REC_ALIGN - 1)) || h - c->tail > c->m->size) {
 		/* Whatever we held was overwritten already: give it all back at once. */
 		c->corrupt++;
 		c->read_pos = h;
@@ -287,10 +372,10 @@ static bool head_usable(struct rf_consumer *c, uint64_t h)
 static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max)
 {
 	/* C1 pairs with P1: the records before h are written when we see h. */
-	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
+	uint64_t h = atomic_load_explicit(&c->m->hdr->head, memory_order_acquire);
 	/* Locals: stores into pkts[] could alias the handle's fields. */
-	const uint8_t *base = c->m.data;
-	uint64_t size = c->m.size, pos = c->read_pos, bytes = 0;
+	const uint8_t *base = c->m->data;
+	uint64_t size = c->m->size, pos = c->read_pos, bytes = 0;
 	struct rf_packet *p = pkts, *end = pkts + max;
 	uint32_t len;
 
@@ -318,13 +403,18 @@ static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned
 	return (unsigned int)(p - pkts);
 }
 
+/* Something published and not read yet (a head worth looking at)? */
+static bool unread(const struct rf_consumer *c)
+{
+	uint64_t h = atomic_load_explicit(&c->m->hdr->head, memory_order_acquire);
+
+	return h != c->read_pos && h != c->bad_head;
+}
+
 /* Anything new from the producer: a head to read up to, or the end of the stream? */
 static bool has_news(const struct rf_consumer *c)
 {
-	uint64_t h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
-
-	return (h != c->read_pos && h != c->bad_head) ||
-	       atomic_load_explicit(&c->m.hdr->finished, memory_order_acquire);
+	return unread(c) || atomic_load_explicit(&c->m->hdr->finished, memory_order_acquire);
 }
 
 static inline void cpu_relax(void)
@@ -359,7 +449,7 @@ static bool spin_for_news(const struct rf_consumer *c, uint64_t ns)
 /* Sleep until the producer publishes, finishes, or ns pass. */
 static int wait_data(struct rf_consumer *c, uint64_t ns)
 {
-	struct rf_cons_page *cp = c->m.cons;
+	struct rf_cons_page *cp = c->m->cons;
 	uint32_t w;
 	int r = 0;
 
@@ -370,82 +460,101 @@ static int wait_data(struct rf_consumer *c, uint64_t ns)
 	/* C3 pairs with P3: either the producer sees waiting = 1 after its head
 	 * store, or we see its new head below. */
 	atomic_thread_fence(memory_order_seq_cst);
-	w = atomic_load_explicit(&c->m.hdr->wake, memory_order_relaxed);
+	w = atomic_load_explicit(&c->m->hdr->wake, memory_order_relaxed);
 	if (!has_news(c))
-		r = rf_futex_wait((_Atomic uint32_t *)&c->m.hdr->wake, w, ns);
+		r = rf_futex_wait((_Atomic uint32_t *)&c->m->hdr->wake, w, ns);
 	atomic_store_explicit(&cp->waiting, 0, memory_order_relaxed);
 	return r;
 }
 
-/* Is the producer still there? Its lock on our ring file says so, not the page. */
-static bool producer_gone(struct rf_consumer *c)
+/* Is a producer serving our generation? Its write lock on the ring says so, not the page. */
+static bool producer_here(const struct rf_consumer *c)
 {
-	uint64_t now = rf_mono_ns();
-
-	if (now < c->next_liveness_ns)
-		return false;
-	c->next_liveness_ns = now + RF_LIVENESS_NS;
-	return rf_lock_held(c->m.ring_fd) == 0 || ring_replaced(&c->paths, &c->m);
+	return !atomic_load_explicit(&c->m->fault, memory_order_relaxed) &&
+	       rf_write_locked(c->m->ring_fd) == 1 && !ring_replaced(&c->paths, c->m);
 }
 
-/* Move to the queue's next generation if there is one: 1 if we did, 0 if not, or -errno. */
-static int try_reattach(struct rf_consumer *c)
+/*
+ * Move to the queue's next generation if there is one (only once ours is
+ * read to its end): 1 if we did, 0 if there is none (yet), or -errno if it
+ * cannot be attached (not trusted, another consumer has it, ...).
+ */
+static int try_new_generation(struct rf_consumer *c)
 {
-	struct qmap m;
+	struct pin pin = {.dir_owner = c->m->dir_owner, .owner = c->m->owner};
+	struct qmap *m;
 	int r;
 
-	if (!ring_replaced(&c->paths, &c->m))
+	if (!ring_replaced(&c->paths, c->m))
 		return 0;
-	r = qmap_open(&c->paths, &m);
+	r = qmap_open(&c->paths, &pin, c->flags, &m);
 	if (r == -ENOENT || r == -EPROTO)
-		return 0; /* being created: try later */
+		return 0; /* gone again, or not a queue: look again later */
 	if (r < 0)
 		return r;
-	c->dropped_before += ring_drops(c->m.hdr);
-	qmap_close(&c->m);
+	c->dropped_before += ring_drops(c->m->hdr);
+	qmap_close(c->m);
 	c->m = m;
 	start_position(c, false);
-	c->producer_restarts++;
-	c->gone = false;
+	c->generations++;
+	c->run_ended = false;
 	return 1;
 }
 
-/* Wait for a new generation after "producer gone": 1 attached, 0 timed out, or -errno. */
-static int wait_reattach(struct rf_consumer *c, int timeout_ms)
+/*
+ * Once per RF_LIVENESS_NS while idle: is the producer still there? 0 yes,
+ * 1 there is something to read after all (published before it went, or a
+ * new generation moved to), -EPIPE it is gone (and everything read).
+ */
+static int check_producer(struct rf_consumer *c)
 {
-	uint64_t end = rf_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
-	struct timespec ts = {.tv_nsec = 20 * 1000 * 1000};
+	uint64_t now = rf_mono_ns();
+	uint32_t starts;
 	int r;
 
-	for (;;) {
-		r = try_reattach(c);
-		if (r != 0)
-			return r;
-		if (timeout_ms >= 0 && rf_mono_ns() >= end)
-			return 0;
-		if (nanosleep(&ts, NULL) < 0 && errno == EINTR)
-			return -EINTR;
+	if (now < c->next_liveness_ns)
+		return 0;
+	c->next_liveness_ns = now + RF_LIVENESS_NS;
+	starts = atomic_load_explicit(&c->m->hdr->producer_starts, memory_order_relaxed);
+	if (starts != c->starts_seen) {
+		/* It went and came back between two looks: a restart all the same. */
+		c->starts_seen = starts;
+		c->producer_restarts++;
 	}
+	if (producer_here(c))
+		return 0;
+	if (unread(c))
+		return 1;
+	r = c->flags & RF_CONSUMER_NO_REATTACH ? 0 : try_new_generation(c);
+	if (r == 1)
+		return 1;
+	c->gone = true;
+	return -EPIPE;
+}
+
+/* End of a finished run: 1 moved to a newer generation, else -ENODATA. */
+static int run_end(struct rf_consumer *c)
+{
+	int r = c->flags & RF_CONSUMER_NO_REATTACH ? 0 : try_new_generation(c);
+
+	if (r == 1)
+		return 1;
+	c->run_ended = true;
+	return -ENODATA;
 }
 
 /* Nothing to read: finished, gone, or sleep (one slice). 1 to read again, else the result. */
 static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
 {
-	uint64_t now, h, slice = RF_LIVENESS_NS;
+	uint64_t now, slice = RF_LIVENESS_NS;
 	int r;
 
 	/* Acquire pairs with the producer's release of finished: head is final. */
-	if (atomic_load_explicit(&c->m.hdr->finished, memory_order_acquire)) {
-		h = atomic_load_explicit(&c->m.hdr->head, memory_order_acquire);
-		if (h != c->read_pos && h != c->bad_head)
-			return 1;
-		r = (c->flags & RF_CONSUMER_NO_REATTACH) ? 0 : try_reattach(c);
-		return r == 0 ? -ENODATA : r;
-	}
-	if (producer_gone(c)) {
-		c->gone = true;
-		return -EPIPE;
-	}
+	if (atomic_load_explicit(&c->m->hdr->finished, memory_order_acquire))
+		return unread(c) ? 1 : run_end(c);
+	r = check_producer(c);
+	if (r != 0)
+		return r;
 	if (timeout_ms == 0)
 		return 0;
 	now = rf_mono_ns();
@@ -459,6 +568,56 @@ static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
 	return r < 0 ? r : 1;
 }
 
+/*
+ * After "gone": a producer is back on our generation. It takes the lock
+ * first and counts itself in producer_starts after: waiting for both keeps
+ * check_producer() from counting the same return a second time.
+ */
+static bool producer_back(struct rf_consumer *c)
+{
+	uint32_t starts = atomic_load_explicit(&c->m->hdr->producer_starts, memory_order_relaxed);
+
+	if (!c->gone || starts == c->starts_seen || !producer_here(c))
+		return false;
+	c->starts_seen = starts;
+	c->next_liveness_ns = rf_mono_ns() + RF_LIVENESS_NS;
+	return true;
+}
+
+/*
+ * After "producer gone" or the end of a run: wait for the producer to come
+ * back or the next generation. 1 when there is one, 0 on timeout, or -errno.
+ */
+static int wait_next(struct rf_consumer *c, int timeout_ms)
+{
+	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+	uint64_t now, ns;
+	uint32_t w;
+	int r;
+
+	for (;;) {
+		w = atomic_load_explicit(&c->m->hdr->wake, memory_order_relaxed);
+		r = producer_back(c) ? 1 : try_new_generation(c);
+		if (r != 0) {
+			if (r == 1 && c->gone)
+				c->producer_restarts++;
+			if (r == 1)
+				c->gone = false;
+			return r;
+		}
+		now = rf_mono_ns();
+		if (timeout_ms == 0 || (timeout_ms > 0 && now >= end))
+			return 0;
+		ns = RF_ATTACH_POLL_NS;
+		if (timeout_ms > 0 && end - now < ns)
+			ns = end - now;
+		/* A producer resuming our generation wakes us at once. */
+		r = rf_futex_wait((_Atomic uint32_t *)&c->m->hdr->wake, w, ns);
+		if (r == -EINTR)
+			return r;
+	}
+}
+
 int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 		     int timeout_ms)
 {
@@ -470,10 +629,10 @@ int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int
 		return -EINVAL;
 	if (max > INT_MAX)
 		max = INT_MAX;
-	if (c->gone) {
+	if (c->gone || c->run_ended) {
 		if (c->flags & RF_CONSUMER_NO_REATTACH)
-			return -EPIPE;
-		r = wait_reattach(c, timeout_ms);
+			return c->gone ? -EPIPE : -ENODATA;
+		r = wait_next(c, timeout_ms);
 		if (r <= 0)
 			return r;
 	}
@@ -503,9 +662,9 @@ void rf_consumer_release(struct rf_consumer *c)
 		return;
 	c->released += c->unreleased;
 	c->unreleased = 0;
-	atomic_store_explicit(&c->m.cons->released, c->released, memory_order_relaxed);
+	atomic_store_explicit(&c->m->cons->released, c->released, memory_order_relaxed);
 	/* C2 pairs with P2: we are done with the bytes before read_pos. */
-	atomic_store_explicit(&c->m.cons->tail, c->read_pos, memory_order_release);
+	atomic_store_explicit(&c->m->cons->tail, c->read_pos, memory_order_release);
 	c->tail = c->read_pos;
 }
 
@@ -518,12 +677,35 @@ int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret
 		return -EINVAL;
 	s.received = c->received;
 	s.received_bytes = c->received_bytes;
-	s.dropped = c->dropped_before + ring_drops(c->m.hdr);
+	s.dropped = c->dropped_before + ring_drops(c->m->hdr);
 	s.corrupt = c->corrupt;
 	s.producer_restarts = c->producer_restarts;
-	h = atomic_load_explicit(&c->m.hdr->head, memory_order_relaxed);
-	if (h >= c->tail && h - c->tail <= c->m.size)
+	h = atomic_load_explicit(&c->m->hdr->head, memory_order_relaxed);
+	if (h >= c->tail && h - c->tail <= c->m->size)
 		s.backlog_bytes = h - c->tail;
+	s.generations = c->generations;
+	s.skipped = c->skipped;
 	memcpy(ret_stats, &s, sz < sizeof(s) ? sz : sizeof(s));
+	return 0;
+}
+
+int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info, size_t sz)
+{
+	struct rf_queue_info qi = {0};
+	uint64_t h;
+
+	if (!c || !ret_info || sz == 0)
+		return -EINVAL;
+	rf_info_from_hdr(c->m->hdr, &qi);
+	if (rf_write_locked(c->m->ring_fd) == 1)
+		qi.producer_pid = RF_READ_ONCE(c->m->hdr->producer_pid);
+	qi.consumer_pid = (int32_t)getpid();
+	qi.consumer_read = c->released + c->unreleased;
+	h = atomic_load_explicit(&c->m->hdr->head, memory_order_relaxed);
+	if (h >= c->read_pos && h - c->read_pos <= c->m->size)
+		qi.backlog_bytes = h - c->read_pos;
+	qi.owner = c->m->owner;
+	rf_set_backlog_packets(&qi);
+	rf_copy_info(&qi, ret_info, sz);
 	return 0;
 }

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The producer maps each consumer page shared, and the consumer may write
- * that file: it can also truncate it, and the producer's next read of the
- * cursor would then be a SIGBUS that kills the balancer and every queue.
- * (A consumer's own mapping of its page is guarded too: whoever else may
- * consume the queue may truncate it under a consumer inside the balancer.)
- * A SIGBUS handler (installed when a producer is created, chaining to the
- * one it replaces) replaces
- * a registered consumer page that faults with a private page of 0xff
- * bytes: the producer reads a nonsense cursor there (UINT64_MAX), drops
- * that queue's packets as dropped_cursor, and carries on.
+ * Queue files are mapped shared, and others may be able to truncate them:
+ * a consumer its page file (whoever may consume may write it), the user
+ * named by the producer's `owner` option the ring file. The next access to
+ * a truncated mapping is a SIGBUS, which would kill the balancer and every
+ * queue with it (or an egress thread inside it).
+ * A SIGBUS handler (installed by rf_guard_add(), chaining to the one it
+ * replaces) maps private memory over a registered range that faults: 0xff
+ * bytes over a consumer page (the producer then reads a nonsense cursor and
+ * drops that queue's packets as dropped_cursor), zeros over a ring; it
+ * sets the range's fault flag, so that its owner can tell the queue is
+ * damaged, and the faulting access runs again on the new memory.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,22 +23,36 @@
 
 #define GUARD_SLOTS 4096
 
-static _Atomic uintptr_t guarded[GUARD_SLOTS];
+/*
+ * A slot is taken by a CAS on start (0: free) and filled before it is
+ * published by a release store of `ready`; the handler reads only slots
+ * whose `ready` it loads with acquire.
+ */
+struct guard_slot {
+	_Atomic uintptr_t start;
+	uintptr_t end;
+	bool fill_ff;
+	_Atomic bool *faulted;
+	_Atomic bool ready;
+};
+
+static struct guard_slot guarded[GUARD_SLOTS];
 static struct sigaction old_bus;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-static uintptr_t page_mask;
 
-/* Put a private page of 0xff bytes where the consumer page was. */
-static int replace_page(uintptr_t page)
+/* Put private memory where the range was (mmap is async-signal-safe in practice). */
+static int replace_range(const struct guard_slot *g)
 {
-	size_t len = (size_t)~page_mask + 1;
-	void *m = mmap((void *)page, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	size_t len = g->end - atomic_load_explicit(&g->start, memory_order_relaxed);
+	void *at = (void *)atomic_load_explicit(&g->start, memory_order_relaxed);
+	void *m = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		       0);
 
 	if (m == MAP_FAILED)
 		return -1;
-	/* Writable: a consumer's own writes to its page go here, unseen, instead of faulting. */
-	memset(m, 0xff, len);
+	/* Writable: the owner's own writes go here, unseen, instead of faulting. */
+	if (g->fill_ff)
+		memset(m, 0xff, len);
 	return 0;
 }
 
@@ -57,18 +72,30 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	sigaction(SIGBUS, &dfl, NULL);
 }
 
+static struct guard_slot *find(uintptr_t addr)
+{
+	size_t i;
+
+	for (i = 0; addr && i < GUARD_SLOTS; i++) {
+		struct guard_slot *g = &guarded[i];
+
+		if (atomic_load_explicit(&g->ready, memory_order_acquire) &&
+		    addr >= atomic_load_explicit(&g->start, memory_order_relaxed) && addr < g->end)
+			return g;
+	}
+	return NULL;
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	static _Atomic int depth;
-	uintptr_t page = (uintptr_t)si->si_addr & page_mask;
-	size_t i;
+	struct guard_slot *g = find((uintptr_t)si->si_addr);
 
-	for (i = 0; page && i < GUARD_SLOTS; i++)
-		if (atomic_load_explicit(&guarded[i], memory_order_relaxed) == page) {
-			if (replace_page(page) == 0)
-				return; /* the faulting read runs again, on the new page */
-			break;
-		}
+	if (g && replace_range(g) == 0) {
+		if (g->faulted)
+			atomic_store_explicit(g->faulted, true, memory_order_relaxed);
+		return; /* the faulting access runs again, on the new memory */
+	}
 	/* Not ours: whatever was there before us, unless it chains back to us. */
 	if (atomic_fetch_add(&depth, 1) == 0) {
 		chain(sig, si, uc);
@@ -89,8 +116,6 @@ static int install(void)
 	struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_RESTART};
 	struct sigaction cur;
 
-	if (!page_mask)
-		page_mask = ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1);
 	if (sigaction(SIGBUS, NULL, &cur) < 0)
 		return -errno;
 	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)
@@ -100,7 +125,7 @@ static int install(void)
 	return sigaction(SIGBUS, &sa, NULL) < 0 ? -errno : 0;
 }
 
-int rf_guard_add(const void *page)
+int rf_guard_add(const void *start, size_t len, bool fill_ff, _Atomic bool *faulted)
 {
 	uintptr_t want;
 	size_t i;
@@ -112,20 +137,33 @@ int rf_guard_add(const void *page)
 	if (r < 0)
 		return r;
 	for (i = 0; i < GUARD_SLOTS; i++) {
+		struct guard_slot *g = &guarded[i];
+
 		want = 0;
-		if (atomic_compare_exchange_strong(&guarded[i], &want, (uintptr_t)page))
-			return 0;
+		if (!atomic_compare_exchange_strong(&g->start, &want, (uintptr_t)start))
+			continue;
+		g->end = (uintptr_t)start + len;
+		g->fill_ff = fill_ff;
+		g->faulted = faulted;
+		/* Release: the handler sees the whole slot once it sees ready. */
+		atomic_store_explicit(&g->ready, true, memory_order_release);
+		return 0;
 	}
 	return -EMFILE;
 }
 
-void rf_guard_remove(const void *page)
+void rf_guard_remove(const void *start)
 {
 	size_t i;
 
-	for (i = 0; i < GUARD_SLOTS; i++)
-		if (atomic_load(&guarded[i]) == (uintptr_t)page) {
-			atomic_store(&guarded[i], 0);
+	for (i = 0; i < GUARD_SLOTS; i++) {
+		struct guard_slot *g = &guarded[i];
+
+		if (atomic_load(&g->start) == (uintptr_t)start &&
+		    atomic_load_explicit(&g->ready, memory_order_relaxed)) {
+			atomic_store(&g->ready, false);
+			atomic_store(&g->start, 0);
 			return;
 		}
+	}
 }

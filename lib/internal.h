@@ -17,7 +17,6 @@
 
 #include "queue_abi.h"
 
-#define RF_DEFAULT_DIR "/dev/shm/ringfan"
 /* How often an idle consumer checks that its producer still lives. */
 #define RF_LIVENESS_NS (100ull * 1000 * 1000)
 /* How long an emptied consumer polls before it goes to sleep. */
@@ -28,27 +27,65 @@
 #define rf_likely(x)   __builtin_expect(!!(x), 1)
 #define rf_unlikely(x) __builtin_expect(!!(x), 0)
 
-/* The two file names of a queue, in its directory. */
+/* How often a consumer waiting for a queue or a producer looks again. */
+#define RF_ATTACH_POLL_NS (20ull * 1000 * 1000)
+/* The directory-wide lock producers hold while they create or take over a queue. */
+#define RF_CREATE_LOCK ".lock"
+
+/* A queue's directory and the names of its files in it. */
 struct rf_paths {
 	uint32_t cluster, queue;
-	char ring[PATH_MAX];
-	char cons[PATH_MAX];
+	char ring[32]; /* "CLUSTER@QUEUE.ring" */
+	char cons[32];
 	char dir[PATH_MAX];
+	bool dir_named; /* the caller named the directory (not RF_DEFAULT_DIR) */
 };
 
 /* Resolve a queue name and directory (NULL: $RINGFAN_DIR, else the default). */
 int rf_paths_init(struct rf_paths *p, const char *name, const char *dir);
 
+/* The directory path for dir (NULL: $RINGFAN_DIR, else RF_DEFAULT_DIR); *ret_named as above. */
+const char *rf_dir_resolve(const char *dir, bool *ret_named);
+
+/*
+ * Open the directory (O_DIRECTORY | O_NOFOLLOW) and check it: for a
+ * consumer, rf_queue_dir_check()'s rules; for a producer (producer = true)
+ * also that it is owned by root or the caller. Returns the descriptor, or
+ * -ENOENT, -ENOTDIR, -EPERM, -errno. *ret_st (may be NULL) gets its stat.
+ */
+int rf_dir_open(const struct rf_paths *p, bool producer, struct stat *ret_st);
+
+/* A queue file as a consumer may trust it: 0 or -EPERM (see rf_consumer_open()). */
+int rf_file_trusted(const struct stat *st, const struct stat *dir_st);
+
 /* Copy a caller's sz-first options struct into *dst (zeroed first). -EINVAL on a bad sz. */
 int rf_opts_copy(void *dst, size_t dst_sz, const void *src);
 
-/* Whole-file OFD write lock: 0, -EBUSY if someone holds it, or -errno. */
+/* Whole-file OFD write lock: 0, -EBUSY if someone holds a lock, or -errno. */
 int rf_lock_file(int fd);
-/* 1 if some open file description holds a lock on fd's file, 0 if not, or -errno. */
-int rf_lock_held(int fd);
+/*
+ * 1 if some open file description holds a *write* lock on fd's file, 0 if
+ * not, or -errno. Read locks are not seen: anyone who may read a file may
+ * take one, while a write lock needs a descriptor open for writing (the
+ * producer on its ring, the consumer on its page), so a reader cannot fake
+ * a live producer or consumer this way.
+ */
+int rf_write_locked(int fd);
 
 /* Check an identity header read from a .ring file of file_size bytes. 0 or -EPROTO. */
 int rf_ring_hdr_check(const struct rf_ring_hdr *h, uint64_t file_size, const struct rf_paths *p);
+
+/* The run fields of a header (zero in a version-1 header without them) as rf_queue_info. */
+void rf_info_from_hdr(const struct rf_ring_hdr *h, struct rf_queue_info *qi);
+
+/* Packets not yet released, from the producer's count and the consumer's (untrusted) one. */
+void rf_set_backlog_packets(struct rf_queue_info *qi);
+/* Copy an info struct to a caller's, of sz bytes (older callers have a shorter one). */
+void rf_copy_info(const struct rf_queue_info *qi, struct rf_queue_info *ret_info, size_t sz);
+
+/* Read the ring header of an open .ring file and check it. 0, -ENOENT (empty), -EPROTO. */
+int rf_ring_hdr_read(int fd, const struct rf_paths *p, struct rf_ring_hdr *ret_hdr,
+		     struct stat *ret_st);
 
 /* Open flags that every queue file descriptor gets. */
 #define RF_O_FLAGS (O_CLOEXEC | O_NOFOLLOW)
@@ -60,12 +97,15 @@ void rf_futex_wake(_Atomic uint32_t *word);
 uint64_t rf_mono_ns(void);
 
 /*
- * Protect the producer from a consumer that truncates its page file: a
- * SIGBUS in a registered page replaces it with a page of 0xff bytes (a
- * nonsense cursor). 0, -EMFILE (no free slot) or -errno.
+ * Protect a process from the truncation of a file it maps shared: a SIGBUS
+ * in a registered range replaces the whole range with private memory,
+ * filled with 0xff bytes if fill_ff (a consumer page: a nonsense cursor)
+ * or zero, and sets *faulted (may be NULL) so that the owner can tell.
+ * Installs the SIGBUS handler (chaining to the previous one) if the
+ * current one is not ours. 0, -EMFILE (no free slot) or -errno.
  */
-int rf_guard_add(const void *page);
-void rf_guard_remove(const void *page);
+int rf_guard_add(const void *start, size_t len, bool fill_ff, _Atomic bool *faulted);
+void rf_guard_remove(const void *start);
 
 /* 8-byte aligned record length for a packet of caplen bytes. */
 static inline uint64_t rf_rec_len(uint32_t caplen)

@@ -26,11 +26,15 @@ struct rf_producer {
 	uint32_t max_record;
 	bool cursor_bad;
 	bool finished;
+	bool damaged;	    /* a mapping was truncated under us: drop everything */
+	_Atomic bool fault; /* set by the SIGBUS guard */
+	int how;	    /* enum rf_producer_start */
 	uint64_t head;	    /* next byte to write (unpublished) */
 	uint64_t head_pub;  /* last head published */
 	uint64_t tail;	    /* last sane consumer cursor seen */
 	uint64_t wake_head; /* head at the last wake-up: one wake per new head at most */
 	uint64_t enqueued, enqueued_bytes, dropped_full, dropped_cursor, dropped_toobig;
+	uint64_t enqueued_pub, bytes_pub; /* enqueued, enqueued_bytes at the last publish */
 	int ring_fd, cons_fd;
 	size_t map_len;
 	struct rf_paths paths;
@@ -39,6 +43,10 @@ struct rf_producer {
 /* ------------------------------------------------------------------ */
 /* Creation                                                            */
 /* ------------------------------------------------------------------ */
+
+#define KNOWN_FLAGS (RF_PRODUCER_LINKTYPE | RF_PRODUCER_NEW_GENERATION)
+
+static void wake_consumer(struct rf_producer *p);
 
 static int check_opts(struct rf_producer_opts *o, const struct rf_producer_opts *src)
 {
@@ -55,115 +63,96 @@ static int check_opts(struct rf_producer_opts *o, const struct rf_producer_opts 
 		o->ring_size = RF_RING_DEF_SIZE;
 	if (!o->mode)
 		o->mode = 0600;
+	if (!(o->flags & RF_PRODUCER_LINKTYPE))
+		o->linktype = RF_LINKTYPE_DEFAULT;
 	if (o->ring_size < RF_RING_MIN_SIZE || o->ring_size > RF_RING_MAX_SIZE ||
-	    (o->ring_size & (o->ring_size - 1)) || (o->mode & ~(mode_t)0777))
+	    (o->ring_size & (o->ring_size - 1)) || (o->mode & ~(mode_t)RF_QUEUE_MODE_ALLOWED) ||
+	    (o->flags & ~(unsigned int)KNOWN_FLAGS) || o->linktype < 0)
 		return -EINVAL;
 	return 0;
 }
 
-static int mkdir_queue_dir(const char *dir)
+/* The queue directory, created if missing, and checked (rf_dir_open()). */
+static int open_queue_dir(const struct rf_paths *p)
 {
-	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
+	if (mkdir(p->dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return rf_dir_open(p, true, NULL);
 }
 
 /*
- * Open the current .ring (creating an empty placeholder if there is none)
- * and lock it: whoever holds this lock is the queue's producer. Retries if
- * the name was replaced between open and lock.
+ * Serialize producers of the directory while one creates or takes over a
+ * queue: a file only its owner can open, so no reader can hold it.
  */
-static int lock_current_ring(const char *path, int *ret_fd)
+static int take_create_lock(int dirfd)
 {
-	struct stat a, b;
-	int attempt, fd, r;
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct stat st;
+	int fd = openat(dirfd, RF_CREATE_LOCK, O_RDWR | O_CREAT | RF_O_FLAGS, 0600);
+	int r = 0;
 
-	for (attempt = 0; attempt < 100; attempt++) {
-		fd = open(path, O_RDWR | RF_O_FLAGS);
-		if (fd < 0 && errno == ENOENT)
-			fd = open(path, O_RDWR | O_CREAT | O_EXCL | RF_O_FLAGS, 0600);
-		if (fd < 0) {
-			if (errno == EEXIST || errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		r = rf_lock_file(fd);
-		if (r == 0 && (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino ||
-			       a.st_dev != b.st_dev))
-			r = -EAGAIN;
-		if (r == 0) {
-			*ret_fd = fd;
-			return 0;
-		}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		r = -EPERM;
+	while (r == 0 && fcntl(fd, F_OFD_SETLKW, &l) < 0)
+		if (errno != EINTR)
+			r = -errno;
+	if (r < 0) {
 		close(fd);
-		if (r != -EAGAIN)
-			return r;
+		return r;
 	}
-	return -EBUSY;
+	return fd;
 }
 
 /*
  * Temporary files a producer left when it died while creating this queue.
- * Only the holder of the queue's lock builds a generation, so any found now
+ * Only the holder of the create lock builds a generation, so any found now
  * are stale.
  */
-static void remove_stale_temps(const struct rf_paths *p)
+static void remove_stale_temps(int dirfd, const struct rf_paths *p)
 {
 	char ring[48], cons[48];
 	struct dirent *e;
-	DIR *d = opendir(p->dir);
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
-	snprintf(ring, sizeof(ring), ".%u@%u.ring.", p->cluster, p->queue);
-	snprintf(cons, sizeof(cons), ".%u@%u.cons.", p->cluster, p->queue);
+	}
+	snprintf(ring, sizeof(ring), ".%s.", p->ring);
+	snprintf(cons, sizeof(cons), ".%s.", p->cons);
 	while ((e = readdir(d)))
 		if (!strncmp(e->d_name, ring, strlen(ring)) ||
 		    !strncmp(e->d_name, cons, strlen(cons)))
-			unlinkat(dirfd(d), e->d_name, 0);
+			unlinkat(dirfd, e->d_name, 0);
 	closedir(d);
 }
 
 /* A generation number unlike the previous one and never 0. */
-static uint64_t new_generation(int old_fd)
+static uint64_t new_generation(uint64_t old)
 {
-	struct rf_ring_hdr old;
 	struct timespec ts;
 	uint64_t g;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	g = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
 	    ((uint64_t)getpid() << 40);
-	if (pread(old_fd, &old, sizeof(old), 0) == (ssize_t)sizeof(old) && old.generation == g)
+	if (g == old)
 		g++;
 	return g ? g : 1;
 }
 
-/* A temporary file in the queue directory with the operator's owner, group and mode. */
-static int make_temp(const char *dir, const char *suffix, const struct rf_paths *p,
-		     const struct rf_producer_opts *o, mode_t mode, uint64_t size, char *ret_path)
+static uint64_t real_ns(void)
 {
-	int fd, r = 0;
+	struct timespec ts;
 
-	if (snprintf(ret_path, PATH_MAX, "%s/.%u@%u.%s.XXXXXX", dir, p->cluster, p->queue,
-		     suffix) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	fd = mkostemp(ret_path, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if ((o->owner != (uid_t)-1 || o->group != (gid_t)-1) && fchown(fd, o->owner, o->group) < 0)
-		r = -errno;
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	/* Reserve the memory now: a full tmpfs must fail here, not SIGBUS a writer later. */
-	if (r == 0)
-		r = -posix_fallocate(fd, 0, (off_t)size);
-	if (r < 0) {
-		close(fd);
-		unlink(ret_path);
-		return r;
-	}
-	return fd;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Whoever may read the ring may commit a cursor: read bits imply write bits. */
@@ -172,10 +161,54 @@ static mode_t cons_mode(mode_t m)
 	return m | ((m & 0444) >> 1);
 }
 
-static void init_ring_hdr(struct rf_producer *p, uint64_t generation)
+/* The operator's owner, group and mode (also on files taken over: they may have changed). */
+static int set_access(int fd, const struct rf_producer_opts *o, mode_t mode)
 {
-	struct rf_ring_hdr *h = p->hdr;
+	if ((o->owner != (uid_t)-1 || o->group != (gid_t)-1) && fchown(fd, o->owner, o->group) < 0)
+		return -errno;
+	return fchmod(fd, mode) < 0 ? -errno : 0;
+}
 
+/*
+ * A new file under a temporary name, readable by nobody but us until
+ * set_access() when it is complete; size bytes reserved now, so that a full
+ * tmpfs fails here rather than with a SIGBUS later.
+ */
+static int make_temp(int dirfd, const char *base, uint64_t size, char *ret_name, size_t len)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	uint64_t x = real_ns() ^ ((uint64_t)getpid() << 32);
+	int attempt, i, fd, r;
+
+	for (attempt = 0; attempt < 100; attempt++, x = x * 6364136223846793005ull + 1) {
+		char sfx[7];
+
+		for (i = 0; i < 6; i++)
+			sfx[i] = digits[(x >> (i * 6 + 16)) % 36];
+		sfx[6] = 0;
+		if (snprintf(ret_name, len, ".%s.%s", base, sfx) >= (int)len)
+			return -ENAMETOOLONG;
+		fd = openat(dirfd, ret_name, O_RDWR | O_CREAT | O_EXCL | RF_O_FLAGS, 0600);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return -errno;
+		r = -posix_fallocate(fd, 0, (off_t)size);
+		if (r < 0) {
+			close(fd);
+			unlinkat(dirfd, ret_name, 0);
+			return r;
+		}
+		return fd;
+	}
+	return -EEXIST;
+}
+
+static void init_ring_hdr(struct rf_ring_hdr *h, const struct rf_producer *p, uint64_t generation,
+			  int linktype)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = RF_RING_MAGIC;
 	h->abi_version = RF_ABI_VERSION;
 	h->hdr_size = RF_RING_HDR_SIZE;
 	h->ring_size = p->size;
@@ -184,75 +217,194 @@ static void init_ring_hdr(struct rf_producer *p, uint64_t generation)
 	h->queue = p->paths.queue;
 	h->producer_pid = (int32_t)getpid();
 	h->max_record = p->max_record;
-	h->magic = RF_RING_MAGIC;
+	h->features = RF_FEAT_LINKTYPE | RF_FEAT_RUN_INFO;
+	h->link_type = (uint32_t)linktype;
+	h->started_ns = real_ns();
+	atomic_store_explicit(&h->producer_starts, 1, memory_order_relaxed);
 }
 
-static int map_new_files(struct rf_producer *p, int ring_fd, int cons_fd, uint64_t generation)
+/* Map both files; every mapping is guarded before anything reads or writes through it. */
+static int map_files(struct rf_producer *p)
 {
-	struct rf_cons_page *cp;
 	void *m;
 	int r;
 
-	cp = mmap(NULL, RF_CONS_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, cons_fd, 0);
-	if (cp == MAP_FAILED)
-		return -errno;
-	cp->generation = generation;
-	cp->magic = RF_CONS_MAGIC;
-	r = rf_guard_add(cp);
-	if (r < 0) {
-		munmap(cp, RF_CONS_PAGE_SIZE);
-		return r;
-	}
-	/* From here on the page belongs to consumers: read it only through p->cons. */
-	p->cons = cp;
-	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, 0);
+	m = mmap(NULL, RF_CONS_PAGE_SIZE, PROT_READ, MAP_SHARED, p->cons_fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
+	r = rf_guard_add(m, RF_CONS_PAGE_SIZE, true, NULL);
+	if (r < 0) {
+		munmap(m, RF_CONS_PAGE_SIZE);
+		return r;
+	}
+	/* The page belongs to consumers: read it only through p->cons, trusting nothing. */
+	p->cons = m;
+	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->ring_fd,
+		 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	r = rf_guard_add(m, p->map_len, false, &p->fault);
+	if (r < 0) {
+		munmap(m, p->map_len);
+		return r;
+	}
 	p->hdr = m;
 	p->data = (uint8_t *)m + RF_RING_HDR_SIZE;
-	init_ring_hdr(p, generation);
 	return 0;
 }
 
 /*
- * Build the new generation under temporary names, then rename: the page
- * first, so that a consumer seeing the new ring also finds its page.
+ * Build a new generation under temporary names, written with pwrite (no
+ * mapping can fault yet) and readable by nobody else; lock the ring (the
+ * lock is the producer's mark of life: taken before anyone can open the
+ * file, no reader can get in first); give both files their access; rename
+ * the page first, so that a consumer seeing the new ring also finds its page.
  */
-static int create_generation(struct rf_producer *p, const struct rf_producer_opts *o, int old_fd)
+static int create_generation(struct rf_producer *p, const struct rf_producer_opts *o, int dirfd,
+			     uint64_t old_generation)
 {
-	char ring_tmp[PATH_MAX], cons_tmp[PATH_MAX];
+	char ring_tmp[64], cons_tmp[64];
+	struct rf_cons_page cp = {.magic = RF_CONS_MAGIC};
+	struct rf_ring_hdr h;
 	int r;
 
-	p->cons_fd = make_temp(p->paths.dir, "cons", &p->paths, o, cons_mode(o->mode),
-			       RF_CONS_PAGE_SIZE, cons_tmp);
+	p->cons_fd = make_temp(dirfd, p->paths.cons, RF_CONS_PAGE_SIZE, cons_tmp, sizeof(cons_tmp));
 	if (p->cons_fd < 0)
 		return p->cons_fd;
-	p->ring_fd = make_temp(p->paths.dir, "ring", &p->paths, o, o->mode, p->map_len, ring_tmp);
+	p->ring_fd = make_temp(dirfd, p->paths.ring, p->map_len, ring_tmp, sizeof(ring_tmp));
 	if (p->ring_fd < 0) {
 		r = p->ring_fd;
 		goto err_cons;
 	}
+	init_ring_hdr(&h, p, new_generation(old_generation), o->linktype);
+	cp.generation = h.generation;
 	r = rf_lock_file(p->ring_fd);
+	if (r == 0 && (pwrite(p->ring_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+		       pwrite(p->cons_fd, &cp, sizeof(cp), 0) != (ssize_t)sizeof(cp)))
+		r = -EIO;
 	if (r == 0)
-		r = map_new_files(p, p->ring_fd, p->cons_fd, new_generation(old_fd));
-	if (r == 0 && rename(cons_tmp, p->paths.cons) < 0)
+		r = map_files(p);
+	if (r == 0)
+		r = set_access(p->cons_fd, o, cons_mode(o->mode));
+	if (r == 0)
+		r = set_access(p->ring_fd, o, o->mode);
+	if (r == 0 && renameat(dirfd, cons_tmp, dirfd, p->paths.cons) < 0)
 		r = -errno;
-	if (r == 0 && rename(ring_tmp, p->paths.ring) < 0) {
+	if (r == 0 && renameat(dirfd, ring_tmp, dirfd, p->paths.ring) < 0) {
 		r = -errno;
-		unlink(p->paths.cons);
+		unlinkat(dirfd, p->paths.cons, 0);
 	}
 	if (r == 0)
 		return 0;
-	unlink(ring_tmp);
+	unlinkat(dirfd, ring_tmp, 0);
 err_cons:
-	unlink(cons_tmp);
+	unlinkat(dirfd, cons_tmp, 0);
 	return r;
+}
+
+/*
+ * Can the generation in ring_fd (locked by us) go on? Its identity must
+ * match ours exactly, it must be unfinished, whole and ours, and its page
+ * there. Returns RF_START_RESUMED or the reason for a new generation.
+ */
+static int resumable(const struct rf_producer *p, const struct rf_producer_opts *o, int ring_fd,
+		     int cons_fd, uint64_t *ret_generation)
+{
+	struct rf_queue_info qi = {0};
+	struct rf_ring_hdr h;
+	struct stat st, cst;
+	uint64_t head;
+
+	if (rf_ring_hdr_read(ring_fd, &p->paths, &h, &st) < 0)
+		return RF_START_NEW_DAMAGED;
+	*ret_generation = h.generation;
+	rf_info_from_hdr(&h, &qi);
+	if (h.ring_size != p->size || qi.linktype != o->linktype)
+		return RF_START_NEW_CHANGED;
+	if (qi.finished)
+		return RF_START_NEW_FINISHED;
+	head = atomic_load_explicit(&h.head, memory_order_relaxed);
+	if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != o->owner) ||
+	    !(h.features & RF_FEAT_RUN_INFO) || (head & (RF_REC_ALIGN - 1)) || cons_fd < 0 ||
+	    fstat(cons_fd, &cst) < 0 || !S_ISREG(cst.st_mode) || cst.st_size != RF_CONS_PAGE_SIZE)
+		return RF_START_NEW_DAMAGED;
+	if (o->flags & RF_PRODUCER_NEW_GENERATION)
+		return RF_START_NEW_ASKED;
+	return RF_START_RESUMED;
+}
+
+/* Go on from the previous producer's published state (its counters included). */
+static int resume_generation(struct rf_producer *p, const struct rf_producer_opts *o)
+{
+	struct rf_ring_hdr *h;
+	int r = map_files(p);
+
+	if (r == 0)
+		r = set_access(p->cons_fd, o, cons_mode(o->mode));
+	if (r == 0)
+		r = set_access(p->ring_fd, o, o->mode);
+	if (r < 0)
+		return r;
+	h = p->hdr;
+	p->head = p->head_pub = p->wake_head = atomic_load_explicit(&h->head, memory_order_relaxed);
+	p->enqueued = p->enqueued_pub = atomic_load_explicit(&h->enqueued, memory_order_relaxed);
+	p->enqueued_bytes = p->bytes_pub =
+		atomic_load_explicit(&h->enqueued_bytes, memory_order_relaxed);
+	p->dropped_full = atomic_load_explicit(&h->dropped_full, memory_order_relaxed);
+	p->dropped_cursor = atomic_load_explicit(&h->dropped_cursor, memory_order_relaxed);
+	p->dropped_toobig = atomic_load_explicit(&h->dropped_toobig, memory_order_relaxed);
+	/* Display only; liveness is the lock we hold. */
+	__atomic_store_n(&h->producer_pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&h->producer_starts, 1, memory_order_relaxed);
+	/* The consumer's cursor is checked against head at the first need for room. */
+	p->tail = 0;
+	p->cursor_bad = true;
+	return 0;
+}
+
+/*
+ * Open the queue's current files, if any, and decide: resume, new
+ * generation, or -EBUSY (a live producer holds the ring). On RF_START_RESUMED
+ * p->ring_fd (locked) and p->cons_fd are the current files.
+ */
+static int take_over(struct rf_producer *p, const struct rf_producer_opts *o, int dirfd,
+		     uint64_t *ret_generation)
+{
+	int ring_fd = openat(dirfd, p->paths.ring, O_RDWR | RF_O_FLAGS), cons_fd, how, r;
+
+	*ret_generation = 0;
+	if (ring_fd < 0)
+		return errno == ENOENT ? RF_START_CREATED : RF_START_NEW_DAMAGED;
+	r = rf_lock_file(ring_fd);
+	if (r == -EBUSY) {
+		/* A write lock is a live producer; a read lock only someone who may read it. */
+		how = rf_write_locked(ring_fd) == 0 ? RF_START_NEW_LOCKED : -EBUSY;
+		close(ring_fd);
+		return how;
+	}
+	if (r < 0) {
+		close(ring_fd);
+		return r;
+	}
+	cons_fd = openat(dirfd, p->paths.cons, O_RDWR | RF_O_FLAGS);
+	how = resumable(p, o, ring_fd, cons_fd, ret_generation);
+	if (how != RF_START_RESUMED) {
+		close(ring_fd); /* and its lock: the new generation gets its own */
+		if (cons_fd >= 0)
+			close(cons_fd);
+		return how;
+	}
+	p->ring_fd = ring_fd;
+	p->cons_fd = cons_fd;
+	return how;
 }
 
 static void producer_free(struct rf_producer *p)
 {
-	if (p->hdr)
+	if (p->hdr) {
+		rf_guard_remove(p->hdr);
 		munmap(p->hdr, p->map_len);
+	}
 	if (p->cons) {
 		rf_guard_remove(p->cons);
 		munmap((void *)p->cons, RF_CONS_PAGE_SIZE);
@@ -264,12 +416,30 @@ static void producer_free(struct rf_producer *p)
 	free(p);
 }
 
+static int start_queue(struct rf_producer *p, const struct rf_producer_opts *o, int dirfd)
+{
+	uint64_t old_generation;
+	int how = take_over(p, o, dirfd, &old_generation), r;
+
+	if (how < 0)
+		return how;
+	p->how = how;
+	remove_stale_temps(dirfd, &p->paths);
+	if (how != RF_START_RESUMED)
+		return create_generation(p, o, dirfd, old_generation);
+	r = resume_generation(p, o);
+	/* A consumer asleep on the ring hears at once that its producer is back. */
+	if (r == 0)
+		wake_consumer(p);
+	return r;
+}
+
 int rf_producer_create(const char *name, const struct rf_producer_opts *opts,
 		       struct rf_producer **ret_producer)
 {
 	struct rf_producer_opts o;
 	struct rf_producer *p;
-	int old_fd = -1, r;
+	int dirfd = -1, lockfd = -1, r;
 
 	if (!ret_producer)
 		return -EINVAL;
@@ -280,29 +450,53 @@ int rf_producer_create(const char *name, const struct rf_producer_opts *opts,
 	if (!p)
 		return -ENOMEM;
 	p->ring_fd = p->cons_fd = -1;
-	r = rf_paths_init(&p->paths, name, o.dir);
-	if (r == 0)
-		r = mkdir_queue_dir(p->paths.dir);
-	if (r == 0)
-		r = lock_current_ring(p->paths.ring, &old_fd);
-	if (r < 0) {
-		producer_free(p);
-		return r;
-	}
 	p->size = o.ring_size;
 	p->mask = o.ring_size - 1;
 	p->max_record = rf_max_record(o.ring_size);
 	p->map_len = RF_RING_HDR_SIZE + o.ring_size;
-	remove_stale_temps(&p->paths);
-	r = create_generation(p, &o, old_fd);
-	/* The old generation's lock goes with its descriptor; the new file is locked already. */
-	close(old_fd);
+	r = rf_paths_init(&p->paths, name, o.dir);
+	if (r == 0)
+		r = dirfd = open_queue_dir(&p->paths);
+	if (r >= 0)
+		r = lockfd = take_create_lock(dirfd);
+	if (r >= 0)
+		r = start_queue(p, &o, dirfd);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
 	if (r < 0) {
 		producer_free(p);
 		return r;
 	}
 	*ret_producer = p;
 	return 0;
+}
+
+int rf_producer_start_how(const struct rf_producer *p)
+{
+	return p ? p->how : -EINVAL;
+}
+
+const char *rf_producer_start_name(int how)
+{
+	switch (how) {
+	case RF_START_CREATED:
+		return "created";
+	case RF_START_RESUMED:
+		return "resumed";
+	case RF_START_NEW_FINISHED:
+		return "new generation (the previous run was finished)";
+	case RF_START_NEW_CHANGED:
+		return "new generation (ring size or link type changed)";
+	case RF_START_NEW_DAMAGED:
+		return "new generation (the previous files were damaged or not ours)";
+	case RF_START_NEW_LOCKED:
+		return "new generation (another process holds a lock on the previous ring)";
+	case RF_START_NEW_ASKED:
+		return "new generation";
+	}
+	return "unknown";
 }
 
 /* ------------------------------------------------------------------ */
@@ -435,13 +629,20 @@ static inline __attribute__((always_inline)) int put(struct rf_producer *p, stru
 	return 0;
 }
 
+/* A damaged queue drops everything, counted as damage done from the consumer side. */
+static int drop_damaged(struct rf_producer *p, unsigned int n)
+{
+	p->dropped_cursor += n;
+	return -EPIPE;
+}
+
 int rf_producer_enqueue(struct rf_producer *p, const struct rf_packet *pkt)
 {
 	struct writer w;
 	int r;
 
-	if (rf_unlikely(p->finished))
-		return -EINVAL;
+	if (rf_unlikely(p->finished || p->damaged))
+		return p->finished ? -EINVAL : drop_damaged(p, 1);
 	writer_load(p, &w);
 	r = put(p, &w, pkt);
 	if (rf_unlikely(r < 0)) {
@@ -463,6 +664,10 @@ int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkt
 
 	if (!p || (!pkts && n) || p->finished || n > INT_MAX)
 		return -EINVAL;
+	if (rf_unlikely(p->damaged)) {
+		drop_damaged(p, n);
+		return 0;
+	}
 	writer_load(p, &w);
 	for (i = 0; i < n; i++) {
 		r = put(p, &w, &pkts[i]);
@@ -497,9 +702,26 @@ static void wake_consumer(struct rf_producer *p)
 	rf_futex_wake(&p->hdr->wake);
 }
 
+/*
+ * The guard found a mapping of this queue truncated: what we wrote since the
+ * last publish went to private memory, and so will everything after it.
+ */
+static void became_damaged(struct rf_producer *p)
+{
+	p->damaged = true;
+	p->dropped_cursor += p->enqueued - p->enqueued_pub;
+	p->enqueued = p->enqueued_pub;
+	p->enqueued_bytes = p->bytes_pub;
+	p->head = p->head_pub;
+}
+
 void rf_producer_publish(struct rf_producer *p)
 {
+	if (rf_unlikely(atomic_load_explicit(&p->fault, memory_order_relaxed)) && !p->damaged)
+		became_damaged(p);
 	flush_counters(p);
+	p->enqueued_pub = p->enqueued;
+	p->bytes_pub = p->enqueued_bytes;
 	if (p->head == p->head_pub)
 		return;
 	/* P1 pairs with C1 (consumer's acquire load of head): the records
@@ -526,6 +748,8 @@ int rf_producer_wait_space(struct rf_producer *p, uint32_t caplen, int timeout_m
 
 	if (need > p->max_record)
 		return -EMSGSIZE;
+	if (p->damaged)
+		return -EPIPE;
 	for (;;) {
 		r = make_room(p, total);
 		if (r != -ENOBUFS)
@@ -550,7 +774,8 @@ void rf_producer_finish(struct rf_producer *p)
 		return;
 	rf_producer_publish(p);
 	p->finished = true;
-	/* Release: a consumer that sees finished also sees the final head. */
+	atomic_store_explicit(&p->hdr->finished_ns, real_ns(), memory_order_relaxed);
+	/* Release: a consumer that sees finished also sees the final head and finished_ns. */
 	atomic_store_explicit(&p->hdr->finished, 1, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
 	wake_consumer(p);
@@ -563,22 +788,25 @@ int rf_producer_info(const struct rf_producer *p, struct rf_queue_info *ret_info
 
 	if (!p || !ret_info || sz == 0)
 		return -EINVAL;
-	qi.generation = p->hdr->generation;
+	rf_info_from_hdr(p->hdr, &qi);
+	/* Ours, not the mapping's: they are current (and a damaged mapping holds zeros). */
 	qi.ring_size = p->size;
 	qi.enqueued = p->enqueued;
 	qi.enqueued_bytes = p->enqueued_bytes;
 	qi.dropped_full = p->dropped_full;
 	qi.dropped_cursor = p->dropped_cursor;
 	qi.dropped_toobig = p->dropped_toobig;
+	qi.finished = p->finished;
 	qi.consumer_read = atomic_load_explicit(&p->cons->released, memory_order_relaxed);
 	t = atomic_load_explicit(&p->cons->tail, memory_order_relaxed);
 	if (rf_cursor_sane(t, 0, p->head_pub, p->size))
 		qi.backlog_bytes = p->head_pub - t;
 	qi.producer_pid = (int32_t)getpid();
-	if (rf_lock_held(p->cons_fd) == 1)
+	qi.owner = geteuid();
+	if (rf_write_locked(p->cons_fd) == 1)
 		qi.consumer_pid = atomic_load_explicit(&p->cons->pid, memory_order_relaxed);
-	qi.finished = p->finished;
-	memcpy(ret_info, &qi, sz < sizeof(qi) ? sz : sizeof(qi));
+	rf_set_backlog_packets(&qi);
+	rf_copy_info(&qi, ret_info, sz);
 	return 0;
 }
 

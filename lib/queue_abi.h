@@ -6,6 +6,7 @@
  *
  *   CLUSTER@QUEUE.ring  header page (struct rf_ring_hdr) + ring_size bytes of records
  *   CLUSTER@QUEUE.cons  one page (struct rf_cons_page), the only memory a consumer writes
+ *   .lock               producers hold it while they create or take over a queue
  *
  * Indices (head, tail) are free-running byte counts; the offset in the data
  * area is index & (ring_size - 1).
@@ -32,6 +33,10 @@
 /* Largest record: a quarter of the ring, so that a full ring holds several. */
 #define RF_REC_MAX_SHIFT   2
 #define RF_REC_MAX_LEN_CAP (16u << 20)
+
+/* rf_ring_hdr.features: which optional header fields a producer filled in */
+#define RF_FEAT_LINKTYPE 0x1u /* link_type is set (else RF_LINKTYPE_DEFAULT) */
+#define RF_FEAT_RUN_INFO 0x2u /* started_ns, finished_ns and producer_starts are kept */
 
 /* rf_rec_hdr.flags (the low bits are the public RF_PKT_* flags) */
 #define RF_REC_PAD	   0x8000u /* filler up to the end of the data area; no packet */
@@ -62,7 +67,7 @@ struct rf_ring_hdr {
 	uint8_t pad1[RF_CACHE_LINE - 16];
 	uint8_t guard1[RF_CACHE_LINE];
 
-	/* Producer counters: updated once per publish. */
+	/* Producer counters: updated once per publish; a resuming producer goes on from them. */
 	alignas(RF_CACHE_LINE) _Atomic uint64_t enqueued;
 	_Atomic uint64_t enqueued_bytes;
 	_Atomic uint64_t dropped_full;
@@ -70,6 +75,21 @@ struct rf_ring_hdr {
 	_Atomic uint64_t dropped_toobig;
 	uint8_t pad2[RF_CACHE_LINE - 40];
 	uint8_t guard2[RF_CACHE_LINE];
+
+	/*
+	 * The run: appended after version 1's header (older producers leave it
+	 * zero, older consumers never read it). features and link_type and
+	 * started_ns are identity, written before the file gets its public name;
+	 * finished_ns is stored before the release of finished; producer_starts
+	 * is bumped (relaxed: display and "producer restarted" detection only)
+	 * by each producer that resumes the generation, while it holds the lock.
+	 */
+	alignas(RF_CACHE_LINE) uint32_t features; /* RF_FEAT_* */
+	uint32_t link_type;			  /* DLT_* of every packet (RF_FEAT_LINKTYPE) */
+	uint64_t started_ns;			  /* CLOCK_REALTIME of the generation's creation */
+	_Atomic uint64_t finished_ns;		  /* CLOCK_REALTIME of the finish, 0 before */
+	_Atomic uint32_t producer_starts;	  /* 1 + resumes */
+	uint8_t pad3[RF_CACHE_LINE - 28];
 };
 
 _Static_assert(offsetof(struct rf_ring_hdr, generation) == 24, "ring header layout");
@@ -79,7 +99,12 @@ _Static_assert(offsetof(struct rf_ring_hdr, wake) == 136, "ring header layout");
 _Static_assert(offsetof(struct rf_ring_hdr, finished) == 140, "ring header layout");
 _Static_assert(offsetof(struct rf_ring_hdr, enqueued) == 256, "ring header layout");
 _Static_assert(offsetof(struct rf_ring_hdr, dropped_toobig) == 288, "ring header layout");
-_Static_assert(sizeof(struct rf_ring_hdr) == 384, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, features) == 384, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, link_type) == 388, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, started_ns) == 392, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, finished_ns) == 400, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, producer_starts) == 408, "ring header layout");
+_Static_assert(sizeof(struct rf_ring_hdr) == 448, "ring header layout");
 _Static_assert(sizeof(struct rf_ring_hdr) <= RF_RING_HDR_SIZE, "header fits its page");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
 	       "atomics have the plain types' size");

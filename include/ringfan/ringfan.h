@@ -18,7 +18,8 @@
  * handles are independent.
  *
  * Files: a queue lives in the directory given in the options, else in
- * $RINGFAN_DIR, else in /dev/shm/ringfan.
+ * $RINGFAN_DIR, else in RF_DEFAULT_DIR. Both sides check the directory
+ * before they use it (see RF_DIR_* and rf_queue_dir_check()).
  */
 #ifndef RINGFAN_RINGFAN_H
 #define RINGFAN_RINGFAN_H
@@ -40,6 +41,39 @@ RF_EXPORT const char *rf_version(void);
 #define RF_MAX_CLUSTER 65535
 #define RF_MAX_QUEUE   1023
 
+/* The queue directory when neither the options nor $RINGFAN_DIR name one. */
+#define RF_DEFAULT_DIR "/dev/shm/ringfan"
+
+/*
+ * The queue directory `dir` (NULL: $RINGFAN_DIR, else RF_DEFAULT_DIR) as
+ * both sides see it: the path used, its owner and mode, and whether the
+ * caller may trust it. A directory is trusted when it is a real directory
+ * (not a symbolic link) that nobody but its owner can write to, and, for
+ * RF_DEFAULT_DIR (whose parent anyone may write to, so anyone may have made
+ * it), when it is owned by root or by the caller. A directory the caller
+ * names itself (dir or $RINGFAN_DIR) is trusted whoever owns it, provided
+ * only its owner can write to it.
+ */
+struct rf_dir_info {
+	char path[4096];
+	uid_t owner;
+	mode_t mode;
+	unsigned char named; /* named by the caller (dir or $RINGFAN_DIR), not the default */
+};
+
+/* rf_queue_dir_check() flags */
+#define RF_DIR_PRODUCER 0x01 /* a producer's check: owned by root or the caller, named or not */
+
+/*
+ * Fill *ret_info (if not NULL) and check the directory. Returns 0 if it
+ * is trusted; -ENOENT if it does not exist; -ENOTDIR if it is not a
+ * directory or a symbolic link; -EPERM if others than its owner may write
+ * to it, or if it is the default directory (or flags has RF_DIR_PRODUCER)
+ * and owned by another user than root or the caller; -EINVAL bad flags;
+ * other negative errno from the system.
+ */
+RF_EXPORT int rf_queue_dir_check(const char *dir, unsigned int flags, struct rf_dir_info *ret_info);
+
 /*
  * Parse "CLUSTER@QUEUE" (optionally prefixed "ringfan:") into its numbers.
  * Returns 0 or -EINVAL (bad syntax) / -ERANGE (number out of range).
@@ -60,34 +94,63 @@ struct rf_packet {
 /* rf_packet.flags */
 #define RF_PKT_TRUNCATED 0x0001 /* caplen < wirelen */
 
+/*
+ * A queue's link type (the DLT_* of libpcap, e.g. 1 Ethernet, 12 raw IP,
+ * 113 Linux SLL) when its producer did not say: queues made by producers
+ * older than the link-type field carry Ethernet frames.
+ */
+#define RF_LINKTYPE_DEFAULT 1
+
 /* ------------------------------------------------------------------ */
 /* Consumer API                                                        */
 /* ------------------------------------------------------------------ */
 
 struct rf_consumer;
+struct rf_queue_info;
 
 /* rf_consumer_opts.flags */
 #define RF_CONSUMER_FROM_NEWEST 0x01 /* skip what is buffered; start at the newest packet */
-#define RF_CONSUMER_NO_REATTACH 0x02 /* after "producer gone", do not wait for a new producer */
+/* Stay on the generation opened: after "producer gone" do not wait for the
+ * producer to come back, and at the end of a run do not follow the next. */
+#define RF_CONSUMER_NO_REATTACH 0x02
 /* An empty queue puts the caller to sleep at once instead of polling for a few
  * microseconds first: for consumers that share CPUs with their producer. */
 #define RF_CONSUMER_NO_SPIN 0x04
+/* If the queue is finished when opened, skip what is left of that run and
+ * wait for the next one. */
+#define RF_CONSUMER_SKIP_FINISHED 0x08
+/*
+ * Survive another consumer of the same queue truncating the page file (or,
+ * with the producer's `owner` option, the ring file) under this consumer:
+ * installs the library's SIGBUS handler (see rf_producer_create()). Off by
+ * default: without it such a truncation is a SIGBUS in this process only.
+ */
+#define RF_CONSUMER_GUARD_SIGBUS 0x10
 
 struct rf_consumer_opts {
 	size_t sz;	    /* sizeof(struct rf_consumer_opts): lets the struct grow */
-	const char *dir;    /* NULL: $RINGFAN_DIR or /dev/shm/ringfan */
+	const char *dir;    /* NULL: $RINGFAN_DIR or RF_DEFAULT_DIR */
 	unsigned int flags; /* RF_CONSUMER_* */
+	/* How long rf_consumer_open() waits for the queue to appear (also for its
+	 * directory to be created): 0 not at all, -1 forever, else milliseconds. */
+	int wait_ms;
 };
 
 /*
  * Attach to queue `name` ("99@0"). opts may be NULL (defaults). By default
  * the consumer resumes from the last cursor committed on this queue, so a
  * consumer restarted after a crash receives again the packets its
- * predecessor had received but not released.
- * Errors: -EINVAL bad name or options; -ENOENT no such queue; -EACCES the
- * caller may not read the queue; -EBUSY another consumer is attached (see
- * rf_queue_query() for its pid); -EPROTO the files are not a ringfan queue
- * of this ABI version; other negative errno from the system.
+ * predecessor had received but not released. A finished queue (the end of
+ * a run of a finite source) can be opened: its packets not yet read are
+ * returned, then the end of the run (see rf_consumer_recv()).
+ * Errors: -EINVAL bad name or options; -ENOENT no such queue (after
+ * waiting opts->wait_ms); -EACCES the caller may not read the queue;
+ * -EBUSY another consumer is attached (see rf_queue_query() for its pid);
+ * -EPROTO the files are not a ringfan queue of this ABI version; -EPERM or
+ * -ENOTDIR the directory or the queue's files are not trusted (see
+ * rf_queue_dir_check(); the ring file must be owned by the directory's
+ * owner, root or the caller, and writable by its owner only); other
+ * negative errno from the system.
  * On success *ret_consumer owns the mappings; free with rf_consumer_close().
  */
 RF_EXPORT int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
@@ -98,15 +161,29 @@ RF_EXPORT int rf_consumer_open(const char *name, const struct rf_consumer_opts *
  * wait, -1: forever) while the queue is empty, sleeping in the kernel.
  * The packets' data point into the read-only ring and stay valid until
  * rf_consumer_release(); calling recv again without releasing returns the
- * packets after those already returned.
- * Returns the number of packets (> 0); 0 on timeout; -ENODATA when the
- * producer marked the queue finished and everything has been received;
- * -EPIPE once when the producer went away (the call after that waits for a
- * new producer of the same queue and then returns its packets, unless
- * RF_CONSUMER_NO_REATTACH was given, in which case -EPIPE is returned again);
- * -EINTR if a signal interrupted the wait; while waiting for a new producer,
- * the errors of rf_consumer_open() if its queue cannot be attached (e.g.
- * -EBUSY: another consumer took it first; each call tries again).
+ * packets after those already returned. The packets of one call all come
+ * from one generation (rf_consumer_info() tells which).
+ *
+ * Life cycle (doc/queue-abi.md has the whole table):
+ * - The producer went away (stopped, killed, or restarting): -EPIPE once,
+ *   after every packet it published was returned. Later calls wait for a
+ *   producer of the same queue to come back: one that resumes the queue
+ *   (its packets follow on) or one that starts a new generation (the
+ *   consumer moves to it, from its committed cursor). The return is
+ *   counted in rf_consumer_stats.producer_restarts. With
+ *   RF_CONSUMER_NO_REATTACH, -EPIPE is returned again instead.
+ * - The producer finished the queue (a finite source ended) and every
+ *   packet of the run was returned: if a newer generation exists already,
+ *   the consumer moves to it and goes on (counted in .generations);
+ *   otherwise -ENODATA, the end of the run. Calling again waits for the
+ *   next run (0 on timeout) and then returns its packets; with
+ *   RF_CONSUMER_NO_REATTACH, -ENODATA is returned again instead.
+ * Returns the number of packets (> 0); 0 on timeout; -ENODATA, -EPIPE as
+ * above; -EINTR if a signal interrupted the wait; while waiting for a
+ * producer, the errors of rf_consumer_open() if the queue's new generation
+ * cannot be attached (e.g. -EBUSY: another consumer took it first, -EPERM:
+ * it is not owned by the same user as the previous one; each call tries
+ * again).
  */
 RF_EXPORT int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 			       int timeout_ms);
@@ -115,22 +192,35 @@ RF_EXPORT int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, un
  * Give back every packet returned by rf_consumer_recv() so far: commits the
  * read cursor (the producer may reuse the space; a restarted consumer
  * resumes after these packets). Batch: call once per burst.
+ * A consumer that hands packets on (writes them to a file, a socket, an
+ * analysis engine) releases only after they are handed on for good (e.g.
+ * its write buffer flushed): a packet released is never delivered again,
+ * so a consumer killed between release and its own flush loses it.
  */
 RF_EXPORT void rf_consumer_release(struct rf_consumer *c);
 
 struct rf_consumer_stats {
-	uint64_t received;	    /* packets returned by recv on this handle */
-	uint64_t received_bytes;    /* their caplen sum */
-	uint64_t dropped;	    /* packets the producer dropped on this queue (full) since the
-			     producer created it */
+	uint64_t received;	 /* packets returned by recv on this handle */
+	uint64_t received_bytes; /* their caplen sum */
+	uint64_t
+		dropped; /* packets the producer dropped on this queue, over the generations read */
 	uint64_t corrupt;	    /* times the ring was found inconsistent and skipped ahead */
-	uint64_t producer_restarts; /* new producer generations attached to */
+	uint64_t producer_restarts; /* a producer came back (resumed or new generation) */
 	uint64_t backlog_bytes;	    /* bytes waiting in the ring */
+	uint64_t generations;	    /* new generations moved to */
+	uint64_t skipped;	    /* packets of a finished run skipped (SKIP_FINISHED) */
 };
 
 /* Fill *ret_stats (sz = sizeof(*ret_stats)). Returns 0 or -EINVAL. */
 RF_EXPORT int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret_stats,
 				size_t sz);
+
+/*
+ * The generation the consumer reads now: its link type, when it started and
+ * finished, producer, backlog (as rf_queue_query()). Returns 0 or -EINVAL.
+ */
+RF_EXPORT int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info,
+			       size_t sz);
 
 /* Detach and unmap; the committed cursor stays for the next consumer. NULL is a no-op. */
 RF_EXPORT void rf_consumer_close(struct rf_consumer *c);
@@ -140,18 +230,26 @@ RF_EXPORT void rf_consumer_close(struct rf_consumer *c);
 /* ------------------------------------------------------------------ */
 
 struct rf_queue_info {
-	uint64_t generation; /* changes each time a producer (re)creates the queue */
+	uint64_t generation; /* changes when a producer starts a new run of the queue */
 	uint64_t ring_size;  /* bytes of packet data */
-	uint64_t enqueued;   /* packets the producer wrote */
+	uint64_t enqueued;   /* packets the producers of this generation wrote */
 	uint64_t enqueued_bytes;
 	uint64_t dropped_full;	 /* packets dropped because the ring was full */
-	uint64_t dropped_cursor; /* packets dropped because the consumer page held nonsense */
+	uint64_t dropped_cursor; /* packets dropped because a consumer damaged the queue (nonsense
+				    cursor, truncated file) */
 	uint64_t dropped_toobig; /* packets larger than a ring slot can hold */
 	uint64_t consumer_read;	 /* packets the consumer says it released (untrusted) */
 	uint64_t backlog_bytes;	 /* head - committed cursor, when the cursor is sane */
 	int32_t producer_pid;	 /* 0 if no live producer */
 	int32_t consumer_pid;	 /* 0 if no live consumer */
 	uint8_t finished;	 /* producer marked end of stream */
+	/* Since the link-type field (fields above are in every version). */
+	int32_t linktype;	  /* DLT_* of the packets (RF_LINKTYPE_DEFAULT if not given) */
+	uint64_t started_ns;	  /* when this generation was created (CLOCK_REALTIME ns) */
+	uint64_t finished_ns;	  /* when it was finished, 0 if not */
+	uint32_t producer_starts; /* producers that served it: 1 + times it was resumed */
+	uint64_t backlog_packets; /* enqueued - consumer_read, when that makes sense */
+	uid_t owner;		  /* owner of the ring file */
 };
 
 /*
@@ -168,24 +266,58 @@ RF_EXPORT int rf_queue_query(const char *name, const struct rf_consumer_opts *op
 
 struct rf_producer;
 
+/*
+ * The permission bits a queue's mode may have: anything for its owner, read
+ * for group and others (the producer alone writes a ring; a consumer's page
+ * gets a write bit wherever the ring has a read bit).
+ */
+#define RF_QUEUE_MODE_ALLOWED 0744
+
+/* rf_producer_opts.flags */
+#define RF_PRODUCER_LINKTYPE	   0x01 /* opts.linktype is set (else RF_LINKTYPE_DEFAULT) */
+#define RF_PRODUCER_NEW_GENERATION 0x02 /* never resume: always start a new generation */
+
 struct rf_producer_opts {
 	size_t sz;	    /* sizeof(struct rf_producer_opts) */
-	const char *dir;    /* NULL: $RINGFAN_DIR or /dev/shm/ringfan (created if missing) */
+	const char *dir;    /* NULL: $RINGFAN_DIR or RF_DEFAULT_DIR (created 0755 if missing) */
 	uint64_t ring_size; /* bytes of packet data, power of two; 0: 64 MiB */
 	uid_t owner;	    /* owner of the queue files; (uid_t)-1: the caller */
 	gid_t group;	    /* group of the queue files; (gid_t)-1: the caller's */
-	mode_t mode;	    /* who may consume: e.g. 0640 (group may consume); 0: 0600 */
+	/* Who may consume: e.g. 0640 (group may consume); 0: 0600. Read bits only
+	 * beyond the owner's: nobody but the producer writes a ring. */
+	mode_t mode;
+	unsigned int flags; /* RF_PRODUCER_* */
+	int linktype;	    /* DLT_* of the packets, with RF_PRODUCER_LINKTYPE */
+};
+
+/* rf_producer_start_info.how */
+enum rf_producer_start {
+	RF_START_CREATED = 1,  /* no queue of that name: generation 1 of it */
+	RF_START_RESUMED,      /* the previous producer's unfinished generation goes on */
+	RF_START_NEW_FINISHED, /* the previous run was finished: a new generation */
+	RF_START_NEW_CHANGED,  /* ring size, link type or ABI differ: a new generation */
+	RF_START_NEW_DAMAGED,  /* the files were damaged or not ours: a new generation */
+	RF_START_NEW_LOCKED,   /* another process holds a lock on the ring: a new generation */
+	RF_START_NEW_ASKED,    /* RF_PRODUCER_NEW_GENERATION */
 };
 
 /*
- * Create queue `name` (or a new generation of it, replacing files a dead
- * producer left behind; attached consumers of the old generation notice and
- * move to the new one). Errors: -EINVAL bad name/options; -EBUSY a live
- * producer owns the queue; -EACCES/-EPERM from the file system; -ENOMEM.
- * The consumer may truncate its page file: so that this cannot kill the
- * producer, the first create (and any create after the program replaced
- * it) installs a SIGBUS handler that turns a fault on a consumer page into
- * a nonsense cursor and chains every other SIGBUS to the previous handler.
+ * Create queue `name`, or take it over from a producer that is gone.
+ * A queue whose last generation is unfinished and has the same ring size and
+ * link type is resumed: its packets stay, its consumer keeps its place and
+ * its counters go on. Otherwise a new generation replaces it: consumers
+ * still attached to the old one read what is left of it, then move on.
+ * Either way consumers see a queue only once it is complete.
+ * Errors: -EINVAL bad name/options; -EBUSY a live producer owns the queue;
+ * -EPERM/-ENOTDIR the directory is not trusted (rf_queue_dir_check()) or not
+ * owned by root or the caller; -EACCES/-ENOSPC/... from the file system;
+ * -ENOMEM. A failed create leaves no file behind.
+ * The consumer may truncate its page file (and, with the `owner` option,
+ * the ring file): so that this cannot kill the producer, the first create
+ * (and any create after the program replaced it) installs a SIGBUS handler
+ * that turns a fault in a queue's mapping into a damaged queue (its packets
+ * are dropped as dropped_cursor) and chains every other SIGBUS to the
+ * previous handler.
  */
 RF_EXPORT int rf_producer_create(const char *name, const struct rf_producer_opts *opts,
 				 struct rf_producer **ret_producer);
@@ -226,6 +358,12 @@ RF_EXPORT void rf_producer_finish(struct rf_producer *p);
 RF_EXPORT int rf_producer_info(const struct rf_producer *p, struct rf_queue_info *ret_info,
 			       size_t sz);
 
+/* How rf_producer_create() started the queue: an enum rf_producer_start. */
+RF_EXPORT int rf_producer_start_how(const struct rf_producer *p);
+
+/* A name for an enum rf_producer_start ("resumed", "new generation: ..."). */
+RF_EXPORT const char *rf_producer_start_name(int how);
+
 /*
  * Release the producer. The files stay so that a consumer can drain a
  * finished queue or wait for the next producer; rf_queue_remove() deletes
@@ -233,8 +371,17 @@ RF_EXPORT int rf_producer_info(const struct rf_producer *p, struct rf_queue_info
  */
 RF_EXPORT void rf_producer_destroy(struct rf_producer *p);
 
-/* Delete a queue's files (consumers that have it mapped keep their mapping). */
+/*
+ * Delete a queue's files (consumers that have it mapped keep their mapping).
+ * Returns 0, -ENOENT (no such queue) or another negative errno.
+ */
 RF_EXPORT int rf_queue_remove(const char *name, const char *dir);
+
+/*
+ * rf_queue_remove(), but only if neither a producer nor a consumer is
+ * attached: -EBUSY otherwise (nothing removed).
+ */
+RF_EXPORT int rf_queue_remove_idle(const char *name, const char *dir);
 
 #ifdef __cplusplus
 }

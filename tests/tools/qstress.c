@@ -846,6 +846,10 @@ static int cmd_query(const struct opts *o, const char *name)
 	       "\nbacklog_bytes=%" PRIu64 "\nproducer_pid=%d\nconsumer_pid=%d\nfinished=%d\n",
 	       qi.generation, qi.ring_size, qi.enqueued, qi.dropped_full, qi.dropped_cursor,
 	       qi.consumer_read, qi.backlog_bytes, qi.producer_pid, qi.consumer_pid, qi.finished);
+	printf("linktype=%d\nproducer_starts=%u\nstarted_ns=%" PRIu64 "\nfinished_ns=%" PRIu64
+	       "\nbacklog_packets=%" PRIu64 "\nowner=%u\ndropped_toobig=%" PRIu64 "\n",
+	       (int)qi.linktype, qi.producer_starts, qi.started_ns, qi.finished_ns,
+	       qi.backlog_packets, (unsigned int)qi.owner, qi.dropped_toobig);
 	return 0;
 }
 
