@@ -754,7 +754,9 @@ int rf_egress_start(const struct rf_egress_opts *opts, struct rf_egress **ret_eg
 	/* No spinning: egress threads share the balancer's CPUs, and a thread
 	 * polling an empty queue takes time from the one filling it. */
 	struct rf_consumer_opts co = {.sz = sizeof(co),
-				      .flags = RF_CONSUMER_NO_REATTACH | RF_CONSUMER_NO_SPIN};
+				      .flags = RF_CONSUMER_NO_REATTACH | RF_CONSUMER_NO_SPIN |
+					       RF_CONSUMER_GUARD_SIGBUS};
+	struct rf_queue_info qi = {0};
 	struct rf_egress *e;
 	int r;
 
@@ -767,15 +769,17 @@ int rf_egress_start(const struct rf_egress_opts *opts, struct rf_egress **ret_eg
 	snprintf(e->queue, sizeof(e->queue), "%s", opts->queue);
 	co.dir = opts->dir;
 	r = parse_target(e, opts->target);
-	/* An interface takes Ethernet frames: anything else would go out garbled. */
-	if (!r && e->kind == EG_IFACE && opts->linktype != DLT_EN10MB)
-		r = -EPROTOTYPE;
-	if (!r && e->kind == EG_PCAP)
-		r = pcap_make_header(e, opts->linktype);
-	if (!r)
-		r = e->kind == EG_IFACE ? iface_open(e) : pcap_file_open(e);
 	if (!r)
 		r = rf_consumer_open(opts->queue, &co, &e->c);
+	if (!r)
+		r = rf_consumer_info(e->c, &qi, sizeof(qi));
+	/* An interface takes Ethernet frames: anything else would go out garbled. */
+	if (!r && e->kind == EG_IFACE && qi.linktype != DLT_EN10MB)
+		r = -EPROTOTYPE;
+	if (!r && e->kind == EG_PCAP)
+		r = pcap_make_header(e, qi.linktype);
+	if (!r)
+		r = e->kind == EG_IFACE ? iface_open(e) : pcap_file_open(e);
 	if (!r)
 		r = -pthread_create(&e->thread, NULL, egress_main, e);
 	if (r) {

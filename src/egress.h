@@ -22,7 +22,6 @@ struct rf_egress_opts {
 	const char *queue;  /* queue name, e.g. "99@2" (must exist: created by the producer) */
 	const char *target; /* "IFACE", "afpacket:IFACE" or "pcap:PATH" */
 	const char *dir;    /* queue directory; NULL: $RINGFAN_DIR or the default */
-	int linktype;	    /* DLT_* of the queue's packets: the pcap file's link type */
 };
 
 struct rf_egress_stats {
@@ -33,8 +32,10 @@ struct rf_egress_stats {
 };
 
 /*
- * Check the target (interface exists and is up, or the file can be
- * created), attach to the queue and start the egress thread.
+ * Attach to the queue, check the target against the queue's link type (an
+ * interface takes Ethernet frames; a pcap file is written with the queue's
+ * link type), open it (interface exists and is up, or the file can be
+ * created) and start the egress thread.
  * Errors: -ENODEV no such interface; -ENETDOWN interface down;
  * -EPROTOTYPE an interface target for packets that are not Ethernet frames;
  * -EPROTONOSUPPORT a link type no pcap file can hold; -EACCES, -ENOENT, ...

@@ -60,6 +60,21 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A new generation of the fixture's queue, carrying link type dlt. */
+static void set_queue_linktype(struct fixture *f, int dlt)
+{
+	struct rf_producer_opts po = {.sz = sizeof(po),
+				      .ring_size = 1 << 20,
+				      .dir = f->dir,
+				      .owner = (uid_t)-1,
+				      .group = (gid_t)-1,
+				      .flags = RF_PRODUCER_LINKTYPE,
+				      .linktype = dlt};
+
+	rf_producer_destroy(f->p);
+	assert_int_equal(rf_producer_create("7@0", &po, &f->p), 0);
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -124,8 +139,7 @@ static void test_pcap_roundtrip(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {
-		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
+	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
 	struct rf_egress *e;
 
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
@@ -136,7 +150,7 @@ static void test_pcap_roundtrip(void **state)
 	check_file(f->file);
 }
 
-/* The file's link type is the packets': libpcap's LINKTYPE_* for the DLT_* given. */
+/* The file's link type is the queue's: libpcap's LINKTYPE_* for its DLT_*. */
 static void test_pcap_linktype(void **state)
 {
 	static const int dlts[] = {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_PPP, DLT_NULL};
@@ -152,7 +166,7 @@ static void test_pcap_linktype(void **state)
 
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
 	for (i = 0; i < sizeof(dlts) / sizeof(dlts[0]); i++) {
-		eo.linktype = dlts[i];
+		set_queue_linktype(f, dlts[i]);
 		assert_int_equal(rf_egress_start(&eo, &e), 0);
 		assert_int_equal(rf_egress_stop(e, 0), 0);
 		pc = pcap_open_offline(f->file, errbuf);
@@ -173,8 +187,7 @@ static void test_stats_counts(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {
-		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
+	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
 	struct rf_egress_stats st;
 	struct rf_egress *e;
 	uint64_t bytes = 0;
@@ -205,8 +218,7 @@ static void test_stop_idle(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {
-		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
+	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
 	struct rf_egress *e;
 
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
@@ -219,8 +231,7 @@ static void test_start_errors(void **state)
 {
 	struct fixture *f = *state;
 	char target[160];
-	struct rf_egress_opts eo = {
-		.queue = "7@0", .target = target, .dir = f->dir, .linktype = DLT_EN10MB};
+	struct rf_egress_opts eo = {.queue = "7@0", .target = target, .dir = f->dir};
 	struct rf_egress *e = NULL;
 
 	snprintf(target, sizeof(target), "no-such-iface0");
@@ -237,13 +248,13 @@ static void test_start_errors(void **state)
 	snprintf(target, sizeof(target), "pcap:/dev/full");
 	assert_int_equal(rf_egress_start(&eo, &e), -ENOSPC);
 	/* Only Ethernet frames go out on an interface; pcap files hold what libpcap knows. */
-	eo.linktype = DLT_RAW;
+	set_queue_linktype(f, DLT_RAW);
 	snprintf(target, sizeof(target), "lo");
 	assert_int_equal(rf_egress_start(&eo, &e), -EPROTOTYPE);
-	eo.linktype = 0x7ffe;
+	set_queue_linktype(f, 0x7ffe);
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
 	assert_int_equal(rf_egress_start(&eo, &e), -EPROTONOSUPPORT);
-	eo.linktype = DLT_EN10MB;
+	set_queue_linktype(f, DLT_EN10MB);
 	/* The queue must exist. */
 	eo.queue = "7@1";
 	snprintf(target, sizeof(target), "pcap:%s", f->file);
