@@ -178,34 +178,94 @@ static void write_pid(int fd)
 		rf_log("cannot write pid: %s", strerror(errno));
 }
 
+/* 1 if a write lock is held on fd's file (by a live balancer), 0 if not, or -errno. */
+static int write_locked(int fd)
+{
+	/* A read lock conflicts only with write locks, so GETLK sees only those. */
+	struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+
+	if (fcntl(fd, F_OFD_GETLK, &l) < 0)
+		return -errno;
+	return l.l_type != F_UNLCK;
+}
+
+static int lock_fd(int fd)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+}
+
+/*
+ * name in dirfd, opened and write-locked, and only ours: a regular file of
+ * our user that nobody else can open (so nobody else can lock it). A file
+ * that is not that (left by an older version with mode 0644, or read-locked
+ * by someone who could open it then) is replaced: the directory is ours.
+ * -EBUSY (with *ret_fd the open file, for its pid) if a balancer holds it.
+ */
+static int lock_private(int dirfd, const char *name, int *ret_fd, bool *ret_created)
+{
+	struct stat st;
+	int attempt, fd, r;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		*ret_created = false;
+		fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
+			*ret_created = true;
+		}
+		if (fd < 0 && errno != EEXIST && errno != ELOOP)
+			return -errno;
+		r = fd < 0 ? -EPERM : fstat(fd, &st) < 0 ? -errno : 0;
+		if (r == 0 &&
+		    (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)))
+			r = -EPERM;
+		if (r == 0)
+			r = lock_fd(fd);
+		if (r == 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		if (r == -EBUSY && write_locked(fd) == 1) {
+			*ret_fd = fd;
+			return -EBUSY;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (r != -EBUSY && r != -EPERM)
+			return r;
+		/* Not ours to trust, or locked by a reader: a new file of our own. */
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return -EBUSY;
+}
+
 int rf_cluster_lock(const char *dir, uint32_t cluster, int *ret_fd, pid_t *ret_owner,
 		    bool *ret_created)
 {
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	char path[4200];
-	bool created = true;
-	int fd, r;
+	char name[32];
+	int dirfd, fd = -1, r;
 
-	snprintf(path, sizeof(path), "%s/%u.lock", dir, cluster);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == EEXIST) {
-		created = false;
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	}
-	if (fd < 0)
+	snprintf(name, sizeof(name), "%u.lock", cluster);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
 		return -errno;
-	if (fcntl(fd, F_OFD_SETLK, &fl)) {
-		r = -errno;
-		if (r == -EAGAIN || r == -EACCES) {
-			*ret_owner = read_pid(fd);
-			r = -EBUSY;
-		}
+	r = lock_private(dirfd, name, &fd, ret_created);
+	close(dirfd);
+	if (r == -EBUSY) {
+		*ret_owner = read_pid(fd);
 		close(fd);
 		return r;
 	}
+	if (r < 0)
+		return r;
 	write_pid(fd);
 	*ret_fd = fd;
-	*ret_created = created;
 	return 0;
 }
 
@@ -214,52 +274,61 @@ void rf_cluster_lock_update(int fd)
 	write_pid(fd);
 }
 
-/* Is pid a running ringfan process other than us? */
-static bool other_ringfan(pid_t pid)
-{
-	char path[64], comm[64] = "";
-	FILE *f;
+/* The pid file's descriptor, write-locked for as long as we run. */
+static int pidfile_fd = -1;
 
-	if (pid <= 0 || pid == getpid())
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
-	fclose(f);
-	return !strncmp(comm, "ringfan", 7);
-}
-
+/*
+ * The pid file: written under a temporary name, locked, then renamed over
+ * the old one (never followed if a link). A running balancer is told by its
+ * lock on the file, not by the pid in it: a stale pid that another process
+ * took over, or a reader's lock, does not block a start.
+ */
 int rf_pidfile_write(const char *path, pid_t *ret_owner)
 {
-	pid_t owner;
+	char tmp[4200];
 	int fd, r = 0;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write_locked(fd) == 1) {
+			*ret_owner = read_pid(fd);
+			r = -EEXIST;
+		}
+		close(fd);
+		if (r)
+			return r;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	owner = read_pid(fd);
-	if (other_ringfan(owner)) {
-		*ret_owner = owner;
-		r = -EEXIST;
-	} else {
+	r = lock_fd(fd);
+	if (r == 0) {
 		write_pid(fd);
+		r = fchmod(fd, 0644) || rename(tmp, path) ? -errno : 0;
 	}
-	close(fd);
-	return r;
+	if (r < 0) {
+		unlink(tmp);
+		close(fd);
+		return r;
+	}
+	pidfile_fd = fd;
+	return 0;
 }
 
 void rf_pidfile_remove(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat a, b;
 
-	if (fd < 0)
+	if (pidfile_fd < 0)
 		return;
-	if (read_pid(fd) == getpid())
-		unlink(path); /* may fail after dropping root: a stale pid file is harmless */
-	close(fd);
+	/* Only if the name is still our file (may fail after dropping root: harmless). */
+	if (!fstat(pidfile_fd, &a) && !lstat(path, &b) && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev)
+		unlink(path);
+	close(pidfile_fd);
+	pidfile_fd = -1;
 }
 
 int rf_drop_privileges(const char *user)

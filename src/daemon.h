@@ -36,8 +36,9 @@ void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Take the cluster lock DIR/CLUSTER.lock (an OFD lock: released by the
- * kernel when the process dies, so a stale file never blocks) and write our
- * pid into it. -EBUSY with *ret_owner = pid named in the file when another
+ * kernel when the process dies, so a stale file never blocks; on a file
+ * only its owner can open, so no reader can hold it) and write our pid
+ * into it. -EBUSY with *ret_owner = pid named in the file when another
  * balancer holds it. *ret_created tells whether the file was new.
  */
 int rf_cluster_lock(const char *dir, uint32_t cluster, int *ret_fd, pid_t *ret_owner,
@@ -45,9 +46,12 @@ int rf_cluster_lock(const char *dir, uint32_t cluster, int *ret_fd, pid_t *ret_o
 /* Rewrite our pid into the lock file (after daemonizing changed it). */
 void rf_cluster_lock_update(int fd);
 
-/* Write the pid file; -EEXIST (*ret_owner) if it names another running balancer. */
+/*
+ * Write the pid file and hold a lock on it while we run; -EEXIST
+ * (*ret_owner) if a running balancer holds it.
+ */
 int rf_pidfile_write(const char *path, pid_t *ret_owner);
-/* Remove it if it still names us. */
+/* Remove it if it is still ours. */
 void rf_pidfile_remove(const char *path);
 
 /*
