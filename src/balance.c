@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +37,10 @@ struct balancer {
 	struct rf_source *sources[RF_CFG_MAX_SOURCES];
 	unsigned int n_sources;
 	bool any_live; /* an interface source: expire held fragments on the real clock */
+	int linktype;  /* DLT_* of every source, and so of every queue */
 	struct rf_producer **producers;
-	unsigned int n_created; /* queues created (removed again on a setup failure) */
+	struct rf_queue_info *base; /* each queue's counters when this run took it over */
+	unsigned int n_created; /* producers created (their new files removed on a setup failure) */
 	struct rf_egress **egress;
 	struct rf_pipeline *pl;
 	struct rf_stats_file *sf;
@@ -94,20 +97,18 @@ static void snap_sources(struct balancer *b, struct rf_stats_snap *s)
 	}
 }
 
+/*
+ * One queue's counters of this run. A resumed queue's own counters go on
+ * from its previous producers: this run's share is what grew since it took
+ * the queue over, so that they add up with the sources' and groups' counts.
+ */
 static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned int i)
 {
+	const struct rf_queue_info *base = &b->base[i];
 	struct rf_queue_info info = {0};
-	struct rf_egress_stats es;
+	struct rf_egress_stats es = {0};
 
 	rf_producer_info(b->producers[i], &info, sizeof(info));
-	q->enqueued = info.enqueued;
-	q->bytes = info.enqueued_bytes;
-	q->dropped_full = info.dropped_full;
-	q->dropped_cursor = info.dropped_cursor;
-	q->dropped_toobig = info.dropped_toobig;
-	q->consumer_pid = info.consumer_pid > 0 ? (uint64_t)info.consumer_pid : 0;
-	q->consumer_read = info.consumer_read;
-	q->backlog_bytes = info.backlog_bytes;
 	q->egress[0] = 0;
 	if (b->egress && b->egress[i]) {
 		rf_egress_stats(b->egress[i], &es);
@@ -115,6 +116,15 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 		q->egress_sent = es.sent;
 		q->egress_failed = es.failed;
 	}
+	q->enqueued = info.enqueued - base->enqueued - es.failed;
+	q->bytes = info.enqueued_bytes - base->enqueued_bytes;
+	q->dropped_full = info.dropped_full - base->dropped_full;
+	q->dropped_cursor = info.dropped_cursor - base->dropped_cursor;
+	q->dropped_toobig = info.dropped_toobig - base->dropped_toobig;
+	q->dropped_egress = es.failed;
+	q->consumer_pid = info.consumer_pid > 0 ? (uint64_t)info.consumer_pid : 0;
+	q->consumer_read = info.consumer_read;
+	q->backlog_bytes = info.backlog_bytes;
 }
 
 static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
@@ -220,13 +230,34 @@ static int wait_tick(void *arg)
 
 /* ---- setup ---- */
 
-static int make_dir(const char *dir)
+/*
+ * The queue directory, created if missing, must be one the balancer can
+ * trust: the lock, stats and queue files are only safe from other users in
+ * a directory nobody else can write to (rf_queue_dir_check()).
+ */
+static int check_dir(const char *dir)
 {
+	struct rf_dir_info di;
+	int r;
+
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		rf_err("cannot create directory '%s': %s", dir, strerror(errno));
 		return -errno;
 	}
-	return 0;
+	r = rf_queue_dir_check(dir, RF_DIR_PRODUCER, &di);
+	if (r == -ENOTDIR)
+		rf_err("queue directory '%s' is not a directory (or is a symbolic link): remove it "
+		       "or choose another with --dir",
+		       dir);
+	else if (r == -EPERM)
+		rf_err("queue directory '%s' (owner uid %u, mode %04o) is not safe: it must be "
+		       "owned by root or by uid %u and writable by its owner only; remove it "
+		       "(anyone may have created it) or choose another with --dir",
+		       dir, (unsigned int)di.owner, (unsigned int)(di.mode & 07777),
+		       (unsigned int)geteuid());
+	else if (r)
+		rf_err("cannot use queue directory '%s': %s", dir, strerror(-r));
+	return r;
 }
 
 static int take_lock(struct balancer *b)
@@ -285,11 +316,129 @@ static int open_sources(struct balancer *b)
 	return 0;
 }
 
+static const char *linktype_name(int dlt)
+{
+	const char *n = pcap_datalink_val_to_name(dlt);
+
+	return n ? n : "unknown";
+}
+
+/*
+ * The link type of every source: a queue carries one (its consumers, a
+ * pcap file and an interface egress need it). Sources of different link
+ * types cannot share queues: -EINVAL.
+ */
+static int sources_linktype(struct balancer *b)
+{
+	unsigned int i;
+
+	for (i = 1; i < b->n_sources; i++) {
+		if (b->sources[i]->linktype != b->sources[0]->linktype) {
+			rf_err("sources '%s' (%s) and '%s' (%s) have different link types and "
+			       "cannot share queues: run one balancer (cluster) per link type",
+			       b->cfg->sources[0], linktype_name(b->sources[0]->linktype),
+			       b->cfg->sources[i], linktype_name(b->sources[i]->linktype));
+			return -EINVAL;
+		}
+	}
+	b->linktype = b->sources[0]->linktype;
+	return 0;
+}
+
 static const char *producer_error(int r)
 {
 	if (r == -EBUSY)
 		return "another producer owns it";
+	if (r == -EMFILE)
+		return "too many open files (raise LimitNOFILE / ulimit -n)";
 	return strerror(-r);
+}
+
+/* Who may read queue q: its --access rule, else the cluster's; egress queues are private. */
+static void queue_access(const struct balancer *b, uint32_t q, struct rf_producer_opts *po)
+{
+	const struct rf_config *cfg = b->cfg;
+	const struct rf_cfg_access *a = rf_config_access(cfg, q);
+
+	if (rf_config_egress_of(cfg, q)) {
+		/* Read in place by the balancer's own thread: nobody else may write its
+		 * cursor (or read it). */
+		po->owner = (uid_t)-1;
+		po->group = (gid_t)-1;
+		po->mode = 0600;
+		return;
+	}
+	po->owner = a && a->owner != (uid_t)-1 ? a->owner : cfg->owner;
+	po->group = a && a->group != (gid_t)-1 ? a->group : cfg->group;
+	po->mode = a && a->mode ? a->mode : cfg->file_mode;
+}
+
+/*
+ * Every queue holds three descriptors while the balancer sets it up (its
+ * ring, its page, and an egress's own pair): raise the soft limit to the
+ * hard one, and say so plainly if even that is too small.
+ */
+static int check_fd_limit(struct balancer *b)
+{
+	/* Per queue: ring + page, twice with an egress, plus the egress's target. */
+	rlim_t need = 64 + (rlim_t)b->cfg->n_queues * 2 + (rlim_t)b->cfg->n_egress * 3;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rf_err("%u queues need about %llu open files, the limit is %llu: raise it "
+		       "(systemd: LimitNOFILE=, shell: ulimit -n)",
+		       b->cfg->n_queues, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+/*
+ * Queues of this cluster beyond the new -n (left by a run with more
+ * queues) are removed: a consumer must not attach to a queue nobody will
+ * ever fill. Nobody else serves the cluster (we hold its lock); a consumer
+ * still attached keeps what it mapped and is told its producer is gone.
+ */
+static void remove_extra_queues(struct balancer *b)
+{
+	char name[32];
+	uint32_t q;
+	int r;
+
+	for (q = b->cfg->n_queues; q <= RF_MAX_QUEUE; q++) {
+		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);
+		r = rf_queue_remove(name, b->dir);
+		if (r == -ENOENT)
+			break;
+		if (r)
+			rf_log("cannot remove queue %s (beyond -n %u): %s", name, b->cfg->n_queues,
+			       strerror(-r));
+		else
+			rf_log("removed queue %s: it is beyond -n %u", name, b->cfg->n_queues);
+	}
+}
+
+/* Say how a queue started when it matters: resumed with packets waiting, or a new generation. */
+static void log_start(struct rf_producer *p, const char *name)
+{
+	struct rf_queue_info qi = {0};
+	int how = rf_producer_start_how(p);
+
+	if (how == RF_START_CREATED)
+		return;
+	rf_producer_info(p, &qi, sizeof(qi));
+	if (how == RF_START_RESUMED)
+		rf_log("queue %s: resumed (%llu packets waiting for its consumer)", name,
+		       (unsigned long long)qi.backlog_packets);
+	else
+		rf_log("queue %s: %s", name, rf_producer_start_name(how));
 }
 
 static int create_queues(struct balancer *b)
@@ -298,9 +447,8 @@ static int create_queues(struct balancer *b)
 		.sz = sizeof(po),
 		.dir = b->dir,
 		.ring_size = b->cfg->ring_size,
-		.owner = b->cfg->owner,
-		.group = b->cfg->group,
-		.mode = b->cfg->file_mode,
+		.flags = RF_PRODUCER_LINKTYPE,
+		.linktype = b->linktype,
 	};
 	char name[32];
 	unsigned int q;
@@ -308,10 +456,12 @@ static int create_queues(struct balancer *b)
 
 	b->producers = calloc(b->cfg->n_queues, sizeof(*b->producers));
 	b->egress = calloc(b->cfg->n_queues, sizeof(*b->egress));
-	if (!b->producers || !b->egress)
+	b->base = calloc(b->cfg->n_queues, sizeof(*b->base));
+	if (!b->producers || !b->egress || !b->base)
 		return -ENOMEM;
 	for (q = 0; q < b->cfg->n_queues; q++) {
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);
+		queue_access(b, q, &po);
 		r = rf_producer_create(name, &po, &b->producers[q]);
 		if (r) {
 			rf_err("cannot create queue %s in '%s': %s", name, b->dir,
@@ -319,6 +469,8 @@ static int create_queues(struct balancer *b)
 			return r;
 		}
 		b->n_created++;
+		rf_producer_info(b->producers[q], &b->base[q], sizeof(b->base[q]));
+		log_start(b->producers[q], name);
 	}
 	return 0;
 }
@@ -357,34 +509,6 @@ static int open_stats(struct balancer *b)
 	return r;
 }
 
-static const char *linktype_name(int dlt)
-{
-	const char *n = pcap_datalink_val_to_name(dlt);
-
-	return n ? n : "unknown";
-}
-
-/*
- * The link type of every source, which an egress needs (a pcap file has
- * one). Sources of different link types cannot share an egress: -EINVAL.
- */
-static int sources_linktype(const struct balancer *b, int *ret_dlt)
-{
-	unsigned int i;
-
-	for (i = 1; i < b->n_sources; i++) {
-		if (b->sources[i]->linktype != b->sources[0]->linktype) {
-			rf_err("cannot start egresses: sources '%s' (%s) and '%s' (%s) have "
-			       "different link types",
-			       b->cfg->sources[0], linktype_name(b->sources[0]->linktype),
-			       b->cfg->sources[i], linktype_name(b->sources[i]->linktype));
-			return -EINVAL;
-		}
-	}
-	*ret_dlt = b->sources[0]->linktype;
-	return 0;
-}
-
 static const char *egress_error(int r, int dlt, char *buf, size_t len)
 {
 	if (r == -ENODEV)
@@ -407,17 +531,11 @@ static int start_egresses(struct balancer *b)
 {
 	char name[32], why[128];
 	unsigned int i;
-	int r, dlt;
+	int r, dlt = b->linktype;
 
-	if (!b->cfg->n_egress)
-		return 0;
-	r = sources_linktype(b, &dlt);
-	if (r)
-		return r;
 	for (i = 0; i < b->cfg->n_egress; i++) {
 		const struct rf_cfg_egress *ce = &b->cfg->egress[i];
-		struct rf_egress_opts eo = {
-			.queue = name, .target = ce->target, .dir = b->dir, .linktype = dlt};
+		struct rf_egress_opts eo = {.queue = name, .target = ce->target, .dir = b->dir};
 
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, ce->queue);
 		r = rf_egress_start(&eo, &b->egress[ce->queue]);
@@ -451,10 +569,11 @@ static int setup(struct balancer *b)
 {
 	int r;
 
-	if ((r = make_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
-	    (r = open_sources(b)) || (r = create_queues(b)) || (r = make_pipeline(b)) ||
-	    (r = open_stats(b)))
+	if ((r = check_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
+	    (r = open_sources(b)) || (r = sources_linktype(b)) || (r = check_fd_limit(b)) ||
+	    (r = create_queues(b)) || (r = make_pipeline(b)) || (r = open_stats(b)))
 		return r;
+	remove_extra_queues(b);
 	b->state = "running";
 	write_stats(b);
 	if ((r = start_egresses(b)) || (r = drop_root(b)))
@@ -497,6 +616,7 @@ static void release_common(struct balancer *b)
 	if (b->pid_written)
 		rf_pidfile_remove(b->cfg->pid_file);
 	free(b->producers);
+	free(b->base);
 	free(b->egress);
 	free(b->snap);
 	free(b->prev);
@@ -511,10 +631,14 @@ static void teardown_failed(struct balancer *b)
 	finish_egresses(b, false);
 	rf_stats_file_close(b->sf, true);
 	for (i = 0; b->producers && i < b->n_created; i++) {
+		/* Queues that existed keep their files: a resumed one holds packets. */
+		bool created = rf_producer_start_how(b->producers[i]) == RF_START_CREATED;
+
 		rf_producer_destroy(b->producers[i]);
 		b->producers[i] = NULL;
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, i);
-		rf_queue_remove(name, b->dir);
+		if (created)
+			rf_queue_remove(name, b->dir);
 	}
 	b->n_created = 0;
 	release_common(b);
@@ -526,15 +650,59 @@ static void teardown_failed(struct balancer *b)
 	}
 }
 
-/* Normal end: queues finished (consumers drain them), final counters written. */
-static void teardown(struct balancer *b, bool input_ended)
+/* Drops of every queue, by reason, this run. */
+static void drop_reasons(const struct rf_stats_snap *s, uint64_t ret[4])
+{
+	uint64_t q;
+
+	memset(ret, 0, 4 * sizeof(ret[0]));
+	for (q = 0; q < s->n_queues; q++) {
+		ret[0] += s->queues[q].dropped_full;
+		ret[1] += s->queues[q].dropped_toobig;
+		ret[2] += s->queues[q].dropped_egress;
+		ret[3] += s->queues[q].dropped_cursor;
+	}
+}
+
+/*
+ * A finite run (every source read to its end) that lost packets did not do
+ * its job: say how many and why, and exit non-zero so that scripts notice.
+ * A live run ends by a stop: its drops are the counters' to tell.
+ */
+static int run_status(const struct balancer *b, bool ended)
+{
+	const struct rf_stats_totals *t = &b->snap->totals;
+	uint64_t why[4];
+
+	if (!ended || !t->dropped)
+		return RF_EXIT_OK;
+	drop_reasons(b->snap, why);
+	rf_log("cluster %u finished with losses: %llu packets dropped (queue full %llu, too big "
+	       "%llu, egress failed %llu, damaged queue %llu); see ringfan-stats(1)",
+	       b->cfg->cluster, (unsigned long long)t->dropped, (unsigned long long)why[0],
+	       (unsigned long long)why[1], (unsigned long long)why[2], (unsigned long long)why[3]);
+	return RF_EXIT_RUNTIME;
+}
+
+/*
+ * Normal end, final counters written; returns the exit status. Only the end of every (finite) source
+ * finishes the queues: consumers drain them and are told the run ended. A
+ * stop (SIGTERM, SIGINT) leaves them as they are: consumers are told their
+ * producer is gone, keep their place, and go on with the next start, which
+ * resumes the queues.
+ */
+static int teardown(struct balancer *b, bool input_ended)
 {
 	unsigned int q;
+	int status;
 
 	b->state = input_ended ? "finished" : "stopped";
 	rf_pipeline_flush(b->pl, input_ended);
 	for (q = 0; q < b->n_created; q++)
-		rf_producer_finish(b->producers[q]);
+		if (input_ended)
+			rf_producer_finish(b->producers[q]);
+		else
+			rf_producer_publish(b->producers[q]);
 	/* Egresses send what their queue holds: nothing the balancer accepted is lost. */
 	finish_egresses(b, true);
 	write_stats(b);
@@ -544,9 +712,11 @@ static void teardown(struct balancer *b, bool input_ended)
 	       b->state, (unsigned long long)b->snap->totals.received,
 	       (unsigned long long)b->snap->totals.enqueued,
 	       (unsigned long long)b->snap->totals.dropped);
+	status = run_status(b, input_ended);
 	rf_stats_file_close(b->sf, false);
 	release_common(b);
 	close(b->lock_fd);
+	return status;
 }
 
 /* ---- the loop ---- */
@@ -734,7 +904,7 @@ int cmd_balance(int argc, char **argv)
 		r = start(b);
 	if (!r) {
 		ended = run(b);
-		teardown(b, ended);
+		r = teardown(b, ended);
 		rf_log_close();
 	}
 	free(cfg);

@@ -35,6 +35,7 @@ enum opt_id {
 	OPT_RATE,
 	OPT_SPEED,
 	OPT_LOOP,
+	OPT_ACCESS,
 };
 
 static const struct opt_desc opts[] = {
@@ -59,7 +60,10 @@ static const struct opt_desc opts[] = {
 	{OPT_OWNER, "owner", "USER", "owner of the queue files"},
 	{OPT_GROUP, "group", "GROUP", "group of the queue files"},
 	{OPT_MODE, "mode", "OCTAL",
-	 "permissions of the queue files (default 0600; 0640 with --group)"},
+	 "permissions of the queue files (default 0600; 0640 with --group; read bits only "
+	 "beyond the owner's)"},
+	{OPT_ACCESS, "access", "Q[-Q]:KEY=V,..",
+	 "owner=, group=, mode= of some queues (repeatable; e.g. 0-3:group=zeek)"},
 	{OPT_DIR, "dir", "DIR",
 	 "queue, lock and stats directory (default $RINGFAN_DIR or /dev/shm/ringfan)"},
 	{OPT_RATE, "rate", "PPS", "replay files at PPS packets per second (drops when full)"},
@@ -325,7 +329,7 @@ static int set_group(struct rf_config *cfg, const char *arg, const char *where)
 	return 0;
 }
 
-static int set_file_mode(struct rf_config *cfg, const char *arg, const char *where)
+static int parse_file_mode(const char *arg, mode_t *ret, const char *where)
 {
 	char *end;
 	long v;
@@ -336,7 +340,93 @@ static int set_file_mode(struct rf_config *cfg, const char *arg, const char *whe
 		rf_err("%sbad file mode '%s' (octal, e.g. 0640)", where, arg);
 		return -EINVAL;
 	}
-	cfg->file_mode = (mode_t)v;
+	if (v & ~RF_QUEUE_MODE_ALLOWED) {
+		rf_err("%sfile mode '%s' lets others than the owner write the queue files: only "
+		       "the balancer writes them (a consumer's page gets a write bit where the "
+		       "queue has a read bit), so give read bits only, e.g. 0640",
+		       where, arg);
+		return -EINVAL;
+	}
+	*ret = (mode_t)v;
+	return 0;
+}
+
+static int set_file_mode(struct rf_config *cfg, const char *arg, const char *where)
+{
+	return parse_file_mode(arg, &cfg->file_mode, where);
+}
+
+/* "N" or "N-M" (decimal queue numbers) before the colon of an --access rule. */
+static int parse_queue_range(const char *s, struct rf_cfg_access *a)
+{
+	char buf[32], *dash;
+	uint64_t f, l;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash++ = 0;
+	if (rf_parse_u64(buf, 0, RF_MAX_QUEUE, &f) ||
+	    rf_parse_u64(dash ? dash : buf, 0, RF_MAX_QUEUE, &l) || l < f)
+		return -EINVAL;
+	a->first = (uint32_t)f;
+	a->last = (uint32_t)l;
+	return 0;
+}
+
+static int access_key(struct rf_cfg_access *a, char *kv, const char *arg, const char *where)
+{
+	char *val = strchr(kv, '=');
+	gid_t unused;
+
+	if (!val || val == kv || !val[1]) {
+		rf_err("%sbad item '%s' in --access '%s' (owner=USER, group=GROUP, mode=OCTAL)",
+		       where, kv, arg);
+		return -EINVAL;
+	}
+	*val++ = 0;
+	if (!strcmp(kv, "mode"))
+		return parse_file_mode(val, &a->mode, where);
+	if (!strcmp(kv, "group") && !parse_group_name(val, &a->group))
+		return 0;
+	if (!strcmp(kv, "owner") && !parse_user(val, &a->owner, &unused))
+		return 0;
+	if (strcmp(kv, "group") && strcmp(kv, "owner")) {
+		rf_err("%sunknown key '%s' in --access '%s' (owner, group, mode)", where, kv, arg);
+		return -EINVAL;
+	}
+	rf_err("%sunknown %s '%s' in --access '%s'", where, !strcmp(kv, "group") ? "group" : "user",
+	       val, arg);
+	return -EINVAL;
+}
+
+/* --access Q[-Q]:owner=U,group=G,mode=M */
+static int parse_access(struct rf_config *cfg, const char *arg, const char *where)
+{
+	struct rf_cfg_access a = {.owner = (uid_t)-1, .group = (gid_t)-1};
+	char buf[256], *colon, *rest, *kv;
+
+	if (cfg->n_access >= RF_CFG_MAX_ACCESS) {
+		rf_err("%stoo many --access rules (at most %d)", where, RF_CFG_MAX_ACCESS);
+		return -EINVAL;
+	}
+	if (copy_str(buf, sizeof(buf), arg, "access rule", where))
+		return -EINVAL;
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = 0;
+	if (!colon || !colon[1] || parse_queue_range(buf, &a)) {
+		rf_err("%sbad --access '%s' (expected QUEUES:KEY=VALUE,..., e.g. 0-3:group=zeek or "
+		       "4:owner=suricata,mode=0600)",
+		       where, arg);
+		return -EINVAL;
+	}
+	for (rest = colon + 1; (kv = strsep(&rest, ","));)
+		if (access_key(&a, kv, arg, where))
+			return -EINVAL;
+	cfg->access[cfg->n_access++] = a;
 	return 0;
 }
 
@@ -402,6 +492,8 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return set_group(cfg, arg, where);
 	case OPT_MODE:
 		return set_file_mode(cfg, arg, where);
+	case OPT_ACCESS:
+		return parse_access(cfg, arg, where);
 	case OPT_DIR:
 		return copy_str(cfg->dir, sizeof(cfg->dir), arg, "directory", where);
 	case OPT_RATE:
@@ -619,11 +711,37 @@ int rf_config_validate(struct rf_config *cfg)
 			return RF_EXIT_USAGE;
 		}
 	}
+	for (i = 0; i < cfg->n_access; i++)
+		if (cfg->access[i].last >= cfg->n_queues) {
+			rf_err("--access rule %u: queue %u out of range (queues 0..%u)", i + 1,
+			       cfg->access[i].last, cfg->n_queues - 1);
+			return RF_EXIT_USAGE;
+		}
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
 	if (!cfg->ring_size)
 		cfg->ring_size = is_file_split(cfg) ? RF_SPLIT_RING_SIZE : RF_DEFAULT_RING_SIZE;
 	return 0;
+}
+
+const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q)
+{
+	unsigned int i = cfg->n_access;
+
+	while (i--)
+		if (q >= cfg->access[i].first && q <= cfg->access[i].last)
+			return &cfg->access[i];
+	return NULL;
+}
+
+const struct rf_cfg_egress *rf_config_egress_of(const struct rf_config *cfg, uint32_t q)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_egress; i++)
+		if (cfg->egress[i].queue == q)
+			return &cfg->egress[i];
+	return NULL;
 }
 
 const char *rf_config_dir(const struct rf_config *cfg)

@@ -18,17 +18,25 @@
 #define RF_CFG_MAX_GROUPS  32
 #define RF_CFG_MAX_QUEUES  (RF_MAX_QUEUE + 1)
 #define RF_CFG_MAX_EGRESS  64
+#define RF_CFG_MAX_ACCESS  64
 #define RF_CFG_PATH_MAX	   4096
 
 #define RF_DEFAULT_RING_SIZE	(16ull << 20) /* per queue */
 #define RF_SPLIT_RING_SIZE	(1ull << 20)  /* per queue, file split (see rf_config_validate) */
 #define RF_DEFAULT_CAPTURE_RING (32ull << 20) /* per interface */
-#define RF_DEFAULT_DIR		"/dev/shm/ringfan"
 #define RF_DEFAULT_LOOPS	1
 
 struct rf_cfg_egress {
 	uint32_t queue;
 	char target[256];
+};
+
+/* --access: who may read a range of queues (else the cluster's --owner/--group/--mode). */
+struct rf_cfg_access {
+	uint32_t first, last; /* queues first..last */
+	uid_t owner;	      /* (uid_t)-1: the cluster's */
+	gid_t group;	      /* (gid_t)-1: the cluster's */
+	mode_t mode;	      /* 0: the cluster's */
 };
 
 struct rf_config {
@@ -52,6 +60,8 @@ struct rf_config {
 	uid_t owner;
 	gid_t group;
 	mode_t file_mode;
+	struct rf_cfg_access access[RF_CFG_MAX_ACCESS];
+	unsigned int n_access;
 	char dir[RF_CFG_PATH_MAX];
 	double rate_pps;  /* 0: not paced by rate */
 	double speed;	  /* 0: not paced by capture time */
@@ -76,7 +86,13 @@ int rf_config_parse_file(struct rf_config *cfg, const char *path);
 /* Checks that need the whole config (required options, -r in range). 0 or RF_EXIT_USAGE. */
 int rf_config_validate(struct rf_config *cfg);
 
-/* Queue directory: --dir, else $RINGFAN_DIR, else /dev/shm/ringfan. */
+/* The --access rule for queue q (the last one given that covers it), or NULL. */
+const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q);
+
+/* The egress of queue q, or NULL. */
+const struct rf_cfg_egress *rf_config_egress_of(const struct rf_config *cfg, uint32_t q);
+
+/* Queue directory: --dir, else $RINGFAN_DIR, else RF_DEFAULT_DIR. */
 const char *rf_config_dir(const struct rf_config *cfg);
 
 /* True when file sources replay like live traffic (paced or looped): never wait. */

@@ -188,6 +188,7 @@ static void json_queues(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "dropped_full", q->dropped_full);
 		JU(f, ",", "dropped_cursor", q->dropped_cursor);
 		JU(f, ",", "dropped_toobig", q->dropped_toobig);
+		JU(f, ",", "dropped_egress", q->dropped_egress);
 		JU(f, ",", "consumer_pid", q->consumer_pid);
 		JU(f, ",", "consumer_read", q->consumer_read);
 		JU(f, ",", "backlog_bytes", q->backlog_bytes);

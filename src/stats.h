@@ -36,13 +36,17 @@ struct rf_stats_group {
 
 struct rf_stats_queue {
 	uint64_t group;
+	/* Packets in the queue (or written out by its egress) this run: those its
+	 * egress failed to write are moved from here to dropped_egress. */
 	uint64_t enqueued;
 	uint64_t bytes;
-	uint64_t dropped; /* dropped_full + dropped_cursor + dropped_toobig */
+	uint64_t
+		dropped; /* every packet its consumer should have had and did not: the four below */
 	uint64_t dropped_full;
 	uint64_t dropped_cursor;
 	uint64_t dropped_toobig;
-	uint64_t consumer_pid; /* 0: no consumer attached */
+	uint64_t dropped_egress; /* taken by the queue's egress and not written (= egress_failed) */
+	uint64_t consumer_pid;	 /* 0: no consumer attached */
 	uint64_t consumer_read;
 	uint64_t backlog_bytes;
 	char egress[256]; /* "" when the queue has no egress */

@@ -53,9 +53,10 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, group),	  F(struct rf_stats_queue, enqueued),
 	F(struct rf_stats_queue, bytes),	  F(struct rf_stats_queue, dropped),
 	F(struct rf_stats_queue, dropped_full),	  F(struct rf_stats_queue, dropped_cursor),
-	F(struct rf_stats_queue, dropped_toobig), F(struct rf_stats_queue, consumer_pid),
-	F(struct rf_stats_queue, consumer_read),  F(struct rf_stats_queue, backlog_bytes),
-	F(struct rf_stats_queue, egress_sent),	  F(struct rf_stats_queue, egress_failed),
+	F(struct rf_stats_queue, dropped_toobig), F(struct rf_stats_queue, dropped_egress),
+	F(struct rf_stats_queue, consumer_pid),	  F(struct rf_stats_queue, consumer_read),
+	F(struct rf_stats_queue, backlog_bytes),  F(struct rf_stats_queue, egress_sent),
+	F(struct rf_stats_queue, egress_failed),
 };
 
 static const struct field frag_fields[] = {
@@ -92,7 +93,8 @@ void rf_stats_sum(struct rf_stats_snap *s)
 	for (i = 0; i < s->n_queues; i++) {
 		struct rf_stats_queue *q = &s->queues[i];
 
-		q->dropped = q->dropped_full + q->dropped_cursor + q->dropped_toobig;
+		q->dropped =
+			q->dropped_full + q->dropped_cursor + q->dropped_toobig + q->dropped_egress;
 		s->totals.enqueued += q->enqueued;
 		s->totals.dropped += q->dropped;
 		if (q->group < s->n_groups) {
