@@ -29,7 +29,6 @@
 #define MAX_SNAPLEN	 262144u
 #define TICK_NS		 1000000000ull
 #define NS_PER_MS	 1000000ull
-#define QUEUE_LINKTYPE	 DLT_EN10MB /* queues carry Ethernet frames */
 #define QUEUE_NAME_MAX	 32
 #define DEF_RING_SIZE_MB 64
 
@@ -37,10 +36,17 @@ struct count_opts {
 	const char *source; /* -i: interface or CLUSTER@QUEUE */
 	const char *filter;
 	const char *out; /* -w; "-" is stdout */
+	const char *dir; /* --dir: queue directory */
 	uint64_t max_pkts;
 	uint64_t duration_ns;
 	uint64_t ring_size;
 	uint32_t snaplen;
+	int wait_ms; /* --wait: for the queue to appear; -1 forever, 0 not at all */
+	/* Runs of a queue (see ringfan-count(1)): by default the count stops at the end
+	 * of the run it reads, or goes on with a newer run that began before that end. */
+	bool follow;	  /* --follow: at the end of a run, wait for the next */
+	bool next_run;	  /* --next-run: skip what is left of a finished run */
+	bool stop_at_end; /* --stop-at-end: never go on to another run */
 	bool verbose, json, quiet, exit_on_detach, promisc;
 };
 
@@ -50,6 +56,8 @@ struct count {
 	struct rf_afp *afp;
 	struct rf_consumer *cons;
 	char qname[QUEUE_NAME_MAX];
+	uint32_t cluster, queue;
+	char dir_used[4096]; /* the queue directory, for messages */
 	/* Filter: in the kernel for interfaces, here for queues. */
 	struct bpf_program prog;
 	bool have_prog;
@@ -64,9 +72,8 @@ struct count {
 
 	uint64_t pkts, bytes, filtered, dropped;
 	uint64_t start_ns, last_ns, last_pkts, last_bytes;
-	/* Queue drops restart at 0 with each producer generation: keep a base. */
-	uint64_t drop_base, drop_gen, gen;
-	uint64_t restarts;
+	uint64_t drop_base; /* the queue's drops when we attached: we count the rest */
+	uint64_t gen, ended_gen, generations, restarts;
 	bool iface_down, producer_gone;
 	bool done;
 	int status;
@@ -89,6 +96,11 @@ enum {
 	OPT_EXIT_ON_DETACH,
 	OPT_NO_PROMISC,
 	OPT_RING_SIZE,
+	OPT_DIR,
+	OPT_WAIT,
+	OPT_FOLLOW,
+	OPT_NEXT_RUN,
+	OPT_STOP_AT_END,
 };
 
 static const struct option long_opts[] = {
@@ -104,6 +116,11 @@ static const struct option long_opts[] = {
 	{"snaplen", required_argument, NULL, 's'},
 	{"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
 	{"ring-size", required_argument, NULL, OPT_RING_SIZE},
+	{"dir", required_argument, NULL, OPT_DIR},
+	{"wait", optional_argument, NULL, OPT_WAIT},
+	{"follow", no_argument, NULL, OPT_FOLLOW},
+	{"next-run", no_argument, NULL, OPT_NEXT_RUN},
+	{"stop-at-end", no_argument, NULL, OPT_STOP_AT_END},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -130,21 +147,45 @@ static void usage(FILE *f)
 		"true)\n"
 		"  -q, --quiet           print only the final summary\n"
 		"      --exit-on-detach  queue: exit when the producer goes away (default: wait)\n"
+		"      --dir DIR         queue: its directory (default $RINGFAN_DIR or %s)\n"
+		"      --wait[=SEC]      queue: wait for it to appear (forever, or SEC seconds)\n"
+		"      --follow          queue: at the end of a run, wait for the next one\n"
+		"      --next-run        queue: skip what is left of a finished run and wait\n"
+		"                        for the next one\n"
+		"      --stop-at-end     queue: never go on to another run, not even one that\n"
+		"                        began before the end of this one\n"
 		"  -s, --snaplen BYTES   bytes kept per packet (default %u)\n"
 		"      --no-promisc      interface: do not turn on promiscuous mode\n"
 		"      --ring-size SIZE  interface: kernel ring size (default %dM)\n"
 		"  -h, --help            this help\n"
 		"\n"
-		"A queue that its producer finished ends the count once drained (status 0);\n"
-		"SIGINT and SIGTERM print the final summary and exit 0. Exit status 2: bad\n"
-		"usage or filter; 1: runtime error. See ringfan-count(1).\n",
-		DEF_SNAPLEN, DEF_RING_SIZE_MB);
+		"The end of a run (a file replay that ended) ends the count once drained\n"
+		"(status 0), unless a newer run began before: then the count goes on with\n"
+		"it. A stopped or restarting balancer does not end it. SIGINT and SIGTERM\n"
+		"print the final summary and exit 0. Exit status 2: bad usage or filter;\n"
+		"1: runtime error. See ringfan-count(1).\n",
+		RF_DEFAULT_DIR, DEF_SNAPLEN, DEF_RING_SIZE_MB);
 }
 
 static int bad_value(const char *opt, const char *val)
 {
 	rf_err("count: invalid value for %s: '%s'", opt, val);
 	return -EINVAL;
+}
+
+static int set_run_end(struct count_opts *o, int c)
+{
+	if (c == OPT_NEXT_RUN)
+		o->next_run = true;
+	else if (c == OPT_FOLLOW)
+		o->follow = true;
+	else
+		o->stop_at_end = true;
+	if (o->follow && o->stop_at_end) {
+		rf_err("count: --follow and --stop-at-end exclude each other");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_one(struct count_opts *o, int c, const char *arg)
@@ -195,6 +236,20 @@ static int parse_one(struct count_opts *o, int c, const char *arg)
 		if (rf_parse_size(arg, 16 << 10, 16ull << 30, &o->ring_size))
 			return bad_value("--ring-size", arg);
 		return 0;
+	case OPT_DIR:
+		o->dir = arg;
+		return *arg ? 0 : bad_value("--dir", arg);
+	case OPT_WAIT:
+		o->wait_ms = -1;
+		if (arg && rf_parse_double(arg, 0.001, 1e6, &d))
+			return bad_value("--wait", arg);
+		if (arg)
+			o->wait_ms = (int)(d * 1000);
+		return 0;
+	case OPT_FOLLOW:
+	case OPT_NEXT_RUN:
+	case OPT_STOP_AT_END:
+		return set_run_end(o, c);
 	}
 	return -EINVAL;
 }
@@ -327,7 +382,7 @@ static void print_json(struct count *c, uint64_t now, bool final)
 /* Kernel or queue drops, as cumulative counts. */
 static void update_drops(struct count *c)
 {
-	struct rf_queue_info qi;
+	struct rf_consumer_stats st;
 	uint64_t kp, kd;
 
 	if (c->afp) {
@@ -335,15 +390,9 @@ static void update_drops(struct count *c)
 			c->dropped = kd;
 		return;
 	}
-	if (rf_queue_query(c->qname, NULL, &qi, sizeof(qi)) < 0)
-		return;
-	if (qi.generation != c->gen) {
-		c->drop_base += c->drop_gen;
-		c->drop_gen = 0;
-		c->gen = qi.generation;
-	}
-	c->drop_gen = qi.dropped_full + qi.dropped_cursor;
-	c->dropped = c->drop_base + c->drop_gen;
+	/* The queue's drops, over every generation we read. */
+	if (rf_consumer_stats(c->cons, &st, sizeof(st)) == 0)
+		c->dropped = st.dropped;
 }
 
 static void report(struct count *c, uint64_t now, bool final)
@@ -505,37 +554,114 @@ static int afp_step(struct count *c, int timeout_ms)
 	return 0;
 }
 
-static void note_producer_back(struct count *c)
+/* "12:00:03 (5 s ago)" for a CLOCK_REALTIME time in ns. */
+static const char *when(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	uint64_t now = rf_now_real_ns();
+	struct tm tm;
+	char hms[16] = "?";
+
+	if (localtime_r(&t, &tm))
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+	snprintf(buf, len, "%s (%llu s ago)", hms,
+		 (unsigned long long)(now > ns ? (now - ns) / 1000000000ull : 0));
+	return buf;
+}
+
+static const char *dlt_name(int dlt)
+{
+	const char *n = pcap_datalink_val_to_name(dlt);
+
+	return n ? n : "unknown";
+}
+
+/*
+ * Say what changed since the last burst: the producer came back, a new run
+ * began. -EPROTOTYPE if the new run's link type is not the one the filter
+ * or the file was made for.
+ */
+static int note_changes(struct count *c)
 {
 	struct rf_consumer_stats st;
+	struct rf_queue_info qi;
+	char t[64];
 
-	if (rf_consumer_stats(c->cons, &st, sizeof(st)) < 0 || st.producer_restarts == c->restarts)
-		return;
-	c->restarts = st.producer_restarts;
-	if (c->producer_gone)
+	if (rf_consumer_stats(c->cons, &st, sizeof(st)) < 0)
+		return 0;
+	if (st.producer_restarts != c->restarts) {
+		c->restarts = st.producer_restarts;
 		rf_warn("producer of queue %s is back", c->qname);
-	c->producer_gone = false;
+		c->producer_gone = false;
+	}
+	if (st.generations != c->generations && c->o.stop_at_end) {
+		rf_warn("queue %s: a new run began; stopping (--stop-at-end)", c->qname);
+		c->done = true;
+		return 0;
+	}
+	if (st.generations != c->generations && rf_consumer_info(c->cons, &qi, sizeof(qi)) == 0) {
+		c->generations = st.generations;
+		c->gen = qi.generation;
+		rf_warn("queue %s: a new run (generation %llu, started %s)", c->qname,
+			(unsigned long long)qi.generation, when(qi.started_ns, t, sizeof(t)));
+		if (qi.linktype == c->linktype)
+			return 0;
+		/* A filter or a file is made for one link type: -v lines are not. */
+		if (c->have_prog || c->dumper) {
+			rf_err("queue %s: the new run carries %s packets, the %s was made for %s",
+			       c->qname, dlt_name(qi.linktype), c->dumper ? "file" : "filter",
+			       dlt_name(c->linktype));
+			return -EPROTOTYPE;
+		}
+		c->linktype = qi.linktype;
+	}
+	return 0;
+}
+
+/*
+ * The end of a run (everything of a finished generation read, and no newer
+ * one yet): stop, unless --follow.
+ */
+static void run_ended(struct count *c)
+{
+	struct rf_queue_info qi = {0};
+
+	if (!c->o.follow) {
+		c->done = true;
+		return;
+	}
+	rf_consumer_info(c->cons, &qi, sizeof(qi));
+	if (c->ended_gen != qi.generation)
+		rf_warn("queue %s: end of the run (generation %llu); waiting for the next run",
+			c->qname, (unsigned long long)qi.generation);
+	c->ended_gen = qi.generation; /* said once per run */
 }
 
 static int queue_step(struct count *c, int timeout_ms)
 {
 	struct rf_packet pkts[BURST];
-	int n;
+	int n, r;
 
 	n = rf_consumer_recv(c->cons, pkts, burst_max(c), timeout_ms);
 	if (n > 0) {
-		if (c->producer_gone)
-			note_producer_back(c);
+		r = note_changes(c);
+		if (r || c->done) /* not ours to take: not released, they stay in the queue */
+			return r;
 		handle_burst(c, pkts, n);
+		/* Released packets are never delivered again: they must be in the
+		 * file (the kernel's page cache) first, not in our stdio buffer. */
+		r = check_dump(c, true);
+		if (r)
+			return r;
 		rf_consumer_release(c->cons);
 		return 0;
 	}
 	switch (n) {
 	case 0:
 	case -EINTR:
-		return 0;
-	case -ENODATA: /* finished by its producer, and drained */
-		c->done = true;
+		return note_changes(c);
+	case -ENODATA:
+		run_ended(c);
 		return 0;
 	case -EPIPE:
 		c->producer_gone = true;
@@ -547,7 +673,12 @@ static int queue_step(struct count *c, int timeout_ms)
 		}
 		return 0;
 	}
-	rf_err("cannot read queue %s: %s", c->qname, strerror(-n));
+	if (n == -EPERM)
+		rf_err("cannot follow queue %s: its new run was made by another user than the "
+		       "previous one (or its directory changed owner); not trusted",
+		       c->qname);
+	else
+		rf_err("cannot read queue %s: %s", c->qname, strerror(-n));
 	return n;
 }
 
@@ -578,28 +709,104 @@ static int open_iface(struct count *c)
 
 static void busy_message(const struct count *c)
 {
+	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = c->o.dir};
 	struct rf_queue_info qi;
 
-	if (rf_queue_query(c->qname, NULL, &qi, sizeof(qi)) == 0 && qi.consumer_pid > 0)
+	if (rf_queue_query(c->qname, &co, &qi, sizeof(qi)) < 0 || qi.consumer_pid <= 0)
+		rf_err("queue %s is busy: another consumer is attached to it", c->qname);
+	else if (qi.consumer_pid == qi.producer_pid)
+		rf_err("queue %s is busy: its balancer (pid %d) re-emits it itself (-r %u:...); "
+		       "count on the egress's target instead",
+		       c->qname, (int)qi.consumer_pid, c->queue);
+	else
 		rf_err("queue %s is busy: process %d is attached to it", c->qname,
 		       (int)qi.consumer_pid);
+}
+
+/* "no such queue": say which queues of the cluster there are, if any. */
+static void missing_message(const struct count *c)
+{
+	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = c->o.dir};
+	struct rf_queue_info qi;
+	char name[QUEUE_NAME_MAX];
+	uint32_t n = 0;
+
+	for (n = 0; n <= RF_MAX_QUEUE; n++) {
+		snprintf(name, sizeof(name), "%u@%u", c->cluster, n);
+		if (rf_queue_query(name, &co, &qi, sizeof(qi)) < 0)
+			break;
+	}
+	if (n)
+		rf_err("no such queue %s: cluster %u has queues %u@0 to %u@%u", c->qname,
+		       c->cluster, c->cluster, c->cluster, n - 1);
 	else
-		rf_err("queue %s is busy: another consumer is attached to it", c->qname);
+		rf_err("no such queue %s: cluster %u has no queues in '%s' (is its balancer "
+		       "running? --wait waits for it; --dir names another directory)",
+		       c->qname, c->cluster, c->dir_used);
+}
+
+static void untrusted_message(const struct count *c, int r)
+{
+	struct rf_dir_info di;
+
+	if (rf_queue_dir_check(c->o.dir, 0, &di) < 0)
+		rf_err("cannot open queue %s: its directory '%s' (owner uid %u, mode %04o) is not "
+		       "safe: %s",
+		       c->qname, di.path, (unsigned int)di.owner, (unsigned int)(di.mode & 07777),
+		       r == -ENOTDIR ? "not a directory, or a symbolic link"
+		       : di.named
+			       ? "others than its owner may write to it"
+			       : "anyone may have made it (it is not owned by root or you, or "
+				 "others may write to it); name a directory you trust with --dir");
+	else
+		rf_err("cannot open queue %s: its files are not safe (owned by another user than "
+		       "the directory's, or writable by others)",
+		       c->qname);
+}
+
+/* Attached to a run that is over: say so, and what happens to what is left of it. */
+static void finished_notice(struct count *c)
+{
+	struct rf_queue_info qi;
+	char t[64];
+
+	if (rf_consumer_info(c->cons, &qi, sizeof(qi)) < 0 || !qi.finished)
+		return;
+	c->gen = qi.generation;
+	rf_warn("queue %s: its run (generation %llu) finished at %s with %llu packets not yet "
+		"read; %s",
+		c->qname, (unsigned long long)qi.generation, when(qi.finished_ns, t, sizeof(t)),
+		(unsigned long long)qi.backlog_packets,
+		c->o.next_run ? "skipping them, waiting for the next run"
+		: c->o.follow ? "reading them, then waiting for the next run"
+			      : "reading them, then stopping (--next-run skips them and waits for "
+				"the next run; --follow goes on with the next runs)");
 }
 
 static int open_queue(struct count *c)
 {
-	struct rf_consumer_opts co = {.sz = sizeof(co)};
-	int r = rf_consumer_open(c->qname, &co, &c->cons);
+	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = c->o.dir, .wait_ms = c->o.wait_ms};
+	int r;
 
-	if (r == 0)
+	if (c->o.next_run)
+		co.flags |= RF_CONSUMER_SKIP_FINISHED;
+	r = rf_consumer_open(c->qname, &co, &c->cons);
+	if (r == 0) {
+		finished_notice(c);
 		return 0;
+	}
 	if (r == -ENOENT)
-		rf_err("no such queue %s", c->qname);
+		missing_message(c);
 	else if (r == -EBUSY)
 		busy_message(c);
 	else if (r == -EPROTO)
 		rf_err("cannot open queue %s: not a ringfan queue of this version", c->qname);
+	else if (r == -EACCES)
+		rf_err("cannot open queue %s: permission denied (the balancer's --group/--mode or "
+		       "--access decide who may read it)",
+		       c->qname);
+	else if (r == -EPERM || r == -ENOTDIR)
+		untrusted_message(c, r);
 	else
 		rf_err("cannot open queue %s: %s", c->qname, strerror(-r));
 	return r;
@@ -620,6 +827,8 @@ static int classify_source(struct count *c)
 	r = rf_queue_name_parse(s, &cl, &q);
 	if (r == 0) {
 		snprintf(c->qname, sizeof(c->qname), "%u@%u", cl, q);
+		c->cluster = cl;
+		c->queue = q;
 		return 1;
 	}
 	/* "99@" or "7@x" was meant as a queue: say so rather than "no such interface". */
@@ -668,7 +877,6 @@ static int setup_dumper(struct count *c)
 	return 0;
 }
 
-/* Returns an exit status, or -1 to go on. */
 /* The interface's link type, before the filter is compiled for it. */
 static int iface_linktype(struct count *c)
 {
@@ -687,16 +895,31 @@ static int iface_linktype(struct count *c)
 	return r;
 }
 
+/* A queue's link type is its own (it says which with its packets): attach first. */
+static int queue_linktype(struct count *c)
+{
+	struct rf_dir_info di;
+	struct rf_queue_info qi;
+
+	rf_queue_dir_check(c->o.dir, 0, &di);
+	snprintf(c->dir_used, sizeof(c->dir_used), "%s", di.path);
+	if (open_queue(c) < 0)
+		return -1;
+	rf_consumer_info(c->cons, &qi, sizeof(qi));
+	c->linktype = qi.linktype;
+	return 0;
+}
+
+/* Returns an exit status, or -1 to go on. */
 static int setup(struct count *c)
 {
-	int queue, r;
+	int queue;
 
 	c->statf = c->o.out && !strcmp(c->o.out, "-") ? stderr : stdout;
 	queue = classify_source(c);
 	if (queue < 0)
 		return RF_EXIT_USAGE;
-	c->linktype = QUEUE_LINKTYPE;
-	if (!queue && iface_linktype(c) < 0)
+	if (queue ? queue_linktype(c) < 0 : iface_linktype(c) < 0)
 		return RF_EXIT_RUNTIME;
 	c->dead = pcap_open_dead_with_tstamp_precision(c->linktype, (int)c->o.snaplen,
 						       PCAP_TSTAMP_PRECISION_NANO);
@@ -706,8 +929,7 @@ static int setup(struct count *c)
 	}
 	if (setup_filter(c) < 0)
 		return RF_EXIT_USAGE;
-	r = queue ? open_queue(c) : open_iface(c);
-	if (r < 0)
+	if (!queue && open_iface(c) < 0)
 		return RF_EXIT_RUNTIME;
 	if (setup_dumper(c) < 0)
 		return RF_EXIT_RUNTIME;
