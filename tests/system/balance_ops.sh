@@ -68,12 +68,14 @@ rx=$(stat_of 98 total.received)
 sum=$(($(stat_of 98 group.0.enqueued) + $(stat_of 98 group.0.dropped)))
 check_eq "$sum" "$rx" "final counters: received = enqueued + dropped"
 check_eq "$(stat_of 98 group.0.received)" "$rx" "group received = source received"
-# Queues are marked finished: a consumer drains what is buffered and ends.
-if "$RINGFAN" count --help 2>/dev/null | grep -q -- --json; then
-	out=$(timeout 20 "$RINGFAN" count -i 98@1 -q --json) || fail "count on a finished queue did not end"
-	got=$(grep -o '"packets":[0-9]*' <<<"$out" | tail -1 | cut -d: -f2)
-	check_eq "$got" "$(stat_of 98 queue.1.enqueued)" "packets drained from finished queue 98@1"
-fi
+# A stop does not finish the queues of a live source: a consumer reads what
+# is buffered, then hears that the producer is gone (and would wait for it).
+check_eq "$(qfinished 98@1)" 0 "queue 98@1 finished after a stop"
+out=$(timeout 20 "$RINGFAN" count -i 98@1 -q --json --exit-on-detach 2>"$TMP/c98.err") ||
+	fail "count on a stopped queue did not end with --exit-on-detach"
+grep -q "producer of queue 98@1 gone" "$TMP/c98.err" || fail "count did not say the producer is gone"
+got=$(grep -o '"packets":[0-9]*' <<<"$out" | tail -1 | cut -d: -f2)
+check_eq "$got" "$(stat_of 98 queue.1.enqueued)" "packets read from stopped queue 98@1"
 
 # --- a balancer killed -9 leaves files that do not block the next one ---
 "$RINGFAN" balance "${endless[@]}" -c 97 -n 1 2>/dev/null &

@@ -107,10 +107,15 @@ check_eq "$(stat_of 24 state)" stopped "state after SIGTERM while waiting"
 check_invariant 24
 
 # --- live-like replay (--loop) never waits: no consumers, full rings drop and count ---
+rc=0
 "$RINGFAN" balance -i "pcap:$PCAPS/$file" -c 22 -n 2,1 -m ip --ring-size 64K --loop 1 \
-	2>/dev/null || fail "live-like replay failed"
+	2>"$TMP/b22.err" || rc=$?
 dropped=$(stat_of 22 total.dropped)
 ((dropped > 0)) || fail "live-like replay into full rings dropped nothing"
+# A finite run that lost packets says so and fails.
+check_eq "$rc" 1 "exit status of a finite replay that dropped"
+grep -q "cluster 22 finished with losses: $dropped packets dropped (queue full $dropped," \
+	"$TMP/b22.err" || fail "no losses line: $(cat "$TMP/b22.err")"
 check_invariant 22
 check_eq "$(stat_of 22 queue.2.dropped)" "$(stat_of 22 queue.2.dropped_full)" "drops are ring-full drops"
 

@@ -2,7 +2,6 @@
 # on live-paced traffic with `ringfan count` consumers, its counters, and the
 # per-queue figures every fault test prints.
 
-QSTRESS=$BUILD/tests/tools/qstress
 [ -x "$QSTRESS" ] || skip "$QSTRESS is not built"
 "$RINGFAN" balance --help >/dev/null 2>&1 || skip "ringfan balance is not built"
 "$RINGFAN" count --help 2>/dev/null | grep -q -- --json || skip "ringfan count --json is not built"
@@ -11,10 +10,6 @@ QSTRESS=$BUILD/tests/tools/qstress
 stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null || true; }
 stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
 stat_ge() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v >= $3)); }
-
-# qinfo QUEUE KEY: a live counter of a queue, asked of the queue itself
-# (qstress query), not of the once-a-second stats file.
-qinfo() { "$QSTRESS" query "$1" 2>/dev/null | sed -n "s/^$2=//p" || true; }
 
 # No consumer holds queue $1 (asked of the kernel-held lock, via the queue).
 consumer_gone() { [ "$(qinfo "$1" consumer_pid)" == 0 ]; }
@@ -66,6 +61,16 @@ start_replay() {
 	bal=$!
 	bg_pid "$bal"
 	wait_until 10 queues_up "$1" "$2"
+}
+
+# wait_lossy PID C: wait for the balancer of cluster C, a finite replay that
+# lost packets on purpose: it ran to the end, and exits 1 saying how many.
+wait_lossy() {
+	local rc=0
+	wait "$1" || rc=$?
+	((rc == 1)) || fail "the balancer exited $rc, expected 1 (a finite run with losses): $(tail -3 "$TMP/bal.err")"
+	grep -q "cluster $2 finished with losses: $(stat_of "$2" total.dropped) packets dropped" \
+		"$TMP/bal.err" || fail "no losses line: $(tail -3 "$TMP/bal.err")"
 }
 
 # wait_ok PID WHAT: wait for a background process; fail unless it exited 0.

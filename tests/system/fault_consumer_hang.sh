@@ -33,7 +33,7 @@ wait_until 10 read_past $((enq_at_cont + 500))
 alive $bal || fail "the balancer ended before the hung consumer could show it recovered"
 info "ok: the consumer of $c@$victim receives again (read past $((enq_at_cont + 500)))"
 
-wait_ok $bal "ringfan balance"
+wait_lossy $bal $c
 for ((q = 0; q < n; q++)); do
 	wait_ok "${cons[$q]}" "ringfan count on $c@$q"
 	f=$TMP/count.$c.$q.1.json

@@ -19,9 +19,8 @@ start_counts $c $((n - 1))
 wait_until 10 stat_ge $c total.received 2000
 truncate -s 0 "$RINGFAN_DIR/$c@$hostile.cons"
 info "truncated $RINGFAN_DIR/$c@$hostile.cons to 0 bytes"
-rc=0
-wait $bal || rc=$?
-((rc == 0)) || fail "the balancer died (exit $rc) after a consumer truncated its page: $(tail -5 "$TMP/bal.err")"
+# It runs to the end (the truncated queue's packets are its only losses).
+wait_lossy $bal $c
 
 for ((q = 0; q < n - 1; q++)); do
 	wait_ok "${cons[$q]}" "ringfan count on $c@$q"

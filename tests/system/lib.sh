@@ -74,6 +74,12 @@ pub_copy() {
 	echo "$TMP/pub/$(basename "$1")"
 }
 
+# qinfo QUEUE KEY: a live counter or property of a queue, asked of the queue
+# itself (qstress query: generation, enqueued, consumer_pid, finished, ...).
+QSTRESS=$BUILD/tests/tools/qstress
+qinfo() { "$QSTRESS" query "$1" 2>/dev/null | sed -n "s/^$2=//p" || true; }
+qfinished() { qinfo "$1" finished; }
+
 check_eq() { # actual expected what
 	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
 	info "ok: $3 = $1"

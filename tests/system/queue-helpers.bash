@@ -1,7 +1,6 @@
 # Helpers for the queue tests (sourced after lib.sh): the qstress tool and
 # reading its "key=value" output.
 
-QSTRESS=$BUILD/tests/tools/qstress
 [ -x "$QSTRESS" ] || skip "$QSTRESS is not built"
 
 # Queues live in tmpfs, as by default (/dev/shm/ringfan): a ring in a disk
