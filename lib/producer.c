@@ -124,6 +124,7 @@ static void remove_stale_temps(int dirfd, const struct rf_paths *p)
 			close(fd);
 		return;
 	}
+	rewinddir(d); /* a dup shares the read position */
 	snprintf(ring, sizeof(ring), ".%s.", p->ring);
 	snprintf(cons, sizeof(cons), ".%s.", p->cons);
 	while ((e = readdir(d)))

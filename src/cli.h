@@ -9,5 +9,6 @@ int cmd_count(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
 
 #endif

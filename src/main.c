@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"stats", cmd_stats, "print a running cluster's counters"},
 	{"explain", cmd_explain, "show each packet's decoded key, hash and queue"},
 	{"gen", cmd_gen, "write a synthetic capture"},
+	{"clean", cmd_clean, "remove the files of stopped clusters"},
 };
 
 static void usage(FILE *f)

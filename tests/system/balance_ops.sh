@@ -16,8 +16,6 @@ endless=(-i "pcap:$pcap" --loop 0 --rate 2000)
 stat_of() { # cluster key
 	awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null
 }
-alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-gone() { ! alive "$1"; }
 receiving() { local v; v=$(stat_of "$1" source.0.received); [ -n "$v" ] && ((v > 0)); }
 stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
 stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }

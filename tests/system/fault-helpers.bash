@@ -14,8 +14,6 @@ stat_ge() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v >= $3)); }
 # No consumer holds queue $1 (asked of the kernel-held lock, via the queue).
 consumer_gone() { [ "$(qinfo "$1" consumer_pid)" == 0 ]; }
 
-alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-gone() { ! alive "$1"; }
 
 # The balancer's queues exist (queue N-1 of cluster C has its files and the stats file names N queues).
 queues_up() { stat_is "$1" queues "$2" && [ -e "$RINGFAN_DIR/$1@$(($2 - 1)).cons" ]; }

@@ -80,6 +80,10 @@ QSTRESS=$BUILD/tests/tools/qstress
 qinfo() { "$QSTRESS" query "$1" 2>/dev/null | sed -n "s/^$2=//p" || true; }
 qfinished() { qinfo "$1" finished; }
 
+# A process is running (not gone, not a zombie).
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+gone() { ! alive "$1"; }
+
 check_eq() { # actual expected what
 	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
 	info "ok: $3 = $1"

@@ -6,6 +6,8 @@
 #                                              each OUT in IN's order
 #   pcap_compare.py fanout IN OUT...           every OUT holds exactly IN's packets, in order
 #   pcap_compare.py subseq IN OUT              OUT holds some of IN's packets, in IN's order
+#   pcap_compare.py covers IN OUT...           every packet of IN is in some OUT (copies of a
+#                                              packet in several OUTs allowed)
 #   pcap_compare.py count FILE                 number of packets
 #
 # The files' link types must agree too (same, split, fanout).
@@ -175,6 +177,18 @@ def cmd_subseq(args):
     print(f"subseq: {len(out)} of {len(inp)} packets")
 
 
+def cmd_covers(args):
+    inp = read(args[0])
+    got = set()
+    for path in args[1:]:
+        got.update(read(path))
+    missing = [p for p in inp if p not in got]
+    sizes = " + ".join(str(len(read(p))) for p in args[1:])
+    if missing:
+        sys.exit(f"covers: {len(missing)} of {len(inp)} packets in none of {sizes}")
+    print(f"covers: {len(inp)} packets, all in {sizes}")
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__ if __doc__ else "usage: see the comment at the top")
@@ -187,6 +201,8 @@ def main():
         cmd_fanout(args)
     elif cmd == "subseq":
         cmd_subseq(args)
+    elif cmd == "covers":
+        cmd_covers(args)
     elif cmd == "count":
         print(len(read(args[0])))
     else:
