@@ -711,12 +711,19 @@ int rf_config_validate(struct rf_config *cfg)
 			return RF_EXIT_USAGE;
 		}
 	}
-	for (i = 0; i < cfg->n_access; i++)
-		if (cfg->access[i].last >= cfg->n_queues) {
+	for (i = 0; i < cfg->n_access; i++) {
+		struct rf_cfg_access *a = &cfg->access[i];
+
+		if (a->last >= cfg->n_queues) {
 			rf_err("--access rule %u: queue %u out of range (queues 0..%u)", i + 1,
-			       cfg->access[i].last, cfg->n_queues - 1);
+			       a->last, cfg->n_queues - 1);
 			return RF_EXIT_USAGE;
 		}
+		/* A group is given to let it read, as with --group: the cluster's
+		 * --mode if one was given, else 0640. */
+		if (!a->mode && a->group != (gid_t)-1)
+			a->mode = cfg->file_mode ? cfg->file_mode : 0640;
+	}
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
 	if (!cfg->ring_size)
