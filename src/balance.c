@@ -51,6 +51,7 @@ struct balancer {
 	uint64_t started_ns;
 	uint64_t next_tick, last_tick, last_expire;
 	const char *state;
+	int waiting; /* queue a lossless replay waits for, or -1 */
 	struct rf_packet pkts[BURST];
 };
 
@@ -169,7 +170,9 @@ static void take_snapshot(struct balancer *b, struct rf_stats_snap *s)
 	s->seq++;
 	s->cluster = b->cfg->cluster;
 	s->pid = (uint64_t)getpid();
-	snprintf(s->state, sizeof(s->state), "%s", b->state);
+	/* A lossless replay stuck on one queue says which: "waiting", and the queue. */
+	snprintf(s->state, sizeof(s->state), "%s", b->waiting >= 0 ? "waiting" : b->state);
+	s->waiting_queue = b->waiting >= 0 ? (uint64_t)b->waiting : 0;
 	snprintf(s->mode, sizeof(s->mode), "%s", rf_mode_name((enum rf_mode)b->cfg->mode));
 	s->started_ns = b->started_ns;
 	s->updated_ns = rf_now_real_ns();
@@ -193,8 +196,15 @@ static void print_block(struct balancer *b, uint64_t now)
 {
 	double secs = (double)(now - b->last_tick) / 1e9;
 
-	printf("ringfan balance: cluster %u, %s, up %.0fs\n", b->cfg->cluster, b->state,
-	       (double)(b->snap->updated_ns - b->started_ns) / 1e9);
+	if (b->waiting >= 0)
+		printf("ringfan balance: cluster %u, waiting for queue %d's consumer (%s), up "
+		       "%.0fs\n",
+		       b->cfg->cluster, b->waiting,
+		       b->snap->queues[b->waiting].consumer_pid ? "slow" : "none attached",
+		       (double)(b->snap->updated_ns - b->started_ns) / 1e9);
+	else
+		printf("ringfan balance: cluster %u, %s, up %.0fs\n", b->cfg->cluster, b->state,
+		       (double)(b->snap->updated_ns - b->started_ns) / 1e9);
 	rf_stats_print(stdout, b->snap, b->prev->seq ? b->prev : NULL, secs);
 	putchar('\n');
 	fflush(stdout);
@@ -221,10 +231,13 @@ static void tick(struct balancer *b, bool force)
 	b->next_tick = now + TICK_NS;
 }
 
-/* Called by the pipeline while a lossless replay waits for a consumer. */
-static int wait_tick(void *arg)
+/* Called by the pipeline while a lossless replay waits for queue q's consumer. */
+static int wait_tick(void *arg, uint32_t q)
 {
-	tick(arg, false);
+	struct balancer *b = arg;
+
+	b->waiting = (int)q;
+	tick(b, false);
 	return stop_signal != 0;
 }
 
@@ -697,6 +710,7 @@ static int teardown(struct balancer *b, bool input_ended)
 	int status;
 
 	b->state = input_ended ? "finished" : "stopped";
+	b->waiting = -1;
 	rf_pipeline_flush(b->pl, input_ended);
 	for (q = 0; q < b->n_created; q++)
 		if (input_ended)
@@ -811,6 +825,7 @@ static bool run(struct balancer *b)
 	unsigned int got;
 
 	while (!stop_signal) {
+		b->waiting = -1;
 		got = poll_sources(b, &done);
 		if (done)
 			return true;
@@ -900,6 +915,7 @@ int cmd_balance(int argc, char **argv)
 		r = rf_config_validate(cfg);
 	b->cfg = cfg;
 	b->lock_fd = -1;
+	b->waiting = -1;
 	if (!r)
 		r = start(b);
 	if (!r) {

@@ -22,7 +22,7 @@ struct rf_pipeline {
 	unsigned int n_touched;
 	uint32_t wait_limit; /* packets bigger than this never wait (they may never fit) */
 	struct rf_flow *flow;
-	int (*tick)(void *arg);
+	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
 };
@@ -111,8 +111,9 @@ static void pl_publish_touched(struct rf_pipeline *pl)
  * Lossless replay: wait until the packet fits in queue q. What is already
  * enqueued is published first, or the consumer could never make room.
  */
-static void pl_wait_space(struct rf_pipeline *pl, struct rf_producer *p, uint32_t caplen)
+static void pl_wait_space(struct rf_pipeline *pl, uint32_t q, uint32_t caplen)
 {
+	struct rf_producer *p = pl->producers[q];
 	int r;
 
 	if (pl->stopping || caplen > pl->wait_limit)
@@ -125,7 +126,7 @@ static void pl_wait_space(struct rf_pipeline *pl, struct rf_producer *p, uint32_
 		r = rf_producer_wait_space(p, caplen, 100);
 		if (r != -ETIMEDOUT && r != -EINTR)
 			return;
-		if (pl->tick && pl->tick(pl->tick_arg)) {
+		if (pl->tick && pl->tick(pl->tick_arg, q)) {
 			pl->stopping = true;
 			return;
 		}
@@ -138,7 +139,7 @@ static void pl_enqueue(struct rf_pipeline *pl, uint32_t q, const struct rf_packe
 	struct rf_producer *p = pl->producers[q];
 
 	if (lossless)
-		pl_wait_space(pl, p, pkt->caplen);
+		pl_wait_space(pl, q, pkt->caplen);
 	/* A full or broken queue drops and counts inside the library: nothing else to do. */
 	rf_producer_enqueue(p, pkt);
 	if (!pl->touched[q]) {

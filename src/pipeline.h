@@ -27,11 +27,11 @@ struct rf_pipeline_opts {
 	struct rf_producer *const *producers; /* one per queue, sum(group_queues) */
 	uint64_t ring_size; /* of every queue: packets bigger than a quarter never wait */
 	/*
-	 * Lossless sources: while a queue is full the pipeline waits for its
-	 * consumer, calling tick about every 100 ms (stats, signals). A nonzero
-	 * return stops waiting: the packet is then dropped and counted.
+	 * Lossless sources: while queue `waiting` is full the pipeline waits for
+	 * its consumer, calling tick about every 100 ms (stats, signals). A
+	 * nonzero return stops waiting: the packet is then dropped and counted.
 	 */
-	int (*tick)(void *arg);
+	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 };
 

@@ -67,7 +67,10 @@ struct rf_stats_snap {
 	uint64_t seq;
 	uint64_t cluster;
 	uint64_t pid;
-	char state[16]; /* "starting", "running", "finished" (input ended), "stopped" (signal) */
+	/* "starting", "running", "waiting" (a lossless replay waits for the consumer of
+	 * queue waiting_queue), "finished" (input ended), "stopped" (signal) */
+	char state[16];
+	uint64_t waiting_queue;
 	char mode[32];
 	uint64_t started_ns; /* real time */
 	uint64_t updated_ns;

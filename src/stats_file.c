@@ -35,6 +35,7 @@ static const struct field top_fields[] = {
 	{"sources", offsetof(struct rf_stats_snap, n_sources)},
 	{"groups", offsetof(struct rf_stats_snap, n_groups)},
 	{"queues", offsetof(struct rf_stats_snap, n_queues)},
+	{"waiting_queue", offsetof(struct rf_stats_snap, waiting_queue)},
 };
 
 static const struct field source_fields[] = {

@@ -90,11 +90,14 @@ bytes=$(stat_of 21 queue.0.bytes)
 
 # --- a lossless replay waiting for a consumer that never comes keeps its stats
 # current and still stops on SIGTERM ---
-"$RINGFAN" balance -i "pcap:$PCAPS/$file" -c 24 -n 1 --ring-size 64K 2>/dev/null &
+"$RINGFAN" balance -i "pcap:$PCAPS/$file" -c 24 -n 2 --ring-size 64K -p >"$TMP/p24.out" 2>/dev/null &
 b=$!
 bg_pid "$b"
-wait_until 10 stat_is 24 state running
+# It says what it waits for: the stats file and -p name the queue.
+wait_until 10 stat_is 24 state waiting
 wait_until 10 test -n "$(stat_of 24 queue.0.enqueued)"
+wq=$(stat_of 24 waiting_queue)
+wait_until 5 grep -q "^ringfan balance: cluster 24, waiting for queue $wq's consumer (none attached), up" "$TMP/p24.out"
 seq1=$(stat_of 24 seq)
 stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }
 wait_until 5 stat_gt 24 seq "$((seq1 + 1))"
@@ -104,6 +107,7 @@ check_eq "$(stat_of 24 total.dropped)" 0 "drops while waiting"
 kill -TERM "$b"
 wait "$b" || fail "waiting balancer exited $? on SIGTERM"
 check_eq "$(stat_of 24 state)" stopped "state after SIGTERM while waiting"
+grep -q "^ringfan balance: cluster 24, stopped, up" "$TMP/p24.out" || fail "no final -p block"
 check_invariant 24
 
 # --- live-like replay (--loop) never waits: no consumers, full rings drop and count ---
