@@ -9,10 +9,21 @@
 # (consumer_read = enqueued); RSS must be flat, and no file descriptor,
 # queue file or /dev/shm entry may have leaked.
 #
+# Then the balancer itself is restarted SOAK_RESTARTS times (default 10),
+# alternately stopped (SIGTERM, as systemctl restart) and killed -9, while
+# one consumer per queue stays attached all along: first on the paced file
+# replay, then (as root) on a live interface (a veth pair fed by tcpreplay
+# in a network namespace). Each restart resumes the queues; in the end every
+# consumer must have received every packet its queue was given (no drop),
+# and what the live source could not capture while no balancer ran is
+# reported.
+#
 #   bench/soak.sh [MINUTES]
 #   env: RINGFAN_BUILD (build dir, default ./build), SOAK_RATE (packets/s,
-#        default 20000), SOAK_RING (ring size per queue, default 16M)
-# Needs no root. Exit status 0 when every check held.
+#        default 20000), SOAK_RING (ring size per queue, default 16M),
+#        SOAK_RESTARTS (balancer restarts per source, default 10; 0: none)
+# Needs no root but for the live restarts (skipped otherwise). Exit status
+# 0 when every check held.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +33,8 @@ RINGFAN=$BUILD/ringfan
 MINUTES=${1:-30}
 RATE=${SOAK_RATE:-20000}
 RING=${SOAK_RING:-16M}
+RESTARTS=${SOAK_RESTARTS:-10}
+QSTRESS=$BUILD/tests/tools/qstress
 NQ=4
 C=199
 [[ "$MINUTES" =~ ^[0-9]+$ ]] && ((MINUTES > 0)) || { echo "usage: $0 [MINUTES]" >&2; exit 2; }
@@ -124,8 +137,8 @@ rss1=$(rss_kb $bal)
 fd1=$(fds $bal)
 files1=$(ls -A "$RINGFAN_DIR" | wc -l)
 maps1=$(shm_maps $bal)
-# Stop the balancer first (its queues are finished: consumers drain them and
-# end), then the consumer slots.
+# Stop the balancer first (its queues stay: the last consumers drain them and
+# end when they see it gone), then the consumer slots.
 kill -TERM $bal
 rc=0
 wait $bal || rc=$?
@@ -134,7 +147,8 @@ touch "$WORK/stop"
 for ((q = 0; q < NQ; q++)); do wait "${pids[$((q + 1))]}" 2>/dev/null || true; done
 # Drain: one last consumer per queue reads what is left of the finished queue.
 for ((q = 0; q < NQ; q++)); do
-	timeout 60 "$RINGFAN" count -i "$C@$q" -q --json >>"$WORK/count.$q.json" 2>>"$WORK/count.$q.err" ||
+	timeout 60 "$RINGFAN" count -i "$C@$q" -q --json --exit-on-detach >>"$WORK/count.$q.json" \
+		2>>"$WORK/count.$q.err" ||
 		{ echo "FAIL: the drain of $C@$q did not end"; bad=1; }
 done
 snapshot || true
@@ -160,6 +174,89 @@ fi
 ((fd1 == fd0)) || { echo "FAIL: file descriptors $fd0 -> $fd1"; bad=1; }
 ((maps1 == maps0)) || { echo "FAIL: mapped /dev/shm files $maps0 -> $maps1"; bad=1; }
 ((files1 == files0)) || { echo "FAIL: files in RINGFAN_DIR $files0 -> $files1"; bad=1; }
+
+# ---- balancer restarts under attached consumers ----
+qv() { "$QSTRESS" query "$1" 2>/dev/null | sed -n "s/^$2=//p"; }
+# restart_phase NAME CLUSTER CMD...: start CMD (a balancer of CLUSTER), attach
+# one consumer per queue, restart CMD RESTARTS times, then check that every
+# consumer received every packet of its queue.
+restart_phase() {
+	local name=$1 c=$2 q i b p read enq drops ok=1
+	shift 2
+	local -a cons=()
+	"$@" 2>>"$WORK/$name.err" &
+	b=$!
+	pids+=("$b")
+	for _ in $(seq 100); do [ -e "$RINGFAN_DIR/$c@$((NQ - 1)).ring" ] && break; sleep 0.1; done
+	for ((q = 0; q < NQ; q++)); do
+		"$RINGFAN" count -i "$c@$q" -q --json >"$WORK/$name.$q.json" 2>"$WORK/$name.$q.err" &
+		cons[$q]=$!
+		pids+=("${cons[$q]}")
+	done
+	for ((i = 1; i <= RESTARTS; i++)); do
+		sleep "$((RANDOM % 5 + 3)).$((RANDOM % 10))"
+		if ((i % 2)); then kill -TERM $b; else kill -9 $b; fi
+		wait $b 2>/dev/null || true
+		sleep "0.$((RANDOM % 10))"
+		"$@" 2>>"$WORK/$name.err" &
+		b=$!
+		pids+=("$b")
+	done
+	sleep 3
+	kill -TERM $b
+	wait $b 2>/dev/null || true
+	printf '# %-8s %-7s %12s %12s %8s %8s
+' phase queue enqueued received dropped starts
+	for ((q = 0; q < NQ; q++)); do
+		for _ in $(seq 100); do
+			[ "$(qv "$c@$q" consumer_read)" == "$(qv "$c@$q" enqueued)" ] && break
+			sleep 0.1
+		done
+		kill -INT "${cons[$q]}"
+		wait "${cons[$q]}" 2>/dev/null || true
+		read=$(grep -o '"packets":[0-9]*' "$WORK/$name.$q.json" | tail -1 | cut -d: -f2)
+		enq=$(qv "$c@$q" enqueued)
+		drops=$(($(qv "$c@$q" dropped_full) + $(qv "$c@$q" dropped_cursor) + $(qv "$c@$q" dropped_toobig)))
+		printf '# %-8s %-7s %12s %12s %8s %8s
+' "$name" "$c@$q" "$enq" "${read:-?}" "$drops" \
+			"$(qv "$c@$q" producer_starts)"
+		[ "$read" == "$enq" ] && ((drops == 0)) || ok=0
+		[ "$(qv "$c@$q" producer_starts)" == $((RESTARTS + 1)) ] || ok=0
+		[ "$(grep -c "gone" "$WORK/$name.$q.err")" -ge "$RESTARTS" ] || ok=0
+	done
+	((ok)) || { echo "FAIL: $name restarts: a consumer missed packets, or the queues were not resumed"; bad=1; }
+}
+if ((RESTARTS > 0)); then
+	echo "# balancer restarts: $RESTARTS per source, alternately SIGTERM and kill -9, consumers attached"
+	restart_phase file $((C + 1)) "$RINGFAN" balance -i "pcap:$WORK/soak.pcap" --loop 0 \
+		--rate "$RATE" -c $((C + 1)) -n $NQ --ring-size "$RING" -m 5tuple
+	if ((EUID == 0)) && command -v tcpreplay >/dev/null; then
+		ns=rfsoak$$
+		ip netns add $ns
+		ip -n $ns link set lo up
+		ip -n $ns link add vsend mtu 9000 type veth peer name vcap mtu 9000
+		ip -n $ns link set vsend up
+		ip -n $ns link set vcap up
+		ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null
+		ip netns exec $ns tcpreplay -q -i vsend --loop 0 --pps "$RATE" "$WORK/soak.pcap" \
+			>/dev/null 2>&1 &
+		trp=$!
+		pids+=($trp)
+		rx0=$(ip netns exec $ns cat /sys/class/net/vcap/statistics/rx_packets)
+		restart_phase live $((C + 2)) ip netns exec $ns "$RINGFAN" balance -i afpacket:vcap \
+			-c $((C + 2)) -n $NQ --ring-size "$RING" -m 5tuple
+		rx1=$(ip netns exec $ns cat /sys/class/net/vcap/statistics/rx_packets)
+		kill -9 $trp 2>/dev/null || true
+		wait $trp 2>/dev/null || true
+		captured=0
+		for ((q = 0; q < NQ; q++)); do captured=$((captured + $(qv "$((C + 2))@$q" enqueued))); done
+		echo "# live: $((rx1 - rx0)) packets arrived on the interface during the phase, $captured captured and delivered, $((rx1 - rx0 - captured)) arrived while no balancer ran (or after the last stop)"
+		ip netns del $ns
+	else
+		echo "# live restarts skipped: they need root and tcpreplay"
+	fi
+fi
+
 rm -rf "$RINGFAN_DIR"
 shm_after=$(ls -A /dev/shm | wc -l)
 echo "# /dev/shm entries: before $shm_before, after $shm_after (other programs may add or remove some)"
@@ -167,4 +264,4 @@ if ((bad)); then
 	echo "FAIL"
 	exit 1
 fi
-echo "PASS: $MINUTES min, RSS flat, no descriptor or file leaked, counters consistent every minute"
+echo "PASS: $MINUTES min, RSS flat, no descriptor or file leaked, counters consistent every minute; $RESTARTS balancer restarts per source without a loss"
