@@ -108,6 +108,10 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	q->consumer_pid = info.consumer_pid > 0 ? (uint64_t)info.consumer_pid : 0;
 	q->consumer_read = info.consumer_read;
 	q->backlog_bytes = info.backlog_bytes;
+	q->ring_size = info.ring_size;
+	q->generation = info.generation;
+	if (q->consumer_pid) /* kept across snapshots: when the consumer was last seen */
+		q->consumer_seen_ns = rf_now_real_ns();
 	q->egress[0] = 0;
 	if (b->egress && b->egress[i]) {
 		rf_egress_stats(b->egress[i], &es);

@@ -50,12 +50,14 @@ static const struct field group_fields[] = {
 };
 
 static const struct field queue_fields[] = {
-	F(struct rf_stats_queue, group),	  F(struct rf_stats_queue, enqueued),
-	F(struct rf_stats_queue, bytes),	  F(struct rf_stats_queue, dropped),
-	F(struct rf_stats_queue, dropped_full),	  F(struct rf_stats_queue, dropped_cursor),
-	F(struct rf_stats_queue, dropped_toobig), F(struct rf_stats_queue, consumer_pid),
-	F(struct rf_stats_queue, consumer_read),  F(struct rf_stats_queue, backlog_bytes),
-	F(struct rf_stats_queue, egress_sent),	  F(struct rf_stats_queue, egress_failed),
+	F(struct rf_stats_queue, group),	   F(struct rf_stats_queue, enqueued),
+	F(struct rf_stats_queue, bytes),	   F(struct rf_stats_queue, dropped),
+	F(struct rf_stats_queue, dropped_full),	   F(struct rf_stats_queue, dropped_cursor),
+	F(struct rf_stats_queue, dropped_toobig),  F(struct rf_stats_queue, consumer_pid),
+	F(struct rf_stats_queue, consumer_read),   F(struct rf_stats_queue, backlog_bytes),
+	F(struct rf_stats_queue, egress_sent),	   F(struct rf_stats_queue, egress_failed),
+	F(struct rf_stats_queue, backlog_packets), F(struct rf_stats_queue, ring_size),
+	F(struct rf_stats_queue, generation),	   F(struct rf_stats_queue, consumer_seen_ns),
 };
 
 static const struct field frag_fields[] = {
@@ -93,6 +95,9 @@ void rf_stats_sum(struct rf_stats_snap *s)
 		struct rf_stats_queue *q = &s->queues[i];
 
 		q->dropped = q->dropped_full + q->dropped_cursor + q->dropped_toobig;
+		/* consumer_read is the consumer's word: never let it make a negative backlog. */
+		q->backlog_packets =
+			q->enqueued > q->consumer_read ? q->enqueued - q->consumer_read : 0;
 		s->totals.enqueued += q->enqueued;
 		s->totals.dropped += q->dropped;
 		if (q->group < s->n_groups) {
@@ -277,8 +282,6 @@ int rf_stats_parse(char *text, struct rf_stats_snap *ret)
 
 /* ---- writer ---- */
 
-#define STATS_BUF_BYTES (1u << 20)
-
 struct rf_stats_file {
 	char path[4096];
 	char tmp[4120];
@@ -293,7 +296,7 @@ int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file)
 	int r;
 
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->buf = malloc(STATS_BUF_BYTES))) {
+	if (!f || !(f->buf = malloc(RF_STATS_TEXT_MAX))) {
 		free(f);
 		return -ENOMEM;
 	}
@@ -366,7 +369,7 @@ static int write_renamed(struct rf_stats_file *f, size_t len)
 
 int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s)
 {
-	int len = rf_stats_format(s, f->buf, STATS_BUF_BYTES);
+	int len = rf_stats_format(s, f->buf, RF_STATS_TEXT_MAX);
 
 	if (len < 0)
 		return len;
