@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "egress.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
@@ -42,6 +43,7 @@ struct balancer {
 	struct rf_pipeline *pl;
 	struct rf_stats_file *sf;
 	struct rf_stats_snap *snap, *prev;
+	struct rf_metrics *metrics; /* --metrics: served from its own thread */
 	int lock_fd;
 	bool lock_created;
 	bool pid_written;
@@ -178,6 +180,7 @@ static void write_stats(struct balancer *b)
 	int r;
 
 	take_snapshot(b, b->snap);
+	rf_metrics_publish(b->metrics, b->snap);
 	r = rf_stats_file_write(b->sf, b->snap);
 	if (r)
 		rf_log("cannot write stats file in '%s': %s", b->dir, strerror(-r));
@@ -361,6 +364,19 @@ static int open_stats(struct balancer *b)
 	return r;
 }
 
+/* Bound before dropping root, like the sources' sockets. */
+static int start_metrics(struct balancer *b)
+{
+	int r;
+
+	if (!b->cfg->metrics_listen[0])
+		return 0;
+	r = rf_metrics_start_cluster(b->cfg->metrics_listen, &b->metrics);
+	if (r)
+		rf_err("cannot serve metrics on '%s': %s", b->cfg->metrics_listen, strerror(-r));
+	return r;
+}
+
 static const char *linktype_name(int dlt)
 {
 	const char *n = pcap_datalink_val_to_name(dlt);
@@ -457,7 +473,7 @@ static int setup(struct balancer *b)
 
 	if ((r = make_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
 	    (r = open_sources(b)) || (r = create_queues(b)) || (r = make_pipeline(b)) ||
-	    (r = open_stats(b)))
+	    (r = open_stats(b)) || (r = start_metrics(b)))
 		return r;
 	b->state = "running";
 	write_stats(b);
@@ -492,6 +508,8 @@ static void release_common(struct balancer *b)
 
 	for (i = 0; b->egress && i < b->cfg->n_queues; i++)
 		rf_egress_stop(b->egress[i], 0); /* already finished: only frees */
+	rf_metrics_stop(b->metrics);
+	b->metrics = NULL;
 	rf_pipeline_free(b->pl);
 	b->pl = NULL;
 	for (i = 0; b->producers && i < b->n_created; i++)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "flow.h"
+#include "metrics.h"
 #include "source.h"
 #include "util.h"
 
@@ -35,6 +36,7 @@ enum opt_id {
 	OPT_RATE,
 	OPT_SPEED,
 	OPT_LOOP,
+	OPT_METRICS,
 };
 
 static const struct opt_desc opts[] = {
@@ -65,6 +67,8 @@ static const struct opt_desc opts[] = {
 	{OPT_RATE, "rate", "PPS", "replay files at PPS packets per second (drops when full)"},
 	{OPT_SPEED, "speed", "X", "replay files at X times the recorded pace (drops when full)"},
 	{OPT_LOOP, "loop", "N", "replay files N times, 0 = forever (drops when full)"},
+	{OPT_METRICS, "metrics", "ADDR:PORT",
+	 "serve this cluster's Prometheus metrics on http://ADDR:PORT/metrics"},
 	{OPT_HELP, "help", NULL, "print this help"},
 };
 
@@ -365,6 +369,16 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 	return 0;
 }
 
+static int set_metrics(struct rf_config *cfg, const char *arg, const char *where)
+{
+	if (rf_metrics_check_listen(arg)) {
+		rf_err("%sbad --metrics address '%s' (ADDR:PORT, e.g. 127.0.0.1:9572)", where, arg);
+		return -EINVAL;
+	}
+	memcpy(cfg->metrics_listen, arg, strlen(arg) + 1);
+	return 0;
+}
+
 /* Apply one option; where is "" or "FILE:LINE: " for messages. */
 static int apply(struct rf_config *cfg, int id, const char *arg, const char *where)
 {
@@ -404,6 +418,8 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return set_file_mode(cfg, arg, where);
 	case OPT_DIR:
 		return copy_str(cfg->dir, sizeof(cfg->dir), arg, "directory", where);
+	case OPT_METRICS:
+		return set_metrics(cfg, arg, where);
 	case OPT_RATE:
 	case OPT_SPEED:
 	case OPT_LOOP:

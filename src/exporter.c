@@ -48,12 +48,10 @@ static void usage(FILE *f)
 static int apply(void *arg, int id, const char *val)
 {
 	struct exporter *e = arg;
-	struct sockaddr_storage sa;
-	socklen_t len;
 
 	switch (id) {
 	case OPT_LISTEN:
-		if (rf_metrics_parse_listen(val, &sa, &len)) {
+		if (rf_metrics_check_listen(val)) {
 			rf_err("bad listen address '%s' (ADDR:PORT, e.g. 127.0.0.1:9571, "
 			       "[::1]:9571 or :9571)",
 			       val);

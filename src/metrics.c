@@ -18,7 +18,6 @@
 #define LISTEN_BACKLOG	  64
 #define MAX_CONNECTIONS	  32
 #define CONN_TIMEOUT_SECS 10
-#define HOST_MAX	  256
 #define INDEX_PAGE	  "ringfan metrics: GET /metrics (Prometheus text format)\n"
 
 struct rf_metrics {
@@ -55,20 +54,32 @@ static int split_listen(const char *spec, char *host, size_t hlen, const char **
 	return 0;
 }
 
-int rf_metrics_parse_listen(const char *spec, struct sockaddr_storage *ret_addr, socklen_t *ret_len)
+int rf_metrics_check_listen(const char *spec)
+{
+	char host[RF_METRICS_LISTEN_MAX];
+	const char *port;
+	uint64_t p;
+
+	if (strlen(spec) >= RF_METRICS_LISTEN_MAX ||
+	    split_listen(spec, host, sizeof(host), &port) || rf_parse_u64(port, 1, 65535, &p))
+		return -EINVAL;
+	return 0;
+}
+
+/* The address to bind: -EADDRNOTAVAIL when the host does not resolve. */
+static int resolve(const char *spec, struct sockaddr_storage *ret_addr, socklen_t *ret_len)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
-	char host[HOST_MAX];
+	char host[RF_METRICS_LISTEN_MAX];
 	const char *port;
-	uint64_t p;
 
-	if (split_listen(spec, host, sizeof(host), &port) || rf_parse_u64(port, 1, 65535, &p))
+	if (rf_metrics_check_listen(spec) || split_listen(spec, host, sizeof(host), &port))
 		return -EINVAL;
 	hints.ai_family = host[0] ? AF_UNSPEC : AF_INET;
 	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) || !ai)
-		return -EINVAL;
+		return -EADDRNOTAVAIL;
 	memcpy(ret_addr, ai->ai_addr, ai->ai_addrlen);
 	*ret_len = ai->ai_addrlen;
 	freeaddrinfo(ai);
@@ -81,7 +92,7 @@ static int listen_on(const char *spec)
 	socklen_t len;
 	int fd, one = 1, r;
 
-	r = rf_metrics_parse_listen(spec, &sa, &len);
+	r = resolve(spec, &sa, &len);
 	if (r)
 		return r;
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

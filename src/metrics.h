@@ -10,16 +10,19 @@
 #define RINGFAN_METRICS_H
 
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "stats.h"
 
+/* Longest listen address accepted. */
+#define RF_METRICS_LISTEN_MAX 256
+
 /*
- * Parse a listen address "ADDR:PORT": an IPv4 address, "[IPv6]", a host
- * name, or nothing (":9571": every IPv4 address). Returns 0 or -EINVAL.
+ * Check the form of a listen address "ADDR:PORT": an IPv4 address,
+ * "[IPv6]", a host name (resolved when the server starts), or nothing
+ * (":9571": every IPv4 address), shorter than RF_METRICS_LISTEN_MAX.
+ * Returns 0 or -EINVAL.
  */
-int rf_metrics_parse_listen(const char *spec, struct sockaddr_storage *ret_addr,
-			    socklen_t *ret_len);
+int rf_metrics_check_listen(const char *spec);
 
 /* Writes one scrape's metrics to f; runs in the server's thread. Returns 0 or -errno. */
 typedef int (*rf_metrics_fill_fn)(FILE *f, void *arg);
@@ -30,7 +33,8 @@ struct rf_metrics;
  * Listen on spec and serve GET /metrics with fill(f, arg). The listening
  * socket is bound here, in the caller (before dropping root), and the
  * server's thread blocks every signal. Returns 0, -EINVAL for a bad
- * address, or the -errno of socket/bind/listen (e.g. -EADDRINUSE).
+ * address, -EADDRNOTAVAIL for a host that does not resolve, or the -errno
+ * of socket/bind/listen (e.g. -EADDRINUSE).
  */
 int rf_metrics_start(const char *spec, rf_metrics_fill_fn fill, void *arg,
 		     struct rf_metrics **ret_metrics);
