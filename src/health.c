@@ -25,7 +25,7 @@ static const char *const level_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"
 
 #define POLL_US	      100000
 #define UPDATE_SLACK  0.9 /* a snapshot 0.9 intervals later will do: the writer ticks */
-#define STALE_GRACE_S 5.0 /* beyond the interval: a live balancer that stopped writing */
+#define STALE_GRACE_S 3.0 /* beyond the interval: 3 missed ticks, the balancer is stuck */
 
 enum {
 	OPT_CLUSTER = 'c',
