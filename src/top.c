@@ -361,15 +361,15 @@ static void emit_header(struct top *t, struct out *o)
 
 	for (i = 0; i < t->n_ids && t->ids[i] != s->cluster; i++)
 		;
-	emit(o, true, "ringfan top - cluster %llu (%zu of %zu), %s%s, pid %llu, mode %s, up %s%s",
+	emit(o, true, "cluster %llu (%zu of %zu), %s%s, pid %llu, mode %s, up %s, %s%s",
 	     (unsigned long long)s->cluster, i + 1, t->n_ids, s->state,
 	     gone ? " (balancer gone)" : "", (unsigned long long)s->pid, s->mode,
 	     duration((double)(s->updated_ns - s->started_ns) / 1e9, up, sizeof(up)),
-	     t->frozen ? "  [FROZEN]" : "");
-	emit(o, false, "in %s pkt/s %s bit/s, drops %s/s, kernel drops %s/s, sort %s, updated %s",
+	     clock_str(s->updated_ns, now, clk, sizeof(clk)), t->frozen ? "  [FROZEN]" : "");
+	emit(o, false, "in %s pkt/s %s bit/s, drops %s/s, kernel drops %s/s, sorted by %s",
 	     rate_str(t, t->total.pps, a, sizeof(a)), rate_str(t, t->total.bps, b, sizeof(b)),
 	     rate_str(t, t->total.dps, c, sizeof(c)), rate_str(t, t->total_kdps, d, sizeof(d)),
-	     sort_names[t->sort], clock_str(s->updated_ns, now, clk, sizeof(clk)));
+	     sort_names[t->sort]);
 }
 
 static void emit_sources(struct top *t, struct out *o)
@@ -579,7 +579,7 @@ static int run_screen(struct top *t)
 	int ch;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		rf_err("ringfan top needs a terminal (use --batch for a plain table)");
+		rf_err("top needs a terminal (use --batch for a plain table)");
 		return RF_EXIT_USAGE;
 	}
 	if (!initscr()) {
