@@ -373,7 +373,8 @@ static int start_metrics(struct balancer *b)
 		return 0;
 	r = rf_metrics_start_cluster(b->cfg->metrics_listen, &b->metrics);
 	if (r)
-		rf_err("cannot serve metrics on '%s': %s", b->cfg->metrics_listen, strerror(-r));
+		rf_err("cannot serve metrics on '%s': %s", b->cfg->metrics_listen,
+		       rf_metrics_strerror(r));
 	return r;
 }
 

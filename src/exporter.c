@@ -134,7 +134,7 @@ static int serve(struct exporter *e)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	r = rf_metrics_start(e->listen, fill, e, &m);
 	if (r) {
-		rf_err("cannot listen on '%s': %s", e->listen, strerror(-r));
+		rf_err("cannot listen on '%s': %s", e->listen, rf_metrics_strerror(r));
 		return RF_EXIT_RUNTIME;
 	}
 	if (access(e->dir, F_OK))

@@ -43,7 +43,8 @@ static int split_listen(const char *spec, char *host, size_t hlen, const char **
 		l = colon ? (size_t)(colon - h) : 0;
 		colon = colon ? colon + 1 : NULL;
 	} else {
-		colon = strrchr(spec, ':');
+		/* An IPv6 address needs its brackets: "::1:9571" is ambiguous. */
+		colon = strchr(spec, ':');
 		l = colon ? (size_t)(colon - spec) : 0;
 	}
 	if (!colon || l >= hlen || strchr(colon + 1, ':'))
@@ -66,7 +67,7 @@ int rf_metrics_check_listen(const char *spec)
 	return 0;
 }
 
-/* The address to bind: -EADDRNOTAVAIL when the host does not resolve. */
+/* The address to bind: -ENOENT when the host does not resolve. */
 static int resolve(const char *spec, struct sockaddr_storage *ret_addr, socklen_t *ret_len)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
@@ -79,7 +80,7 @@ static int resolve(const char *spec, struct sockaddr_storage *ret_addr, socklen_
 		return -EINVAL;
 	hints.ai_family = host[0] ? AF_UNSPEC : AF_INET;
 	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) || !ai)
-		return -EADDRNOTAVAIL;
+		return -ENOENT;
 	memcpy(ret_addr, ai->ai_addr, ai->ai_addrlen);
 	*ret_len = ai->ai_addrlen;
 	freeaddrinfo(ai);
@@ -251,6 +252,11 @@ int rf_metrics_start_cluster(const char *spec, struct rf_metrics **ret_metrics)
 	}
 	*ret_metrics = m;
 	return 0;
+}
+
+const char *rf_metrics_strerror(int r)
+{
+	return r == -ENOENT ? "no such host" : strerror(-r);
 }
 
 void rf_metrics_publish(struct rf_metrics *m, const struct rf_stats_snap *s)

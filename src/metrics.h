@@ -33,11 +33,14 @@ struct rf_metrics;
  * Listen on spec and serve GET /metrics with fill(f, arg). The listening
  * socket is bound here, in the caller (before dropping root), and the
  * server's thread blocks every signal. Returns 0, -EINVAL for a bad
- * address, -EADDRNOTAVAIL for a host that does not resolve, or the -errno
- * of socket/bind/listen (e.g. -EADDRINUSE).
+ * address, -ENOENT for a host that does not resolve, or the -errno of
+ * socket/bind/listen (e.g. -EADDRINUSE); rf_metrics_strerror() says which.
  */
 int rf_metrics_start(const char *spec, rf_metrics_fill_fn fill, void *arg,
 		     struct rf_metrics **ret_metrics);
+
+/* The error of rf_metrics_start*() in words. */
+const char *rf_metrics_strerror(int r);
 
 /* Same, serving the snapshots given to rf_metrics_publish() as one live cluster. */
 int rf_metrics_start_cluster(const char *spec, struct rf_metrics **ret_metrics);
