@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cluster.h"
 #include "flow.h"
 #include "metrics.h"
 #include "source.h"
@@ -644,12 +645,7 @@ int rf_config_validate(struct rf_config *cfg)
 
 const char *rf_config_dir(const struct rf_config *cfg)
 {
-	const char *env;
-
-	if (cfg->dir[0])
-		return cfg->dir;
-	env = getenv("RINGFAN_DIR");
-	return env && *env ? env : RF_DEFAULT_DIR;
+	return rf_cluster_dir(cfg->dir);
 }
 
 bool rf_config_live_replay(const struct rf_config *cfg)

@@ -357,13 +357,17 @@ static void emit_header(struct top *t, struct out *o)
 	uint64_t now = rf_now_real_ns();
 	char up[24], a[16], b[16], c[16], d[16], clk[24];
 	bool gone = !t->alive && !strcmp(s->state, "running");
+
+	char pos[48] = "";
 	size_t i;
 
 	for (i = 0; i < t->n_ids && t->ids[i] != s->cluster; i++)
 		;
-	emit(o, true, "cluster %llu (%zu of %zu), %s%s, pid %llu, mode %s, up %s, %s%s",
-	     (unsigned long long)s->cluster, i + 1, t->n_ids, s->state,
-	     gone ? " (balancer gone)" : "", (unsigned long long)s->pid, s->mode,
+	if (i < t->n_ids)
+		snprintf(pos, sizeof(pos), " (%zu of %zu)", i + 1, t->n_ids);
+	emit(o, true, "cluster %llu%s, %s%s, pid %llu, mode %s, up %s, %s%s",
+	     (unsigned long long)s->cluster, pos, s->state, gone ? " (balancer gone)" : "",
+	     (unsigned long long)s->pid, s->mode,
 	     duration((double)(s->updated_ns - s->started_ns) / 1e9, up, sizeof(up)),
 	     clock_str(s->updated_ns, now, clk, sizeof(clk)), t->frozen ? "  [FROZEN]" : "");
 	emit(o, false, "in %s pkt/s %s bit/s, drops %s/s, kernel drops %s/s, sorted by %s",
