@@ -21,6 +21,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "egress.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
@@ -45,6 +46,7 @@ struct balancer {
 	struct rf_pipeline *pl;
 	struct rf_stats_file *sf;
 	struct rf_stats_snap *snap, *prev;
+	struct rf_metrics *metrics; /* --metrics: served from its own thread */
 	int lock_fd;
 	bool lock_created;
 	bool pid_written;
@@ -110,6 +112,11 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	struct rf_egress_stats es = {0};
 
 	rf_producer_info(b->producers[i], &info, sizeof(info));
+	q->ring_size = info.ring_size;
+	q->generation = info.generation;
+	q->backlog_packets = info.backlog_packets;
+	if (info.consumer_pid > 0) /* kept across snapshots: when the consumer was last seen */
+		q->consumer_seen_ns = rf_now_real_ns();
 	q->egress[0] = 0;
 	if (b->egress && b->egress[i]) {
 		rf_egress_stats(b->egress[i], &es);
@@ -187,6 +194,7 @@ static void write_stats(struct balancer *b)
 	int r;
 
 	take_snapshot(b, b->snap);
+	rf_metrics_publish(b->metrics, b->snap);
 	r = rf_stats_file_write(b->sf, b->snap);
 	if (r)
 		rf_log("cannot write stats file in '%s': %s", b->dir, strerror(-r));
@@ -522,6 +530,20 @@ static int open_stats(struct balancer *b)
 	return r;
 }
 
+/* Bound before dropping root, like the sources' sockets. */
+static int start_metrics(struct balancer *b)
+{
+	int r;
+
+	if (!b->cfg->metrics_listen[0])
+		return 0;
+	r = rf_metrics_start_cluster(b->cfg->metrics_listen, &b->metrics);
+	if (r)
+		rf_err("cannot serve metrics on '%s': %s", b->cfg->metrics_listen,
+		       rf_metrics_strerror(r));
+	return r;
+}
+
 static const char *egress_error(int r, int dlt, char *buf, size_t len)
 {
 	if (r == -ENODEV)
@@ -584,7 +606,8 @@ static int setup(struct balancer *b)
 
 	if ((r = check_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
 	    (r = open_sources(b)) || (r = sources_linktype(b)) || (r = check_fd_limit(b)) ||
-	    (r = create_queues(b)) || (r = make_pipeline(b)) || (r = open_stats(b)))
+	    (r = create_queues(b)) || (r = make_pipeline(b)) || (r = open_stats(b)) ||
+	    (r = start_metrics(b)))
 		return r;
 	remove_extra_queues(b);
 	b->state = "running";
@@ -620,6 +643,8 @@ static void release_common(struct balancer *b)
 
 	for (i = 0; b->egress && i < b->cfg->n_queues; i++)
 		rf_egress_stop(b->egress[i], 0); /* already finished: only frees */
+	rf_metrics_stop(b->metrics);
+	b->metrics = NULL;
 	rf_pipeline_free(b->pl);
 	b->pl = NULL;
 	for (i = 0; b->producers && i < b->n_created; i++)

@@ -10,5 +10,8 @@ int cmd_stats(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
+int cmd_exporter(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_health(int argc, char **argv);
 
 #endif

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cluster.h"
 #include "flow.h"
+#include "metrics.h"
 #include "source.h"
 #include "util.h"
 
@@ -36,6 +38,7 @@ enum opt_id {
 	OPT_SPEED,
 	OPT_LOOP,
 	OPT_ACCESS,
+	OPT_METRICS,
 };
 
 static const struct opt_desc opts[] = {
@@ -69,6 +72,8 @@ static const struct opt_desc opts[] = {
 	{OPT_RATE, "rate", "PPS", "replay files at PPS packets per second (drops when full)"},
 	{OPT_SPEED, "speed", "X", "replay files at X times the recorded pace (drops when full)"},
 	{OPT_LOOP, "loop", "N", "replay files N times, 0 = forever (drops when full)"},
+	{OPT_METRICS, "metrics", "ADDR:PORT",
+	 "serve this cluster's Prometheus metrics on http://ADDR:PORT/metrics"},
 	{OPT_HELP, "help", NULL, "print this help"},
 };
 
@@ -455,6 +460,16 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 	return 0;
 }
 
+static int set_metrics(struct rf_config *cfg, const char *arg, const char *where)
+{
+	if (rf_metrics_check_listen(arg)) {
+		rf_err("%sbad --metrics address '%s' (ADDR:PORT, e.g. 127.0.0.1:9572)", where, arg);
+		return -EINVAL;
+	}
+	memcpy(cfg->metrics_listen, arg, strlen(arg) + 1);
+	return 0;
+}
+
 /* Apply one option; where is "" or "FILE:LINE: " for messages. */
 static int apply(struct rf_config *cfg, int id, const char *arg, const char *where)
 {
@@ -496,6 +511,8 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return parse_access(cfg, arg, where);
 	case OPT_DIR:
 		return copy_str(cfg->dir, sizeof(cfg->dir), arg, "directory", where);
+	case OPT_METRICS:
+		return set_metrics(cfg, arg, where);
 	case OPT_RATE:
 	case OPT_SPEED:
 	case OPT_LOOP:
@@ -753,12 +770,7 @@ const struct rf_cfg_egress *rf_config_egress_of(const struct rf_config *cfg, uin
 
 const char *rf_config_dir(const struct rf_config *cfg)
 {
-	const char *env;
-
-	if (cfg->dir[0])
-		return cfg->dir;
-	env = getenv("RINGFAN_DIR");
-	return env && *env ? env : RF_DEFAULT_DIR;
+	return rf_cluster_dir(cfg->dir);
 }
 
 bool rf_config_live_replay(const struct rf_config *cfg)

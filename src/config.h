@@ -14,6 +14,8 @@
 
 #include <ringfan/ringfan.h>
 
+#include "metrics.h"
+
 #define RF_CFG_MAX_SOURCES 16
 #define RF_CFG_MAX_GROUPS  32
 #define RF_CFG_MAX_QUEUES  (RF_MAX_QUEUE + 1)
@@ -67,6 +69,8 @@ struct rf_config {
 	double speed;	  /* 0: not paced by capture time */
 	uint64_t loops;	  /* file replays; 0: forever */
 	bool loops_given; /* --loop makes the replay live-like */
+	/* --metrics ADDR:PORT; "" when not serving */
+	char metrics_listen[RF_METRICS_LISTEN_MAX];
 };
 
 /* Defaults for everything. */

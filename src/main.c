@@ -21,6 +21,9 @@ static const struct command commands[] = {
 	{"explain", cmd_explain, "show each packet's decoded key, hash and queue"},
 	{"gen", cmd_gen, "write a synthetic capture"},
 	{"clean", cmd_clean, "remove the files of stopped clusters"},
+	{"exporter", cmd_exporter, "serve every cluster's counters as Prometheus metrics"},
+	{"top", cmd_top, "live full-screen view of a cluster's queues"},
+	{"health", cmd_health, "check a cluster for monitoring (exit 0 OK, 1 warning, 2 critical)"},
 };
 
 static void usage(FILE *f)

@@ -2,9 +2,7 @@
 /* `ringfan stats`: read clusters' stats files; print them as tables or JSON. */
 #include "stats.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +12,8 @@
 #include <ringfan/ringfan.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "util.h"
-
-#define STATS_TEXT_MAX (1u << 20)
-
-static double rate(uint64_t now, uint64_t before, double secs)
-{
-	return secs > 0 && now >= before ? (double)(now - before) / secs : 0;
-}
 
 static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct rf_stats_snap *prev,
 			  double secs)
@@ -39,7 +31,8 @@ static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct r
 			rf_fmt_thousands(src->bytes, b, sizeof(b)),
 			rf_fmt_thousands(src->kernel_drops, c, sizeof(c)));
 		if (prev)
-			fprintf(f, " %10.0f", rate(src->received, prev->sources[i].received, secs));
+			fprintf(f, " %10.0f",
+				rf_rate(src->received, prev->sources[i].received, secs));
 		fputc('\n', f);
 	}
 }
@@ -56,7 +49,7 @@ static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
 		rf_fmt_thousands(q->dropped, c, sizeof(c)), (unsigned long long)q->consumer_pid,
 		rf_fmt_thousands(q->consumer_read, d, sizeof(d)));
 	if (prev)
-		fprintf(f, " %10.0f", rate(q->enqueued, prev->queues[i].enqueued, secs));
+		fprintf(f, " %10.0f", rf_rate(q->enqueued, prev->queues[i].enqueued, secs));
 	if (q->egress[0])
 		fprintf(f, "  -> %s (sent %llu, failed %llu)", q->egress,
 			(unsigned long long)q->egress_sent, (unsigned long long)q->egress_failed);
@@ -114,7 +107,8 @@ void rf_stats_print(FILE *f, const struct rf_stats_snap *s, const struct rf_stat
 		rf_fmt_thousands(s->totals.dropped, c, sizeof(c)),
 		rf_fmt_thousands(s->totals.kernel_drops, d, sizeof(d)));
 	if (prev)
-		fprintf(f, ", %.0f pps in", rate(s->totals.received, prev->totals.received, secs));
+		fprintf(f, ", %.0f pps in",
+			rf_rate(s->totals.received, prev->totals.received, secs));
 	fputc('\n', f);
 	print_decode(f, s);
 }
@@ -192,6 +186,10 @@ static void json_queues(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "consumer_pid", q->consumer_pid);
 		JU(f, ",", "consumer_read", q->consumer_read);
 		JU(f, ",", "backlog_bytes", q->backlog_bytes);
+		JU(f, ",", "backlog_packets", q->backlog_packets);
+		JU(f, ",", "ring_size", q->ring_size);
+		JU(f, ",", "generation", q->generation);
+		JU(f, ",", "consumer_seen_ns", q->consumer_seen_ns);
 		if (q->egress[0]) {
 			fprintf(f, ",\"egress\":");
 			json_str(f, q->egress);
@@ -259,56 +257,6 @@ static void print_text(FILE *f, const struct rf_stats_snap *s, bool alive)
 	rf_stats_print(f, s, NULL, 0);
 }
 
-/* Is the cluster's lock held (a live balancer)? Only the kernel knows. */
-static bool cluster_alive(const char *dir, uint64_t cluster)
-{
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	char path[4200];
-	int fd;
-	bool alive;
-
-	snprintf(path, sizeof(path), "%s/%llu.lock", dir, (unsigned long long)cluster);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	alive = !fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK;
-	close(fd);
-	return alive;
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	size_t used = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (used + 1 < len && (n = read(fd, buf + used, len - 1 - used)) > 0)
-		used += (size_t)n;
-	close(fd);
-	buf[used] = 0;
-	return 0;
-}
-
-/* Read and parse, retrying a torn read (the writer rewrites in place after dropping root). */
-static int load_snap(const char *path, char *buf, struct rf_stats_snap *s)
-{
-	int r = 0, tries;
-
-	for (tries = 0; tries < 50; tries++) {
-		r = read_text(path, buf, STATS_TEXT_MAX);
-		if (r)
-			return r;
-		r = rf_stats_parse(buf, s);
-		if (!r)
-			return 0;
-		usleep(10000);
-	}
-	return r;
-}
-
 struct stats_args {
 	const char *dir;
 	bool json;
@@ -316,18 +264,18 @@ struct stats_args {
 	uint32_t cluster;
 };
 
-static int show_one(const struct stats_args *a, const char *path, char *buf,
+static int show_one(const struct stats_args *a, uint32_t cluster, char *buf,
 		    struct rf_stats_snap *s, bool first)
 {
-	int r = load_snap(path, buf, s);
+	int r = rf_cluster_read(a->dir, cluster, buf, s);
 	bool alive;
 
 	if (r) {
-		rf_err("cannot read stats file '%s': %s", path,
-		       r == -EBADMSG ? "not a ringfan stats file" : strerror(-r));
+		rf_err("cannot read stats file '%s/%u.stats': %s", a->dir, cluster,
+		       rf_cluster_read_error(r));
 		return r;
 	}
-	alive = cluster_alive(a->dir, s->cluster);
+	alive = rf_cluster_alive(a->dir, s->cluster);
 	if (a->json) {
 		if (!first)
 			putchar(',');
@@ -340,65 +288,23 @@ static int show_one(const struct stats_args *a, const char *path, char *buf,
 	return 0;
 }
 
-static int stats_name_cmp(const void *x, const void *y)
-{
-	return (int)strtoul(*(char *const *)x, NULL, 10) -
-	       (int)strtoul(*(char *const *)y, NULL, 10);
-}
-
-/* Names "N.stats" in dir, sorted by cluster number. */
-static int list_clusters(const char *dir, char ***ret_names, size_t *ret_n)
-{
-	char **names = NULL, **tmp;
-	size_t n = 0;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	uint64_t v;
-	char num[32];
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-
-		if (l <= 6 || l - 6 >= sizeof(num) || strcmp(de->d_name + l - 6, ".stats"))
-			continue;
-		memcpy(num, de->d_name, l - 6);
-		num[l - 6] = 0;
-		if (rf_parse_u64(num, 0, RF_MAX_CLUSTER, &v) ||
-		    !(tmp = realloc(names, (n + 1) * sizeof(*names))))
-			continue;
-		names = tmp;
-		if ((names[n] = strdup(de->d_name)))
-			n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), stats_name_cmp);
-	*ret_names = names;
-	*ret_n = n;
-	return 0;
-}
-
 static int show_all(const struct stats_args *a, char *buf, struct rf_stats_snap *s)
 {
-	char path[4200], **names = NULL;
+	uint32_t *ids = NULL;
 	size_t n = 0, i;
 	int r, rc = RF_EXIT_OK;
 
-	r = list_clusters(a->dir, &names, &n);
+	r = rf_cluster_list(a->dir, &ids, &n);
 	if (r) {
 		rf_err("cannot read directory '%s': %s", a->dir, strerror(-r));
 		return RF_EXIT_RUNTIME;
 	}
 	if (a->json)
 		printf("{\"clusters\":[");
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", a->dir, names[i]);
-		if (show_one(a, path, buf, s, i == 0))
+	for (i = 0; i < n; i++)
+		if (show_one(a, ids[i], buf, s, i == 0))
 			rc = RF_EXIT_RUNTIME;
-		free(names[i]);
-	}
-	free(names);
+	free(ids);
 	if (a->json)
 		printf("]}\n");
 	else if (!n)
@@ -468,17 +374,15 @@ int cmd_stats(int argc, char **argv)
 {
 	struct stats_args a = {0};
 	struct rf_stats_snap *s;
-	char path[4200], *buf;
-	const char *env = getenv("RINGFAN_DIR");
+	char *buf;
 	int r;
 
 	r = parse_stats_args(&a, argc, argv);
 	if (r)
 		return r < 0 ? RF_EXIT_OK : r;
-	if (!a.dir)
-		a.dir = env && *env ? env : "/dev/shm/ringfan";
+	a.dir = rf_cluster_dir(a.dir);
 	s = malloc(sizeof(*s));
-	buf = malloc(STATS_TEXT_MAX);
+	buf = malloc(RF_STATS_TEXT_MAX);
 	if (!s || !buf) {
 		rf_err("out of memory");
 		free(s);
@@ -486,8 +390,7 @@ int cmd_stats(int argc, char **argv)
 		return RF_EXIT_RUNTIME;
 	}
 	if (a.have_cluster) {
-		snprintf(path, sizeof(path), "%s/%u.stats", a.dir, a.cluster);
-		r = show_one(&a, path, buf, s, true) ? RF_EXIT_RUNTIME : RF_EXIT_OK;
+		r = show_one(&a, a.cluster, buf, s, true) ? RF_EXIT_RUNTIME : RF_EXIT_OK;
 		if (a.json && !r)
 			putchar('\n');
 	} else {

@@ -18,6 +18,8 @@
 #define RF_STATS_MAX_SOURCES 16
 #define RF_STATS_MAX_GROUPS  32
 #define RF_STATS_MAX_QUEUES  1024
+/* Largest stats file a reader accepts (and the writer's buffer). */
+#define RF_STATS_TEXT_MAX (1u << 20)
 
 struct rf_stats_source {
 	char name[256];
@@ -49,7 +51,11 @@ struct rf_stats_queue {
 	uint64_t consumer_pid;	 /* 0: no consumer attached */
 	uint64_t consumer_read;
 	uint64_t backlog_bytes;
-	char egress[256]; /* "" when the queue has no egress */
+	uint64_t backlog_packets;  /* enqueued - consumer_read (0 when the consumer claims more) */
+	uint64_t ring_size;	   /* bytes of packet data */
+	uint64_t generation;	   /* the queue's generation (new with each balancer run) */
+	uint64_t consumer_seen_ns; /* real time a consumer was last seen attached; 0: never */
+	char egress[256];	   /* "" when the queue has no egress */
 	uint64_t egress_sent;
 	uint64_t egress_failed;
 };
@@ -83,7 +89,10 @@ struct rf_stats_snap {
 	struct rf_stats_totals totals;
 };
 
-/* Fill the group and total sums from the per-source and per-queue counters. */
+/*
+ * Fill the group and total sums from the per-source and per-queue counters,
+ * and each queue's dropped and backlog_packets.
+ */
 void rf_stats_sum(struct rf_stats_snap *s);
 
 /*

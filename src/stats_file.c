@@ -51,13 +51,23 @@ static const struct field group_fields[] = {
 };
 
 static const struct field queue_fields[] = {
-	F(struct rf_stats_queue, group),	  F(struct rf_stats_queue, enqueued),
-	F(struct rf_stats_queue, bytes),	  F(struct rf_stats_queue, dropped),
-	F(struct rf_stats_queue, dropped_full),	  F(struct rf_stats_queue, dropped_cursor),
-	F(struct rf_stats_queue, dropped_toobig), F(struct rf_stats_queue, dropped_egress),
-	F(struct rf_stats_queue, consumer_pid),	  F(struct rf_stats_queue, consumer_read),
-	F(struct rf_stats_queue, backlog_bytes),  F(struct rf_stats_queue, egress_sent),
+	F(struct rf_stats_queue, group),
+	F(struct rf_stats_queue, enqueued),
+	F(struct rf_stats_queue, bytes),
+	F(struct rf_stats_queue, dropped),
+	F(struct rf_stats_queue, dropped_full),
+	F(struct rf_stats_queue, dropped_cursor),
+	F(struct rf_stats_queue, dropped_toobig),
+	F(struct rf_stats_queue, dropped_egress),
+	F(struct rf_stats_queue, consumer_pid),
+	F(struct rf_stats_queue, consumer_read),
+	F(struct rf_stats_queue, backlog_bytes),
+	F(struct rf_stats_queue, egress_sent),
 	F(struct rf_stats_queue, egress_failed),
+	F(struct rf_stats_queue, backlog_packets),
+	F(struct rf_stats_queue, ring_size),
+	F(struct rf_stats_queue, generation),
+	F(struct rf_stats_queue, consumer_seen_ns),
 };
 
 static const struct field frag_fields[] = {
@@ -280,8 +290,6 @@ int rf_stats_parse(char *text, struct rf_stats_snap *ret)
 
 /* ---- writer ---- */
 
-#define STATS_BUF_BYTES (1u << 20)
-
 struct rf_stats_file {
 	char path[4096];
 	char tmp[4120];
@@ -296,7 +304,7 @@ int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file)
 	int r;
 
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->buf = malloc(STATS_BUF_BYTES))) {
+	if (!f || !(f->buf = malloc(RF_STATS_TEXT_MAX))) {
 		free(f);
 		return -ENOMEM;
 	}
@@ -369,7 +377,7 @@ static int write_renamed(struct rf_stats_file *f, size_t len)
 
 int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s)
 {
-	int len = rf_stats_format(s, f->buf, STATS_BUF_BYTES);
+	int len = rf_stats_format(s, f->buf, RF_STATS_TEXT_MAX);
 
 	if (len < 0)
 		return len;

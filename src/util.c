@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,4 +165,62 @@ void rf_print_opts(FILE *f, const struct opt_desc *opts, size_t n, int width)
 			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name, sp, arg);
 		fprintf(f, "  %-*s %s\n", width, left, opts[i].help);
 	}
+}
+
+/* getopt_long's tables: lo has n + 1 entries, shorts 2 + 2 * n bytes (':' first). */
+static void opts_getopt(const struct opt_desc *opts, size_t n, struct option *lo, char *shorts)
+{
+	size_t i, k = 0;
+
+	shorts[k++] = ':';
+	for (i = 0; i < n; i++) {
+		lo[i] = (struct option){opts[i].name, opts[i].arg ? required_argument : no_argument,
+					NULL, opts[i].id};
+		if (opts[i].id >= 256)
+			continue;
+		shorts[k++] = (char)opts[i].id;
+		if (opts[i].arg)
+			shorts[k++] = ':';
+	}
+	shorts[k] = 0;
+	memset(&lo[n], 0, sizeof(lo[n]));
+}
+
+int rf_opts_parse(const struct opt_desc *opts, size_t n, int argc, char **argv,
+		  int (*apply)(void *arg, int id, const char *value), void *arg,
+		  void (*usage)(FILE *f))
+{
+	struct option *lo = calloc(n + 1, sizeof(*lo));
+	char *shorts = malloc(2 + 2 * n);
+	int c, r = 0;
+
+	if (!lo || !shorts) {
+		rf_err("out of memory");
+		r = RF_EXIT_USAGE;
+		goto out;
+	}
+	opts_getopt(opts, n, lo, shorts);
+	opterr = 0;
+	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
+	while (!r && (c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			r = -1;
+		} else if (c == '?' || c == ':') {
+			rf_err("%s option '%s' (try 'ringfan %s --help')",
+			       c == ':' ? "missing value for" : "unknown", argv[optind - 1],
+			       argv[0]);
+			r = RF_EXIT_USAGE;
+		} else if (apply(arg, c, optarg)) {
+			r = RF_EXIT_USAGE;
+		}
+	}
+	if (!r && optind < argc) {
+		rf_err("unexpected argument '%s' (try 'ringfan %s --help')", argv[optind], argv[0]);
+		r = RF_EXIT_USAGE;
+	}
+out:
+	free(lo);
+	free(shorts);
+	return r;
 }

@@ -44,6 +44,17 @@ struct opt_desc {
 /* Print "  -x, --name ARG   help" lines for n options, the left column width wide. */
 void rf_print_opts(FILE *f, const struct opt_desc *opts, size_t n, int width);
 
+/*
+ * Parse a subcommand's argv (argv[0] is its name) with its option table:
+ * apply(arg, id, value) for each option (value NULL for flags; it prints
+ * its own error and returns non-zero for a bad value), usage(stdout) for
+ * 'h'. Positional arguments are refused. Returns 0, -1 when the help was
+ * printed (exit 0), or RF_EXIT_USAGE with the error printed.
+ */
+int rf_opts_parse(const struct opt_desc *opts, size_t n, int argc, char **argv,
+		  int (*apply)(void *arg, int id, const char *value), void *arg,
+		  void (*usage)(FILE *f));
+
 /* Format v with thousands separators ("1,234,567") into buf; returns buf. */
 char *rf_fmt_thousands(uint64_t v, char *buf, size_t len);
 

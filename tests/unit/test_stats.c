@@ -51,6 +51,16 @@ static struct rf_stats_snap *sample(void)
 	s->queues[2].dropped_cursor = 1;
 	strcpy(s->queues[2].egress, "veth1");
 	s->queues[2].egress_sent = 149;
+	s->queues[0].consumer_read = 80;
+	s->queues[0].backlog_packets = 10; /* the balancer's, from the queue */
+	s->queues[2].backlog_packets = 149;
+	s->queues[1].enqueued = 53; /* its egress failed 2: they are drops */
+	s->queues[1].dropped_egress = 2;
+	s->queues[0].ring_size = 1 << 20;
+	s->queues[0].generation = 0x1234567890abcdefull;
+	s->queues[0].consumer_seen_ns = s->updated_ns;
+	s->queues[1].consumer_read =
+		60; /* more than enqueued: the consumer's word is not trusted */
 	s->decode[RF_DEC_TRUNCATED] = 4;
 	s->frag.held = 2;
 	s->frag.released = 2;
@@ -64,11 +74,12 @@ static void test_sum(void **state)
 
 	assert_int_equal(s->totals.received, 150);
 	assert_int_equal(s->totals.kernel_drops, 3);
-	assert_int_equal(s->groups[0].enqueued, 145);
-	assert_int_equal(s->groups[0].dropped, 5);
+	assert_int_equal(s->groups[0].enqueued, 143);
+	assert_int_equal(s->groups[0].dropped, 7);
+	assert_int_equal(s->queues[1].dropped, 7); /* full and egress failed */
 	assert_int_equal(s->groups[1].dropped, 1);
 	assert_int_equal(s->groups[0].enqueued + s->groups[0].dropped, s->groups[0].received);
-	assert_int_equal(s->totals.dropped, 6);
+	assert_int_equal(s->totals.dropped, 8);
 	free(s);
 }
 
@@ -83,6 +94,8 @@ static void test_round_trip(void **state)
 	assert_true(len > 0);
 	assert_non_null(strstr(buf, "queue.1.dropped_full: 5\n"));
 	assert_non_null(strstr(buf, "decode.truncated: 4\n"));
+	assert_non_null(strstr(buf, "queue.0.backlog_packets: 10\n"));
+	assert_non_null(strstr(buf, "queue.0.generation: 1311768467294899695\n"));
 	assert_int_equal(rf_stats_parse(buf, r), 0);
 	assert_memory_equal(s, r, sizeof(*s));
 	free(s);
