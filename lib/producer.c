@@ -495,7 +495,7 @@ const char *rf_producer_start_name(int how)
 	case RF_START_NEW_LOCKED:
 		return "new generation (another process holds a lock on the previous ring)";
 	case RF_START_NEW_ASKED:
-		return "new generation";
+		return "new generation (a new run)";
 	}
 	return "unknown";
 }

@@ -464,11 +464,13 @@ static void log_start(struct rf_producer *p, const char *name)
 
 static int create_queues(struct balancer *b)
 {
+	/* A replay of files that end is a run of its own: never go on from the last. */
 	struct rf_producer_opts po = {
 		.sz = sizeof(po),
 		.dir = b->dir,
 		.ring_size = b->cfg->ring_size,
-		.flags = RF_PRODUCER_LINKTYPE,
+		.flags = RF_PRODUCER_LINKTYPE |
+			 (rf_config_finite(b->cfg) ? RF_PRODUCER_NEW_GENERATION : 0),
 		.linktype = b->linktype,
 	};
 	char name[32];
@@ -742,8 +744,13 @@ static int teardown(struct balancer *b, bool input_ended)
 			rf_producer_finish(b->producers[q]);
 		else
 			rf_producer_publish(b->producers[q]);
-	/* Egresses send what their queue holds: nothing the balancer accepted is lost. */
-	finish_egresses(b, true);
+	/*
+	 * At the end of the input, egresses send what their queue holds: nothing
+	 * the balancer accepted is lost. At a stop they stop at once (a target
+	 * that takes nothing would hold the stop up): what is left stays in the
+	 * queue, for the next start to send.
+	 */
+	finish_egresses(b, input_ended);
 	write_stats(b);
 	if (b->cfg->print_stats)
 		print_block(b, rf_now_mono_ns());

@@ -773,6 +773,18 @@ const char *rf_config_dir(const struct rf_config *cfg)
 	return rf_cluster_dir(cfg->dir);
 }
 
+bool rf_config_finite(const struct rf_config *cfg)
+{
+	unsigned int i;
+
+	if (cfg->loops_given && cfg->loops == 0)
+		return false;
+	for (i = 0; i < cfg->n_sources; i++)
+		if (!rf_source_file(cfg->sources[i]))
+			return false;
+	return true;
+}
+
 bool rf_config_live_replay(const struct rf_config *cfg)
 {
 	return cfg->rate_pps > 0 || cfg->speed > 0 || cfg->loops_given;

@@ -102,6 +102,13 @@ const char *rf_config_dir(const struct rf_config *cfg);
 /* True when file sources replay like live traffic (paced or looped): never wait. */
 bool rf_config_live_replay(const struct rf_config *cfg);
 
+/*
+ * True when every source ends (files, not looped forever): each start of the
+ * balancer is a new run of its queues (a new generation), and the end of
+ * the sources finishes them. Otherwise the queues go on across restarts.
+ */
+bool rf_config_finite(const struct rf_config *cfg);
+
 void rf_balance_usage(FILE *f);
 
 #endif

@@ -53,7 +53,8 @@ bg_pid "$b"
 wait_until 10 stat_is 30 state running
 
 for q in 0 1; do
-	"$RINGFAN" count -i "30@$q" -q -w "$TMP/q$q.pcap" >/dev/null 2>&1 &
+	# A stop of a live balancer is not the end: the counts end when they see it gone.
+	"$RINGFAN" count -i "30@$q" -q -w "$TMP/q$q.pcap" --exit-on-detach >/dev/null 2>&1 &
 	bg_pid $!
 	eval "cnt$q=$!"
 done

@@ -56,12 +56,13 @@ static struct rf_stats_snap *sample(uint64_t cluster)
 					       .ring_size = 1 << 20,
 					       .backlog_bytes = 2 << 20, /* more than the ring: 1 */
 					       .consumer_seen_ns = NOW_NS - 3000000000ull};
-	s->queues[2] = (struct rf_stats_queue){.group = 1,
-					       .enqueued = 140, /* the 10 its egress failed are drops */
-					       .dropped_egress = 10,
-					       .egress_sent = 140,
-					       .egress_failed = 10,
-					       .ring_size = 1 << 20};
+	s->queues[2] =
+		(struct rf_stats_queue){.group = 1,
+					.enqueued = 140, /* the 10 its egress failed are drops */
+					.dropped_egress = 10,
+					.egress_sent = 140,
+					.egress_failed = 10,
+					.ring_size = 1 << 20};
 	strcpy(s->queues[2].egress, "veth1");
 	s->decode[RF_DEC_TRUNCATED] = 4;
 	s->frag.held_now = 2;
