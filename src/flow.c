@@ -191,15 +191,21 @@ static inline uint64_t ld_mac(const uint8_t *p)
 	return ((uint64_t)hi << 16) | lo;
 }
 
-/* No IP header: the sorted MAC pair when the packet is Ethernet, else 0. */
+/*
+ * No IP header: the sorted MAC pair of the innermost Ethernet header (the
+ * frame a FabricPath header or a pseudowire carries), else 0.
+ */
 static uint32_t hash_mac(const uint8_t *pkt, const struct rf_decoded *d, struct rf_flow_key *key)
 {
+	unsigned int i = d->n_layers;
 	uint64_t a, b;
 	uint16_t off;
 
-	if (d->n_layers == 0 || d->layers[0] != RF_LAYER_ETH)
+	while (i > 0 && d->layers[i - 1] != RF_LAYER_ETH)
+		i--;
+	if (i == 0)
 		return 0;
-	off = d->layer_off[0];
+	off = d->layer_off[i - 1];
 	a = ld_mac(pkt + off);
 	b = ld_mac(pkt + off + 6);
 	if (key) {
@@ -260,6 +266,42 @@ static inline uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const stru
 	return hash_v4(pkt, ip, ports, proto);
 }
 
+/* ARP at arp: its IPv4 sender and target, hashed as an IP packet between them is in ip mode. */
+static uint32_t hash_arp(const uint8_t *pkt, uint32_t arp, struct rf_flow_key *key)
+{
+	const struct rf_ip ip = {
+		.src_off = (uint16_t)(arp + RF_ARP_SPA),
+		.dst_off = (uint16_t)(arp + RF_ARP_TPA),
+		.version = 4,
+	};
+
+	if (key) {
+		key->fields = RF_KEY_ADDR | RF_KEY_ARP;
+		key->family = 4;
+		memcpy(key->src, pkt + ip.src_off, 4);
+		memcpy(key->dst, pkt + ip.dst_off, 4);
+	}
+	return hash_v4(pkt, &ip, false, false);
+}
+
+/*
+ * Decoding ended in something other than IP. An ARP packet is the key when
+ * the mode looks that deep (no IP header before it, or an inner mode); else
+ * the IP header the mode uses, or the MAC pair.
+ */
+static __attribute__((noinline)) uint32_t hash_non_ip(enum rf_mode mode, const uint8_t *pkt,
+						      const struct rf_decoded *d,
+						      struct rf_flow_key *key)
+{
+	int arp = rf_decoded_arp(d);
+
+	if (arp >= 0 && (d->n_ip == 0 || mode_is_inner(mode)))
+		return hash_arp(pkt, (uint32_t)arp, key);
+	if (d->n_ip > 0)
+		return hash_ip(mode, pkt, d, key);
+	return hash_mac(pkt, d, key);
+}
+
 static void key_init(struct rf_flow_key *key, const struct rf_decoded *d, uint32_t ifindex)
 {
 	memset(key, 0, sizeof(*key));
@@ -280,9 +322,9 @@ flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, uin
 	case RF_MODE_5TUPLE:
 	case RF_MODE_INNER_IP:
 	case RF_MODE_INNER_5TUPLE:
-		if (likely(d->n_ip > 0))
+		if (likely(d->n_ip > 0) && likely(d->reason != RF_DEC_NON_IP))
 			return hash_ip(mode, pkt, d, ret_key);
-		return hash_mac(pkt, d, ret_key);
+		return hash_non_ip(mode, pkt, d, ret_key);
 	case RF_MODE_VLAN:
 		if (ret_key)
 			ret_key->fields = RF_KEY_VLAN;
