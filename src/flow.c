@@ -153,7 +153,8 @@ static inline uint64_t sel(uint64_t mask, uint64_t a, uint64_t b)
 	return (a & ~mask) | (b & mask);
 }
 
-static uint32_t hash_v4(const uint8_t *pkt, const struct rf_ip *ip, bool ports, bool proto)
+static inline __attribute__((always_inline)) uint32_t
+hash_v4(const uint8_t *pkt, const struct rf_ip *ip, bool ports, bool proto)
 {
 	uint64_t pm = -(uint64_t)ports;
 	/* endpoint = address << 16 | port: one compare orders address, then port */
@@ -251,8 +252,8 @@ static __attribute__((noinline, cold)) void fill_ip_key(struct rf_flow_key *key,
 	}
 }
 
-static inline uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
-			       struct rf_flow_key *key)
+static inline __attribute__((always_inline)) uint32_t
+hash_ip(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, struct rf_flow_key *key)
 {
 	unsigned int layer = mode_is_inner(mode) ? d->n_ip - 1u : 0;
 	const struct rf_ip *ip = &d->ip[layer];
@@ -266,15 +267,21 @@ static inline uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const stru
 	return hash_v4(pkt, ip, ports, proto);
 }
 
-/* ARP at arp: its IPv4 sender and target, hashed as an IP packet between them is in ip mode. */
-static uint32_t hash_arp(const uint8_t *pkt, uint32_t arp, struct rf_flow_key *key)
+/*
+ * Decoding ended with an ARP packet that the mode keys on (no IP header
+ * before it, or an inner mode): its IPv4 sender and target, hashed as ip
+ * mode hashes an IP packet between them. Else -1.
+ */
+static __attribute__((noinline)) int64_t
+hash_arp(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, struct rf_flow_key *key)
 {
-	const struct rf_ip ip = {
-		.src_off = (uint16_t)(arp + RF_ARP_SPA),
-		.dst_off = (uint16_t)(arp + RF_ARP_TPA),
-		.version = 4,
-	};
+	struct rf_ip ip = {.version = 4};
+	int arp = rf_decoded_arp(d);
 
+	if (arp < 0 || (d->n_ip > 0 && !mode_is_inner(mode)))
+		return -1;
+	ip.src_off = (uint16_t)(arp + RF_ARP_SPA);
+	ip.dst_off = (uint16_t)(arp + RF_ARP_TPA);
 	if (key) {
 		key->fields = RF_KEY_ADDR | RF_KEY_ARP;
 		key->family = 4;
@@ -282,24 +289,6 @@ static uint32_t hash_arp(const uint8_t *pkt, uint32_t arp, struct rf_flow_key *k
 		memcpy(key->dst, pkt + ip.dst_off, 4);
 	}
 	return hash_v4(pkt, &ip, false, false);
-}
-
-/*
- * Decoding ended in something other than IP. An ARP packet is the key when
- * the mode looks that deep (no IP header before it, or an inner mode); else
- * the IP header the mode uses, or the MAC pair.
- */
-static __attribute__((noinline)) uint32_t hash_non_ip(enum rf_mode mode, const uint8_t *pkt,
-						      const struct rf_decoded *d,
-						      struct rf_flow_key *key)
-{
-	int arp = rf_decoded_arp(d);
-
-	if (arp >= 0 && (d->n_ip == 0 || mode_is_inner(mode)))
-		return hash_arp(pkt, (uint32_t)arp, key);
-	if (d->n_ip > 0)
-		return hash_ip(mode, pkt, d, key);
-	return hash_mac(pkt, d, key);
 }
 
 static void key_init(struct rf_flow_key *key, const struct rf_decoded *d, uint32_t ifindex)
@@ -315,6 +304,8 @@ static inline __attribute__((always_inline)) uint32_t
 flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, uint32_t ifindex,
 	  struct rf_flow_key *ret_key)
 {
+	int64_t arp_hash;
+
 	if (ret_key)
 		key_init(ret_key, d, ifindex);
 	switch (mode) {
@@ -322,9 +313,12 @@ flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, uin
 	case RF_MODE_5TUPLE:
 	case RF_MODE_INNER_IP:
 	case RF_MODE_INNER_5TUPLE:
-		if (likely(d->n_ip > 0) && likely(d->reason != RF_DEC_NON_IP))
+		if (unlikely(d->reason == RF_DEC_NON_IP) &&
+		    (arp_hash = hash_arp(mode, pkt, d, ret_key)) >= 0)
+			return (uint32_t)arp_hash;
+		if (likely(d->n_ip > 0))
 			return hash_ip(mode, pkt, d, ret_key);
-		return hash_non_ip(mode, pkt, d, ret_key);
+		return hash_mac(pkt, d, ret_key);
 	case RF_MODE_VLAN:
 		if (ret_key)
 			ret_key->fields = RF_KEY_VLAN;
