@@ -465,6 +465,25 @@ int rf_pb_finish(struct rf_pb *b, uint32_t min_len)
 	return (int)b->len;
 }
 
+int rf_pb_fcs(struct rf_pb *b)
+{
+	uint32_t crc = 0xffffffff, i;
+	int k;
+
+	if (b->overflow || b->cap - b->len < 4)
+		return -ENOSPC;
+	/* Bitwise CRC-32 (IEEE 802.3, reflected): generated frames are few and short. */
+	for (i = 0; i < b->len; i++) {
+		crc ^= b->buf[i];
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320 & -(crc & 1));
+	}
+	crc = ~crc;
+	for (k = 0; k < 4; k++)
+		b->buf[b->len++] = (uint8_t)(crc >> (8 * k));
+	return (int)b->len;
+}
+
 int rf_pb_find_last(const struct rf_pb *b, enum rf_pb_hdr type)
 {
 	uint32_t i;

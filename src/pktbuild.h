@@ -193,6 +193,12 @@ void rf_pb_fill(struct rf_pb *b, uint32_t len, uint32_t seed);
  */
 int rf_pb_finish(struct rf_pb *b, uint32_t min_len);
 
+/*
+ * Append the Ethernet FCS (CRC-32 of everything so far, least significant
+ * byte first) to a finished packet. Returns the new length, or -ENOSPC.
+ */
+int rf_pb_fcs(struct rf_pb *b);
+
 /* Offset of the last header of a kind written so far, or -1. */
 int rf_pb_find_last(const struct rf_pb *b, enum rf_pb_hdr type);
 /* Offset of the first header of a kind written so far, or -1. */

@@ -263,6 +263,22 @@ static void test_tags_and_tunnels(void **state)
 	assert_l4_v4_ok(buf + gtp + 36, buf + gtp + 56, 8, 17);
 }
 
+/* CRC-32 (IEEE 802.3) from its definition: polynomial division, one bit at a time. */
+static uint32_t crc32_ref(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffff;
+
+	for (size_t i = 0; i < len * 8; i++) {
+		uint32_t bit = (p[i / 8] >> (i % 8)) & 1;
+		uint32_t top = (crc & 1) ^ bit;
+
+		crc >>= 1;
+		if (top)
+			crc ^= 0xedb88320;
+	}
+	return ~crc;
+}
+
 /* FabricPath, PPPoE (both protocol field sizes), ARP: layout and the PPPoE length. */
 static void test_link_encaps(void **state)
 {
@@ -292,6 +308,10 @@ static void test_link_encaps(void **state)
 	assert_int_equal(buf[36], 0x21);
 	assert_ipv4_csum_ok(buf + 37);
 	assert_int_equal(rf_pb_find_first(&b, RF_PB_IPV4), 37);
+	/* The FCS: a CRC-32 over the frame with its FCS is the CRC-32 residue. */
+	assert_int_equal(rf_pb_fcs(&b), 84);
+	assert_int_equal(crc32_ref(buf, 84), 0x2144df1c);
+	assert_int_equal(crc32_ref((const uint8_t *)"123456789", 9), 0xcbf43926);
 
 	rf_pb_init(&b, buf, sizeof(buf));
 	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_PPPOE);
