@@ -128,6 +128,7 @@ tsh -r "$f" -o cfp.check_fcs:TRUE -T fields -E occurrence=a -E aggregator=, -e f
 	function last(s, a, n) { n = split(s, a, ","); return a[n] }
 	function first(s, a) { split(s, a, ","); return a[1] }
 	{
+		rows++
 		p = ":" $1 ":"
 		if (p ~ /:arp:/) {
 			s = $7; d = $8; k = s < d ? s "|" d : d "|" s
@@ -160,8 +161,9 @@ tsh -r "$f" -o cfp.check_fcs:TRUE -T fields -E occurrence=a -E aggregator=, -e f
 		}
 		for (k in req) { arp++; if (req[k] != 1 || rep[k] != 1 || !(k in flow)) arpbad++ }
 		for (k in rep) if (!(k in req)) arpbad++
-		printf "flows=%d pppoe=%d pfc1=%d pfc2=%d fabricpath=%d fpboth=%d fppkts=%d fpall=%d",
-			flows, pppoe, pfc1, pfc2, fabricpath, fpboth, fpk, fpp
+		printf "packets=%d flows=%d pppoe=%d pfc1=%d pfc2=%d fabricpath=%d fpboth=%d",
+			rows, flows, pppoe, pfc1, pfc2, fabricpath, fpboth
+		printf " fppkts=%d fpall=%d", fpk, fpp
 		printf " badfcs=%d capwap=%d cw11=%d cw3=%d cwboth=%d arp=%d arpbad=%d notbcast=%d\n",
 			badfcs, capwap, cw11, cw3, cwboth, arp, arpbad, notbcast
 	}' >"$TMP/encap.rep"
@@ -190,7 +192,7 @@ check_eq "$(val cwboth "$TMP/encap.rep")" 0 "CAPWAP flows with both 802.3 and 80
 check_eq "$(val arpbad "$TMP/encap.rep")" 0 "ARP exchanges not one request and one reply of a flow"
 check_eq "$(val notbcast "$TMP/encap.rep")" 0 "ARP requests not sent to broadcast"
 ((arp = $(val arp "$TMP/encap.sum"), arp > 30)) || fail "only $arp ARP exchanges"
-check_eq "$(tsh -r "$f" -T fields -e frame.number | wc -l)" 3000 "packets in the file"
+check_eq "$(val packets "$TMP/encap.rep")" 3000 "packets in the file"
 bad=$(tsh -r "$f" "${CHECKS[@]}" -Y 'ip.checksum.status == 0 || tcp.checksum.status == 0 ||
 	udp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 ||
 	_ws.malformed || _ws.expert.severity >= error' -T fields -e frame.number | wc -l)
