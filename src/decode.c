@@ -32,6 +32,7 @@
 
 enum {
 	ET_IPV4 = 0x0800,
+	ET_ARP = 0x0806,
 	ET_TEB = 0x6558, /* transparent Ethernet bridging */
 	ET_VLAN = 0x8100,
 	ET_IPV6 = 0x86dd,
@@ -42,6 +43,8 @@ enum {
 	ET_QINQ = 0x88a8,
 	ET_ERSPAN2 = 0x88be,
 	ET_ERSPAN3 = 0x22eb,
+	ET_FABRICPATH = 0x8903,
+	ET_CMD = 0x8909, /* Cisco MetaData */
 	ET_QINQ_OLD = 0x9100,
 };
 
@@ -76,6 +79,7 @@ enum {
 	PORT_NAT_T = 4500,
 	PORT_VXLAN = 4789,
 	PORT_VXLAN_GPE = 4790,
+	PORT_CAPWAP_DATA = 5247,
 	PORT_GENEVE = 6081,
 };
 
@@ -161,6 +165,7 @@ static inline void end_at(struct ctx *c, uint32_t end)
 
 static int ethernet(struct ctx *c, uint32_t off);
 static int ethertype(struct ctx *c, uint32_t off, uint16_t type);
+static int wlan(struct ctx *c, uint32_t off);
 static int ipv4(struct ctx *c, uint32_t off);
 static int ipv6(struct ctx *c, uint32_t off);
 static int mpls(struct ctx *c, uint32_t off);
@@ -383,6 +388,49 @@ static int udp_esp(struct ctx *c, uint32_t off)
 	return stop(c, RF_DEC_OK);
 }
 
+/* CAPWAP header word: preamble (8 bits), HLEN, RID, WBID (5 bits each), flags. */
+#define CW_T	     0x00000100u /* the frame is in the wireless binding's native format */
+#define CW_F	     0x00000080u /* a fragment */
+#define CW_K	     0x00000008u /* keep-alive: no frame */
+#define CW_RSVD	     0x00000007u
+#define CW_WBID(w)   ((w) >> 9 & 0x1f)
+#define CW_HLEN(w)   (((w) >> 19 & 0x1f) * 4)
+#define CW_IEEE80211 1
+
+/*
+ * CAPWAP data channel (RFC 5415): a header of HLEN 4-byte words, then an
+ * IEEE 802.3 frame (T clear) or, with T set and wireless binding 1, an
+ * IEEE 802.11 frame (RFC 5416). DTLS-protected (preamble type 1),
+ * keep-alive and fragmented packets stay opaque: the inner frame of a later
+ * fragment cannot be read, so no fragment is keyed on it.
+ */
+static int capwap(struct ctx *c, uint32_t off, bool strict)
+{
+	const uint8_t *p = c->pkt + off;
+	uint32_t w, hlen;
+
+	if (unlikely(!have(c, off, 8)))
+		return strict ? stop(c, RF_DEC_OK) : cut(c, off, 8);
+	w = rd32(p);
+	hlen = CW_HLEN(w);
+	if (p[0] == 0x01 && (!strict || !(w & 0xffffff))) {
+		push_layer(c, RF_LAYER_CAPWAP, off); /* DTLS: encrypted */
+		return stop(c, RF_DEC_OK);
+	}
+	if (p[0] != 0 || hlen < 8 || (strict && (w & CW_RSVD)))
+		return stop(c, RF_DEC_OK); /* another version, or not CAPWAP: opaque */
+	push_layer(c, RF_LAYER_CAPWAP, off);
+	if (w & (CW_F | CW_K))
+		return stop(c, RF_DEC_OK);
+	if (unlikely(!have(c, off, hlen)))
+		return cut(c, off, hlen);
+	if (!(w & CW_T))
+		return ethernet(c, off + hlen);
+	if (CW_WBID(w) != CW_IEEE80211)
+		return stop(c, RF_DEC_OK);
+	return wlan(c, off + hlen);
+}
+
 /*
  * The UDP payload at off as the tunnel that port names; by_sport: the port
  * is the source port (the reply direction). -1 if the port names none.
@@ -402,6 +450,8 @@ static int udp_tunnel(struct ctx *c, uint16_t port, uint32_t off, bool by_sport)
 		return teredo(c, off);
 	case PORT_NAT_T:
 		return udp_esp(c, off);
+	case PORT_CAPWAP_DATA:
+		return capwap(c, off, by_sport);
 	}
 	return -1;
 }
@@ -420,23 +470,18 @@ static int udp(struct ctx *c, struct rf_ip *ip, uint32_t off)
 
 /* ---- GRE ---- */
 
-/* PPP protocol field (1 or 2 bytes) after an optional 0xff03. */
-static int ppp(struct ctx *c, uint32_t off)
+/*
+ * The PPP protocol field at pos, 2 bytes or 1 when compressed (an odd first
+ * byte), then what it names. The PPP layer is recorded at off once the field
+ * is captured.
+ */
+static int ppp_proto(struct ctx *c, uint32_t off, uint32_t pos)
 {
-	const uint8_t *p = c->pkt + off;
-	uint32_t pos = off;
+	const uint8_t *p = c->pkt + pos;
 	uint16_t proto;
 
-	if (have(c, pos, 1) && p[0] == 0xff) { /* address and control: 0xff 0x03 */
-		if (unlikely(!have(c, pos, 2)))
-			return cut(c, pos, 2);
-		if (unlikely(p[1] != 0x03))
-			return stop(c, RF_DEC_MALFORMED);
-		pos += 2;
-	}
 	if (unlikely(!have(c, pos, 1)))
 		return cut(c, pos, 1);
-	p = c->pkt + pos;
 	if (p[0] & 1) { /* protocol field compression */
 		proto = p[0];
 		pos += 1;
@@ -458,6 +503,22 @@ static int ppp(struct ctx *c, uint32_t off)
 	default:
 		return stop(c, RF_DEC_NON_IP);
 	}
+}
+
+/* PPP in HDLC-like framing: an optional 0xff03, then the protocol field. */
+static int ppp(struct ctx *c, uint32_t off)
+{
+	const uint8_t *p = c->pkt + off;
+	uint32_t pos = off;
+
+	if (have(c, pos, 1) && p[0] == 0xff) { /* address and control: 0xff 0x03 */
+		if (unlikely(!have(c, pos, 2)))
+			return cut(c, pos, 2);
+		if (unlikely(p[1] != 0x03))
+			return stop(c, RF_DEC_MALFORMED);
+		pos += 2;
+	}
+	return ppp_proto(c, off, pos);
 }
 
 static int erspan(struct ctx *c, uint32_t off, uint16_t type, bool seq)
@@ -522,6 +583,12 @@ static int gre(struct ctx *c, uint32_t off)
 	case ET_ERSPAN2:
 	case ET_ERSPAN3:
 		return erspan(c, off, type, fl & 0x1000);
+	case ET_CMD:
+		/* In GRE the EtherType comes first: type, version, length, option, SGT. */
+		if (unlikely(!have(c, off, 8)))
+			return cut(c, off, 8);
+		push_layer(c, RF_LAYER_CMD, off);
+		return ethertype(c, off + 8, rd16(c->pkt + off));
 	case ET_PPP:
 		if (off >= c->lim)
 			return stop(c, RF_DEC_OK); /* acknowledgement only */
@@ -828,31 +895,128 @@ static int mpls(struct ctx *c, uint32_t off)
 	}
 }
 
+/* PPPoE session: version/type, code, session id, length; then the PPP protocol field. */
 static int pppoe(struct ctx *c, uint32_t off)
 {
-	uint16_t proto;
+	if (unlikely(!have(c, off, 6)))
+		return cut(c, off, 6);
+	push_layer(c, RF_LAYER_PPPOE, off);
+	return ppp_proto(c, off + 6, off + 6);
+}
 
-	/* Version/type, code, session id, length; then the PPP protocol. */
+/* ARP: keyed on its IPv4 addresses (rf_decoded_arp()) when it has them. */
+static int arp(struct ctx *c, uint32_t off)
+{
+	const uint8_t *p = c->pkt + off;
+
+	/* Hardware type, protocol type, address lengths, operation; then the addresses. */
 	if (unlikely(!have(c, off, 8)))
 		return cut(c, off, 8);
-	push_layer(c, RF_LAYER_PPPOE, off);
-	push_layer(c, RF_LAYER_PPP, off + 6);
-	proto = rd16(c->pkt + off + 6);
-	if (proto == PPP_IPV4)
-		return ipv4(c, off + 8);
-	if (proto == PPP_IPV6)
-		return ipv6(c, off + 8);
+	if (rd16(p + 2) != ET_IPV4 || p[4] != 6 || p[5] != 4)
+		return stop(c, RF_DEC_NON_IP);
+	if (unlikely(!have(c, off, 28)))
+		return cut(c, off, 28);
+	push_layer(c, RF_LAYER_ARP, off);
 	return stop(c, RF_DEC_NON_IP);
+}
+
+/*
+ * Cisco FabricPath: its switch addresses and EtherType 0x8903 look like an
+ * Ethernet header (or one with an 802.1ad tag); FTag/TTL follow, then the
+ * original frame. That frame's tag, not FabricPath's, is the VLAN.
+ */
+static int fabricpath(struct ctx *c, uint32_t off)
+{
+	struct rf_decoded *d = c->d;
+
+	if (unlikely(!have(c, off, 2)))
+		return cut(c, off, 2);
+	push_layer(c, RF_LAYER_FABRICPATH, off);
+	if (d->n_ip == 0) {
+		d->has_vlan = 0;
+		d->vlan_id = 0;
+	}
+	return ethernet(c, off + 2);
+}
+
+/*
+ * IEEE 802.2 LLC. SNAP with OUI 00-00-00 (or 00-00-F8, bridge tunnel)
+ * carries an EtherType; anything else carries no IP.
+ */
+static int llc(struct ctx *c, uint32_t off)
+{
+	const uint8_t *p = c->pkt + off;
+
+	if (unlikely(!have(c, off, 3)))
+		return cut(c, off, 3);
+	push_layer(c, RF_LAYER_LLC, off);
+	if (p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03)
+		return stop(c, RF_DEC_NON_IP);
+	if (unlikely(!have(c, off, 8)))
+		return cut(c, off, 8);
+	if (p[3] || p[4] || (p[5] && p[5] != 0xf8))
+		return stop(c, RF_DEC_NON_IP);
+	return ethertype(c, off + 8, rd16(p + 6));
+}
+
+/* IEEE 802.11 Frame Control: first byte (subtype, type, version), then the flags. */
+#define FC_TYPE_MASK 0x0f /* type and protocol version */
+#define FC_DATA	     0x08 /* type 2 (data), version 0 */
+#define FC_QOS	     0x80 /* QoS data subtypes */
+#define FC_NODATA    0x40 /* null data subtypes */
+#define FL_DS	     0x03 /* to DS, from DS */
+#define FL_PROTECTED 0x40
+#define FL_ORDER     0x80 /* with QoS: an HT control field */
+#define QOS_AMSDU    0x80 /* in the first byte of QoS control */
+
+/*
+ * IEEE 802.11 frame inside CAPWAP: a data frame's 24-byte header, the
+ * fourth address when both DS bits are set, QoS control and HT control;
+ * then LLC. Frame Control is read in either byte order: Cisco controllers
+ * send it swapped, which shows as a non-zero protocol version (CAPWAP data
+ * frames have a DS bit set). Management and control frames carry no IP;
+ * protected frames and A-MSDUs stay opaque.
+ */
+static int wlan(struct ctx *c, uint32_t off)
+{
+	const uint8_t *p = c->pkt + off;
+	uint32_t hlen = 24;
+	uint8_t fc, fl;
+
+	if (unlikely(!have(c, off, 24)))
+		return cut(c, off, 24);
+	fc = p[0];
+	fl = p[1];
+	if (fc & 0x03) {
+		fc = p[1];
+		fl = p[0];
+	}
+	if (fc & 0x03)
+		return stop(c, RF_DEC_MALFORMED);
+	push_layer(c, RF_LAYER_WLAN, off);
+	if ((fc & FC_TYPE_MASK) != FC_DATA || (fc & FC_NODATA))
+		return stop(c, RF_DEC_NON_IP);
+	if (fl & FL_PROTECTED)
+		return stop(c, RF_DEC_OK);
+	if ((fl & FL_DS) == FL_DS)
+		hlen += 6;
+	if (fc & FC_QOS)
+		hlen += 2 + (fl & FL_ORDER ? 4 : 0);
+	if (unlikely(!have(c, off, hlen)))
+		return cut(c, off, hlen);
+	if ((fc & FC_QOS) && (p[(fl & FL_DS) == FL_DS ? 30 : 24] & QOS_AMSDU))
+		return stop(c, RF_DEC_OK);
+	return llc(c, off + hlen);
 }
 
 /* The header at off is of EtherType type (after Ethernet, a tag, SLL, ...). */
 static int ethertype(struct ctx *c, uint32_t off, uint16_t type)
 {
 	struct rf_decoded *d = c->d;
-	unsigned int n_vlan = 0;
+	unsigned int n_tags = 0;
 	uint16_t tci;
 
-	for (;;) {
+	for (;; n_tags++) {
 		if (likely(type == ET_IPV4))
 			return ipv4(c, off);
 		switch (type) {
@@ -861,17 +1025,31 @@ static int ethertype(struct ctx *c, uint32_t off, uint16_t type)
 		case ET_VLAN:
 		case ET_QINQ:
 		case ET_QINQ_OLD:
+		case ET_CMD:
 			break;
 		case ET_MPLS:
 		case ET_MPLS_MC:
 			return mpls(c, off);
 		case ET_PPPOE_SESS:
 			return pppoe(c, off);
+		case ET_ARP:
+			return arp(c, off);
+		case ET_FABRICPATH:
+			return fabricpath(c, off);
 		default:
 			return stop(c, RF_DEC_NON_IP);
 		}
-		if (unlikely(n_vlan == RF_MAX_VLAN_DEPTH))
+		if (unlikely(n_tags == RF_MAX_VLAN_DEPTH))
 			return stop(c, RF_DEC_TOO_DEEP);
+		if (type == ET_CMD) {
+			/* Version, length, option, SGT, then the EtherType. */
+			if (unlikely(!have(c, off, 8)))
+				return cut(c, off, 8);
+			push_layer(c, RF_LAYER_CMD, off);
+			type = rd16(c->pkt + off + 6);
+			off += 8;
+			continue;
+		}
 		if (unlikely(!have(c, off, 4)))
 			return cut(c, off, 4);
 		tci = rd16(c->pkt + off);
@@ -881,7 +1059,6 @@ static int ethertype(struct ctx *c, uint32_t off, uint16_t type)
 			d->has_vlan = 1;
 			d->vlan_id = tci & 0x0fff;
 		}
-		n_vlan++;
 		off += 4;
 	}
 }
@@ -998,15 +1175,23 @@ int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int fl
 }
 
 static const char *const layer_names[RF_LAYER__MAX] = {
-	[RF_LAYER_NONE] = "none",     [RF_LAYER_ETH] = "eth",	    [RF_LAYER_SLL] = "sll",
-	[RF_LAYER_SLL2] = "sll2",     [RF_LAYER_PPP] = "ppp",	    [RF_LAYER_VLAN] = "vlan",
-	[RF_LAYER_MPLS] = "mpls",     [RF_LAYER_PWETH] = "pwethcw", [RF_LAYER_PPPOE] = "pppoes",
-	[RF_LAYER_IPV4] = "ipv4",     [RF_LAYER_IPV6] = "ipv6",	    [RF_LAYER_IPV6_EXT] = "ipv6ext",
-	[RF_LAYER_FRAG] = "frag",     [RF_LAYER_AH] = "ah",	    [RF_LAYER_ESP] = "esp",
-	[RF_LAYER_TCP] = "tcp",	      [RF_LAYER_UDP] = "udp",	    [RF_LAYER_SCTP] = "sctp",
-	[RF_LAYER_ICMP] = "icmp",     [RF_LAYER_ICMPV6] = "icmpv6", [RF_LAYER_GRE] = "gre",
-	[RF_LAYER_ERSPAN] = "erspan", [RF_LAYER_VXLAN] = "vxlan",   [RF_LAYER_GENEVE] = "geneve",
-	[RF_LAYER_GTPU] = "gtpu",     [RF_LAYER_TEREDO] = "teredo", [RF_LAYER_NULL] = "null",
+	[RF_LAYER_NONE] = "none",     [RF_LAYER_ETH] = "eth",
+	[RF_LAYER_SLL] = "sll",	      [RF_LAYER_SLL2] = "sll2",
+	[RF_LAYER_PPP] = "ppp",	      [RF_LAYER_VLAN] = "vlan",
+	[RF_LAYER_MPLS] = "mpls",     [RF_LAYER_PWETH] = "pwethcw",
+	[RF_LAYER_PPPOE] = "pppoes",  [RF_LAYER_IPV4] = "ipv4",
+	[RF_LAYER_IPV6] = "ipv6",     [RF_LAYER_IPV6_EXT] = "ipv6ext",
+	[RF_LAYER_FRAG] = "frag",     [RF_LAYER_AH] = "ah",
+	[RF_LAYER_ESP] = "esp",	      [RF_LAYER_TCP] = "tcp",
+	[RF_LAYER_UDP] = "udp",	      [RF_LAYER_SCTP] = "sctp",
+	[RF_LAYER_ICMP] = "icmp",     [RF_LAYER_ICMPV6] = "icmpv6",
+	[RF_LAYER_GRE] = "gre",	      [RF_LAYER_ERSPAN] = "erspan",
+	[RF_LAYER_VXLAN] = "vxlan",   [RF_LAYER_GENEVE] = "geneve",
+	[RF_LAYER_GTPU] = "gtpu",     [RF_LAYER_TEREDO] = "teredo",
+	[RF_LAYER_NULL] = "null",     [RF_LAYER_FABRICPATH] = "cfp",
+	[RF_LAYER_CMD] = "cmd",	      [RF_LAYER_ARP] = "arp",
+	[RF_LAYER_CAPWAP] = "capwap", [RF_LAYER_WLAN] = "wlan",
+	[RF_LAYER_LLC] = "llc",
 };
 
 const char *rf_layer_name(unsigned int layer)

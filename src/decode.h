@@ -40,7 +40,13 @@ enum rf_layer {
 	RF_LAYER_GENEVE,
 	RF_LAYER_GTPU,
 	RF_LAYER_TEREDO,
-	RF_LAYER_NULL, /* BSD loopback (DLT_NULL, DLT_LOOP) address family */
+	RF_LAYER_NULL,	     /* BSD loopback (DLT_NULL, DLT_LOOP) address family */
+	RF_LAYER_FABRICPATH, /* Cisco FabricPath FTag/TTL; the inner frame follows */
+	RF_LAYER_CMD,	     /* Cisco MetaData (SGT) header */
+	RF_LAYER_ARP,	     /* ARP for IPv4 over 6-byte hardware addresses (rf_decoded_arp) */
+	RF_LAYER_CAPWAP,     /* CAPWAP data channel header (UDP 5247) */
+	RF_LAYER_WLAN,	     /* IEEE 802.11 data frame header (in CAPWAP) */
+	RF_LAYER_LLC,	     /* 802.2 LLC/SNAP header carrying an EtherType */
 	RF_LAYER__MAX
 };
 
@@ -59,7 +65,7 @@ enum rf_decode_reason {
 
 #define RF_MAX_LAYERS	  32 /* layers recorded; further ones are walked but not recorded */
 #define RF_MAX_IP	  4  /* IP headers kept (outer + 3 levels of tunnel) */
-#define RF_MAX_VLAN_DEPTH 8
+#define RF_MAX_VLAN_DEPTH 8  /* tags in a row (802.1Q, 802.1ad, Cisco MetaData) */
 #define RF_MAX_MPLS_DEPTH 16
 #define RF_MAX_IPV6_EXT	  16
 
@@ -110,15 +116,43 @@ struct rf_decoded {
  * recorded once its fixed part is captured (TCP/UDP/SCTP: once the ports
  * are); an IP header's total/payload length ends what follows it, so
  * Ethernet padding is never decoded. UDP tunnels are recognised by port:
- * VXLAN 4789, VXLAN-GPE 4790 (both RF_LAYER_VXLAN) and Geneve 6081 by the
- * destination port, or the source port when the header is exact; GTP-U
- * 2152, Teredo 3544 and ESP in UDP 4500 (RF_LAYER_ESP) by either port.
- * A first fragment's payload is walked like any other (a tunnel inside it
- * is decoded); later fragments stop at their IP header. Headers beyond
- * 64 KiB into the packet are not looked for (offsets are 16 bits).
+ * VXLAN 4789, VXLAN-GPE 4790 (both RF_LAYER_VXLAN), Geneve 6081 and CAPWAP
+ * data 5247 by the destination port, or the source port when the header is
+ * exact; GTP-U 2152, Teredo 3544 and ESP in UDP 4500 (RF_LAYER_ESP) by
+ * either port. A first fragment's payload is walked like any other (a
+ * tunnel inside it is decoded); later fragments stop at their IP header.
+ * Headers beyond 64 KiB into the packet are not looked for (offsets are 16
+ * bits).
+ *
+ * Between Ethernet and IP: Cisco FabricPath (EtherType 0x8903, also behind
+ * an 802.1ad tag) is walked through to the frame it carries, whose tag (not
+ * FabricPath's) sets vlan_id; Cisco MetaData (0x8909, in Ethernet or GRE)
+ * counts as a tag; PPPoE's PPP protocol field may be compressed to one
+ * byte. CAPWAP data carries an 802.3 frame (T bit clear) or an 802.11 data
+ * frame (T set, wireless binding 1) with LLC/SNAP; DTLS, keep-alive and
+ * fragmented CAPWAP packets, protected 802.11 frames and A-MSDUs are opaque
+ * (OK), other 802.11 frames NON_IP. An ARP packet is NON_IP; see
+ * rf_decoded_arp().
  */
 int rf_decode(const uint8_t *pkt, uint32_t caplen, int linktype, unsigned int flags,
 	      struct rf_decoded *d);
+
+/* Where the protocol addresses of an RF_LAYER_ARP layer are, from its offset. */
+#define RF_ARP_SPA 14 /* sender protocol address (IPv4) */
+#define RF_ARP_TPA 24 /* target protocol address (IPv4) */
+
+/*
+ * The offset of the ARP packet that decoding ended with, or -1. An ARP
+ * layer is only recorded for IPv4 over 6-byte hardware addresses with all
+ * 28 bytes captured, so both addresses can be read.
+ */
+static inline int rf_decoded_arp(const struct rf_decoded *d)
+{
+	if (d->reason != RF_DEC_NON_IP || d->n_layers == 0 ||
+	    d->layers[d->n_layers - 1] != RF_LAYER_ARP)
+		return -1;
+	return d->layer_off[d->n_layers - 1];
+}
 
 /* Short lower-case name ("eth", "vlan", "ipv4", "gtpu", ...); "?" if unknown. */
 const char *rf_layer_name(unsigned int layer);

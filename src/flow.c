@@ -153,7 +153,8 @@ static inline uint64_t sel(uint64_t mask, uint64_t a, uint64_t b)
 	return (a & ~mask) | (b & mask);
 }
 
-static uint32_t hash_v4(const uint8_t *pkt, const struct rf_ip *ip, bool ports, bool proto)
+static inline __attribute__((always_inline)) uint32_t
+hash_v4(const uint8_t *pkt, const struct rf_ip *ip, bool ports, bool proto)
 {
 	uint64_t pm = -(uint64_t)ports;
 	/* endpoint = address << 16 | port: one compare orders address, then port */
@@ -191,15 +192,21 @@ static inline uint64_t ld_mac(const uint8_t *p)
 	return ((uint64_t)hi << 16) | lo;
 }
 
-/* No IP header: the sorted MAC pair when the packet is Ethernet, else 0. */
+/*
+ * No IP header: the sorted MAC pair of the innermost Ethernet header (the
+ * frame a FabricPath header or a pseudowire carries), else 0.
+ */
 static uint32_t hash_mac(const uint8_t *pkt, const struct rf_decoded *d, struct rf_flow_key *key)
 {
+	unsigned int i = d->n_layers;
 	uint64_t a, b;
 	uint16_t off;
 
-	if (d->n_layers == 0 || d->layers[0] != RF_LAYER_ETH)
+	while (i > 0 && d->layers[i - 1] != RF_LAYER_ETH)
+		i--;
+	if (i == 0)
 		return 0;
-	off = d->layer_off[0];
+	off = d->layer_off[i - 1];
 	a = ld_mac(pkt + off);
 	b = ld_mac(pkt + off + 6);
 	if (key) {
@@ -245,8 +252,8 @@ static __attribute__((noinline, cold)) void fill_ip_key(struct rf_flow_key *key,
 	}
 }
 
-static inline uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
-			       struct rf_flow_key *key)
+static inline __attribute__((always_inline)) uint32_t
+hash_ip(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, struct rf_flow_key *key)
 {
 	unsigned int layer = mode_is_inner(mode) ? d->n_ip - 1u : 0;
 	const struct rf_ip *ip = &d->ip[layer];
@@ -258,6 +265,30 @@ static inline uint32_t hash_ip(enum rf_mode mode, const uint8_t *pkt, const stru
 	if (unlikely(ip->version == 6))
 		return hash_v6(pkt, ip, ports, proto);
 	return hash_v4(pkt, ip, ports, proto);
+}
+
+/*
+ * Decoding ended with an ARP packet that the mode keys on (no IP header
+ * before it, or an inner mode): its IPv4 sender and target, hashed as ip
+ * mode hashes an IP packet between them. Else -1.
+ */
+static __attribute__((noinline)) int64_t
+hash_arp(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, struct rf_flow_key *key)
+{
+	struct rf_ip ip = {.version = 4};
+	int arp = rf_decoded_arp(d);
+
+	if (arp < 0 || (d->n_ip > 0 && !mode_is_inner(mode)))
+		return -1;
+	ip.src_off = (uint16_t)(arp + RF_ARP_SPA);
+	ip.dst_off = (uint16_t)(arp + RF_ARP_TPA);
+	if (key) {
+		key->fields = RF_KEY_ADDR | RF_KEY_ARP;
+		key->family = 4;
+		memcpy(key->src, pkt + ip.src_off, 4);
+		memcpy(key->dst, pkt + ip.dst_off, 4);
+	}
+	return hash_v4(pkt, &ip, false, false);
 }
 
 static void key_init(struct rf_flow_key *key, const struct rf_decoded *d, uint32_t ifindex)
@@ -273,6 +304,8 @@ static inline __attribute__((always_inline)) uint32_t
 flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, uint32_t ifindex,
 	  struct rf_flow_key *ret_key)
 {
+	int64_t arp_hash;
+
 	if (ret_key)
 		key_init(ret_key, d, ifindex);
 	switch (mode) {
@@ -280,6 +313,9 @@ flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d, uin
 	case RF_MODE_5TUPLE:
 	case RF_MODE_INNER_IP:
 	case RF_MODE_INNER_5TUPLE:
+		if (unlikely(d->reason == RF_DEC_NON_IP) &&
+		    (arp_hash = hash_arp(mode, pkt, d, ret_key)) >= 0)
+			return (uint32_t)arp_hash;
 		if (likely(d->n_ip > 0))
 			return hash_ip(mode, pkt, d, ret_key);
 		return hash_mac(pkt, d, ret_key);

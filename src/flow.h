@@ -66,9 +66,10 @@ unsigned int rf_mode_decode_flags(enum rf_mode mode);
 #define RF_KEY_ADDR	 0x0001 /* src/dst addresses of ip[ip_layer] */
 #define RF_KEY_PROTO	 0x0002 /* proto */
 #define RF_KEY_PORTS	 0x0004 /* sport/dport */
-#define RF_KEY_MAC	 0x0008 /* no IP header: the sorted Ethernet MAC pair */
+#define RF_KEY_MAC	 0x0008 /* no IP header: the innermost Ethernet MAC pair */
 #define RF_KEY_VLAN	 0x0010 /* vlan_id */
 #define RF_KEY_IFACE	 0x0020 /* ifindex */
+#define RF_KEY_ARP	 0x0040 /* with RF_KEY_ADDR: ARP sender/target protocol addresses */
 #define RF_KEY_FRAG_TIED 0x0100 /* non-first fragment: hash and key of its first fragment */
 #define RF_KEY_FRAG_FALLBACK \
 	0x0200 /* fragment that could not be tied: addresses (+proto) hash, counted */
@@ -93,11 +94,13 @@ struct rf_flow_key {
 
 /*
  * Stateless hash of a decoded packet (pkt: the bytes given to rf_decode()).
- * rr and fanout return 0 (the caller picks queues). Packets without an IP
- * header in ip/5tuple/inner modes hash on the sorted pair of Ethernet MAC
- * addresses when the packet starts with Ethernet, else 0. In 5tuple modes,
- * packets without ports (ICMP, ESP, non-first fragments) hash on addresses
- * and protocol. If ret_key is not NULL it is filled (costs a copy; the
+ * rr and fanout return 0 (the caller picks queues). In ip/5tuple/inner
+ * modes an ARP packet (IPv4) hashes on its sender and target protocol
+ * addresses exactly as ip mode hashes an IP packet between them, when no
+ * IP header comes before it or the mode is an inner one; other packets
+ * without an IP header hash on the sorted MAC pair of the innermost
+ * Ethernet header, else 0. In 5tuple modes, packets without ports (ICMP,
+ * ESP, non-first fragments) hash on addresses and protocol. If ret_key is not NULL it is filled (costs a copy; the
  * per-packet path passes NULL).
  */
 uint32_t rf_flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,

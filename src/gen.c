@@ -36,32 +36,47 @@
 #define NSEC		  1000000000ull
 
 enum { K_TCP, K_UDP, K_ICMP };
-enum { TAG_NONE, TAG_VLAN, TAG_QINQ, TAG_MPLS };
-enum { TUN_NONE, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_GTPU, TUN_IPIP };
+enum { TAG_NONE, TAG_VLAN, TAG_QINQ, TAG_MPLS, TAG_PPPOE, TAG_FABRICPATH, TAG__N };
+enum { TUN_NONE, TUN_GRE, TUN_VXLAN, TUN_GENEVE, TUN_GTPU, TUN_IPIP, TUN_CAPWAP, TUN__N };
 
-/* Percentage options; the order of the first eight is the order of the two choices. */
+/*
+ * Percentage options. P_VLAN.. and P_GRE.. are the shares of the two
+ * choices (link, tunnel), in the order of TAG_* and TUN_* from 1.
+ */
 enum pct_id {
 	P_VLAN,
 	P_QINQ,
 	P_MPLS,
+	P_PPPOE,
+	P_FABRICPATH,
 	P_GRE,
 	P_VXLAN,
 	P_GENEVE,
 	P_GTPU,
 	P_IPIP,
+	P_CAPWAP,
 	P_IPV6,
 	P_FRAG,
 	P_FRAG_OOO,
 	P_TRUNC,
 	P_MALFORMED,
+	P_ARP,
 	P__N
 };
 
-/* What --all sets for every share not given explicitly. */
+#define N_TAG_CHOICES (TAG__N - 1) /* P_VLAN .. P_FABRICPATH */
+#define N_TUN_CHOICES (TUN__N - 1) /* P_GRE .. P_CAPWAP */
+
+/*
+ * What --all sets for every share not given explicitly. Not FabricPath: its
+ * outer addresses are no Ethernet source to Wireshark, so the mark of a
+ * noise packet (noise_mac) would not show there.
+ */
 static const double all_pct[P__N] = {
-	[P_VLAN] = 10,	   [P_QINQ] = 10, [P_MPLS] = 10,     [P_GRE] = 10,  [P_VXLAN] = 10,
-	[P_GENEVE] = 10,   [P_GTPU] = 10, [P_IPIP] = 10,     [P_IPV6] = 30, [P_FRAG] = 10,
-	[P_FRAG_OOO] = 50, [P_TRUNC] = 1, [P_MALFORMED] = 1,
+	[P_VLAN] = 10,	   [P_QINQ] = 10,  [P_MPLS] = 10,     [P_PPPOE] = 5,
+	[P_GRE] = 10,	   [P_VXLAN] = 10, [P_GENEVE] = 10,   [P_GTPU] = 10,
+	[P_IPIP] = 10,	   [P_CAPWAP] = 5, [P_IPV6] = 30,     [P_FRAG] = 10,
+	[P_FRAG_OOO] = 50, [P_TRUNC] = 1,  [P_MALFORMED] = 1, [P_ARP] = 10,
 };
 
 enum opt_id {
@@ -88,11 +103,17 @@ static const struct opt_desc opts[] = {
 	{OPT_PCT + P_VLAN, "vlan", "PCT", "flows with an 802.1Q tag (some with another id back)"},
 	{OPT_PCT + P_QINQ, "qinq", "PCT", "flows with 802.1ad + 802.1Q tags"},
 	{OPT_PCT + P_MPLS, "mpls", "PCT", "flows under 1-3 MPLS labels"},
+	{OPT_PCT + P_PPPOE, "pppoe", "PCT", "flows in PPPoE sessions (half: 1-byte PPP protocol)"},
+	{OPT_PCT + P_FABRICPATH, "fabricpath", "PCT",
+	 "802.1Q flows seen half through a FabricPath core (not in --all)"},
 	{OPT_PCT + P_GRE, "gre", "PCT", "flows in GRE (plain, keyed, Ethernet bridging)"},
 	{OPT_PCT + P_VXLAN, "vxlan", "PCT", "flows in VXLAN (UDP 4789)"},
 	{OPT_PCT + P_GENEVE, "geneve", "PCT", "flows in Geneve (UDP 6081)"},
 	{OPT_PCT + P_GTPU, "gtpu", "PCT", "flows in GTP-U (UDP 2152, some with extension header)"},
 	{OPT_PCT + P_IPIP, "ipip", "PCT", "flows in IP-in-IP, 6in4, 4in6 or 6in6"},
+	{OPT_PCT + P_CAPWAP, "capwap", "PCT", "flows in CAPWAP data (UDP 5247; 802.3 or 802.11)"},
+	{OPT_PCT + P_ARP, "arp", "PCT",
+	 "IPv4 flows in Ethernet that start with ARP request, reply"},
 	{OPT_PCT + P_IPV6, "ipv6", "PCT", "IPv6 flows (and IPv6 tunnel outer headers)"},
 	{OPT_PCT + P_FRAG, "frag", "PCT", "untunnelled TCP/UDP flows that fragment datagrams"},
 	{OPT_PCT + P_FRAG_OOO, "frag-ooo", "PCT", "fragmented datagrams sent out of order"},
@@ -131,11 +152,14 @@ struct gen_flow {
 	uint16_t mtu, encap_len;
 	uint8_t ep[2];
 	uint8_t kind, tag, tun, v6, outer_v6, variant, n_mpls, frag;
+	uint8_t pfc;	/* PPPoE: 1-byte PPP protocol field */
+	uint8_t arp;	/* ARP request and reply still to send */
+	uint8_t fp_now; /* FabricPath flow: the packet being built crosses the core */
 };
 
 struct gen_stats {
 	uint64_t bytes, frames, fragments, frag_dgrams, frag_ooo, truncated, malformed;
-	uint32_t kind[3], tag[4], tun[6], v6, frag;
+	uint32_t kind[3], tag[TAG__N], tun[TUN__N], v6, frag, arp;
 };
 
 struct gen {
@@ -250,11 +274,10 @@ static uint16_t ip_ethertype(bool v6)
 	return v6 ? RF_ETH_P_IPV6 : RF_ETH_P_IPV4;
 }
 
-static void push_eth(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, uint8_t dir,
-		     bool inner, uint16_t type)
+/* Client and server MACs: the hosts' own (inner), or the link's (tunnel endpoints). */
+static void flow_macs(const struct gen_flow *f, uint32_t idx, bool inner, uint8_t cm[6],
+		      uint8_t sm[6])
 {
-	uint8_t cm[6], sm[6];
-
 	if (inner) {
 		mac(cm, 1, (uint8_t)(idx >> 16), idx);
 		mac(sm, 2, 0, f->server);
@@ -262,10 +285,42 @@ static void push_eth(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, ui
 		mac(cm, 0, 1, f->ep[0]);
 		mac(sm, 0, 2, f->ep[1]);
 	}
+}
+
+static void push_eth(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, uint8_t dir,
+		     bool inner, uint16_t type)
+{
+	uint8_t cm[6], sm[6];
+
+	flow_macs(f, idx, inner, cm, sm);
 	if (dir == 0)
 		rf_pb_eth(b, sm, cm, type);
 	else
 		rf_pb_eth(b, cm, sm, type);
+}
+
+/* FabricPath switch address (switch id 0x100 + endpoint) of one side of a flow. */
+static void fp_switch(uint8_t m[6], uint8_t ep)
+{
+	memset(m, 0, 6);
+	m[0] = 0x02; /* locally administered, unicast */
+	m[1] = 0x01; /* switch id 0x1xx */
+	m[2] = ep;
+}
+
+static void push_fabricpath(struct rf_pb *b, const struct gen_flow *f, uint8_t dir)
+{
+	uint8_t c[6], s[6];
+
+	fp_switch(c, f->ep[0]);
+	fp_switch(s, f->ep[1]);
+	rf_pb_fabricpath(b, dir ? c : s, dir ? s : c, 1, 32);
+}
+
+/* PPPoE session of a flow: unique among 65534 flows. */
+static uint16_t pppoe_session(uint32_t idx)
+{
+	return (uint16_t)(1 + idx % 0xfffe);
 }
 
 /* Ethernet and tags; next: EtherType of what follows the tags. */
@@ -289,6 +344,17 @@ static void push_link(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, u
 		for (i = 0; i < f->n_mpls; i++)
 			rf_pb_mpls(b, f->mpls[dir][i], 0, i + 1 == f->n_mpls, 64);
 		break;
+	case TAG_PPPOE:
+		push_eth(b, f, idx, dir, false, RF_ETH_P_PPPOE);
+		rf_pb_pppoe(b, pppoe_session(idx),
+			    next == RF_ETH_P_IPV6 ? RF_PPP_IPV6 : RF_PPP_IPV4, f->pfc);
+		break;
+	case TAG_FABRICPATH:
+		if (f->fp_now)
+			push_fabricpath(b, f, dir);
+		push_eth(b, f, idx, dir, false, RF_ETH_P_VLAN);
+		rf_pb_vlan(b, f->tci[dir], next);
+		break;
 	default:
 		push_eth(b, f, idx, dir, false, next);
 		break;
@@ -307,10 +373,37 @@ static void push_outer_ip(struct rf_pb *b, const struct gen_flow *f, uint8_t dir
 		rf_pb_ipv4(b, dir ? s : c, dir ? c : s, proto, 0, RF_IP_DF, 64);
 }
 
-/* Everything before the flow's own IP header, for direction dir. */
-static void push_encap(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, uint8_t dir)
+/*
+ * CAPWAP from the access point (dir 0, to the data port 5247) or to it: an
+ * 802.3 frame, or (variant 2) an 802.11 data frame in Cisco's byte order
+ * with LLC/SNAP; variant 1 adds the radio MAC and, in 802.11, QoS.
+ */
+static void push_capwap(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, uint8_t dir,
+			uint16_t inner)
 {
-	uint16_t inner = ip_ethertype(f->v6);
+	bool native = f->variant & 2, more = f->variant & 1;
+	uint8_t radio[6], cm[6], sm[6];
+
+	mac(radio, 0, 3, f->ep[0]);
+	rf_pb_udp(b, dir ? 5247 : f->tun_sport, dir ? f->tun_sport : 5247);
+	rf_pb_capwap(b, 0, native, more ? radio : NULL);
+	if (!native) {
+		push_eth(b, f, idx, dir, true, inner);
+		return;
+	}
+	flow_macs(f, idx, true, cm, sm);
+	rf_pb_wlan(b, dir ? RF_WLAN_FROM_DS : RF_WLAN_TO_DS, radio, dir ? sm : cm, dir ? cm : sm,
+		   more, true);
+	rf_pb_llc_snap(b, inner);
+}
+
+/*
+ * Everything before the flow's own IP header (of EtherType inner, or what
+ * else goes in its place) for direction dir.
+ */
+static void push_encap_type(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, uint8_t dir,
+			    uint16_t inner)
+{
 	bool teb = f->variant & 2;
 
 	if (f->tun == TUN_NONE) {
@@ -345,6 +438,32 @@ static void push_encap(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, 
 	case TUN_IPIP:
 		push_outer_ip(b, f, dir, f->v6 ? 41 : 4);
 		break;
+	case TUN_CAPWAP:
+		push_outer_ip(b, f, dir, 17);
+		push_capwap(b, f, idx, dir, inner);
+		break;
+	}
+}
+
+static void push_encap(struct rf_pb *b, const struct gen_flow *f, uint32_t idx, uint8_t dir)
+{
+	push_encap_type(b, f, idx, dir, ip_ethertype(f->v6));
+}
+
+/* Whether the flow's IP packets travel in an Ethernet (or 802.11) frame, where ARP can go. */
+static bool arp_fits(const struct gen_flow *f)
+{
+	switch (f->tun) {
+	case TUN_NONE:
+		return f->tag != TAG_MPLS && f->tag != TAG_PPPOE;
+	case TUN_GRE:
+		return f->variant & 2; /* transparent Ethernet bridging */
+	case TUN_VXLAN:
+	case TUN_GENEVE:
+	case TUN_CAPWAP:
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -409,7 +528,61 @@ static void push_l4(struct rf_pb *b, const struct gen_flow *f, const struct pkt_
 	}
 }
 
-/* Build the whole packet into g->pkt; returns its length or a negative errno. */
+/*
+ * Complete a frame to send. One that crossed the FabricPath core ends in
+ * its FCS: Wireshark up to 4.0 takes a FabricPath frame's last 4 bytes
+ * for it.
+ */
+static int finish_frame(struct rf_pb *b, const struct gen_flow *f)
+{
+	int r = rf_pb_finish(b, RF_ETH_ZLEN);
+
+	return r < 0 || !f->fp_now ? r : rf_pb_fcs(b);
+}
+
+/* A FabricPath flow's packet (and all its fragments) crosses the core, or not: a coin flip. */
+static void pick_fabricpath(struct gen *g, struct gen_flow *f)
+{
+	f->fp_now = f->tag == TAG_FABRICPATH && rnd_below(g, 2);
+}
+
+/*
+ * The ARP request (dir 0: the client asks for the server's address, to
+ * broadcast) or the reply, in the frame the flow's packets use; the
+ * hardware addresses are that frame's.
+ */
+static int build_arp(struct gen *g, struct gen_flow *f, uint8_t dir, struct rf_pb *b)
+{
+	static const uint8_t none[6] = {0};
+	uint32_t idx = (uint32_t)(f - g->flows);
+	uint8_t c[16], s[16], *src, *dst;
+	int eth, wl;
+
+	pick_fabricpath(g, f);
+	rf_pb_init(b, g->pkt, sizeof(g->pkt));
+	push_encap_type(b, f, idx, dir, RF_ETH_P_ARP);
+	eth = rf_pb_find_last(b, RF_PB_ETH);
+	wl = rf_pb_find_last(b, RF_PB_WLAN);
+	if (wl > eth) { /* to DS: bssid, sa, da; from DS: da, bssid, sa */
+		src = g->pkt + wl + (dir ? 16 : 10);
+		dst = g->pkt + wl + (dir ? 4 : 16);
+	} else {
+		src = g->pkt + eth + 6;
+		dst = g->pkt + eth;
+	}
+	flow_addr(f, idx, false, c);
+	flow_addr(f, idx, true, s);
+	if (dir == 0)
+		memset(dst, 0xff, 6);
+	rf_pb_arp(b, dir ? 2 : 1, src, dir ? s : c, dir ? dst : none, dir ? c : s);
+	return finish_frame(b, f);
+}
+
+/*
+ * Build the whole packet into g->pkt (without the FCS of finish_frame():
+ * it may still be cut into fragments); returns its length or a negative
+ * errno.
+ */
 static int build_packet(struct gen *g, struct gen_flow *f, const struct pkt_desc *d,
 			struct rf_pb *b)
 {
@@ -424,6 +597,7 @@ static int build_packet(struct gen *g, struct gen_flow *f, const struct pkt_desc
 		if (f->kind == K_TCP)
 			frag = RF_IP_DF;
 	}
+	pick_fabricpath(g, f);
 	rf_pb_init(b, g->pkt, sizeof(g->pkt));
 	push_encap(b, f, idx, d->dir);
 	push_flow_ip(b, f, idx, d->dir, flow_proto(f), id, frag);
@@ -541,7 +715,7 @@ static int emit_fragment(struct gen *g, struct gen_flow *f, uint8_t dir, uint32_
 			     (uint16_t)((more ? RF_IP_MF : 0) | off / 8));
 	}
 	rf_pb_bytes(&b, g->dgram + ip_hlen(f) + off, len);
-	r = rf_pb_finish(&b, RF_ETH_ZLEN);
+	r = finish_frame(&b, f);
 	if (r < 0)
 		return r;
 	g->st.fragments++;
@@ -635,7 +809,10 @@ static int send_packet(struct gen *g, struct gen_flow *f, const struct pkt_desc 
 	if (len < 0)
 		return len;
 	if (!d->fragment) {
-		len = emit(g, g->pkt, (uint32_t)len, (uint32_t)len);
+		if (f->fp_now)
+			len = rf_pb_fcs(&b);
+		if (len >= 0)
+			len = emit(g, g->pkt, (uint32_t)len, (uint32_t)len);
 		return len < 0 ? len : 1;
 	}
 	ip4 = rf_pb_find_last(&b, RF_PB_IPV4);
@@ -702,12 +879,30 @@ static void flow_next(struct gen *g, struct gen_flow *f, struct pkt_desc *d)
 	}
 }
 
+/* The ARP exchange that opens a flow: request, then reply; returns frames sent. */
+static int arp_step(struct gen *g, struct gen_flow *f)
+{
+	struct rf_pb b;
+	int len = build_arp(g, f, (uint8_t)(2 - f->arp), &b);
+
+	if (len < 0)
+		return len;
+	len = emit(g, g->pkt, (uint32_t)len, (uint32_t)len);
+	if (len < 0)
+		return len;
+	f->arp--;
+	f->sent++;
+	return 1;
+}
+
 /* One step of a flow; returns frames sent. */
 static int flow_step(struct gen *g, struct gen_flow *f)
 {
 	struct pkt_desc d;
 	int n;
 
+	if (f->arp)
+		return arp_step(g, f);
 	flow_next(g, f, &d);
 	n = send_packet(g, f, &d);
 	if (n < 0)
@@ -850,7 +1045,9 @@ static void setup_tags(struct gen *g, struct gen_flow *f)
 {
 	uint32_t i, d;
 
-	f->tag = pick_choice(g, &g->o->pct[P_VLAN], 3);
+	f->tag = pick_choice(g, &g->o->pct[P_VLAN], N_TAG_CHOICES);
+	if (f->tag == TAG_PPPOE)
+		f->pfc = (uint8_t)rnd_below(g, 2);
 	f->tci[0] = f->tci[1] = pick_vid(g);
 	/* Taps often see the two directions on different VLANs: the hash must not care. */
 	if (f->tag == TAG_VLAN && rnd_below(g, 5) == 0)
@@ -864,7 +1061,7 @@ static void setup_tags(struct gen *g, struct gen_flow *f)
 
 static void setup_tunnel(struct gen *g, struct gen_flow *f)
 {
-	f->tun = pick_choice(g, &g->o->pct[P_GRE], 5);
+	f->tun = pick_choice(g, &g->o->pct[P_GRE], N_TUN_CHOICES);
 	f->outer_v6 = f->tun != TUN_NONE && rnd_pct(g, g->o->pct[P_IPV6]);
 	f->variant = (uint8_t)rnd_below(g, 4);
 	f->key = (uint32_t)rnd64(g) & 0xffffff;
@@ -882,6 +1079,7 @@ static void count_flow(struct gen_stats *st, const struct gen_flow *f)
 	st->tun[f->tun]++;
 	st->v6 += f->v6;
 	st->frag += f->frag;
+	st->arp += f->arp != 0;
 }
 
 static void setup_flow(struct gen *g, struct gen_flow *f, uint32_t budget)
@@ -909,6 +1107,9 @@ static void setup_flow(struct gen *g, struct gen_flow *f, uint32_t budget)
 	f->fid6[0] = (uint32_t)rnd64(g);
 	f->fid6[1] = (uint32_t)rnd64(g);
 	f->label = rnd_below(g, 0x100000);
+	/* At least 4 frames of the flow itself after its ARP exchange. */
+	if (!f->v6 && budget >= 6 && arp_fits(f) && rnd_pct(g, g->o->pct[P_ARP]))
+		f->arp = 2;
 	/* Header bytes before the flow's IP header; the same both ways. */
 	rf_pb_init(&b, g->pkt, sizeof(g->pkt));
 	push_encap(&b, f, 0, 0);
@@ -1083,6 +1284,15 @@ static int apply_opt(struct gen_opts *o, int id, const char *arg)
 	return -EINVAL;
 }
 
+static double pct_sum(const struct gen_opts *o, enum pct_id first, int n)
+{
+	double sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += o->pct[first + i];
+	return sum;
+}
+
 /* Defaults, --all, and the checks that involve several options. */
 static int finish_opts(struct gen_opts *o)
 {
@@ -1102,13 +1312,14 @@ static int finish_opts(struct gen_opts *o)
 		rf_err("missing -o FILE (try 'ringfan gen --help')");
 		return -EINVAL;
 	}
-	if (o->pct[P_VLAN] + o->pct[P_QINQ] + o->pct[P_MPLS] > 100) {
-		rf_err("--vlan, --qinq and --mpls add up to more than 100%%");
+	if (pct_sum(o, P_VLAN, N_TAG_CHOICES) > 100) {
+		rf_err("--vlan, --qinq, --mpls, --pppoe and --fabricpath add up to more than "
+		       "100%%");
 		return -EINVAL;
 	}
-	if (o->pct[P_GRE] + o->pct[P_VXLAN] + o->pct[P_GENEVE] + o->pct[P_GTPU] + o->pct[P_IPIP] >
-	    100) {
-		rf_err("--gre, --vxlan, --geneve, --gtpu and --ipip add up to more than 100%%");
+	if (pct_sum(o, P_GRE, N_TUN_CHOICES) > 100) {
+		rf_err("--gre, --vxlan, --geneve, --gtpu, --ipip and --capwap add up to more than "
+		       "100%%");
 		return -EINVAL;
 	}
 	if (o->pct[P_TRUNC] + o->pct[P_MALFORMED] > 50) {
@@ -1249,13 +1460,14 @@ static void summary(const struct gen *g)
 
 	fprintf(stderr,
 		"ringfan gen: %s: packets=%llu flows=%u bytes=%llu tcp=%u udp=%u icmp=%u "
-		"ipv6=%u vlan=%u qinq=%u mpls=%u gre=%u vxlan=%u geneve=%u gtpu=%u ipip=%u "
-		"frag_flows=%u fragments=%llu frag_datagrams=%llu frag_ooo=%llu truncated=%llu "
-		"malformed=%llu\n",
+		"ipv6=%u vlan=%u qinq=%u mpls=%u pppoe=%u fabricpath=%u gre=%u vxlan=%u "
+		"geneve=%u gtpu=%u ipip=%u capwap=%u arp=%u frag_flows=%u fragments=%llu "
+		"frag_datagrams=%llu frag_ooo=%llu truncated=%llu malformed=%llu\n",
 		out_name(g->o), (unsigned long long)s->frames, g->n_flows,
 		(unsigned long long)s->bytes, s->kind[K_TCP], s->kind[K_UDP], s->kind[K_ICMP],
-		s->v6, s->tag[TAG_VLAN], s->tag[TAG_QINQ], s->tag[TAG_MPLS], s->tun[TUN_GRE],
-		s->tun[TUN_VXLAN], s->tun[TUN_GENEVE], s->tun[TUN_GTPU], s->tun[TUN_IPIP], s->frag,
+		s->v6, s->tag[TAG_VLAN], s->tag[TAG_QINQ], s->tag[TAG_MPLS], s->tag[TAG_PPPOE],
+		s->tag[TAG_FABRICPATH], s->tun[TUN_GRE], s->tun[TUN_VXLAN], s->tun[TUN_GENEVE],
+		s->tun[TUN_GTPU], s->tun[TUN_IPIP], s->tun[TUN_CAPWAP], s->arp, s->frag,
 		(unsigned long long)s->fragments, (unsigned long long)s->frag_dgrams,
 		(unsigned long long)s->frag_ooo, (unsigned long long)s->truncated,
 		(unsigned long long)s->malformed);

@@ -78,6 +78,51 @@ void rf_pb_mpls(struct rf_pb *b, uint32_t label, uint8_t tc, bool bos, uint8_t t
 	put32(p, (label & 0xfffff) << 12 | (uint32_t)(tc & 7) << 9 | (uint32_t)bos << 8 | ttl);
 }
 
+void rf_pb_fabricpath(struct rf_pb *b, const uint8_t dst[6], const uint8_t src[6], uint16_t ftag,
+		      uint8_t ttl)
+{
+	uint8_t *p = push(b, RF_PB_FABRICPATH, RF_FP_HLEN);
+
+	if (!p)
+		return;
+	memcpy(p, dst, 6);
+	memcpy(p + 6, src, 6);
+	put16(p + 12, RF_ETH_P_FP);
+	put16(p + 14, (uint16_t)(ftag << 6 | (ttl & 0x3f)));
+}
+
+void rf_pb_pppoe(struct rf_pb *b, uint16_t session, uint16_t proto, bool compressed)
+{
+	uint8_t *p = push(b, RF_PB_PPPOE, compressed ? 7 : 8);
+
+	if (!p)
+		return;
+	p[0] = 0x11; /* version 1, type 1; code 0: session data */
+	put16(p + 2, session);
+	if (compressed)
+		p[6] = (uint8_t)proto;
+	else
+		put16(p + 6, proto);
+}
+
+void rf_pb_arp(struct rf_pb *b, uint16_t op, const uint8_t sha[6], const uint8_t spa[4],
+	       const uint8_t tha[6], const uint8_t tpa[4])
+{
+	uint8_t *p = push(b, RF_PB_ARP, RF_ARP_LEN);
+
+	if (!p)
+		return;
+	put16(p, 1); /* Ethernet */
+	put16(p + 2, RF_ETH_P_IPV4);
+	p[4] = 6;
+	p[5] = 4;
+	put16(p + 6, op);
+	memcpy(p + 8, sha, 6);
+	memcpy(p + 14, spa, 4);
+	memcpy(p + 18, tha, 6);
+	memcpy(p + 24, tpa, 4);
+}
+
 void rf_pb_ipv4(struct rf_pb *b, const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
 		uint16_t id, uint16_t frag, uint8_t ttl)
 {
@@ -216,6 +261,50 @@ void rf_pb_gtpu(struct rf_pb *b, uint32_t teid, bool ext, uint8_t qfi)
 	p[15] = 0;	    /* no further extension */
 }
 
+void rf_pb_capwap(struct rf_pb *b, uint8_t rid, bool native, const uint8_t *radio_mac)
+{
+	uint32_t hlen = radio_mac ? 16 : 8; /* with the MAC: length 6, MAC, 1 byte of padding */
+	uint8_t *p = push(b, RF_PB_CAPWAP, hlen);
+
+	if (!p)
+		return;
+	/* Preamble 0, HLEN, RID, WBID 1 (IEEE 802.11), T, M. */
+	put32(p, (hlen / 4) << 19 | (uint32_t)(rid & 0x1f) << 14 | 1u << 9 | (native ? 0x100 : 0) |
+			 (radio_mac ? 0x10 : 0));
+	if (radio_mac) {
+		p[8] = 6;
+		memcpy(p + 9, radio_mac, 6);
+	}
+}
+
+void rf_pb_wlan(struct rf_pb *b, uint8_t dir, const uint8_t bssid[6], const uint8_t sa[6],
+		const uint8_t da[6], bool qos, bool cisco_fc)
+{
+	uint8_t *p = push(b, RF_PB_WLAN, qos ? 26 : 24);
+	uint8_t fc = qos ? 0x88 : 0x08; /* data or QoS data, version 0 */
+	bool to_ds = dir == RF_WLAN_TO_DS;
+
+	if (!p)
+		return;
+	p[cisco_fc ? 1 : 0] = fc;
+	p[cisco_fc ? 0 : 1] = dir;
+	memcpy(p + 4, to_ds ? bssid : da, 6);
+	memcpy(p + 10, to_ds ? sa : bssid, 6);
+	memcpy(p + 16, to_ds ? da : sa, 6);
+}
+
+void rf_pb_llc_snap(struct rf_pb *b, uint16_t type)
+{
+	uint8_t *p = push(b, RF_PB_LLC, RF_LLC_HLEN);
+
+	if (!p)
+		return;
+	p[0] = 0xaa;
+	p[1] = 0xaa;
+	p[2] = 0x03;
+	put16(p + 6, type);
+}
+
 void rf_pb_bytes(struct rf_pb *b, const void *data, uint32_t len)
 {
 	uint8_t *p = push(b, RF_PB_PAYLOAD, len);
@@ -346,6 +435,9 @@ static int finish_one(struct rf_pb *b, uint32_t i, uint32_t end)
 	case RF_PB_GTPU:
 		put16(p + 2, (uint16_t)(len - RF_GTPU_HLEN));
 		break;
+	case RF_PB_PPPOE:
+		put16(p + 4, (uint16_t)(len - 6)); /* what follows the session header */
+		break;
 	default:
 		break;
 	}
@@ -370,6 +462,25 @@ int rf_pb_finish(struct rf_pb *b, uint32_t min_len)
 		memset(b->buf + b->len, 0, min_len - b->len);
 		b->len = min_len;
 	}
+	return (int)b->len;
+}
+
+int rf_pb_fcs(struct rf_pb *b)
+{
+	uint32_t crc = 0xffffffff, i;
+	int k;
+
+	if (b->overflow || b->cap - b->len < 4)
+		return -ENOSPC;
+	/* Bitwise CRC-32 (IEEE 802.3, reflected): generated frames are few and short. */
+	for (i = 0; i < b->len; i++) {
+		crc ^= b->buf[i];
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320 & -(crc & 1));
+	}
+	crc = ~crc;
+	for (k = 0; k < 4; k++)
+		b->buf[b->len++] = (uint8_t)(crc >> (8 * k));
 	return (int)b->len;
 }
 

@@ -64,13 +64,20 @@ size_t rf_pktline(const uint8_t *pkt, uint32_t caplen, uint32_t wirelen, int lin
 {
 	struct sbuf b = {.p = buf, .len = len};
 	struct rf_decoded d;
+	int arp;
 
 	if (!len)
 		return 0;
 	buf[0] = '\0';
 	rf_decode(pkt, caplen, linktype, 0, &d);
 	put_layers(&b, &d);
-	if (d.n_ip) {
+	arp = rf_decoded_arp(&d);
+	if (arp >= 0) {
+		sb_printf(&b, " ");
+		put_endpoint(&b, pkt, caplen, (uint16_t)(arp + RF_ARP_SPA), 4, false, 0);
+		sb_printf(&b, " > ");
+		put_endpoint(&b, pkt, caplen, (uint16_t)(arp + RF_ARP_TPA), 4, false, 0);
+	} else if (d.n_ip) {
 		const struct rf_ip *ip = &d.ip[d.n_ip - 1];
 		bool ports = ip->flags & RF_IP_PORTS;
 

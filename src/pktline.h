@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * One-line packet summary for `ringfan count -v`: the decoded layers, the
- * innermost IP addresses and ports, and the length, e.g.
+ * innermost IP addresses and ports (an ARP packet's protocol addresses),
+ * and the length, e.g.
  *   "eth>vlan>ipv4>tcp 10.0.0.1:1234 > 10.0.0.2:80 len 74"
  * The caller prints the timestamp in front.
  */

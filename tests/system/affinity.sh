@@ -2,7 +2,7 @@
 # Flow affinity: in every mode, every packet of a flow (as the mode defines
 # it: both directions; all fragments, in order or not) gets the same queue.
 # Checked with `ringfan explain -n 7 --json` on every capture in $PCAPS and
-# on a `ringfan gen --all` capture (when gen is available):
+# on a `ringfan gen --all --fabricpath 10` capture (when gen is available):
 #  - the key explain prints (sorted endpoints, ports and protocol in 5tuple
 #    modes) maps to exactly one queue;
 #  - fragments, grouped independently of ringfan by tshark's (addresses,
@@ -28,11 +28,11 @@ for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
 	[ -f "$cap" ] && caps+=("$cap")
 done
 if "$RINGFAN" gen --help >/dev/null 2>&1; then
-	"$RINGFAN" gen -o "$TMP/gen-all.pcap" --all --flows 400 --packets 20000 \
+	"$RINGFAN" gen -o "$TMP/gen-all.pcap" --all --fabricpath 10 --flows 400 --packets 20000 \
 		--frag 40 --frag-ooo 50 --seed 7 -q ||
 		fail "ringfan gen --all failed"
 	caps+=("$TMP/gen-all.pcap")
-	info "checking a 'ringfan gen --all' capture too"
+	info "checking a 'ringfan gen --all --fabricpath 10' capture too"
 else
 	info "ringfan gen is not available: checking the captures in $PCAPS only"
 fi

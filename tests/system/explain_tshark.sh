@@ -1,17 +1,27 @@
 #!/bin/bash
 # ringfan explain's flow keys agree with Wireshark's dissection, on every
-# Ethernet capture in $PCAPS:
+# Ethernet capture in $PCAPS and on a `ringfan gen` capture of the
+# encapsulations the captures have few of (PPPoE with a compressed protocol
+# field, FabricPath, CAPWAP, ARP):
 #  - 5tuple mode, packets tshark decodes as one IPv4/IPv6 header followed by
 #    TCP/UDP: src, dst, proto, sport, dport equal tshark's first ip/ipv6
 #    addresses, ip.proto / the IPv6 upper-layer header, and tcp/udp ports.
 #  - inner-5tuple mode, tunnelled packets (two or more IP headers, not an ICMP
 #    error quoting a packet): the same fields equal tshark's innermost header
 #    (last occurrence).
+#  - ARP (IPv4): src and dst equal the sender and target protocol addresses,
+#    in both modes when no IP header comes before it, in inner-5tuple mode
+#    behind tunnels; no proto or ports.
+# Each of FabricPath, Cisco MetaData, CAPWAP (802.3 and 802.11), PPPoE (and
+# its 1-byte protocol field) and ARP must be among the compared packets.
 # Reassembly is off in tshark so that every fragment is dissected on its own.
 # Excluded on purpose, counted and listed: IPv6 with a segment routing header
 # (ringfan uses the final segment as destination, so both ends of a flow meet)
 # and packets whose TCP/UDP header ringfan found cut short (it then hashes on
-# addresses + protocol, while tshark still shows the ports).
+# addresses + protocol, while tshark still shows the ports). Not compared,
+# counted: packets sampled inside sFlow datagrams (a sample is not a tunnel:
+# ringfan keys the datagram that reports it), and tunnels past ringfan's
+# limits.
 source "$(dirname "$0")/lib.sh"
 need_cmd tshark
 need_pcaps
@@ -19,12 +29,16 @@ need_pcaps
 
 FIELDS=(frame.number frame.protocols ip.src ip.dst ip.proto ipv6.src ipv6.dst ipv6.nxt
 	ipv6.hopopts.nxt ipv6.routing.nxt ipv6.dstopts.nxt ipv6.fraghdr.nxt
-	tcp.srcport tcp.dstport udp.srcport udp.dstport)
+	tcp.srcport tcp.dstport udp.srcport udp.dstport arp.src.proto_ipv4 arp.dst.proto_ipv4
+	vxlan.vni pppoe.payload_length ip.len ipv6.plen)
 targs=()
 for f in "${FIELDS[@]}"; do targs+=(-e "$f"); done
 
+"$RINGFAN" gen -q -o "$TMP/gen-encap.pcap" --flows 200 --packets 3000 --seed 5 --ipv6 25 \
+	--frag 10 --vlan 10 --pppoe 20 --fabricpath 20 --capwap 30 --arp 60 ||
+	fail "ringfan gen failed"
 n=0
-for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
+for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng "$TMP/gen-encap.pcap"; do
 	[ -f "$cap" ] || continue
 	name=$(basename "$cap")
 	tshark -r "$cap" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
@@ -76,43 +90,63 @@ def transport_after(prot, i):
         j += 1
     return prot[j] if j < len(prot) and prot[j] in ('tcp', 'udp') else None
 
-# Headers between two IP headers that make a tunnel ringfan decodes.
+# Headers between two IP headers (or an IP header and ARP) that make a tunnel ringfan decodes.
 TUNNEL_TOKENS = {'gre', 'erspan', 'eth', 'ethertype', 'vlan', 'ieee8021ad', 'mpls', 'udp', 'gtp',
-                 'vxlan', 'geneve', 'teredo', 'ppp', 'ah'}
-UDP_TUNNELS = {'gtp', 'vxlan', 'geneve', 'teredo'}
+                 'vxlan', 'geneve', 'teredo', 'ppp', 'pppoes', 'ah', 'cfp', 'cmd', 'capwap.data',
+                 'wlan', 'llc'}
+UDP_TUNNELS = {'gtp', 'vxlan', 'geneve', 'teredo', 'capwap.data'}
 TUNNEL_PORTS = {2152, 3544, 4789, 6081}
+# Features that must be among the compared packets: frame.protocols token -> name.
+FEATURES = {'cfp': 'FabricPath', 'cmd': 'Cisco MetaData', 'capwap.data': 'CAPWAP',
+            'wlan': 'CAPWAP 802.11', 'pppoes': 'PPPoE', 'arp': 'ARP'}
 skipped = {}
+seen = {name: 0 for name in list(FEATURES.values()) + ['PPPoE 1-byte protocol']}
 
 def skip(why):
     skipped[why] = skipped.get(why, 0) + 1
     return None
 
-def known_tunnel(seg):
+def known_tunnel(seg, row):
     for t in seg:
         if t not in TUNNEL_TOKENS and not t.startswith('ipv6.'):
             return t
-    if 'udp' in seg and not UDP_TUNNELS & set(seg):
+    # tshark 4.0 dissects VXLAN-GPE without naming it in frame.protocols.
+    if 'udp' in seg and not UDP_TUNNELS & set(seg) and not row['vxlan.vni']:
         return 'ip-in-udp'
     return None
+
+def tunnels_known(prot, heads, row):
+    """None if every stretch between the headers at heads is a tunnel ringfan decodes."""
+    for a, b in zip(heads, heads[1:]):
+        if 'icmp' in prot[a:b] or 'icmpv6' in prot[a:b]:
+            return 'icmp'  # an ICMP error quoting a packet, not a tunnel
+        unknown = known_tunnel(prot[a + 1:b], row)
+        if unknown:
+            return skip(f'inner header behind a tunnel ringfan does not decode: {unknown}') or 'skip'
+    return None
+
+def expected_arp(row, prot, ipl, inner):
+    """ARP is keyed on its protocol addresses when no IP header comes first, or in inner modes."""
+    spa, tpa = vals(row['arp.src.proto_ipv4']), vals(row['arp.dst.proto_ipv4'])
+    if not spa or not tpa or (ipl and not inner):
+        return None
+    if tunnels_known(prot, ipl + [len(prot) - 1], row):
+        return None
+    return {'src': spa[-1], 'dst': tpa[-1], 'proto': None, 'sport': None, 'dport': None,
+            'srh': False}
 
 def expected(row, inner):
     prot = row['frame.protocols'].split(':')
     if not prot or prot[0] != 'eth':
         return None
     ipl = [i for i, p in enumerate(prot) if p in ('ip', 'ipv6')]
+    if prot[-1] == 'arp':
+        return expected_arp(row, prot, ipl, inner)
     if not ipl:
         return None
-    if 'cfp' in prot[:ipl[0]]:
-        return skip('link encapsulation ringfan does not decode: cfp')
     if inner:
-        if len(ipl) < 2:
+        if len(ipl) < 2 or tunnels_known(prot, ipl, row):
             return None
-        for a, b in zip(ipl, ipl[1:]):
-            if 'icmp' in prot[a:b] or 'icmpv6' in prot[a:b]:
-                return None  # an ICMP error quoting a packet, not a tunnel
-            unknown = known_tunnel(prot[a + 1:b])
-            if unknown:
-                return skip(f'inner header behind a tunnel ringfan does not decode: {unknown}')
         if len(ipl) > 4:
             return skip('more IP headers than ringfan keeps (4)')
     elif len(ipl) != 1:
@@ -138,6 +172,18 @@ def expected(row, inner):
             return None
         e['sport'], e['dport'] = int(sp), int(dp)
     return e
+
+def count_features(row):
+    prot = row['frame.protocols'].split(':')
+    for token, name in FEATURES.items():
+        if token in prot:
+            seen[name] += 1
+    if 'pppoes' in prot:
+        # The PPP protocol field: the PPPoE payload minus the IP packet after it.
+        ip_len = vals(row['ip.len'])[0] if prot[prot.index('ppp') + 1] == 'ip' else \
+            str(int(vals(row['ipv6.plen'])[0]) + 40)
+        if int(vals(row['pppoe.payload_length'])[0]) - int(ip_len) == 1:
+            seen['PPPoE 1-byte protocol'] += 1
 
 fields = None
 compared = {'outer': 0, 'inner': 0}
@@ -173,6 +219,7 @@ for tsv in sorted(glob.glob(os.path.join(tmp, '*.tsv'))):
             diff = [k for k in have if have[k] != e[k]]
             if not diff:
                 compared[kind] += 1
+                count_features(row)
                 continue
             what = f'{name} frame {fr} ({kind}): ' + ', '.join(
                 f'{k} ringfan={have[k]} tshark={e[k]}' for k in diff)
@@ -185,7 +232,8 @@ for tsv in sorted(glob.glob(os.path.join(tmp, '*.tsv'))):
             else:
                 bad.append(what + f' layers={o["layers"]} tshark={row["frame.protocols"]}')
 
-print(f'# compared {compared["outer"]} outer and {compared["inner"]} tunnelled packets')
+print(f'# compared {compared["outer"]} outer and {compared["inner"]} tunnelled packets; with',
+      ', '.join(f'{name} {c}' for name, c in seen.items()))
 for why, c in sorted(skipped.items()):
     print(f'# not compared: {c} packets: {why}')
 print(f'# excluded {len(excluded)}:')
@@ -198,6 +246,10 @@ if bad:
     sys.exit(1)
 if compared['outer'] < 50000 or compared['inner'] < 100:
     print('FAIL: too few packets compared')
+    sys.exit(1)
+missing = [name for name, c in seen.items() if c < 10]
+if missing:
+    print('FAIL: fewer than 10 packets compared with ' + ', '.join(missing))
     sys.exit(1)
 if len(excluded) > 20:
     print('FAIL: too many exclusions')

@@ -115,6 +115,89 @@ synack=$(tsh -r "$f" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 1' -T fields -e 
 check_eq "$syn" "$(val tcp "$TMP/mix.sum")" "SYNs (one per TCP flow)"
 check_eq "$synack" "$(val tcp "$TMP/mix.sum")" "SYN-ACKs (one per TCP flow)"
 
+# ---- PPPoE, FabricPath, CAPWAP, ARP ----
+f=$TMP/encap.pcap
+gen "$f" "$TMP/encap.sum" --flows 200 --packets 3000 --seed 11 --size imix --ipv6 20 --frag 20 \
+	--pppoe 25 --fabricpath 25 --capwap 40 --arp 60
+info "summary: $(cat "$TMP/encap.sum")"
+# Per flow (innermost address pair; an ARP packet's protocol addresses), from tshark.
+tsh -r "$f" -o cfp.check_fcs:TRUE -T fields -E occurrence=a -E aggregator=, -e frame.protocols \
+	-e ip.src -e ip.dst -e ipv6.src -e ipv6.dst -e arp.opcode -e arp.src.proto_ipv4 \
+	-e arp.dst.proto_ipv4 -e eth.dst -e wlan.da -e pppoe.payload_length -e ip.len -e ipv6.plen \
+	-e cfp.fcs.status | awk -F'\t' '
+	function last(s, a, n) { n = split(s, a, ","); return a[n] }
+	function first(s, a) { split(s, a, ","); return a[1] }
+	{
+		rows++
+		p = ":" $1 ":"
+		if (p ~ /:arp:/) {
+			s = $7; d = $8; k = s < d ? s "|" d : d "|" s
+			bcast = (p ~ /:wlan:/ ? last($10) : last($9)) == "ff:ff:ff:ff:ff:ff"
+			if ($6 == 1) { req[k]++; if (!bcast) notbcast++ } else rep[k]++
+			next
+		}
+		n = split($1, t, ":")
+		for (i = n; i >= 1; i--) if (t[i] == "ip" || t[i] == "ipv6") break
+		if (t[i] == "ip") { s = last($2); d = last($3) } else { s = last($4); d = last($5) }
+		k = s < d ? s "|" d : d "|" s
+		flow[k] = 1
+		if (p ~ /:pppoes:/) {
+			# PPP protocol field: the PPPoE payload minus the IP packet after it
+			ppp = first($11) - (p ~ /:pppoes:ppp:ip:/ ? first($12) : first($13) + 40)
+			pfc[k] = pfc[k] ? (pfc[k] == ppp ? ppp : -1) : ppp
+		}
+		if (p ~ /^:eth:cfp:/) { fp[k]++; fpk++; if ($14 != 1) badfcs++ } else plain[k]++
+		if (p ~ /:capwap.data:/) { if (p ~ /:wlan:/) w11[k] = 1; else w3[k] = 1 }
+	}
+	END {
+		for (k in flow) {
+			flows++
+			if (k in pfc) { pppoe++; if (pfc[k] == 1) pfc1++; else if (pfc[k] == 2) pfc2++ }
+			if (k in fp) { fabricpath++; if (plain[k]) fpboth++; fpp += fp[k] + plain[k] }
+			if (k in w11 || k in w3) capwap++
+			if (k in w11) cw11++
+			if (k in w3) cw3++
+			if (k in w11 && k in w3) cwboth++
+		}
+		for (k in req) { arp++; if (req[k] != 1 || rep[k] != 1 || !(k in flow)) arpbad++ }
+		for (k in rep) if (!(k in req)) arpbad++
+		printf "packets=%d flows=%d pppoe=%d pfc1=%d pfc2=%d fabricpath=%d fpboth=%d",
+			rows, flows, pppoe, pfc1, pfc2, fabricpath, fpboth
+		printf " fppkts=%d fpall=%d", fpk, fpp
+		printf " badfcs=%d capwap=%d cw11=%d cw3=%d cwboth=%d arp=%d arpbad=%d notbcast=%d\n",
+			badfcs, capwap, cw11, cw3, cwboth, arp, arpbad, notbcast
+	}' >"$TMP/encap.rep"
+rep=$(cat "$TMP/encap.rep")
+info "tshark: $rep"
+check_eq "$(val flows "$TMP/encap.rep")" 200 "flows seen by tshark"
+for k in pppoe fabricpath capwap arp; do
+	check_eq "$(val $k "$TMP/encap.rep")" "$(val $k "$TMP/encap.sum")" \
+		"$k flows in the file vs the summary"
+done
+check_share pppoe "$(val pppoe "$TMP/encap.sum")" 200 25 9
+check_share fabricpath "$(val fabricpath "$TMP/encap.sum")" 200 25 9
+check_share capwap "$(val capwap "$TMP/encap.sum")" 200 40 10
+check_eq $(($(val pfc1 "$TMP/encap.rep") + $(val pfc2 "$TMP/encap.rep"))) \
+	"$(val pppoe "$TMP/encap.rep")" "PPPoE flows with one PPP protocol field size throughout"
+check_share "PPPoE flows with a 1-byte protocol field" "$(val pfc1 "$TMP/encap.rep")" \
+	"$(val pppoe "$TMP/encap.rep")" 50 20
+check_eq "$(val fpboth "$TMP/encap.rep")" "$(val fabricpath "$TMP/encap.rep")" \
+	"FabricPath flows seen both through the core and plain"
+check_share "FabricPath flows' packets through the core" "$(val fppkts "$TMP/encap.rep")" \
+	"$(val fpall "$TMP/encap.rep")" 50 8
+check_eq "$(val badfcs "$TMP/encap.rep")" 0 "FabricPath frames without a good FCS"
+check_eq "$(val cwboth "$TMP/encap.rep")" 0 "CAPWAP flows with both 802.3 and 802.11 frames"
+(($(val cw11 "$TMP/encap.rep") > 0 && $(val cw3 "$TMP/encap.rep") > 0)) ||
+	fail "expected CAPWAP flows with 802.3 and with 802.11 frames: $rep"
+check_eq "$(val arpbad "$TMP/encap.rep")" 0 "ARP exchanges not one request and one reply of a flow"
+check_eq "$(val notbcast "$TMP/encap.rep")" 0 "ARP requests not sent to broadcast"
+((arp = $(val arp "$TMP/encap.sum"), arp > 30)) || fail "only $arp ARP exchanges"
+check_eq "$(val packets "$TMP/encap.rep")" 3000 "packets in the file"
+bad=$(tsh -r "$f" "${CHECKS[@]}" -Y 'ip.checksum.status == 0 || tcp.checksum.status == 0 ||
+	udp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 ||
+	_ws.malformed || _ws.expert.severity >= error' -T fields -e frame.number | wc -l)
+check_eq "$bad" 0 "packets with a bad checksum or an error per tshark"
+
 # ---- fragments ----
 f=$TMP/frag.pcap
 gen "$f" "$TMP/frag.sum" --flows 60 --packets 3000 --seed 5 --frag 60 --frag-ooo 50 --ipv6 40 \
@@ -261,10 +344,15 @@ expect_fail 2 "invalid value '8' for --snaplen" "$RINGFAN" gen -o "$TMP/x" --sna
 expect_fail 2 "unknown option '--frobnicate'" "$RINGFAN" gen -o "$TMP/x" --frobnicate
 expect_fail 2 "missing value for option '--seed'" "$RINGFAN" gen -o "$TMP/x" --seed
 expect_fail 2 "unexpected argument 'extra'" "$RINGFAN" gen -o "$TMP/x" extra
-expect_fail 2 "--vlan, --qinq and --mpls add up to more than 100%" \
+expect_fail 2 "--vlan, --qinq, --mpls, --pppoe and --fabricpath add up to more than 100%" \
 	"$RINGFAN" gen -o "$TMP/x" --vlan 60 --qinq 50
-expect_fail 2 "--gre, --vxlan, --geneve, --gtpu and --ipip add up" \
+expect_fail 2 "--vlan, --qinq, --mpls, --pppoe and --fabricpath add up" \
+	"$RINGFAN" gen -o "$TMP/x" --pppoe 60 --fabricpath 50
+expect_fail 2 "--gre, --vxlan, --geneve, --gtpu, --ipip and --capwap add up" \
 	"$RINGFAN" gen -o "$TMP/x" --gre 60 --gtpu 50
+expect_fail 2 "--gre, --vxlan, --geneve, --gtpu, --ipip and --capwap add up" \
+	"$RINGFAN" gen -o "$TMP/x" --capwap 60 --vxlan 50
+expect_fail 2 "invalid value '101' for --arp" "$RINGFAN" gen -o "$TMP/x" --arp 101
 expect_fail 2 "too few for 100 flows" "$RINGFAN" gen -o "$TMP/x" --flows 100 --packets 150
 [ ! -e "$TMP/x" ] || fail "a usage error created the output file"
 echo "PASS"

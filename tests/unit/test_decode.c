@@ -2063,6 +2063,488 @@ static void test_truncate_others(void **state)
 	check_prefixes(&p, DLT_PPP, 1);
 }
 
+/* ---- Cisco FabricPath, Cisco MetaData, compressed PPPoE, ARP ---- */
+
+/* FabricPath around a tagged frame: eth(0x8903), FTag/TTL, eth, 802.1Q 7, IPv4, TCP. */
+static void build_fabricpath(struct pkt *p)
+{
+	eth(p, 0x8903);
+	put16(p, 0x4020); /* FTag 256, TTL 32 */
+	eth(p, 0x8100);
+	vlan(p, 7, 0x0800);
+	ipv4(p, 6, A4, B4);
+	tcp(p, 38856, 8009);
+	pkt_finish(p);
+}
+
+static void test_fabricpath(void **state)
+{
+	struct pkt p = {0};
+	struct rf_decoded d;
+
+	build_fabricpath(&p);
+	for (unsigned int flags = 0; flags <= RF_DECODE_OUTER; flags += RF_DECODE_OUTER) {
+		d = dec(&p, DLT_EN10MB, flags);
+		assert_int_equal(d.reason, RF_DEC_OK);
+		assert_string_equal(layers(&d), "eth:cfp:eth:vlan:ipv4:tcp");
+		assert_int_equal(d.layer_off[1], 14);
+		assert_int_equal(d.layer_off[2], 16);
+		assert_int_equal(d.vlan_id, 7);
+		assert_int_equal(addr4(&p, d.ip[0].src_off), A4);
+		check_ports(&d.ip[0], 38856, 8009);
+	}
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	/* The 20-byte form: FabricPath's own 802.1ad tag is not the frame's VLAN. */
+	memset(&p, 0, sizeof(p));
+	eth(&p, 0x88a8);
+	vlan(&p, 100, 0x8903);
+	put16(&p, 0x4020);
+	eth(&p, 0x0806);
+	put32(&p, 0x00010800); /* ARP: Ethernet, IPv4 */
+	put32(&p, 0x06040001); /* request */
+	zeros(&p, 6);
+	put32(&p, A4);
+	zeros(&p, 6);
+	put32(&p, B4);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_NON_IP);
+	assert_string_equal(layers(&d), "eth:vlan:cfp:eth:arp");
+	assert_false(d.has_vlan);
+	assert_int_equal(d.vlan_id, 0);
+	assert_int_equal(rf_decoded_arp(&d), 34);
+
+	/* Cut inside FTag/TTL. */
+	p.n = 19;
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_TRUNCATED);
+	assert_string_equal(layers(&d), "eth:vlan");
+	assert_true(d.has_vlan);
+}
+
+static void test_cmd(void **state)
+{
+	struct pkt p = {0};
+	struct rf_decoded d;
+
+	/* In Ethernet: version, length, option, SGT, EtherType; then a tag. */
+	eth(&p, 0x8909);
+	put32(&p, 0x01010001);
+	put16(&p, 100); /* SGT */
+	put16(&p, 0x8100);
+	vlan(&p, 5, 0x0800);
+	ipv4(&p, 1, A4, B4);
+	put32(&p, 0x08000000);
+	put32(&p, 0x00010001);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:cmd:vlan:ipv4:icmp");
+	assert_int_equal(d.layer_off[2], 22);
+	assert_int_equal(d.vlan_id, 5);
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	/* In GRE the EtherType comes first. */
+	memset(&p, 0, sizeof(p));
+	eth(&p, 0x0800);
+	ipv4(&p, 47, A4, B4);
+	gre(&p, 0x2000, 0x8909);
+	put16(&p, 0x0800);
+	put32(&p, 0x01010001);
+	put16(&p, 100);
+	ipv4(&p, 6, C4, D4);
+	tcp(&p, 1, 2);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:gre:cmd:ipv4:tcp");
+	assert_int_equal(addr4(&p, d.ip[1].src_off), C4);
+	check_ports(&d.ip[1], 1, 2);
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	/* Metadata headers count as tags. */
+	memset(&p, 0, sizeof(p));
+	eth(&p, 0x8909);
+	for (unsigned int i = 0; i <= RF_MAX_VLAN_DEPTH; i++) {
+		put32(&p, 0x01010001);
+		put16(&p, 100);
+		put16(&p, i < RF_MAX_VLAN_DEPTH ? 0x8909 : 0x0800);
+	}
+	ipv4(&p, 6, A4, B4);
+	tcp(&p, 1, 2);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_TOO_DEEP);
+	assert_int_equal(d.n_layers, 1 + RF_MAX_VLAN_DEPTH);
+}
+
+static void test_pppoe_compressed(void **state)
+{
+	struct pkt p = {0};
+	struct rf_decoded d;
+
+	eth(&p, 0x8864);
+	put32(&p, 0x11000001);
+	put16(&p, 0);
+	put8(&p, 0x21); /* IPv4, protocol field compressed */
+	ipv4(&p, 6, A4, B4);
+	tcp(&p, 1, 2);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:pppoes:ppp:ipv4:tcp");
+	assert_int_equal(d.layer_off[2], 20);
+	assert_int_equal(d.layer_off[3], 21);
+	check_ports(&d.ip[0], 1, 2);
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	memset(&p, 0, sizeof(p));
+	eth(&p, 0x8864);
+	put32(&p, 0x11000001);
+	put16(&p, 0);
+	put8(&p, 0x57); /* IPv6 */
+	ipv6(&p, 17, 1, 2);
+	udp(&p, 3, 4);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:pppoes:ppp:ipv6:udp");
+	assert_int_equal(d.layer_off[3], 21);
+	check_ports(&d.ip[0], 3, 4);
+
+	p.b[20] = 0x2b; /* IPX: no IP */
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_NON_IP);
+	assert_string_equal(layers(&d), "eth:pppoes:ppp");
+
+	/* An even first byte needs the second one. */
+	p.b[20] = 0x00;
+	p.n = 21;
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_TRUNCATED);
+	assert_string_equal(layers(&d), "eth:pppoes");
+}
+
+/* ARP request (op 1) or reply (op 2) between spa and tpa. */
+static uint32_t arp(struct pkt *p, uint16_t op, uint32_t spa, uint32_t tpa)
+{
+	static const uint8_t sha[6] = {2, 0, 0, 0, 0, 1}, tha[6] = {2, 0, 0, 0, 0, 2};
+	uint32_t off = p->n;
+
+	put16(p, 1);	  /* Ethernet */
+	put16(p, 0x0800); /* IPv4 */
+	put8(p, 6);
+	put8(p, 4);
+	put16(p, op);
+	putn(p, sha, 6);
+	put32(p, spa);
+	putn(p, op == 1 ? (const uint8_t[6]){0} : tha, 6);
+	put32(p, tpa);
+	return off;
+}
+
+static void test_arp(void **state)
+{
+	struct pkt p = {0};
+	struct rf_decoded d;
+	uint32_t a;
+
+	eth(&p, 0x8100);
+	vlan(&p, 12, 0x0806);
+	a = arp(&p, 1, A4, B4);
+	zeros(&p, 60 - p.n); /* Ethernet padding */
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_NON_IP);
+	assert_string_equal(layers(&d), "eth:vlan:arp");
+	assert_int_equal(rf_decoded_arp(&d), a);
+	assert_int_equal(addr4(&p, a + RF_ARP_SPA), A4);
+	assert_int_equal(addr4(&p, a + RF_ARP_TPA), B4);
+	assert_int_equal(d.vlan_id, 12);
+	d = dec(&p, DLT_EN10MB, RF_DECODE_OUTER);
+	assert_int_equal(rf_decoded_arp(&d), a);
+
+	/* Cut inside the addresses: no ARP layer, so no ARP key. */
+	p.n = a + 27;
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_TRUNCATED);
+	assert_string_equal(layers(&d), "eth:vlan");
+	assert_int_equal(rf_decoded_arp(&d), -1);
+
+	/* Other address kinds are plain non-IP. */
+	p.n = a + 28;
+	p.b[a + 4] = 8;
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_NON_IP);
+	assert_string_equal(layers(&d), "eth:vlan");
+	assert_int_equal(rf_decoded_arp(&d), -1);
+	p.b[a + 4] = 6;
+	set16(&p, a + 2, 0x86dd);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(rf_decoded_arp(&d), -1);
+
+	/* Linux cooked capture. */
+	memset(&p, 0, sizeof(p));
+	put16(&p, 0);
+	put16(&p, 1);
+	put16(&p, 6);
+	zeros(&p, 8);
+	put16(&p, 0x0806);
+	a = arp(&p, 2, B4, A4);
+	d = dec(&p, DLT_LINUX_SLL, 0);
+	assert_string_equal(layers(&d), "sll:arp");
+	assert_int_equal(rf_decoded_arp(&d), 16);
+
+	/* Not a last layer after decoding stopped for another reason. */
+	d.reason = RF_DEC_TRUNCATED;
+	assert_int_equal(rf_decoded_arp(&d), -1);
+}
+
+/* ---- CAPWAP ---- */
+
+/* CAPWAP header word: HLEN (words), WBID, flag bits (CW_* of decode.c). */
+#define CW(hlen, wbid, flags) ((uint32_t)(hlen) << 19 | (uint32_t)(wbid) << 9 | (flags))
+#define CW_T		      0x100
+#define CW_F		      0x080
+#define CW_M		      0x010
+#define CW_K		      0x008
+
+/* Outer Ethernet/IPv4/UDP to the CAPWAP data port, then the CAPWAP header word. */
+static uint32_t capwap(struct pkt *p, uint16_t sport, uint16_t dport, uint32_t word)
+{
+	uint32_t off;
+
+	eth(p, 0x0800);
+	ipv4(p, 17, A4, B4);
+	udp(p, sport, dport);
+	off = p->n;
+	put32(p, word);
+	put32(p, 0); /* fragment id, offset */
+	return off;
+}
+
+/*
+ * 802.11 data frame: frame control (fc, flags) written in the standard order
+ * or swapped; the fourth address when both DS bits are set; QoS control
+ * (qos) when fc is a QoS subtype and HT control with the Order flag.
+ */
+static uint32_t wlan(struct pkt *p, uint8_t fc, uint8_t fl, int swapped, uint8_t qos)
+{
+	uint32_t off = p->n;
+
+	put8(p, swapped ? fl : fc);
+	put8(p, swapped ? fc : fl);
+	put16(p, 0x2c00); /* duration */
+	for (int i = 0; i < ((fl & 3) == 3 ? 4 : 3); i++) {
+		put32(p, 0x02000000 + i);
+		put16(p, 0x0101);
+		if (i == 2)
+			put16(p, 0x1230); /* sequence control */
+	}
+	if (fc & 0x80) {
+		put8(p, qos);
+		put8(p, 0);
+		if (fl & 0x80)
+			put32(p, 0);
+	}
+	return off;
+}
+
+/* LLC/SNAP with an EtherType. */
+static uint32_t snap(struct pkt *p, uint16_t type)
+{
+	uint32_t off = p->n;
+
+	put32(p, 0xaaaa0300);
+	put16(p, 0x0000);
+	put16(p, type);
+	return off;
+}
+
+static void test_capwap_8023(void **state)
+{
+	struct pkt p = {0};
+	struct rf_decoded d;
+	uint32_t cw;
+
+	cw = capwap(&p, 40000, 5247, CW(2, 1, 0));
+	eth(&p, 0x0800);
+	ipv4(&p, 6, C4, D4);
+	tcp(&p, 443, 50000);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:capwap:eth:ipv4:tcp");
+	assert_int_equal(d.layer_off[3], cw);
+	assert_int_equal(d.layer_off[4], cw + 8);
+	assert_int_equal(d.n_ip, 2);
+	assert_int_equal(addr4(&p, d.ip[1].src_off), C4);
+	check_ports(&d.ip[1], 443, 50000);
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	/* Only the outer header when asked. */
+	d = dec(&p, DLT_EN10MB, RF_DECODE_OUTER);
+	assert_string_equal(layers(&d), "eth:ipv4:udp");
+
+	/* From the data port (controller to access point): only an exact header counts. */
+	set16(&p, 34, 5247);
+	set16(&p, 36, 40000);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:capwap:eth:ipv4:tcp");
+	p.b[cw + 3] |= 0x01; /* a reserved flag */
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp");
+	p.n = cw + 4;
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp");
+}
+
+/* CAPWAP packets whose frame is not decoded: the layers and reason they give. */
+static void test_capwap_opaque(void **state)
+{
+	static const struct {
+		uint32_t word;
+		uint8_t preamble;
+		const char *layers;
+	} cases[] = {
+		{CW(2, 1, CW_T | CW_F), 0, "eth:ipv4:udp:capwap"}, /* fragment */
+		{CW(2, 1, CW_K), 0, "eth:ipv4:udp:capwap"},	   /* keep-alive */
+		{CW(2, 3, CW_T), 0, "eth:ipv4:udp:capwap"},	   /* EPCGlobal binding */
+		{0, 1, "eth:ipv4:udp:capwap"},			   /* DTLS */
+		{CW(2, 1, 0), 0x10, "eth:ipv4:udp"},		   /* version 1 */
+		{CW(1, 1, 0), 0, "eth:ipv4:udp"},		   /* header below 8 bytes */
+	};
+	struct pkt p;
+	struct rf_decoded d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t cw;
+
+		memset(&p, 0, sizeof(p));
+		cw = capwap(&p, 40000, 5247, cases[i].word);
+		p.b[cw] = cases[i].preamble;
+		eth(&p, 0x0800);
+		ipv4(&p, 6, C4, D4);
+		tcp(&p, 1, 2);
+		pkt_finish(&p);
+		d = dec(&p, DLT_EN10MB, 0);
+		assert_int_equal(d.reason, RF_DEC_OK);
+		assert_string_equal(layers(&d), cases[i].layers);
+		assert_int_equal(d.n_ip, 1);
+	}
+}
+
+static void test_capwap_80211(void **state)
+{
+	struct pkt p;
+	struct rf_decoded d;
+	uint32_t cw, w;
+
+	/* Cisco's swapped frame control, to DS; radio MAC in the header (HLEN 4). */
+	memset(&p, 0, sizeof(p));
+	cw = capwap(&p, 12380, 5247, CW(4, 1, CW_T | CW_M));
+	put8(&p, 6);
+	put32(&p, 0x02aabbcc);
+	put16(&p, 0xddee);
+	put8(&p, 0);
+	w = wlan(&p, 0x08, 0x01, 1, 0);
+	snap(&p, 0x0800);
+	ipv4(&p, 17, C4, D4);
+	udp(&p, 68, 67);
+	pkt_finish(&p);
+	assert_int_equal(w, cw + 16);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:capwap:wlan:llc:ipv4:udp");
+	assert_int_equal(d.layer_off[4], w);
+	assert_int_equal(d.layer_off[5], w + 24);
+	assert_int_equal(addr4(&p, d.ip[1].dst_off), D4);
+	check_ports(&d.ip[1], 68, 67);
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	/* Standard order, QoS data from DS, IPv6. */
+	memset(&p, 0, sizeof(p));
+	capwap(&p, 5247, 12380, CW(2, 1, CW_T));
+	w = wlan(&p, 0x88, 0x02, 0, 0);
+	snap(&p, 0x86dd);
+	ipv6(&p, 6, 1, 2);
+	tcp(&p, 80, 1025);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:capwap:wlan:llc:ipv6:tcp");
+	assert_int_equal(d.layer_off[5], w + 26);
+	check_ports(&d.ip[1], 80, 1025);
+
+	/* Four addresses, QoS and HT control (Order); the bridge-tunnel SNAP OUI. */
+	memset(&p, 0, sizeof(p));
+	capwap(&p, 12380, 5247, CW(2, 1, CW_T));
+	w = wlan(&p, 0x88, 0x83, 1, 0);
+	snap(&p, 0x0800);
+	p.b[p.n - 3] = 0xf8;
+	ipv4(&p, 6, C4, D4);
+	tcp(&p, 1, 2);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:capwap:wlan:llc:ipv4:tcp");
+	assert_int_equal(d.layer_off[5], w + 36);
+	check_prefixes(&p, DLT_EN10MB, 1);
+
+	/* An A-MSDU is opaque. */
+	memset(&p, 0, sizeof(p));
+	capwap(&p, 12380, 5247, CW(2, 1, CW_T));
+	wlan(&p, 0x88, 0x01, 1, 0x80);
+	snap(&p, 0x0800);
+	ipv4(&p, 6, C4, D4);
+	tcp(&p, 1, 2);
+	pkt_finish(&p);
+	d = dec(&p, DLT_EN10MB, 0);
+	assert_int_equal(d.reason, RF_DEC_OK);
+	assert_string_equal(layers(&d), "eth:ipv4:udp:capwap:wlan");
+}
+
+/* 802.11 frames that carry no IP, or none that can be read. */
+static void test_capwap_80211_other(void **state)
+{
+	static const struct {
+		uint8_t fc, fl;
+		int swapped, reason;
+		const char *layers;
+	} cases[] = {
+		{0x08, 0x41, 1, RF_DEC_OK, "eth:ipv4:udp:capwap:wlan"},		/* protected */
+		{0x48, 0x01, 1, RF_DEC_NON_IP, "eth:ipv4:udp:capwap:wlan"},	/* null data */
+		{0x40, 0x00, 0, RF_DEC_NON_IP, "eth:ipv4:udp:capwap:wlan"},	/* probe request */
+		{0xd4, 0x00, 0, RF_DEC_NON_IP, "eth:ipv4:udp:capwap:wlan"},	/* ACK */
+		{0x09, 0x01, 0, RF_DEC_MALFORMED, "eth:ipv4:udp:capwap"},	/* version 1 */
+		{0x08, 0x01, 1, RF_DEC_NON_IP, "eth:ipv4:udp:capwap:wlan:llc"}, /* not SNAP */
+		{0x08, 0x02, 0, RF_DEC_NON_IP, "eth:ipv4:udp:capwap:wlan:llc"}, /* an OUI */
+	};
+	struct pkt p;
+	struct rf_decoded d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t l;
+
+		memset(&p, 0, sizeof(p));
+		capwap(&p, 12380, 5247, CW(2, 1, CW_T));
+		wlan(&p, cases[i].fc, cases[i].fl, cases[i].swapped, 0);
+		l = snap(&p, 0x0800);
+		if (i == 5)
+			p.b[l] = 0x42; /* spanning tree */
+		if (i == 6)
+			p.b[l + 5] = 0x96; /* Cisco */
+		ipv4(&p, 6, C4, D4);
+		tcp(&p, 1, 2);
+		pkt_finish(&p);
+		d = dec(&p, DLT_EN10MB, 0);
+		assert_int_equal(d.reason, cases[i].reason);
+		assert_string_equal(layers(&d), cases[i].layers);
+		assert_int_equal(d.n_ip, 1);
+	}
+}
+
 /* ---- real captures ---- */
 
 struct pcap_stats {
@@ -2115,7 +2597,7 @@ static uint32_t rnd(void)
  */
 static void test_mutations(void **state)
 {
-	struct pkt base[5];
+	struct pkt base[7];
 	struct rf_decoded d;
 	uint32_t ip6;
 
@@ -2162,9 +2644,31 @@ static void test_mutations(void **state)
 	ipv4(&base[4], 132, C4, D4);
 	sctp(&base[4], 1, 2);
 	pkt_finish(&base[4]);
+	/* FabricPath, Cisco MetaData, PPPoE with a compressed protocol field. */
+	eth(&base[5], 0x8903);
+	put16(&base[5], 0x4020);
+	eth(&base[5], 0x8909);
+	put32(&base[5], 0x01010001);
+	put16(&base[5], 100);
+	put16(&base[5], 0x8864);
+	put32(&base[5], 0x11000001);
+	put16(&base[5], 0);
+	put8(&base[5], 0x21);
+	ipv4(&base[5], 6, A4, B4);
+	tcp(&base[5], 1, 2);
+	pkt_finish(&base[5]);
+	/* CAPWAP, 802.11 with four addresses, QoS and HT control, LLC/SNAP. */
+	capwap(&base[6], 12380, 5247, CW(4, 1, CW_T | CW_M));
+	put8(&base[6], 6);
+	zeros(&base[6], 7);
+	wlan(&base[6], 0x88, 0x83, 1, 0);
+	snap(&base[6], 0x0800);
+	ipv4(&base[6], 17, C4, D4);
+	udp(&base[6], 1, 2);
+	pkt_finish(&base[6]);
 
-	for (unsigned int i = 0; i < 200000; i++) {
-		const struct pkt *b = &base[i % 5];
+	for (unsigned int i = 0; i < 280000; i++) {
+		const struct pkt *b = &base[i % 7];
 		uint32_t len = rnd() % (b->n + 1);
 		uint8_t *buf = malloc(len ? len : 1);
 		unsigned int n_hits = 1 + rnd() % 4;
@@ -2286,6 +2790,12 @@ static void test_names(void **state)
 	assert_string_equal(rf_layer_name(RF_LAYER_PPPOE), "pppoes");
 	assert_string_equal(rf_layer_name(RF_LAYER_IPV6_EXT), "ipv6ext");
 	assert_string_equal(rf_layer_name(RF_LAYER_TEREDO), "teredo");
+	assert_string_equal(rf_layer_name(RF_LAYER_FABRICPATH), "cfp");
+	assert_string_equal(rf_layer_name(RF_LAYER_CMD), "cmd");
+	assert_string_equal(rf_layer_name(RF_LAYER_ARP), "arp");
+	assert_string_equal(rf_layer_name(RF_LAYER_CAPWAP), "capwap");
+	assert_string_equal(rf_layer_name(RF_LAYER_WLAN), "wlan");
+	assert_string_equal(rf_layer_name(RF_LAYER_LLC), "llc");
 	assert_string_equal(rf_layer_name(RF_LAYER__MAX), "?");
 	assert_string_equal(rf_layer_name(1000), "?");
 	for (unsigned int i = 1; i < RF_LAYER__MAX; i++)
@@ -2341,6 +2851,14 @@ int main(void)
 		cmocka_unit_test(test_eth_too_deep),
 		cmocka_unit_test(test_truncate_deep_stack),
 		cmocka_unit_test(test_truncate_others),
+		cmocka_unit_test(test_fabricpath),
+		cmocka_unit_test(test_cmd),
+		cmocka_unit_test(test_pppoe_compressed),
+		cmocka_unit_test(test_arp),
+		cmocka_unit_test(test_capwap_8023),
+		cmocka_unit_test(test_capwap_opaque),
+		cmocka_unit_test(test_capwap_80211),
+		cmocka_unit_test(test_capwap_80211_other),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_real_captures),
 		cmocka_unit_test(test_names),

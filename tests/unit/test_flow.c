@@ -437,6 +437,154 @@ static void test_non_ip(void **state)
 	assert_int_not_equal(rf_flow_hash(RF_MODE_IP, r.b, &d, 0, NULL), h2);
 }
 
+static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t mac_1[6] = {2, 0, 0, 0, 0, 1}, mac_2[6] = {2, 0, 0, 0, 0, 2};
+
+static void put_addr4(struct pkt *p, uint32_t a)
+{
+	p32(p, a);
+}
+
+/* ARP op (1 request, 2 reply) from sha/spa to tha/tpa, after the Ethernet type. */
+static void put_arp(struct pkt *p, uint16_t op, const uint8_t *sha, uint32_t spa,
+		    const uint8_t *tha, uint32_t tpa)
+{
+	static const uint8_t none[6] = {0};
+
+	p16(p, 0x0806);
+	p32(p, 0x00010800);
+	p16(p, 0x0604);
+	p16(p, op);
+	pn(p, sha, 6);
+	put_addr4(p, spa);
+	pn(p, op == 1 ? none : tha, 6);
+	put_addr4(p, tpa);
+	while (p->len < 60)
+		p8(p, 0);
+}
+
+static void arp_frame(struct pkt *p, uint16_t op, uint32_t spa, uint32_t tpa)
+{
+	p->len = 0;
+	pn(p, op == 1 ? mac_bcast : mac_1, 6);
+	pn(p, mac_2, 6);
+	put_arp(p, op, mac_2, spa, mac_1, tpa);
+}
+
+static uint32_t hash_pkt(enum rf_mode mode, const struct pkt *p, struct rf_flow_key *k)
+{
+	struct rf_decoded d;
+
+	rf_decode(p->b, p->len, DLT_EN10MB, rf_mode_decode_flags(mode), &d);
+	return rf_flow_hash(mode, p->b, &d, 3, k);
+}
+
+/*
+ * An ARP request (to broadcast) and its reply hash alike in every IP-keyed
+ * mode, on the protocol addresses: as ip mode hashes IP between them.
+ */
+static void test_arp(void **state)
+{
+	static const enum rf_mode modes[] = {RF_MODE_IP, RF_MODE_5TUPLE, RF_MODE_INNER_IP,
+					     RF_MODE_INNER_5TUPLE};
+	struct rf_flow_key k;
+	struct pkt req, rep, other;
+	struct spec s;
+	uint32_t h;
+
+	arp_frame(&req, 1, 0x0a000001, 0x0a000002);
+	arp_frame(&rep, 2, 0x0a000002, 0x0a000001);
+	arp_frame(&other, 1, 0x0a000001, 0x0a000003);
+	spec_v4(&s, 0x0a000002, 0x0a000001, 6, 80, 1234);
+	h = hash_of(RF_MODE_IP, &s);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(hash_pkt(modes[i], &req, &k), h);
+		assert_int_equal(k.fields, RF_KEY_ADDR | RF_KEY_ARP);
+		assert_int_equal(k.family, 4);
+		assert_int_equal(k.ip_layer, 0xff);
+		assert_memory_equal(k.src, "\x0a\x00\x00\x01", 4);
+		assert_memory_equal(k.dst, "\x0a\x00\x00\x02", 4);
+		assert_int_equal(hash_pkt(modes[i], &rep, NULL), h);
+		assert_int_not_equal(hash_pkt(modes[i], &other, NULL), h);
+	}
+}
+
+/* ARP in a VXLAN tunnel: the outer header in ip/5tuple, the ARP in the inner modes. */
+static void test_arp_tunnelled(void **state)
+{
+	struct rf_decoded d;
+	struct spec s;
+	struct pkt p;
+	uint32_t outer_ip, outer_5t;
+
+	spec_v4(&s, 0xc0a80001, 0xc0a80002, 17, 40000, 4789);
+	s.payload = 8 + 8 + 14 + 28; /* UDP, VXLAN, Ethernet, ARP */
+	build(&p, &s);
+	decode(&p, &d);
+	outer_ip = rf_flow_hash(RF_MODE_IP, p.b, &d, 3, NULL);
+	outer_5t = rf_flow_hash(RF_MODE_5TUPLE, p.b, &d, 3, NULL);
+	p.len -= s.payload - 8;
+	p32(&p, 0x08000000);
+	p32(&p, 42 << 8);
+	pn(&p, mac_bcast, 6);
+	pn(&p, mac_2, 6);
+	put_arp(&p, 1, mac_2, 0x0a000001, mac_1, 0x0a000002);
+	decode(&p, &d);
+	assert_int_equal(d.reason, RF_DEC_NON_IP);
+	assert_int_equal(rf_flow_hash(RF_MODE_IP, p.b, &d, 3, NULL), outer_ip);
+	assert_int_equal(rf_flow_hash(RF_MODE_5TUPLE, p.b, &d, 3, NULL), outer_5t);
+	spec_v4(&s, 0x0a000001, 0x0a000002, 1, 0, 0);
+	assert_int_equal(rf_flow_hash(RF_MODE_INNER_IP, p.b, &d, 3, NULL), hash_of(RF_MODE_IP, &s));
+	assert_int_equal(rf_flow_hash(RF_MODE_INNER_5TUPLE, p.b, &d, 3, NULL),
+			 hash_of(RF_MODE_IP, &s));
+}
+
+/* FabricPath header in front of frame p->b[0..len): switch addresses, 0x8903, FTag/TTL. */
+static void fabricpath(struct pkt *out, const struct pkt *in)
+{
+	static const uint8_t sw_a[6] = {0x02, 0x0a, 0xbd, 0, 0, 0},
+			     sw_b[6] = {0x02, 0x0a, 0xbc, 0, 0, 0};
+
+	out->len = 0;
+	pn(out, sw_a, 6);
+	pn(out, sw_b, 6);
+	p16(out, 0x8903);
+	p16(out, 0x4020);
+	pn(out, in->b, in->len);
+}
+
+/* The copies of a flow seen with and without FabricPath hash alike in every mode. */
+static void test_fabricpath(void **state)
+{
+	struct pkt plain, fp;
+	struct spec s;
+
+	spec_v4(&s, 0xac1d0992, 0xac1d0993, 6, 38856, 8009);
+	s.n_vlan = 1;
+	s.vlan[0] = 7;
+	s.payload = 40;
+	build(&plain, &s);
+	fabricpath(&fp, &plain);
+	for (int m = 0; m < RF_MODE__MAX; m++)
+		assert_int_equal(hash_pkt((enum rf_mode)m, &fp, NULL),
+				 hash_pkt((enum rf_mode)m, &plain, NULL));
+
+	/* Without IP: the frame's own MAC pair, not the switch addresses. */
+	plain.len = 12;
+	p16(&plain, 0x88cc); /* LLDP */
+	while (plain.len < 60)
+		p8(&plain, 0);
+	fabricpath(&fp, &plain);
+	assert_int_equal(hash_pkt(RF_MODE_IP, &fp, NULL), hash_pkt(RF_MODE_IP, &plain, NULL));
+	plain.b[5] ^= 1;
+	assert_int_not_equal(hash_pkt(RF_MODE_IP, &fp, NULL), hash_pkt(RF_MODE_IP, &plain, NULL));
+	/* ARP in FabricPath: its addresses. */
+	arp_frame(&plain, 2, 0x0a000002, 0x0a000001);
+	fabricpath(&fp, &plain);
+	assert_int_equal(hash_pkt(RF_MODE_5TUPLE, &fp, NULL),
+			 hash_pkt(RF_MODE_5TUPLE, &plain, NULL));
+}
+
 static void test_key(void **state)
 {
 	struct rf_flow_key k;
@@ -855,6 +1003,9 @@ int main(void)
 		cmocka_unit_test(test_mode_parse),
 		cmocka_unit_test(test_non_ip),
 		cmocka_unit_test(test_key),
+		cmocka_unit_test(test_arp),
+		cmocka_unit_test(test_arp_tunnelled),
+		cmocka_unit_test(test_fabricpath),
 		cmocka_unit_test(test_frag_in_order),
 		cmocka_unit_test(test_frag_out_of_order),
 		cmocka_unit_test(test_frag_expiry),

@@ -263,6 +263,131 @@ static void test_tags_and_tunnels(void **state)
 	assert_l4_v4_ok(buf + gtp + 36, buf + gtp + 56, 8, 17);
 }
 
+/* CRC-32 (IEEE 802.3) from its definition: polynomial division, one bit at a time. */
+static uint32_t crc32_ref(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffff;
+
+	for (size_t i = 0; i < len * 8; i++) {
+		uint32_t bit = (p[i / 8] >> (i % 8)) & 1;
+		uint32_t top = (crc & 1) ^ bit;
+
+		crc >>= 1;
+		if (top)
+			crc ^= 0xedb88320;
+	}
+	return ~crc;
+}
+
+/* FabricPath, PPPoE (both protocol field sizes), ARP: layout and the PPPoE length. */
+static void test_link_encaps(void **state)
+{
+	static const uint8_t sw_a[6] = {0x02, 0x0a, 0xbd, 0, 0, 0},
+			     sw_b[6] = {0x02, 0x0a, 0xbc, 0, 0, 0};
+	uint8_t buf[256];
+	struct rf_pb b;
+	int len;
+
+	rf_pb_init(&b, buf, sizeof(buf));
+	rf_pb_fabricpath(&b, sw_a, sw_b, 256, 32);
+	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_PPPOE);
+	rf_pb_pppoe(&b, 0x1234, RF_PPP_IPV4, true);
+	rf_pb_ipv4(&b, ip4_a, ip4_b, 17, 0, 0, 64);
+	rf_pb_udp(&b, 1, 2);
+	len = rf_pb_finish(&b, 80);
+	assert_int_equal(len, 80);
+	assert_memory_equal(buf, sw_a, 6);
+	assert_memory_equal(buf + 6, sw_b, 6);
+	assert_int_equal(rd16(buf + 12), 0x8903);
+	assert_int_equal(rd16(buf + 14), 256 << 6 | 32);
+	assert_int_equal(rd16(buf + 16 + 12), 0x8864);
+	assert_int_equal(buf[30], 0x11);
+	assert_int_equal(buf[31], 0);
+	assert_int_equal(rd16(buf + 32), 0x1234);
+	assert_int_equal(rd16(buf + 34), 1 + 20 + 8); /* padding not counted */
+	assert_int_equal(buf[36], 0x21);
+	assert_ipv4_csum_ok(buf + 37);
+	assert_int_equal(rf_pb_find_first(&b, RF_PB_IPV4), 37);
+	/* The FCS: a CRC-32 over the frame with its FCS is the CRC-32 residue. */
+	assert_int_equal(rf_pb_fcs(&b), 84);
+	assert_int_equal(crc32_ref(buf, 84), 0x2144df1c);
+	assert_int_equal(crc32_ref((const uint8_t *)"123456789", 9), 0xcbf43926);
+
+	rf_pb_init(&b, buf, sizeof(buf));
+	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_PPPOE);
+	rf_pb_pppoe(&b, 7, RF_PPP_IPV6, false);
+	rf_pb_ipv6(&b, ip6_a, ip6_b, 17, 0, 64);
+	rf_pb_udp(&b, 1, 2);
+	len = rf_pb_finish(&b, 0);
+	assert_int_equal(len, 14 + 8 + 40 + 8);
+	assert_int_equal(rd16(buf + 18), 2 + 40 + 8);
+	assert_int_equal(rd16(buf + 20), 0x0057);
+
+	rf_pb_init(&b, buf, sizeof(buf));
+	rf_pb_eth(&b, mac_a, mac_b, RF_ETH_P_ARP);
+	rf_pb_arp(&b, 2, mac_b, ip4_b, mac_a, ip4_a);
+	len = rf_pb_finish(&b, RF_ETH_ZLEN);
+	assert_int_equal(len, RF_ETH_ZLEN);
+	assert_int_equal(rd32(buf + 14), 0x00010800);
+	assert_int_equal(rd32(buf + 18), 0x06040002);
+	assert_memory_equal(buf + 22, mac_b, 6);
+	assert_memory_equal(buf + 28, ip4_b, 4);
+	assert_memory_equal(buf + 32, mac_a, 6);
+	assert_memory_equal(buf + 38, ip4_a, 4);
+}
+
+/* CAPWAP with a radio MAC, an 802.11 QoS data frame (Cisco byte order), LLC/SNAP. */
+static void test_capwap(void **state)
+{
+	static const uint8_t radio[6] = {0x02, 0xaa, 0, 0, 0, 1},
+			     bssid[6] = {0x02, 0xbb, 0, 0, 0, 2};
+	uint8_t buf[512];
+	struct rf_pb b;
+	int len;
+	const uint32_t cw = 14 + 20 + 8, wl = cw + 16, llc = wl + 26;
+
+	rf_pb_init(&b, buf, sizeof(buf));
+	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_IPV4);
+	rf_pb_ipv4(&b, ip4_a, ip4_b, 17, 0, RF_IP_DF, 64);
+	rf_pb_udp(&b, 12380, 5247);
+	rf_pb_capwap(&b, 3, true, radio);
+	rf_pb_wlan(&b, RF_WLAN_TO_DS, bssid, mac_a, mac_b, true, true);
+	rf_pb_llc_snap(&b, RF_ETH_P_IPV4);
+	rf_pb_ipv4(&b, ip4_a, ip4_b, 6, 0, RF_IP_DF, 64);
+	rf_pb_tcp(&b, 1, 2, 0, 0, RF_TCP_SYN, 1024, NULL, 0);
+	len = rf_pb_finish(&b, 0);
+	assert_int_equal(len, llc + 8 + 20 + 20);
+	/* HLEN 4 words, RID 3, WBID 1, T and M. */
+	assert_int_equal(rd32(buf + cw), 4u << 19 | 3u << 14 | 1u << 9 | 0x100 | 0x10);
+	assert_int_equal(rd32(buf + cw + 4), 0);
+	assert_int_equal(buf[cw + 8], 6);
+	assert_memory_equal(buf + cw + 9, radio, 6);
+	assert_int_equal(buf[cw + 15], 0);
+	assert_int_equal(buf[wl], RF_WLAN_TO_DS); /* flags first: swapped */
+	assert_int_equal(buf[wl + 1], 0x88);
+	assert_memory_equal(buf + wl + 4, bssid, 6);
+	assert_memory_equal(buf + wl + 10, mac_a, 6);
+	assert_memory_equal(buf + wl + 16, mac_b, 6);
+	assert_int_equal(rd32(buf + llc), 0xaaaa0300);
+	assert_int_equal(rd32(buf + llc + 4), 0x0800);
+	assert_ipv4_csum_ok(buf + llc + 8);
+	assert_l4_v4_ok(buf + 14, buf + 34, (size_t)len - 34, 17);
+	assert_l4_v4_ok(buf + llc + 8, buf + llc + 28, 20, 6);
+
+	/* 802.3 frame, no radio MAC; standard byte order from the DS. */
+	rf_pb_init(&b, buf, sizeof(buf));
+	rf_pb_capwap(&b, 0, false, NULL);
+	rf_pb_wlan(&b, RF_WLAN_FROM_DS, bssid, mac_a, mac_b, false, false);
+	len = rf_pb_finish(&b, 0);
+	assert_int_equal(len, 8 + 24);
+	assert_int_equal(rd32(buf), 2u << 19 | 1u << 9);
+	assert_int_equal(buf[8], 0x08);
+	assert_int_equal(buf[9], RF_WLAN_FROM_DS);
+	assert_memory_equal(buf + 8 + 4, mac_b, 6);
+	assert_memory_equal(buf + 8 + 10, bssid, 6);
+	assert_memory_equal(buf + 8 + 16, mac_a, 6);
+}
+
 static void test_fragments(void **state)
 {
 	uint8_t buf[256];
@@ -355,6 +480,8 @@ int main(void)
 		cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_vxlan_nesting),
 		cmocka_unit_test(test_tags_and_tunnels),
+		cmocka_unit_test(test_link_encaps),
+		cmocka_unit_test(test_capwap),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_overflow),

@@ -59,7 +59,11 @@ static void test_non_ip(void **state)
 	char buf[RF_PKTLINE_MAX];
 
 	rf_pktline(eth_arp, sizeof(eth_arp), sizeof(eth_arp), DLT_EN10MB, buf, sizeof(buf));
-	assert_string_equal(buf, "eth len 42 [non_ip]");
+	assert_string_equal(buf, "eth>arp 10.0.0.1 > 10.0.0.2 len 42 [non_ip]");
+
+	/* Cut inside the addresses: no ARP layer. */
+	rf_pktline(eth_arp, 40, sizeof(eth_arp), DLT_EN10MB, buf, sizeof(buf));
+	assert_string_equal(buf, "eth len 42 cap 40 [truncated]");
 }
 
 /* Cut inside the IPv4 header: the layers so far, and why decoding stopped. */
