@@ -174,9 +174,8 @@ static int parse_groups(struct rf_config *cfg, const char *list, const char *whe
 	for (rest = buf; (tok = strsep(&rest, ","));) {
 		if (n >= RF_CFG_MAX_GROUPS || rf_parse_u64(tok, 1, RF_CFG_MAX_QUEUES, &v) ||
 		    total + v > RF_CFG_MAX_QUEUES) {
-			rf_err("%sbad queue count '%s' in '-n %s' (1..%d queues in total, at most "
-			       "%d "
-			       "groups)",
+			rf_err("%sbad queue count '%s' in '-n %s' (decimal, 1..%d queues in total, "
+			       "at most %d groups)",
 			       where, tok, list, RF_CFG_MAX_QUEUES, RF_CFG_MAX_GROUPS);
 			return -EINVAL;
 		}
@@ -202,7 +201,8 @@ static int parse_egress(struct rf_config *cfg, const char *arg, const char *wher
 	memcpy(num, arg, colon - arg);
 	num[colon - arg] = 0;
 	if (rf_parse_u64(num, 0, RF_MAX_QUEUE, &q)) {
-		rf_err("%sbad queue number '%s' in egress '%s'", where, num, arg);
+		rf_err("%sbad queue number '%s' in egress '%s' (decimal, 0..%d)", where, num, arg,
+		       RF_MAX_QUEUE);
 		return -EINVAL;
 	}
 	if (cfg->n_egress >= RF_CFG_MAX_EGRESS) {
@@ -285,7 +285,7 @@ static int set_cluster(struct rf_config *cfg, const char *arg, const char *where
 	uint64_t v;
 
 	if (rf_parse_u64(arg, 0, RF_MAX_CLUSTER, &v)) {
-		rf_err("%sbad cluster id '%s' (0..%d)", where, arg, RF_MAX_CLUSTER);
+		rf_err("%sbad cluster id '%s' (decimal, 0..%d)", where, arg, RF_MAX_CLUSTER);
 		return -EINVAL;
 	}
 	cfg->cluster = (uint32_t)v;
@@ -346,7 +346,7 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 
 	if (id == OPT_LOOP) {
 		if (rf_parse_u64(arg, 0, UINT32_MAX, &loops)) {
-			rf_err("%sbad loop count '%s'", where, arg);
+			rf_err("%sbad loop count '%s' (decimal, 0 = forever)", where, arg);
 			return -EINVAL;
 		}
 		cfg->loops = loops;
@@ -354,7 +354,7 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 		return 0;
 	}
 	if (rf_parse_double(arg, 1e-6, 1e12, id == OPT_RATE ? &cfg->rate_pps : &cfg->speed)) {
-		rf_err("%sbad %s '%s' (a positive number)", where,
+		rf_err("%sbad %s '%s' (a positive decimal number)", where,
 		       id == OPT_RATE ? "rate" : "speed", arg);
 		return -EINVAL;
 	}
