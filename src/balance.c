@@ -351,7 +351,7 @@ static int open_stats(struct balancer *b)
 	if (!b->snap || !b->prev)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/%u.stats", b->dir, b->cfg->cluster);
-	r = rf_stats_file_open(path, &b->sf);
+	r = rf_stats_file_open(path, b->cfg->owner, b->cfg->group, b->cfg->file_mode, &b->sf);
 	if (r)
 		rf_err("cannot create stats file '%s': %s", path, strerror(-r));
 	return r;

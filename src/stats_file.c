@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stats.h"
@@ -284,10 +285,32 @@ struct rf_stats_file {
 	char tmp[4120];
 	int fd; /* the file itself, for in-place rewrites */
 	bool in_place;
+	uid_t owner;
+	gid_t group;
+	mode_t mode;
 	char *buf;
 };
 
-int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file)
+/*
+ * Who may read the queues may read the counters: the queue mode's read bits,
+ * and only the owner (the balancer) writes. 0600 -> 0600, 0640 -> 0640,
+ * 0666 -> 0644.
+ */
+static mode_t stats_mode(mode_t queue_mode)
+{
+	return (queue_mode & 0444) | 0200;
+}
+
+/* Owner, group and mode of a newly written file (an old one may have had others). */
+static int set_perms(const struct rf_stats_file *f, int fd)
+{
+	if ((f->owner != (uid_t)-1 || f->group != (gid_t)-1) && fchown(fd, f->owner, f->group))
+		return -errno;
+	return fchmod(fd, f->mode) ? -errno : 0;
+}
+
+int rf_stats_file_open(const char *path, uid_t owner, gid_t group, mode_t queue_mode,
+		       struct rf_stats_file **ret_file)
 {
 	struct rf_stats_file *f;
 	int r;
@@ -299,9 +322,14 @@ int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file)
 	}
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", path);
-	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f->fd < 0) {
-		r = -errno;
+	f->owner = owner;
+	f->group = group;
+	f->mode = stats_mode(queue_mode);
+	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, f->mode);
+	r = f->fd < 0 ? -errno : set_perms(f, f->fd);
+	if (r) {
+		if (f->fd >= 0)
+			close(f->fd);
 		free(f->buf);
 		free(f);
 		return r;
@@ -344,10 +372,12 @@ static int write_renamed(struct rf_stats_file *f, size_t len)
 {
 	int fd, r;
 
-	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f->mode);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, f->buf, len);
+	r = set_perms(f, fd);
+	if (!r)
+		r = write_all(fd, f->buf, len);
 	close(fd);
 	if (!r && rename(f->tmp, f->path))
 		r = -errno;
@@ -366,12 +396,17 @@ static int write_renamed(struct rf_stats_file *f, size_t len)
 
 int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s)
 {
-	int len = rf_stats_format(s, f->buf, STATS_BUF_BYTES);
+	int len = rf_stats_format(s, f->buf, STATS_BUF_BYTES), r;
 
 	if (len < 0)
 		return len;
-	if (!f->in_place && !write_renamed(f, (size_t)len))
-		return 0;
+	if (!f->in_place) {
+		r = write_renamed(f, (size_t)len);
+		if (!r)
+			return 0;
+		/* Not allowed to give a new file the owner or group (after -D): stay in place. */
+		f->in_place = r == -EPERM;
+	}
 	return write_in_place(f, (size_t)len);
 }
 
