@@ -249,6 +249,11 @@ static int afp_setup(struct rf_afp *a, const struct rf_afp_opts *o, uint64_t rin
 	r = set_int(a->fd, SOL_PACKET, PACKET_RESERVE, RF_VLAN_HLEN);
 	if (r < 0)
 		return r;
+	if (o->ignore_outgoing) {
+		r = set_int(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+		if (r < 0)
+			return r;
+	}
 	if (o->filter) {
 		r = attach_filter(a, o->filter);
 		if (r < 0)

@@ -266,6 +266,7 @@ static int open_sources(struct balancer *b)
 {
 	struct rf_source_opts so = {
 		.capture_ring_size = b->cfg->capture_ring_size,
+		.capture_outgoing = b->cfg->capture_outgoing,
 		.rate_pps = b->cfg->rate_pps,
 		.speed = b->cfg->speed,
 		.loops = b->cfg->loops,

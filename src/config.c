@@ -26,6 +26,7 @@ enum opt_id {
 	OPT_LOGFILE = 'l',
 	OPT_USER = 'D',
 	OPT_HELP = 'h',
+	OPT_CAPTURE_OUTGOING = 'X',
 	OPT_RING_SIZE = 256,
 	OPT_CAPTURE_RING,
 	OPT_OWNER,
@@ -47,6 +48,8 @@ static const struct opt_desc opts[] = {
 	 "0,1,2,4,5,6"},
 	{OPT_EGRESS, "egress", "Q:TARGET",
 	 "re-emit queue Q on IFACE or into pcap:FILE (repeatable)"},
+	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
+	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
@@ -382,6 +385,9 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 	case OPT_PRINT:
 		cfg->print_stats = true;
 		return 0;
+	case OPT_CAPTURE_OUTGOING:
+		cfg->capture_outgoing = true;
+		return 0;
 	case OPT_DAEMON:
 		cfg->daemon = true;
 		return 0;
@@ -510,7 +516,7 @@ static int parse_getopt(struct rf_config *cfg, int argc, char **argv)
 	build_longopts(lo);
 	opterr = 0;
 	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
-	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:Xh", lo, NULL)) != -1) {
 		if (c == 'h') {
 			rf_balance_usage(stdout);
 			return -1;

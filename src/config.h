@@ -57,6 +57,7 @@ struct rf_config {
 	double speed;	  /* 0: not paced by capture time */
 	uint64_t loops;	  /* file replays; 0: forever */
 	bool loops_given; /* --loop makes the replay live-like */
+	bool capture_outgoing; /* -X: interfaces also give the packets the host sends */
 };
 
 /* Defaults for everything. */

@@ -51,6 +51,7 @@ struct rf_source {
 
 struct rf_source_opts {
 	uint64_t capture_ring_size; /* afpacket: kernel ring bytes */
+	bool capture_outgoing;	    /* afpacket: also packets the host sends on the interface */
 	double rate_pps;	    /* pcap: packets per second, 0: unpaced */
 	double speed;		    /* pcap: multiple of the recorded pace, 0: unpaced */
 	uint64_t loops;		    /* pcap: times to play the file, 0: forever */

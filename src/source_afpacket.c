@@ -107,6 +107,7 @@ int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opt
 		.ifname = ifname,
 		.ring_size = opts->capture_ring_size,
 		.promisc = true,
+		.ignore_outgoing = !opts->capture_outgoing,
 	};
 	struct afp_source *a;
 	int r;
