@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "egress.h"
+#include "iface.h"
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
@@ -412,6 +413,9 @@ static int start_egresses(struct balancer *b)
 
 	if (!b->cfg->n_egress)
 		return 0;
+	r = rf_iface_check_egress_loops(b->cfg);
+	if (r)
+		return r;
 	r = sources_linktype(b, &dlt);
 	if (r)
 		return r;
