@@ -53,10 +53,10 @@ struct rf_config {
 	gid_t group;
 	mode_t file_mode;
 	char dir[RF_CFG_PATH_MAX];
-	double rate_pps;  /* 0: not paced by rate */
-	double speed;	  /* 0: not paced by capture time */
-	uint64_t loops;	  /* file replays; 0: forever */
-	bool loops_given; /* --loop makes the replay live-like */
+	double rate_pps;       /* 0: not paced by rate */
+	double speed;	       /* 0: not paced by capture time */
+	uint64_t loops;	       /* file replays; 0: forever */
+	bool loops_given;      /* --loop makes the replay live-like */
 	bool capture_outgoing; /* -X: interfaces also give the packets the host sends */
 };
 

@@ -211,16 +211,17 @@ const char *rf_offload_names(unsigned int mask, char *buf, size_t len)
 /* ---- veth peers ---- */
 
 struct link_info {
-	uint32_t link;	 /* IFLA_LINK: the peer's ifindex, in its own namespace */
+	uint32_t link;	  /* IFLA_LINK: the peer's ifindex, in its own namespace */
 	bool other_netns; /* IFLA_LINK_NETNSID: the peer lives in another namespace */
-	bool veth;	 /* IFLA_INFO_KIND "veth" */
+	bool veth;	  /* IFLA_INFO_KIND "veth" */
 };
 
 static int linkinfo_attr(const struct nlattr *a, void *data)
 {
 	struct link_info *li = data;
 
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 		li->veth = !strcmp(mnl_attr_get_str(a), "veth");
 	return MNL_CB_OK;
 }

@@ -36,9 +36,9 @@ struct pcap_source {
 	/* Paced: the packet of time pace_ts is due at pace_mono (see ps_pace()). */
 	uint64_t pace_mono;
 	uint64_t pace_ts;
-	uint64_t prev_ts;  /* timestamp of the packet read before */
-	bool new_play;	   /* the next packet read starts a play after the first */
-	uint64_t min_ts;   /* earliest and latest timestamps of the first play */
+	uint64_t prev_ts; /* timestamp of the packet read before */
+	bool new_play;	  /* the next packet read starts a play after the first */
+	uint64_t min_ts;  /* earliest and latest timestamps of the first play */
 	uint64_t max_ts;
 	uint64_t ts_offset; /* added to timestamps of later plays so that time moves on */
 	uint64_t received;

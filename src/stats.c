@@ -435,7 +435,8 @@ static int parse_stats_args(struct stats_args *a, int argc, char **argv)
 		switch (c) {
 		case 'c':
 			if (rf_parse_u64(optarg, 0, RF_MAX_CLUSTER, &v)) {
-				rf_err("bad cluster id '%s' (decimal, 0..%d)", optarg, RF_MAX_CLUSTER);
+				rf_err("bad cluster id '%s' (decimal, 0..%d)", optarg,
+				       RF_MAX_CLUSTER);
 				return RF_EXIT_USAGE;
 			}
 			a->cluster = (uint32_t)v;

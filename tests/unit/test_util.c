@@ -40,8 +40,8 @@ static void test_parse_u64(void **state)
 /* Numbers are decimal: octal and hex spellings are refused, never read as another number. */
 static void test_parse_decimal_only(void **state)
 {
-	static const char *const bad[] = {"031", "0x1f", "0X1F", "00", "0755", "010", " 5",
-					  "+5",	 "0b1",	 "\t5"};
+	static const char *const bad[] = {"031", "0x1f", "0X1F", "00",	"0755",
+					  "010", " 5",	 "+5",	 "0b1", "\t5"};
 	uint64_t v = 7;
 	double d = 7;
 	size_t i;
