@@ -71,6 +71,14 @@ int rf_afp_next_burst(struct rf_afp *a, struct rf_packet *pkts, unsigned int max
 /* Hand every block fully returned by rf_afp_next_burst() back to the kernel. */
 void rf_afp_release(struct rf_afp *a);
 
+/*
+ * The capture's interface now: 1 up; 0 down (it still exists, and the kernel
+ * resumes this capture when it comes up); -ENODEV gone (deleted, renamed or
+ * moved to another network namespace: this capture will never see it
+ * again, a new one must be opened by name); other negative errno.
+ */
+int rf_afp_link(const struct rf_afp *a);
+
 /* Wait up to timeout_ms for a block (poll). Returns 1 ready, 0 timeout, -EINTR, or -ENETDOWN. */
 int rf_afp_wait(struct rf_afp *a, int timeout_ms);
 

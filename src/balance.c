@@ -92,6 +92,7 @@ static void snap_sources(struct balancer *b, struct rf_stats_snap *s)
 		s->sources[i].received = c.received;
 		s->sources[i].bytes = c.bytes;
 		s->sources[i].kernel_drops = c.kernel_drops;
+		snprintf(s->sources[i].state, sizeof(s->sources[i].state), "%s", c.state);
 	}
 }
 
@@ -268,6 +269,7 @@ static int open_sources(struct balancer *b)
 	struct rf_source_opts so = {
 		.capture_ring_size = b->cfg->capture_ring_size,
 		.capture_outgoing = b->cfg->capture_outgoing,
+		.disable_offloads = b->cfg->disable_offloads,
 		.rate_pps = b->cfg->rate_pps,
 		.speed = b->cfg->speed,
 		.loops = b->cfg->loops,

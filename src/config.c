@@ -36,6 +36,7 @@ enum opt_id {
 	OPT_RATE,
 	OPT_SPEED,
 	OPT_LOOP,
+	OPT_DISABLE_OFFLOADS,
 };
 
 static const struct opt_desc opts[] = {
@@ -50,6 +51,8 @@ static const struct opt_desc opts[] = {
 	 "re-emit queue Q on IFACE or into pcap:FILE (repeatable)"},
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
+	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
+	 "turn GRO/LRO off on interface sources (else a warning when they are on)"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
@@ -387,6 +390,9 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return 0;
 	case OPT_CAPTURE_OUTGOING:
 		cfg->capture_outgoing = true;
+		return 0;
+	case OPT_DISABLE_OFFLOADS:
+		cfg->disable_offloads = true;
 		return 0;
 	case OPT_DAEMON:
 		cfg->daemon = true;

@@ -58,6 +58,7 @@ struct rf_config {
 	uint64_t loops;	       /* file replays; 0: forever */
 	bool loops_given;      /* --loop makes the replay live-like */
 	bool capture_outgoing; /* -X: interfaces also give the packets the host sends */
+	bool disable_offloads; /* turn GRO/LRO off on interface sources */
 };
 
 /* Defaults for everything. */

@@ -291,6 +291,7 @@ static void ps_counters(struct rf_source *s, struct rf_source_counters *ret)
 	ret->received = p->received;
 	ret->bytes = p->bytes;
 	ret->kernel_drops = 0;
+	ret->state = s->finished ? "finished" : "running";
 }
 
 static void ps_close(struct rf_source *s)

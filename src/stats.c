@@ -29,12 +29,13 @@ static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct r
 	char a[32], b[32], c[32];
 	uint64_t i;
 
-	fprintf(f, "  %-32s %15s %17s %13s%s\n", "source", "received", "bytes", "kernel-drops",
-		prev ? "        pps" : "");
+	fprintf(f, "  %-32s %-8s %15s %17s %13s%s\n", "source", "state", "received", "bytes",
+		"kernel-drops", prev ? "        pps" : "");
 	for (i = 0; i < s->n_sources; i++) {
 		const struct rf_stats_source *src = &s->sources[i];
 
-		fprintf(f, "  %-32s %15s %17s %13s", src->name,
+		fprintf(f, "  %-32s %-8s %15s %17s %13s", src->name,
+			src->state[0] ? src->state : "-",
 			rf_fmt_thousands(src->received, a, sizeof(a)),
 			rf_fmt_thousands(src->bytes, b, sizeof(b)),
 			rf_fmt_thousands(src->kernel_drops, c, sizeof(c)));
@@ -148,6 +149,8 @@ static void json_sources(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "received", s->sources[i].received);
 		JU(f, ",", "bytes", s->sources[i].bytes);
 		JU(f, ",", "kernel_drops", s->sources[i].kernel_drops);
+		fprintf(f, ",\"state\":");
+		json_str(f, s->sources[i].state);
 		fputc('}', f);
 	}
 	fputc(']', f);

@@ -25,6 +25,7 @@ struct rf_stats_source {
 	uint64_t received;
 	uint64_t bytes;
 	uint64_t kernel_drops;
+	char state[16]; /* "running"; interfaces: "down", "gone"; files: "finished" */
 };
 
 struct rf_stats_group {

@@ -17,14 +17,20 @@
 #include "stats.h"
 #include "util.h"
 
+/* A uint64_t counter, or (len > 0) a char[len] string, "-" in the file when empty. */
 struct field {
 	const char *key;
 	size_t off;
+	size_t len;
 };
 
 #define F(type, name)                       \
 	{                                   \
 #name, offsetof(type, name) \
+	}
+#define FS(type, name)                                                 \
+	{                                                              \
+#name, offsetof(type, name), sizeof(((type *)0)->name) \
 	}
 
 static const struct field top_fields[] = {
@@ -39,9 +45,9 @@ static const struct field top_fields[] = {
 };
 
 static const struct field source_fields[] = {
-	F(struct rf_stats_source, received),
-	F(struct rf_stats_source, bytes),
-	F(struct rf_stats_source, kernel_drops),
+	FS(struct rf_stats_source, name),  F(struct rf_stats_source, received),
+	F(struct rf_stats_source, bytes),  F(struct rf_stats_source, kernel_drops),
+	FS(struct rf_stats_source, state),
 };
 
 static const struct field group_fields[] = {
@@ -57,6 +63,7 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, dropped_toobig), F(struct rf_stats_queue, consumer_pid),
 	F(struct rf_stats_queue, consumer_read),  F(struct rf_stats_queue, backlog_bytes),
 	F(struct rf_stats_queue, egress_sent),	  F(struct rf_stats_queue, egress_failed),
+	FS(struct rf_stats_queue, egress),
 };
 
 static const struct field frag_fields[] = {
@@ -129,11 +136,18 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
 static void put_fields(struct out *o, const char *prefix, const void *base, const struct field *f,
 		       size_t n)
 {
+	const char *str;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		put(o, "%s%s: %llu\n", prefix, f[i].key,
-		    (unsigned long long)*u64_at(base, f[i].off));
+	for (i = 0; i < n; i++) {
+		if (!f[i].len) {
+			put(o, "%s%s: %llu\n", prefix, f[i].key,
+			    (unsigned long long)*u64_at(base, f[i].off));
+			continue;
+		}
+		str = (const char *)base + f[i].off;
+		put(o, "%s%s: %.*s\n", prefix, f[i].key, (int)f[i].len, *str ? str : "-");
+	}
 }
 
 static void format_entities(struct out *o, const struct rf_stats_snap *s)
@@ -142,7 +156,6 @@ static void format_entities(struct out *o, const struct rf_stats_snap *s)
 	uint64_t i;
 
 	for (i = 0; i < s->n_sources; i++) {
-		put(o, "source.%llu.name: %s\n", (unsigned long long)i, s->sources[i].name);
 		snprintf(prefix, sizeof(prefix), "source.%llu.", (unsigned long long)i);
 		put_fields(o, prefix, &s->sources[i], source_fields, ARRAY_SIZE(source_fields));
 	}
@@ -153,8 +166,6 @@ static void format_entities(struct out *o, const struct rf_stats_snap *s)
 	for (i = 0; i < s->n_queues; i++) {
 		snprintf(prefix, sizeof(prefix), "queue.%llu.", (unsigned long long)i);
 		put_fields(o, prefix, &s->queues[i], queue_fields, ARRAY_SIZE(queue_fields));
-		put(o, "%segress: %s\n", prefix,
-		    s->queues[i].egress[0] ? s->queues[i].egress : "-");
 	}
 }
 
@@ -176,6 +187,11 @@ int rf_stats_format(const struct rf_stats_snap *s, char *buf, size_t len)
 	return o.overflow ? -ENOSPC : (int)o.used;
 }
 
+static void set_str(char *dst, size_t len, const char *val)
+{
+	snprintf(dst, len, "%s", val);
+}
+
 static int set_field(void *base, const struct field *f, size_t n, const char *key, const char *val)
 {
 	size_t i;
@@ -183,14 +199,12 @@ static int set_field(void *base, const struct field *f, size_t n, const char *ke
 	for (i = 0; i < n; i++) {
 		if (strcmp(f[i].key, key))
 			continue;
-		return rf_parse_u64(val, 0, UINT64_MAX, u64_at(base, f[i].off));
+		if (!f[i].len)
+			return rf_parse_u64(val, 0, UINT64_MAX, u64_at(base, f[i].off));
+		set_str((char *)base + f[i].off, f[i].len, strcmp(val, "-") ? val : "");
+		return 0;
 	}
 	return 0; /* unknown keys are for newer readers */
-}
-
-static void set_str(char *dst, size_t len, const char *val)
-{
-	snprintf(dst, len, "%s", val);
 }
 
 /* "queue.3.enqueued" -> index 3, rest "enqueued". */
@@ -216,20 +230,13 @@ static int parse_kv(struct rf_stats_snap *s, const char *key, const char *val)
 	const char *rest;
 	uint64_t i;
 
-	if (split_indexed(key, "source.", RF_STATS_MAX_SOURCES, &i, &rest)) {
-		if (!strcmp(rest, "name"))
-			set_str(s->sources[i].name, sizeof(s->sources[i].name), val);
+	if (split_indexed(key, "source.", RF_STATS_MAX_SOURCES, &i, &rest))
 		return set_field(&s->sources[i], source_fields, ARRAY_SIZE(source_fields), rest,
 				 val);
-	}
 	if (split_indexed(key, "group.", RF_STATS_MAX_GROUPS, &i, &rest))
 		return set_field(&s->groups[i], group_fields, ARRAY_SIZE(group_fields), rest, val);
-	if (split_indexed(key, "queue.", RF_STATS_MAX_QUEUES, &i, &rest)) {
-		if (!strcmp(rest, "egress"))
-			set_str(s->queues[i].egress, sizeof(s->queues[i].egress),
-				strcmp(val, "-") ? val : "");
+	if (split_indexed(key, "queue.", RF_STATS_MAX_QUEUES, &i, &rest))
 		return set_field(&s->queues[i], queue_fields, ARRAY_SIZE(queue_fields), rest, val);
-	}
 	if (!strncmp(key, "decode.", 7)) {
 		for (i = 0; i < RF_DEC__MAX; i++)
 			if (!strcmp(key + 7, rf_decode_reason_name((unsigned int)i)))
