@@ -99,7 +99,7 @@ bad 1 "cannot start egress of queue 0 to 'lo': an interface takes Ethernet frame
 help=$("$RINGFAN" balance --help)
 for o in --interface --cluster --queues --hash-mode --egress --print-stats --daemon \
 	--pid-file --log-file --user --ring-size --capture-ring-size --owner --group --mode \
-	--dir --rate --speed --loop --capture-outgoing Example; do
+	--dir --rate --speed --loop --capture-outgoing --disable-offloads Example; do
 	grep -q -- "$o" <<<"$help" || fail "--help does not mention $o"
 done
 info "ok: --help lists every option"
