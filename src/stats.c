@@ -29,19 +29,18 @@ static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct r
 	char a[32], b[32], c[32];
 	uint64_t i;
 
-	fprintf(f, "  %-32s %-8s %15s %17s %13s%s\n", "source", "state", "received", "bytes",
+	fprintf(f, "  %-32s %15s %17s %13s%s  state\n", "source", "received", "bytes",
 		"kernel-drops", prev ? "        pps" : "");
 	for (i = 0; i < s->n_sources; i++) {
 		const struct rf_stats_source *src = &s->sources[i];
 
-		fprintf(f, "  %-32s %-8s %15s %17s %13s", src->name,
-			src->state[0] ? src->state : "-",
+		fprintf(f, "  %-32s %15s %17s %13s", src->name,
 			rf_fmt_thousands(src->received, a, sizeof(a)),
 			rf_fmt_thousands(src->bytes, b, sizeof(b)),
 			rf_fmt_thousands(src->kernel_drops, c, sizeof(c)));
 		if (prev)
 			fprintf(f, " %10.0f", rate(src->received, prev->sources[i].received, secs));
-		fputc('\n', f);
+		fprintf(f, "  %s\n", src->state[0] ? src->state : "-");
 	}
 }
 
