@@ -52,7 +52,7 @@ static const struct opt_desc opts[] = {
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
-	 "turn GRO/LRO off on interface sources (else a warning when they are on)"},
+	 "turn GRO/LRO (with -X also TSO) off on interface sources (else: a warning)"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},

@@ -9,6 +9,7 @@
 #include "iface.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <libmnl/libmnl.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -29,19 +30,33 @@
 #include "source.h"
 #include "util.h"
 
-#define N_OFFLOADS 3
-#define NL_BUF	   (32u << 10) /* one RTM_NEWLINK answer (a few KiB) */
+#define NL_BUF (32u << 10) /* one RTM_NEWLINK answer (a few KiB) */
 
-static const char *const offload_keys[N_OFFLOADS] = {"rx-gro", "rx-lro", "rx-gro-hw"};
-static const char *const offload_names[N_OFFLOADS] = {"GRO", "LRO", "hardware GRO"};
+/*
+ * The kernel's features of each offload, as patterns (fnmatch): as
+ * `ethtool -K IF tso off`, TSO is every tx-tcp*-segmentation feature.
+ */
+static const struct {
+	const char *pattern;
+	unsigned int offload;
+} feature_patterns[] = {
+	{"rx-gro", RF_OFFLOAD_GRO},
+	{"rx-lro", RF_OFFLOAD_LRO},
+	{"rx-gro-hw", RF_OFFLOAD_GRO_HW},
+	{"tx-tcp*-segmentation", RF_OFFLOAD_TSO},
+	{"tx-udp-segmentation", RF_OFFLOAD_TSO},
+};
 
-/* Feature bits of one interface: the index of each offload (-1: unknown to the kernel). */
+/* Names of the RF_OFFLOAD_* bits, in bit order. */
+static const char *const offload_names[] = {"GRO", "LRO", "hardware GRO", "TSO"};
+
+/* The feature bits of one interface, and the offload each belongs to (0: none of ours). */
 struct features {
 	int fd;
 	const char *ifname;
 	uint32_t n; /* features in the kernel's string set */
 	uint32_t blocks;
-	int idx[N_OFFLOADS];
+	uint8_t *offload; /* [n] */
 };
 
 static int ethtool(const struct features *f, void *cmd)
@@ -73,31 +88,49 @@ static int feature_count(struct features *f)
 	return 0;
 }
 
-/* Find each offload's bit by its name. */
-static int feature_indices(struct features *f)
+static unsigned int offload_of(const char *name)
 {
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(feature_patterns); k++)
+		if (!fnmatch(feature_patterns[k].pattern, name, 0))
+			return feature_patterns[k].offload;
+	return 0;
+}
+
+/* Which offload each feature bit belongs to, by the feature's name. */
+static int feature_offloads(struct features *f)
+{
+	char name[ETH_GSTRING_LEN + 1];
 	struct ethtool_gstrings *gs;
-	uint32_t i, k;
+	uint32_t i;
 	int r;
 
 	gs = calloc(1, sizeof(*gs) + (size_t)f->n * ETH_GSTRING_LEN);
-	if (!gs)
+	f->offload = calloc(f->n, 1);
+	if (!gs || !f->offload) {
+		free(gs);
 		return -ENOMEM;
+	}
 	gs->cmd = ETHTOOL_GSTRINGS;
 	gs->string_set = ETH_SS_FEATURES;
 	gs->len = f->n;
 	r = ethtool(f, gs);
-	for (k = 0; k < N_OFFLOADS; k++)
-		f->idx[k] = -1;
 	for (i = 0; !r && i < gs->len && i < f->n; i++) {
-		const char *name = (const char *)gs->data + (size_t)i * ETH_GSTRING_LEN;
-
-		for (k = 0; k < N_OFFLOADS; k++)
-			if (!strncmp(name, offload_keys[k], ETH_GSTRING_LEN))
-				f->idx[k] = (int)i;
+		/* Names fill at most ETH_GSTRING_LEN bytes, NUL-padded: terminate a copy. */
+		memcpy(name, gs->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = 0;
+		f->offload[i] = (uint8_t)offload_of(name);
 	}
 	free(gs);
 	return r;
+}
+
+static void features_close(struct features *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->offload);
 }
 
 static int features_open(struct features *f, const char *ifname)
@@ -106,6 +139,7 @@ static int features_open(struct features *f, const char *ifname)
 
 	memset(f, 0, sizeof(*f));
 	f->ifname = ifname;
+	f->fd = -1;
 	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE)
 		return -ENODEV;
 	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -113,16 +147,17 @@ static int features_open(struct features *f, const char *ifname)
 		return -errno;
 	r = feature_count(f);
 	if (!r)
-		r = feature_indices(f);
+		r = feature_offloads(f);
 	if (r)
-		close(f->fd);
+		features_close(f);
 	return r;
 }
 
 static int features_active(const struct features *f, unsigned int *ret_on)
 {
 	struct ethtool_gfeatures *gf;
-	unsigned int on = 0, k;
+	unsigned int on = 0;
+	uint32_t i;
 	int r;
 
 	gf = calloc(1, sizeof(*gf) + f->blocks * sizeof(gf->features[0]));
@@ -131,19 +166,16 @@ static int features_active(const struct features *f, unsigned int *ret_on)
 	gf->cmd = ETHTOOL_GFEATURES;
 	gf->size = f->blocks;
 	r = ethtool(f, gf);
-	for (k = 0; !r && k < N_OFFLOADS; k++) {
-		int i = f->idx[k];
-
-		if (i >= 0 && gf->features[i / 32].active & (1u << (i % 32)))
-			on |= 1u << k;
-	}
+	for (i = 0; !r && i < f->n; i++)
+		if (gf->features[i / 32].active & (1u << (i % 32)))
+			on |= f->offload[i];
 	free(gf);
 	if (!r)
 		*ret_on = on;
 	return r;
 }
 
-int rf_iface_rx_offloads(const char *ifname, unsigned int *ret_on)
+int rf_iface_offloads(const char *ifname, unsigned int *ret_on)
 {
 	struct features f;
 	int r = features_open(&f, ifname);
@@ -151,14 +183,14 @@ int rf_iface_rx_offloads(const char *ifname, unsigned int *ret_on)
 	if (r)
 		return r;
 	r = features_active(&f, ret_on);
-	close(f.fd);
+	features_close(&f);
 	return r;
 }
 
 static int features_clear(const struct features *f, unsigned int mask)
 {
 	struct ethtool_sfeatures *sf;
-	unsigned int k;
+	uint32_t i;
 	int r;
 
 	sf = calloc(1, sizeof(*sf) + f->blocks * sizeof(sf->features[0]));
@@ -166,20 +198,17 @@ static int features_clear(const struct features *f, unsigned int mask)
 		return -ENOMEM;
 	sf->cmd = ETHTOOL_SFEATURES;
 	sf->size = f->blocks;
-	for (k = 0; k < N_OFFLOADS; k++) {
-		int i = f->idx[k];
-
-		/* valid: change this bit; requested stays 0: to off. */
-		if (i >= 0 && mask & (1u << k))
+	/* valid: change this bit; requested stays 0: to off. */
+	for (i = 0; i < f->n; i++)
+		if (f->offload[i] & mask)
 			sf->features[i / 32].valid |= 1u << (i % 32);
-	}
 	/* The kernel applies what it can; what stays on is read back by the caller. */
 	r = ethtool(f, sf);
 	free(sf);
 	return r;
 }
 
-int rf_iface_rx_offloads_off(const char *ifname, unsigned int mask, unsigned int *ret_on)
+int rf_iface_offloads_off(const char *ifname, unsigned int mask, unsigned int *ret_on)
 {
 	struct features f;
 	int r = features_open(&f, ifname);
@@ -189,7 +218,7 @@ int rf_iface_rx_offloads_off(const char *ifname, unsigned int mask, unsigned int
 	r = features_clear(&f, mask);
 	if (!r)
 		r = features_active(&f, ret_on);
-	close(f.fd);
+	features_close(&f);
 	return r;
 }
 
@@ -199,7 +228,7 @@ const char *rf_offload_names(unsigned int mask, char *buf, size_t len)
 	unsigned int k;
 
 	buf[0] = 0;
-	for (k = 0; k < N_OFFLOADS; k++) {
+	for (k = 0; k < ARRAY_SIZE(offload_names); k++) {
 		if (!(mask & (1u << k)) || used >= len)
 			continue;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",

@@ -13,15 +13,17 @@
 struct rf_config;
 
 /*
- * Receive offloads that merge packets before a capture sees them: a
- * capture then gets "packets" of up to 64 KiB that were never on the wire,
- * which an egress cannot send and an IDS does not expect.
+ * Offloads that make a capture see "packets" of up to 64 KiB that were
+ * never on the wire, which an egress cannot send and an IDS does not
+ * expect: received packets merged (GRO, LRO), and packets the host sends
+ * segmented only by the NIC (TSO: seen by captures of outgoing packets).
  */
 enum {
 	RF_OFFLOAD_GRO = 1u << 0,    /* rx-gro: generic receive offload */
 	RF_OFFLOAD_LRO = 1u << 1,    /* rx-lro: large receive offload */
 	RF_OFFLOAD_GRO_HW = 1u << 2, /* rx-gro-hw: GRO done by the NIC */
-	RF_OFFLOAD_RX_ALL = (1u << 3) - 1,
+	RF_OFFLOAD_TSO = 1u << 3,    /* tx-tcp*-segmentation, tx-udp-segmentation */
+	RF_OFFLOAD_RX_ALL = RF_OFFLOAD_GRO | RF_OFFLOAD_LRO | RF_OFFLOAD_GRO_HW,
 };
 
 /*
@@ -29,14 +31,14 @@ enum {
  * Errors: -ENODEV no such interface; -EOPNOTSUPP no ethtool features;
  * other negative errno.
  */
-int rf_iface_rx_offloads(const char *ifname, unsigned int *ret_on);
+int rf_iface_offloads(const char *ifname, unsigned int *ret_on);
 
 /*
  * Turn the offloads in mask off (ETHTOOL_SFEATURES, as ethtool -K). *ret_on
  * gets those still on afterwards (fixed by the driver). Needs
  * CAP_NET_ADMIN: -EPERM otherwise.
  */
-int rf_iface_rx_offloads_off(const char *ifname, unsigned int mask, unsigned int *ret_on);
+int rf_iface_offloads_off(const char *ifname, unsigned int mask, unsigned int *ret_on);
 
 /* "GRO, LRO" for a mask of RF_OFFLOAD_*, into buf; returns buf. */
 const char *rf_offload_names(unsigned int mask, char *buf, size_t len);

@@ -38,6 +38,7 @@ struct afp_source {
 	struct rf_afp *afp;    /* NULL while the interface is gone */
 	struct rf_afp_opts ao; /* to capture it again when it is back */
 	char ifname[IF_NAMESIZE];
+	unsigned int offloads; /* RF_OFFLOAD_* that matter: GRO/LRO, and TSO with outgoing */
 	bool disable_offloads;
 	enum afp_state state;
 	int reopen_error;	/* last failure to capture it again (logged once) */
@@ -68,9 +69,11 @@ static const char *afp_error(int r)
 
 /*
  * GRO/LRO merge received packets into "packets" of up to 64 KiB before any
- * capture sees them: an egress cannot send those on a 1,500-byte link, and
- * consumers see packets that were never on the wire. Turn them off if asked
- * (at start before the capture opens: nothing merged is captured), else warn.
+ * capture sees them (and TSO leaves the host's own packets unsegmented,
+ * which matters when outgoing packets are captured): an egress cannot send
+ * those on a 1,500-byte link, and consumers see packets that were never on
+ * the wire. Turn them off if asked (at start before the capture opens:
+ * nothing merged is captured), else warn.
  */
 static void check_offloads(struct afp_source *a)
 {
@@ -78,23 +81,24 @@ static void check_offloads(struct afp_source *a)
 	char names[64], off[64];
 	int r;
 
-	if (rf_iface_rx_offloads(a->ifname, &on) || !on)
+	if (rf_iface_offloads(a->ifname, &on) || !(on &= a->offloads))
 		return; /* no ethtool features (tun, lo): nothing merges */
 	rf_offload_names(on, names, sizeof(names));
 	if (!a->disable_offloads) {
-		rf_log("warning: source %s: interface %s has %s on: the kernel merges received "
-		       "packets into up to 64 KiB before the capture (egresses cannot send them, "
-		       "consumers see packets that were never on the wire); --disable-offloads "
-		       "turns it off",
+		rf_log("warning: source %s: interface %s has %s on: the capture gets packets of up "
+		       "to 64 KiB that were never on the wire (egresses cannot send them, "
+		       "consumers "
+		       "do not expect them); --disable-offloads turns it off",
 		       a->base.name, a->ifname, names);
 		return;
 	}
-	r = rf_iface_rx_offloads_off(a->ifname, on, &left);
+	r = rf_iface_offloads_off(a->ifname, on, &left);
 	if (r) {
 		rf_log("warning: source %s: cannot turn %s off on interface %s: %s", a->base.name,
 		       names, a->ifname, strerror(-r));
 		return;
 	}
+	left &= on;
 	if (on & ~left)
 		rf_log("source %s: turned %s off on interface %s", a->base.name,
 		       rf_offload_names(on & ~left, off, sizeof(off)), a->ifname);
@@ -281,6 +285,7 @@ int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opt
 	a->ao.promisc = true;
 	a->ao.ignore_outgoing = !opts->capture_outgoing;
 	a->disable_offloads = opts->disable_offloads;
+	a->offloads = RF_OFFLOAD_RX_ALL | (opts->capture_outgoing ? RF_OFFLOAD_TSO : 0);
 	if (rf_afp_iface_linktype(ifname) != -ENODEV)
 		check_offloads(a);
 	r = rf_afp_open(&a->ao, &a->afp);
