@@ -191,8 +191,12 @@ static int afp_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigned 
 	for (i = 0; i < n; i++)
 		a->bytes += pkts[i].caplen;
 	a->received += (unsigned int)n;
-	if (a->state != AFP_RUNNING)
-		check_link(a); /* packets again: it is up */
+	/* Packets while down: up again? Never check_link() here, the packets are in the ring. */
+	if (a->state == AFP_DOWN && rf_now_mono_ns() >= a->next_check_ns) {
+		a->next_check_ns = rf_now_mono_ns() + LINK_CHECK_NS;
+		if (rf_afp_link(a->afp) == 1)
+			set_state(a, AFP_RUNNING, "is up again");
+	}
 	return n;
 }
 
