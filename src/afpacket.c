@@ -249,6 +249,11 @@ static int afp_setup(struct rf_afp *a, const struct rf_afp_opts *o, uint64_t rin
 	r = set_int(a->fd, SOL_PACKET, PACKET_RESERVE, RF_VLAN_HLEN);
 	if (r < 0)
 		return r;
+	if (o->ignore_outgoing) {
+		r = set_int(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+		if (r < 0)
+			return r;
+	}
 	if (o->filter) {
 		r = attach_filter(a, o->filter);
 		if (r < 0)
@@ -504,6 +509,21 @@ int rf_afp_wait(struct rf_afp *a, int timeout_ms)
 		return r == -ENETDOWN || r == -ENODEV || r == -ENXIO ? -ENETDOWN : r;
 	}
 	return 1;
+}
+
+int rf_afp_link(const struct rf_afp *a)
+{
+	struct ifreq ifr = {0};
+
+	/* By index: a new interface of the same name is another one, not ours. */
+	ifr.ifr_ifindex = a->ifindex;
+	if (ioctl(a->fd, SIOCGIFNAME, &ifr))
+		return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
+	if (strncmp(ifr.ifr_name, a->ifname, IF_NAMESIZE))
+		return -ENODEV;
+	if (ioctl(a->fd, SIOCGIFFLAGS, &ifr))
+		return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
+	return !!(ifr.ifr_flags & IFF_UP);
 }
 
 int rf_afp_stats(struct rf_afp *a, uint64_t *ret_packets, uint64_t *ret_drops)

@@ -7,7 +7,9 @@
  * packets (that pass the filter) are seen, from the first one. The kernel
  * never waits for us: when the ring is full it drops, and rf_afp_stats()
  * reports it. A VLAN tag the kernel stripped is put back into the frame, so
- * packets are the bytes that were on the wire.
+ * packets are the bytes that were on the wire. Packets the host sends on
+ * the interface are seen too, unless ignore_outgoing is set (a tap is
+ * receive-only: the host's own IPv6 ND/MLD on it are not traffic to split).
  */
 #ifndef RINGFAN_AFPACKET_H
 #define RINGFAN_AFPACKET_H
@@ -27,6 +29,7 @@ struct rf_afp_opts {
 	uint32_t snaplen;     /* 0: 65535 */
 	int block_timeout_ms; /* block retire timeout; 0: 10 ms */
 	bool promisc;	      /* PACKET_MR_PROMISC membership (dropped with the socket) */
+	bool ignore_outgoing; /* only packets the interface received, not those it sent */
 	/*
 	 * Compiled for frames as on the wire (pcap_open_dead(DLT_EN10MB, snaplen));
 	 * runs in the kernel (SO_ATTACH_FILTER), and for frames whose VLAN tag the
@@ -67,6 +70,14 @@ int rf_afp_next_burst(struct rf_afp *a, struct rf_packet *pkts, unsigned int max
 
 /* Hand every block fully returned by rf_afp_next_burst() back to the kernel. */
 void rf_afp_release(struct rf_afp *a);
+
+/*
+ * The capture's interface now: 1 up; 0 down (it still exists, and the kernel
+ * resumes this capture when it comes up); -ENODEV gone (deleted, renamed or
+ * moved to another network namespace: this capture will never see it
+ * again, a new one must be opened by name); other negative errno.
+ */
+int rf_afp_link(const struct rf_afp *a);
 
 /* Wait up to timeout_ms for a block (poll). Returns 1 ready, 0 timeout, -EINTR, or -ENETDOWN. */
 int rf_afp_wait(struct rf_afp *a, int timeout_ms);

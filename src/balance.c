@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "egress.h"
 #include "metrics.h"
+#include "iface.h"
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
@@ -97,6 +98,7 @@ static void snap_sources(struct balancer *b, struct rf_stats_snap *s)
 		s->sources[i].received = c.received;
 		s->sources[i].bytes = c.bytes;
 		s->sources[i].kernel_drops = c.kernel_drops;
+		snprintf(s->sources[i].state, sizeof(s->sources[i].state), "%s", c.state);
 	}
 }
 
@@ -318,6 +320,8 @@ static int open_sources(struct balancer *b)
 {
 	struct rf_source_opts so = {
 		.capture_ring_size = b->cfg->capture_ring_size,
+		.capture_outgoing = b->cfg->capture_outgoing,
+		.disable_offloads = b->cfg->disable_offloads,
 		.rate_pps = b->cfg->rate_pps,
 		.speed = b->cfg->speed,
 		.loops = b->cfg->loops,
@@ -526,7 +530,7 @@ static int open_stats(struct balancer *b)
 	if (!b->snap || !b->prev)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/%u.stats", b->dir, b->cfg->cluster);
-	r = rf_stats_file_open(path, &b->sf);
+	r = rf_stats_file_open(path, b->cfg->owner, b->cfg->group, b->cfg->file_mode, &b->sf);
 	if (r)
 		rf_err("cannot create stats file '%s': %s", path, strerror(-r));
 	return r;
@@ -570,6 +574,11 @@ static int start_egresses(struct balancer *b)
 	unsigned int i;
 	int r, dlt = b->linktype;
 
+	if (!b->cfg->n_egress)
+		return 0;
+	r = rf_iface_check_egress_loops(b->cfg);
+	if (r)
+		return r;
 	for (i = 0; i < b->cfg->n_egress; i++) {
 		const struct rf_cfg_egress *ce = &b->cfg->egress[i];
 		struct rf_egress_opts eo = {.queue = name, .target = ce->target, .dir = b->dir};

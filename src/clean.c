@@ -19,6 +19,7 @@
 #include <ringfan/ringfan.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "util.h"
 
 struct clean_opts {
@@ -144,33 +145,16 @@ static void tally(int dirfd, const char *name, struct cluster_files *clusters)
 		clusters[c].queues = (uint32_t)q + 1;
 }
 
-/* Is the cluster's balancer running? Its lock says so (only a write lock counts). */
-static bool balancer_alive(int dirfd, uint32_t cluster)
-{
-	struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
-	char name[32];
-	int fd;
-	bool alive;
-
-	snprintf(name, sizeof(name), "%u.lock", cluster);
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	alive = !fcntl(fd, F_OFD_GETLK, &l) && l.l_type != F_UNLCK;
-	close(fd);
-	return alive;
-}
-
 /* Why the cluster must stay, or NULL: a balancer, or a consumer of one of its queues. */
-static const char *in_use(const struct clean_opts *o, int dirfd, const struct cluster_files *cf,
-			  char *why, size_t len)
+static const char *in_use(const struct clean_opts *o, const char *dir,
+			  const struct cluster_files *cf, char *why, size_t len)
 {
 	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = o->dir};
 	struct rf_queue_info qi;
 	char name[32];
 	uint32_t q;
 
-	if (balancer_alive(dirfd, cf->cluster)) {
+	if (rf_cluster_alive(dir, cf->cluster)) {
 		snprintf(why, len, "its balancer is running (stop it first)");
 		return why;
 	}
@@ -217,10 +201,11 @@ static int remove_cluster(int dirfd, uint32_t cluster)
 }
 
 /* Keep or remove one cluster's files; returns 1 if kept because in use, <0 on failure. */
-static int clean_cluster(const struct clean_opts *o, int dirfd, const struct cluster_files *cf)
+static int clean_cluster(const struct clean_opts *o, int dirfd, const char *dir,
+			 const struct cluster_files *cf)
 {
 	char why[128], size[32];
-	const char *busy = in_use(o, dirfd, cf, why, sizeof(why));
+	const char *busy = in_use(o, dir, cf, why, sizeof(why));
 	int r;
 
 	if (busy) {
@@ -273,7 +258,7 @@ static int run(const struct clean_opts *o, int dirfd, const char *path)
 	for (c = 0; !r && c <= RF_MAX_CLUSTER; c++) {
 		if (!clusters[c].files || (o->have_cluster && c != o->cluster))
 			continue;
-		r = clean_cluster(o, dirfd, &clusters[c]);
+		r = clean_cluster(o, dirfd, path, &clusters[c]);
 		/* Kept because in use: an error when asked for this cluster, a note otherwise. */
 		if (r == 1 && o->have_cluster)
 			status = RF_EXIT_RUNTIME;

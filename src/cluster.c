@@ -19,24 +19,28 @@
 
 const char *rf_cluster_dir(const char *dir)
 {
-	const char *env;
+	/* The library's own choice of directory (and its only definition). */
+	static struct rf_dir_info di;
 
-	if (dir && *dir)
-		return dir;
-	env = getenv("RINGFAN_DIR");
-	return env && *env ? env : RF_DEFAULT_DIR;
+	rf_queue_dir_check(dir, 0, &di);
+	return di.path;
 }
 
-/* A live balancer holds the OFD lock on DIR/CLUSTER.lock; the kernel drops it when it dies. */
+/*
+ * A live balancer holds a write lock on its stats file (and each new one is
+ * locked before it gets the name); the kernel drops it when the balancer
+ * dies. Asking with a read lock sees only write locks, which a reader of
+ * the file cannot take: it can neither fake nor hide a live balancer.
+ */
 bool rf_cluster_alive(const char *dir, uint64_t cluster)
 {
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
 	char path[4200];
 	int fd;
 	bool alive;
 
-	snprintf(path, sizeof(path), "%s/%llu.lock", dir, (unsigned long long)cluster);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/%llu.stats", dir, (unsigned long long)cluster);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	alive = !fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK;

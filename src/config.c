@@ -28,6 +28,7 @@ enum opt_id {
 	OPT_LOGFILE = 'l',
 	OPT_USER = 'D',
 	OPT_HELP = 'h',
+	OPT_CAPTURE_OUTGOING = 'X',
 	OPT_RING_SIZE = 256,
 	OPT_CAPTURE_RING,
 	OPT_OWNER,
@@ -39,6 +40,7 @@ enum opt_id {
 	OPT_LOOP,
 	OPT_ACCESS,
 	OPT_METRICS,
+	OPT_DISABLE_OFFLOADS,
 };
 
 static const struct opt_desc opts[] = {
@@ -51,6 +53,10 @@ static const struct opt_desc opts[] = {
 	 "0,1,2,4,5,6"},
 	{OPT_EGRESS, "egress", "Q:TARGET",
 	 "re-emit queue Q on IFACE or into pcap:FILE (repeatable)"},
+	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
+	 "interfaces also give the packets this host sends on them (default: received only)"},
+	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
+	 "turn GRO/LRO (with -X also TSO) off on interface sources (else: a warning)"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
@@ -183,9 +189,8 @@ static int parse_groups(struct rf_config *cfg, const char *list, const char *whe
 	for (rest = buf; (tok = strsep(&rest, ","));) {
 		if (n >= RF_CFG_MAX_GROUPS || rf_parse_u64(tok, 1, RF_CFG_MAX_QUEUES, &v) ||
 		    total + v > RF_CFG_MAX_QUEUES) {
-			rf_err("%sbad queue count '%s' in '-n %s' (1..%d queues in total, at most "
-			       "%d "
-			       "groups)",
+			rf_err("%sbad queue count '%s' in '-n %s' (decimal, 1..%d queues in total, "
+			       "at most %d groups)",
 			       where, tok, list, RF_CFG_MAX_QUEUES, RF_CFG_MAX_GROUPS);
 			return -EINVAL;
 		}
@@ -211,7 +216,8 @@ static int parse_egress(struct rf_config *cfg, const char *arg, const char *wher
 	memcpy(num, arg, colon - arg);
 	num[colon - arg] = 0;
 	if (rf_parse_u64(num, 0, RF_MAX_QUEUE, &q)) {
-		rf_err("%sbad queue number '%s' in egress '%s'", where, num, arg);
+		rf_err("%sbad queue number '%s' in egress '%s' (decimal, 0..%d)", where, num, arg,
+		       RF_MAX_QUEUE);
 		return -EINVAL;
 	}
 	if (cfg->n_egress >= RF_CFG_MAX_EGRESS) {
@@ -294,7 +300,7 @@ static int set_cluster(struct rf_config *cfg, const char *arg, const char *where
 	uint64_t v;
 
 	if (rf_parse_u64(arg, 0, RF_MAX_CLUSTER, &v)) {
-		rf_err("%sbad cluster id '%s' (0..%d)", where, arg, RF_MAX_CLUSTER);
+		rf_err("%sbad cluster id '%s' (decimal, 0..%d)", where, arg, RF_MAX_CLUSTER);
 		return -EINVAL;
 	}
 	cfg->cluster = (uint32_t)v;
@@ -441,7 +447,7 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 
 	if (id == OPT_LOOP) {
 		if (rf_parse_u64(arg, 0, UINT32_MAX, &loops)) {
-			rf_err("%sbad loop count '%s'", where, arg);
+			rf_err("%sbad loop count '%s' (decimal, 0 = forever)", where, arg);
 			return -EINVAL;
 		}
 		cfg->loops = loops;
@@ -449,7 +455,7 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 		return 0;
 	}
 	if (rf_parse_double(arg, 1e-6, 1e12, id == OPT_RATE ? &cfg->rate_pps : &cfg->speed)) {
-		rf_err("%sbad %s '%s' (a positive number)", where,
+		rf_err("%sbad %s '%s' (a positive decimal number)", where,
 		       id == OPT_RATE ? "rate" : "speed", arg);
 		return -EINVAL;
 	}
@@ -486,6 +492,12 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return parse_egress(cfg, arg, where);
 	case OPT_PRINT:
 		cfg->print_stats = true;
+		return 0;
+	case OPT_CAPTURE_OUTGOING:
+		cfg->capture_outgoing = true;
+		return 0;
+	case OPT_DISABLE_OFFLOADS:
+		cfg->disable_offloads = true;
 		return 0;
 	case OPT_DAEMON:
 		cfg->daemon = true;
@@ -619,7 +631,7 @@ static int parse_getopt(struct rf_config *cfg, int argc, char **argv)
 	build_longopts(lo);
 	opterr = 0;
 	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
-	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:Xh", lo, NULL)) != -1) {
 		if (c == 'h') {
 			rf_balance_usage(stdout);
 			return -1;

@@ -65,10 +65,12 @@ struct rf_config {
 	struct rf_cfg_access access[RF_CFG_MAX_ACCESS];
 	unsigned int n_access;
 	char dir[RF_CFG_PATH_MAX];
-	double rate_pps;  /* 0: not paced by rate */
-	double speed;	  /* 0: not paced by capture time */
-	uint64_t loops;	  /* file replays; 0: forever */
-	bool loops_given; /* --loop makes the replay live-like */
+	double rate_pps;       /* 0: not paced by rate */
+	double speed;	       /* 0: not paced by capture time */
+	uint64_t loops;	       /* file replays; 0: forever */
+	bool loops_given;      /* --loop makes the replay live-like */
+	bool capture_outgoing; /* -X: interfaces also give the packets the host sends */
+	bool disable_offloads; /* turn GRO/LRO off on interface sources */
 	/* --metrics ADDR:PORT; "" when not serving */
 	char metrics_listen[RF_METRICS_LISTEN_MAX];
 };

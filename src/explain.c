@@ -292,7 +292,7 @@ static int parse_args(struct explain *e, int argc, char **argv)
 			break;
 		case 'n':
 			if (rf_parse_u64(optarg, 1, MAX_QUEUES, &n) < 0) {
-				rf_err("bad number of queues '%s' (expected 1-%d)", optarg,
+				rf_err("bad number of queues '%s' (decimal, 1-%d)", optarg,
 				       MAX_QUEUES);
 				return -EINVAL;
 			}

@@ -225,9 +225,10 @@ static void check_consumer(struct health *h, const struct rf_stats_snap *s, uint
 			h->cluster, (unsigned long long)q, v->gone_secs, when, limit_word(l), thr);
 }
 
+/* Every packet the queue's consumer should have had and did not (egress failures included). */
 static uint64_t queue_drops(const struct rf_stats_queue *q)
 {
-	return q->dropped + q->egress_failed;
+	return q->dropped;
 }
 
 static void check_drops(struct health *h, const struct rf_stats_snap *s,
@@ -246,7 +247,7 @@ static void check_drops(struct health *h, const struct rf_stats_snap *s,
 		rf_rate(a->dropped_full, b->dropped_full, secs),
 		rf_rate(a->dropped_toobig, b->dropped_toobig, secs),
 		rf_rate(a->dropped_cursor, b->dropped_cursor, secs),
-		rf_rate(a->egress_failed, b->egress_failed, secs), limit_word(l), thr);
+		rf_rate(a->dropped_egress, b->dropped_egress, secs), limit_word(l), thr);
 }
 
 static void check_fill(struct health *h, const struct rf_stats_snap *s, uint64_t q,

@@ -21,6 +21,11 @@ struct rf_source_counters {
 	uint64_t received;     /* packets handed to the balancer */
 	uint64_t bytes;	       /* their captured bytes */
 	uint64_t kernel_drops; /* packets the kernel dropped (ring full); 0 for files */
+	/*
+	 * "running"; an interface "down" (it exists, not up) or "gone" (no such
+	 * interface: captured again when it comes back); a file "finished".
+	 */
+	const char *state;
 };
 
 struct rf_source_ops {
@@ -51,6 +56,8 @@ struct rf_source {
 
 struct rf_source_opts {
 	uint64_t capture_ring_size; /* afpacket: kernel ring bytes */
+	bool capture_outgoing;	    /* afpacket: also packets the host sends on the interface */
+	bool disable_offloads;	    /* afpacket: turn GRO/LRO off (else warn when on) */
 	double rate_pps;	    /* pcap: packets per second, 0: unpaced */
 	double speed;		    /* pcap: multiple of the recorded pace, 0: unpaced */
 	uint64_t loops;		    /* pcap: times to play the file, 0: forever */

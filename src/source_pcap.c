@@ -33,9 +33,13 @@ struct pcap_source {
 	bool have_pending;
 	double rate_pps, speed;
 	uint64_t loops_left; /* plays after the current one; UINT64_MAX: forever */
-	uint64_t start_mono; /* clock of the first packet handed out (paced) */
-	uint64_t first_ts;   /* timestamp of the first packet of the first play */
-	uint64_t last_ts;
+	/* Paced: the packet of time pace_ts is due at pace_mono (see ps_pace()). */
+	uint64_t pace_mono;
+	uint64_t pace_ts;
+	uint64_t prev_ts; /* timestamp of the packet read before */
+	bool new_play;	  /* the next packet read starts a play after the first */
+	uint64_t min_ts;  /* earliest and latest timestamps of the first play */
+	uint64_t max_ts;
 	uint64_t ts_offset; /* added to timestamps of later plays so that time moves on */
 	uint64_t received;
 	uint64_t bytes;
@@ -97,19 +101,49 @@ static int ps_open_pcap(struct pcap_source *p)
 	return 0;
 }
 
-/* When the packet at ts may go out, on the monotonic clock. */
+/* Nanoseconds as an integer, saturated (a huge gap at a tiny speed must not overflow). */
+static uint64_t ns_of(double ns)
+{
+	return ns < 0x1p62 ? (uint64_t)ns : (uint64_t)1 << 62;
+}
+
+/* When the packet at ts may go out, on the monotonic clock (ts >= pace_ts, see ps_pace()). */
 static uint64_t ps_due(const struct pcap_source *p, uint64_t ts)
 {
 	if (p->rate_pps > 0)
-		return p->start_mono + (uint64_t)((double)p->received * 1e9 / p->rate_pps);
+		return p->pace_mono + ns_of((double)p->received * 1e9 / p->rate_pps);
 	if (p->speed > 0)
-		return p->start_mono + (uint64_t)((double)(ts - p->first_ts) / p->speed);
+		return p->pace_mono + ns_of((double)(ts - p->pace_ts) / p->speed);
 	return 0;
 }
 
 static bool ps_paced(const struct pcap_source *p)
 {
 	return p->rate_pps > 0 || p->speed > 0;
+}
+
+/*
+ * Called once per packet read, in file order. The clock starts with the
+ * first packet. A packet older than the one before it (time goes backwards:
+ * merged or re-ordered captures, a clock step) is due together with that
+ * one, at once, and the pace then continues from it: the gaps after it are
+ * kept, the backward jump is not waited for. So is the first packet of
+ * every later play (--loop): plays follow each other without a pause.
+ */
+static void ps_pace(struct pcap_source *p, uint64_t ts)
+{
+	if (!ps_paced(p))
+		return;
+	if (!p->pace_mono) {
+		p->pace_mono = rf_now_mono_ns();
+		p->pace_ts = ts;
+	} else if (p->speed > 0 && (ts < p->prev_ts || p->new_play)) {
+		/* (A rate paces by count from the first packet on: no new base.) */
+		p->pace_mono = ps_due(p, p->prev_ts);
+		p->pace_ts = ts;
+	}
+	p->new_play = false;
+	p->prev_ts = ts;
 }
 
 /* End of one play: start the next one, or say the file is done. */
@@ -123,7 +157,9 @@ static int ps_rewind(struct pcap_source *p)
 	p->pcap = NULL;
 	if (ps_open_pcap(p))
 		return -EIO;
-	p->ts_offset += p->last_ts - p->first_ts + 1000;
+	/* Every packet of the next play is later than every one of this play. */
+	p->ts_offset += p->max_ts - p->min_ts + 1000;
+	p->new_play = true;
 	return 0;
 }
 
@@ -148,11 +184,13 @@ static int ps_read(struct pcap_source *p, struct rf_packet *pkt)
 	memcpy(p->arena + p->arena_used, data, caplen);
 	ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
 	if (!p->started) {
-		p->first_ts = ts;
+		p->min_ts = p->max_ts = ts;
 		p->started = true;
 	}
-	if (!p->ts_offset)
-		p->last_ts = ts;
+	if (!p->ts_offset) {
+		p->min_ts = ts < p->min_ts ? ts : p->min_ts;
+		p->max_ts = ts > p->max_ts ? ts : p->max_ts;
+	}
 	pkt->data = p->arena + p->arena_used;
 	pkt->ts_ns = ts + p->ts_offset;
 	pkt->caplen = caplen;
@@ -164,14 +202,10 @@ static int ps_read(struct pcap_source *p, struct rf_packet *pkt)
 	return 1;
 }
 
-/* Paced: is the packet due? Starts the clock on the first packet. */
+/* Paced: is the packet due? */
 static bool ps_is_due(struct pcap_source *p, const struct rf_packet *pkt)
 {
-	if (!ps_paced(p))
-		return true;
-	if (!p->start_mono)
-		p->start_mono = rf_now_mono_ns();
-	return ps_due(p, pkt->ts_ns) <= rf_now_mono_ns();
+	return !ps_paced(p) || ps_due(p, pkt->ts_ns) <= rf_now_mono_ns();
 }
 
 static void ps_take(struct pcap_source *p, struct rf_packet *dst, const struct rf_packet *src)
@@ -213,6 +247,7 @@ static int ps_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigned i
 			if (r == 0)
 				continue;
 			p->have_pending = true;
+			ps_pace(p, p->pending.ts_ns);
 		}
 		if (!ps_is_due(p, &p->pending))
 			break;
@@ -236,7 +271,7 @@ static int ps_wait_ms(const struct rf_source *s)
 	const struct pcap_source *p = (const struct pcap_source *)s;
 	uint64_t due, now;
 
-	if (!p->have_pending || !ps_paced(p) || !p->start_mono)
+	if (!p->have_pending || !ps_paced(p) || !p->pace_mono)
 		return 0;
 	due = ps_due(p, p->pending.ts_ns);
 	now = rf_now_mono_ns();
@@ -257,6 +292,7 @@ static void ps_counters(struct rf_source *s, struct rf_source_counters *ret)
 	ret->received = p->received;
 	ret->bytes = p->bytes;
 	ret->kernel_drops = 0;
+	ret->state = s->finished ? "finished" : "running";
 }
 
 static void ps_close(struct rf_source *s)

@@ -21,8 +21,8 @@ static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct r
 	char a[32], b[32], c[32];
 	uint64_t i;
 
-	fprintf(f, "  %-32s %15s %17s %13s%s\n", "source", "received", "bytes", "kernel-drops",
-		prev ? "        pps" : "");
+	fprintf(f, "  %-32s %15s %17s %13s%s  state\n", "source", "received", "bytes",
+		"kernel-drops", prev ? "        pps" : "");
 	for (i = 0; i < s->n_sources; i++) {
 		const struct rf_stats_source *src = &s->sources[i];
 
@@ -33,7 +33,7 @@ static void print_sources(FILE *f, const struct rf_stats_snap *s, const struct r
 		if (prev)
 			fprintf(f, " %10.0f",
 				rf_rate(src->received, prev->sources[i].received, secs));
-		fputc('\n', f);
+		fprintf(f, "  %s\n", src->state[0] ? src->state : "-");
 	}
 }
 
@@ -142,6 +142,8 @@ static void json_sources(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "received", s->sources[i].received);
 		JU(f, ",", "bytes", s->sources[i].bytes);
 		JU(f, ",", "kernel_drops", s->sources[i].kernel_drops);
+		fprintf(f, ",\"state\":");
+		json_str(f, s->sources[i].state);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -342,7 +344,8 @@ static int parse_stats_args(struct stats_args *a, int argc, char **argv)
 		switch (c) {
 		case 'c':
 			if (rf_parse_u64(optarg, 0, RF_MAX_CLUSTER, &v)) {
-				rf_err("bad cluster id '%s' (0..%d)", optarg, RF_MAX_CLUSTER);
+				rf_err("bad cluster id '%s' (decimal, 0..%d)", optarg,
+				       RF_MAX_CLUSTER);
 				return RF_EXIT_USAGE;
 			}
 			a->cluster = (uint32_t)v;

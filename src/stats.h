@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "decode.h"
 
@@ -26,6 +27,7 @@ struct rf_stats_source {
 	uint64_t received;
 	uint64_t bytes;
 	uint64_t kernel_drops;
+	char state[16]; /* "running"; interfaces: "down", "gone"; files: "finished" */
 };
 
 struct rf_stats_group {
@@ -115,11 +117,14 @@ void rf_stats_print(FILE *f, const struct rf_stats_snap *s, const struct rf_stat
 struct rf_stats_file;
 
 /*
- * Open the writer: path is the stats file. in_place: rewrite the open file
- * in place instead of write-temp-and-rename (after dropping privileges the
- * directory may not be writable). Returns 0 or a negative errno.
+ * Open the writer: path is the stats file. It gets the queue files' owner
+ * and group ((uid_t)-1, (gid_t)-1: the caller's) and the read bits of their
+ * mode queue_mode (whoever may read the queues may read the counters; only
+ * the owner writes), also when it existed before. Returns 0 or a negative
+ * errno.
  */
-int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file);
+int rf_stats_file_open(const char *path, uid_t owner, gid_t group, mode_t queue_mode,
+		       struct rf_stats_file **ret_file);
 /* Replace the file's contents with s (atomically when the directory allows it). */
 int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s);
 /* Switch to in-place rewrites (the directory will not be writable any more). */

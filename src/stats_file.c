@@ -11,19 +11,26 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stats.h"
 #include "util.h"
 
+/* A uint64_t counter, or (len > 0) a char[len] string, "-" in the file when empty. */
 struct field {
 	const char *key;
 	size_t off;
+	size_t len;
 };
 
 #define F(type, name)                       \
 	{                                   \
 #name, offsetof(type, name) \
+	}
+#define FS(type, name)                                                 \
+	{                                                              \
+#name, offsetof(type, name), sizeof(((type *)0)->name) \
 	}
 
 static const struct field top_fields[] = {
@@ -39,9 +46,9 @@ static const struct field top_fields[] = {
 };
 
 static const struct field source_fields[] = {
-	F(struct rf_stats_source, received),
-	F(struct rf_stats_source, bytes),
-	F(struct rf_stats_source, kernel_drops),
+	FS(struct rf_stats_source, name),  F(struct rf_stats_source, received),
+	F(struct rf_stats_source, bytes),  F(struct rf_stats_source, kernel_drops),
+	FS(struct rf_stats_source, state),
 };
 
 static const struct field group_fields[] = {
@@ -68,6 +75,7 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, ring_size),
 	F(struct rf_stats_queue, generation),
 	F(struct rf_stats_queue, consumer_seen_ns),
+	FS(struct rf_stats_queue, egress),
 };
 
 static const struct field frag_fields[] = {
@@ -141,11 +149,18 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
 static void put_fields(struct out *o, const char *prefix, const void *base, const struct field *f,
 		       size_t n)
 {
+	const char *str;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		put(o, "%s%s: %llu\n", prefix, f[i].key,
-		    (unsigned long long)*u64_at(base, f[i].off));
+	for (i = 0; i < n; i++) {
+		if (!f[i].len) {
+			put(o, "%s%s: %llu\n", prefix, f[i].key,
+			    (unsigned long long)*u64_at(base, f[i].off));
+			continue;
+		}
+		str = (const char *)base + f[i].off;
+		put(o, "%s%s: %.*s\n", prefix, f[i].key, (int)f[i].len, *str ? str : "-");
+	}
 }
 
 static void format_entities(struct out *o, const struct rf_stats_snap *s)
@@ -154,7 +169,6 @@ static void format_entities(struct out *o, const struct rf_stats_snap *s)
 	uint64_t i;
 
 	for (i = 0; i < s->n_sources; i++) {
-		put(o, "source.%llu.name: %s\n", (unsigned long long)i, s->sources[i].name);
 		snprintf(prefix, sizeof(prefix), "source.%llu.", (unsigned long long)i);
 		put_fields(o, prefix, &s->sources[i], source_fields, ARRAY_SIZE(source_fields));
 	}
@@ -165,8 +179,6 @@ static void format_entities(struct out *o, const struct rf_stats_snap *s)
 	for (i = 0; i < s->n_queues; i++) {
 		snprintf(prefix, sizeof(prefix), "queue.%llu.", (unsigned long long)i);
 		put_fields(o, prefix, &s->queues[i], queue_fields, ARRAY_SIZE(queue_fields));
-		put(o, "%segress: %s\n", prefix,
-		    s->queues[i].egress[0] ? s->queues[i].egress : "-");
 	}
 }
 
@@ -188,6 +200,11 @@ int rf_stats_format(const struct rf_stats_snap *s, char *buf, size_t len)
 	return o.overflow ? -ENOSPC : (int)o.used;
 }
 
+static void set_str(char *dst, size_t len, const char *val)
+{
+	snprintf(dst, len, "%s", val);
+}
+
 static int set_field(void *base, const struct field *f, size_t n, const char *key, const char *val)
 {
 	size_t i;
@@ -195,14 +212,12 @@ static int set_field(void *base, const struct field *f, size_t n, const char *ke
 	for (i = 0; i < n; i++) {
 		if (strcmp(f[i].key, key))
 			continue;
-		return rf_parse_u64(val, 0, UINT64_MAX, u64_at(base, f[i].off));
+		if (!f[i].len)
+			return rf_parse_u64(val, 0, UINT64_MAX, u64_at(base, f[i].off));
+		set_str((char *)base + f[i].off, f[i].len, strcmp(val, "-") ? val : "");
+		return 0;
 	}
 	return 0; /* unknown keys are for newer readers */
-}
-
-static void set_str(char *dst, size_t len, const char *val)
-{
-	snprintf(dst, len, "%s", val);
 }
 
 /* "queue.3.enqueued" -> index 3, rest "enqueued". */
@@ -228,20 +243,13 @@ static int parse_kv(struct rf_stats_snap *s, const char *key, const char *val)
 	const char *rest;
 	uint64_t i;
 
-	if (split_indexed(key, "source.", RF_STATS_MAX_SOURCES, &i, &rest)) {
-		if (!strcmp(rest, "name"))
-			set_str(s->sources[i].name, sizeof(s->sources[i].name), val);
+	if (split_indexed(key, "source.", RF_STATS_MAX_SOURCES, &i, &rest))
 		return set_field(&s->sources[i], source_fields, ARRAY_SIZE(source_fields), rest,
 				 val);
-	}
 	if (split_indexed(key, "group.", RF_STATS_MAX_GROUPS, &i, &rest))
 		return set_field(&s->groups[i], group_fields, ARRAY_SIZE(group_fields), rest, val);
-	if (split_indexed(key, "queue.", RF_STATS_MAX_QUEUES, &i, &rest)) {
-		if (!strcmp(rest, "egress"))
-			set_str(s->queues[i].egress, sizeof(s->queues[i].egress),
-				strcmp(val, "-") ? val : "");
+	if (split_indexed(key, "queue.", RF_STATS_MAX_QUEUES, &i, &rest))
 		return set_field(&s->queues[i], queue_fields, ARRAY_SIZE(queue_fields), rest, val);
-	}
 	if (!strncmp(key, "decode.", 7)) {
 		for (i = 0; i < RF_DEC__MAX; i++)
 			if (!strcmp(key + 7, rf_decode_reason_name((unsigned int)i)))
@@ -290,29 +298,69 @@ int rf_stats_parse(char *text, struct rf_stats_snap *ret)
 
 /* ---- writer ---- */
 
+/*
+ * The writer keeps the current file open and write-locked: the lock is the
+ * balancer's mark of life for readers (rf_cluster_alive()); each file is
+ * locked before it gets the public name, so no reader can take it first.
+ * Every file is created through the directory, never following a link.
+ */
 struct rf_stats_file {
-	char path[4096];
-	char tmp[4120];
-	int fd; /* the file itself, for in-place rewrites */
+	int dirfd;
+	char name[256]; /* "CLUSTER.stats" */
+	char tmp[272];	/* "CLUSTER.stats.tmp" */
+	int fd;		/* the current file, locked; -1 before the first write */
 	bool in_place;
+	uid_t owner;
+	gid_t group;
+	mode_t mode;
 	char *buf;
 };
 
-int rf_stats_file_open(const char *path, struct rf_stats_file **ret_file)
+/*
+ * Who may read the queues may read the counters: the queue mode's read bits,
+ * and only the owner (the balancer) writes. 0600 -> 0600, 0640 -> 0640,
+ * 0666 -> 0644.
+ */
+static mode_t stats_mode(mode_t queue_mode)
 {
-	struct rf_stats_file *f;
-	int r;
+	return (queue_mode & 0444) | 0200;
+}
 
+/* Owner, group and mode of a newly written file (an old one may have had others). */
+static int set_perms(const struct rf_stats_file *f, int fd)
+{
+	if ((f->owner != (uid_t)-1 || f->group != (gid_t)-1) && fchown(fd, f->owner, f->group))
+		return -errno;
+	return fchmod(fd, f->mode) ? -errno : 0;
+}
+
+int rf_stats_file_open(const char *path, uid_t owner, gid_t group, mode_t queue_mode,
+		       struct rf_stats_file **ret_file)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	struct rf_stats_file *f;
+	int r = 0;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir) || strlen(slash + 1) >= 256)
+		return -EINVAL;
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->buf = malloc(RF_STATS_TEXT_MAX))) {
 		free(f);
 		return -ENOMEM;
 	}
-	snprintf(f->path, sizeof(f->path), "%s", path);
-	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", path);
-	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f->fd < 0) {
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = 0;
+	snprintf(f->name, sizeof(f->name), "%s", slash + 1);
+	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", f->name);
+	f->owner = owner;
+	f->group = group;
+	f->mode = stats_mode(queue_mode);
+	f->fd = -1;
+	f->dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (f->dirfd < 0)
 		r = -errno;
+	if (r) {
 		free(f->buf);
 		free(f);
 		return r;
@@ -344,45 +392,79 @@ static int write_all(int fd, const char *buf, size_t len)
 
 static int write_in_place(struct rf_stats_file *f, size_t len)
 {
-	int r = write_all(f->fd, f->buf, len);
+	int r = f->fd < 0 ? -EBADF : write_all(f->fd, f->buf, len);
 
 	if (!r && ftruncate(f->fd, (off_t)len))
 		r = -errno;
 	return r;
 }
 
-static int write_renamed(struct rf_stats_file *f, size_t len)
+static int lock_fd(int fd)
+{
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+	return fcntl(fd, F_OFD_SETLK, &l) ? -errno : 0;
+}
+
+/*
+ * A new file under the temporary name (whatever was there is removed first:
+ * the directory is the balancer's, so it was a stale one of ours), created
+ * exclusively and without following links, locked, with its access set.
+ */
+static int new_file(struct rf_stats_file *f)
 {
 	int fd, r;
 
-	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (unlinkat(f->dirfd, f->tmp, 0) && errno != ENOENT)
+		return -errno;
+	fd = openat(f->dirfd, f->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, f->buf, len);
-	close(fd);
-	if (!r && rename(f->tmp, f->path))
-		r = -errno;
+	r = lock_fd(fd);
+	if (!r)
+		r = set_perms(f, fd);
 	if (r) {
-		unlink(f->tmp);
+		close(fd);
+		unlinkat(f->dirfd, f->tmp, 0);
 		return r;
 	}
-	/* The name now points to the new file: keep f->fd on it for in-place rewrites. */
-	fd = open(f->path, O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		close(f->fd);
-		f->fd = fd;
+	return fd;
+}
+
+static int write_renamed(struct rf_stats_file *f, size_t len)
+{
+	int fd = new_file(f), r;
+
+	if (fd < 0)
+		return fd;
+	r = write_all(fd, f->buf, len);
+	if (!r && renameat(f->dirfd, f->tmp, f->dirfd, f->name))
+		r = -errno;
+	if (r) {
+		close(fd);
+		unlinkat(f->dirfd, f->tmp, 0);
+		return r;
 	}
+	/* The name is the new file's now: its lock replaces the old one's. */
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
 	return 0;
 }
 
 int rf_stats_file_write(struct rf_stats_file *f, const struct rf_stats_snap *s)
 {
-	int len = rf_stats_format(s, f->buf, RF_STATS_TEXT_MAX);
+	int len = rf_stats_format(s, f->buf, RF_STATS_TEXT_MAX), r;
 
 	if (len < 0)
 		return len;
-	if (!f->in_place && !write_renamed(f, (size_t)len))
-		return 0;
+	if (!f->in_place) {
+		r = write_renamed(f, (size_t)len);
+		if (!r)
+			return 0;
+		/* Not allowed to give a new file the owner or group (after -D): stay in place. */
+		f->in_place = r == -EPERM;
+	}
 	return write_in_place(f, (size_t)len);
 }
 
@@ -391,8 +473,10 @@ void rf_stats_file_close(struct rf_stats_file *f, bool remove)
 	if (!f)
 		return;
 	if (remove)
-		unlink(f->path);
-	close(f->fd);
+		unlinkat(f->dirfd, f->name, 0);
+	if (f->fd >= 0)
+		close(f->fd);
+	close(f->dirfd);
 	free(f->buf);
 	free(f);
 }

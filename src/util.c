@@ -37,15 +37,36 @@ void rf_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A number starts with a digit (a fraction may start with "."), and with 0
+ * only when it is 0 or "0.": "031" is not read as octal 25 nor "0x1f" as 31,
+ * both are refused, so that every number means what it says in decimal.
+ */
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool decimal_start(const char *s, bool fraction)
+{
+	if (!s)
+		return false;
+	if (fraction && s[0] == '.')
+		return is_digit(s[1]);
+	if (!is_digit(s[0]))
+		return false;
+	return s[0] != '0' || s[1] == '\0' || (fraction && s[1] == '.');
+}
+
 int rf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!decimal_start(s, false))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (errno == ERANGE)
 		return -ERANGE;
 	if (errno || *end)
@@ -62,7 +83,7 @@ int rf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 	unsigned int shift = 0;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!decimal_start(s, false))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -104,7 +125,7 @@ int rf_parse_double(const char *s, double min, double max, double *ret)
 	char *end;
 	double v;
 
-	if (!s || !*s || *s == ' ')
+	if (!decimal_start(s, true))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);

@@ -21,8 +21,10 @@ void rf_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Strict number parsers: the whole string must be a number in [min, max]
- * (suffixes k/M/G = 1024 powers accepted by rf_parse_size only).
+ * Strict number parsers: the whole string must be a decimal number in
+ * [min, max] (suffixes k/M/G = 1024 powers accepted by rf_parse_size only).
+ * Decimal only: no sign, no space, no leading zero ("031", "0x1f" and
+ * "0755" are -EINVAL, "0" and "0.5" are fine), never octal or hex.
  * Return 0 or -EINVAL / -ERANGE; *ret written only on success.
  */
 int rf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);

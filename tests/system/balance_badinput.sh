@@ -12,8 +12,7 @@ pidf=$TMP/bal.pid
 # Nothing of cluster 99 may remain after a failed start.
 check_clean() {
 	local left
-	# .lock is the directory's (producers serialize on it), not the cluster's.
-	left=$(ls -A "$RINGFAN_DIR" | grep -vx '\.lock' || true)
+	left=$(queue_dir_files)
 	[ -z "$left" ] || fail "files left behind after a failed start: $left"
 	[ ! -e "$pidf" ] || fail "pid file left behind"
 }
@@ -34,6 +33,11 @@ bad 2 "egress '5:veth0': queue 5 out of range \(queues 0..4\)" \
 bad 2 "bad queue number 'x' in egress 'x:veth0'" -i "pcap:$pcap" -c 99 -n 2 -r x:veth0
 bad 2 "queue 1 already has an egress" -i "pcap:$pcap" -c 99 -n 2 -r 1:a -r 1:b
 bad 2 "bad cluster id '70000'" -i "pcap:$pcap" -c 70000 -n 2
+# Numbers are decimal: an octal or hex spelling is refused, never read as another number.
+bad 2 "bad cluster id '031' \(decimal" -i "pcap:$pcap" -c 031 -n 2
+bad 2 "bad cluster id '0x1f' \(decimal" -i "pcap:$pcap" -c 0x1f -n 2
+bad 2 "bad queue count '02' in '-n 02'" -i "pcap:$pcap" -c 99 -n 02
+bad 2 "bad queue number '0x1' in egress '0x1:veth0'" -i "pcap:$pcap" -c 99 -n 2 -r 0x1:veth0
 bad 2 "bad queue count '0'" -i "pcap:$pcap" -c 99 -n 2,0
 bad 2 "bad queue count '' in '-n 2,'" -i "pcap:$pcap" -c 99 -n 2,
 bad 2 "empty item in source list" -i "pcap:$pcap,,pcap:$pcap" -c 99 -n 2
@@ -97,7 +101,7 @@ bad 1 "cannot start egress of queue 0 to 'lo': an interface takes Ethernet frame
 help=$("$RINGFAN" balance --help)
 for o in --interface --cluster --queues --hash-mode --egress --print-stats --daemon \
 	--pid-file --log-file --user --ring-size --capture-ring-size --owner --group --mode \
-	--dir --rate --speed --loop Example; do
+	--dir --rate --speed --loop --capture-outgoing --disable-offloads Example; do
 	grep -q -- "$o" <<<"$help" || fail "--help does not mention $o"
 done
 info "ok: --help lists every option"

@@ -23,8 +23,6 @@ for p in 0 1; do ip -n "$ns" link add tx$p type veth peer name rx$p; done
 for p in 2 3; do ip -n "$ns" link add eg$p type veth peer name cap$p; done
 for i in tx0 rx0 tx1 rx1 eg2 cap2 eg3 cap3; do ip -n "$ns" link set "$i" up; done
 
-stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
 pcap_count() { capinfos -c -M "$1" 2>/dev/null | awk '/^Number of packets/ { print $NF }'; }
 pcap_has() { [ "$(pcap_count "$1")" == "$2" ]; }
 

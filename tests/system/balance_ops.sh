@@ -13,12 +13,7 @@ pcap=$PCAPS/smtp.pcap
 # A source that never ends: the capture replayed in a loop at a gentle rate.
 endless=(-i "pcap:$pcap" --loop 0 --rate 2000)
 
-stat_of() { # cluster key
-	awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null
-}
 receiving() { local v; v=$(stat_of "$1" source.0.received); [ -n "$v" ] && ((v > 0)); }
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
-stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }
 
 # --- daemon, pid file, log file ---
 pidf=$TMP/bal.pid

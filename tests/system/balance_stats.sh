@@ -9,10 +9,6 @@
 need_pcaps
 need_cmd awk
 
-stat_of() { # cluster key
-	awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null
-}
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
 packets_in() { awk -F'\t' -v f="$1" '$1 == f { print $7 }' "$PCAPS/MANIFEST.tsv"; }
 
 # received = sum over the group's queues of (enqueued + dropped), for every group
@@ -99,7 +95,6 @@ wait_until 10 test -n "$(stat_of 24 queue.0.enqueued)"
 wq=$(stat_of 24 waiting_queue)
 wait_until 5 grep -q "^ringfan balance: cluster 24, waiting for queue $wq's consumer (none attached), up" "$TMP/p24.out"
 seq1=$(stat_of 24 seq)
-stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }
 wait_until 5 stat_gt 24 seq "$((seq1 + 1))"
 rx1=$(stat_of 24 total.received)
 ((rx1 < $(packets_in $file))) || fail "the replay did not wait for the missing consumer"

@@ -32,8 +32,6 @@ BAL=127.0.0.1:9572
 RULES=$TOP/dist/ringfan.rules.yml
 c=40
 
-stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
 # query EXPR: the value of a one-series instant query ("" when none).
 query() {
 	nsx curl -sf "$PROM/api/v1/query" --data-urlencode "query=$1" |

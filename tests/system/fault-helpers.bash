@@ -6,10 +6,6 @@
 "$RINGFAN" balance --help >/dev/null 2>&1 || skip "ringfan balance is not built"
 "$RINGFAN" count --help 2>/dev/null | grep -q -- --json || skip "ringfan count --json is not built"
 
-# stat_of CLUSTER KEY: a value of the cluster's stats file (empty if absent).
-stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null || true; }
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
-stat_ge() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v >= $3)); }
 
 # No consumer holds queue $1 (asked of the kernel-held lock, via the queue).
 consumer_gone() { [ "$(qinfo "$1" consumer_pid)" == 0 ]; }
@@ -34,12 +30,14 @@ start_count() { # cluster queue run [extra count options]
 	bg_pid "$CPID"
 }
 
-# start_counts CLUSTER K: a `ringfan count` on each of queues 0..K-1; cons[Q] = its pid.
+# start_counts CLUSTER K [count options]: a `ringfan count` on each of queues
+# 0..K-1; cons[Q] = its pid.
 declare -A cons=()
 start_counts() {
-	local q
-	for ((q = 0; q < $2; q++)); do
-		start_count "$1" "$q" 1
+	local c=$1 k=$2 q
+	shift 2
+	for ((q = 0; q < k; q++)); do
+		start_count "$c" "$q" 1 "$@"
 		cons[$q]=$CPID
 	done
 }

@@ -34,7 +34,8 @@ ip netns exec "$ns" "$RINGFAN" balance -i afpacket:frx0 -c $c -n $n --ring-size 
 bal=$!
 bg_pid $bal
 wait_until 10 queues_up $c $n
-start_counts $c $n
+# A live source: the counts end when they see the balancer gone after its stop.
+start_counts $c $n --exit-on-detach
 read_total() {
 	local q t=0 v
 	for ((q = 0; q < n; q++)); do

@@ -12,9 +12,6 @@ need_root
 need_cmd tcpreplay ip
 
 c=50
-stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
-stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }
 
 # health EXPECTED_STATUS EXPECTED_PROBLEM_LINES PATTERN [options...]: run a check; its
 # status, its number of problem lines and its output (matching PATTERN) must be as said.

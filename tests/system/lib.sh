@@ -84,6 +84,17 @@ qfinished() { qinfo "$1" finished; }
 alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 gone() { ! alive "$1"; }
 
+# stat_of CLUSTER KEY: a value of the cluster's stats file (empty if absent);
+# stat_is / stat_gt / stat_ge CLUSTER KEY VALUE: tests on it, for wait_until.
+stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null || true; }
+stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
+stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }
+stat_ge() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v >= $3)); }
+
+# The files in the queue directory but for .lock, the directory's own (producers
+# serialize on it): what a cluster left there.
+queue_dir_files() { ls -A "${1:-$RINGFAN_DIR}" | grep -vx '\.lock' || true; }
+
 check_eq() { # actual expected what
 	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
 	info "ok: $3 = $1"

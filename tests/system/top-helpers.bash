@@ -1,9 +1,6 @@
 # Helpers for the `ringfan top` tests (sourced after lib.sh): a live-paced
 # cluster whose queue 1 lost its consumer, and reading top's table.
 
-stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
-stat_is() { [ "$(stat_of "$1" "$2")" == "$3" ]; }
-stat_gt() { local v; v=$(stat_of "$1" "$2"); [ -n "$v" ] && ((v > $3)); }
 
 # start_cluster C: `ringfan balance` replaying a generated capture at 2000
 # packets/s forever into -n 2,1 (pid in bal); `ringfan count` on queues 0

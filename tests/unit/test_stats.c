@@ -36,6 +36,8 @@ static struct rf_stats_snap *sample(void)
 	s->sources[0].received = 100;
 	s->sources[1].received = 50;
 	s->sources[0].kernel_drops = 3;
+	strcpy(s->sources[0].state, "gone");
+	strcpy(s->sources[1].state, "finished");
 	s->n_groups = 2;
 	s->groups[0] = (struct rf_stats_group){.first_queue = 0, .queues = 2, .received = 150};
 	s->groups[1] = (struct rf_stats_group){.first_queue = 2, .queues = 1, .received = 150};
@@ -96,6 +98,10 @@ static void test_round_trip(void **state)
 	assert_non_null(strstr(buf, "decode.truncated: 4\n"));
 	assert_non_null(strstr(buf, "queue.0.backlog_packets: 10\n"));
 	assert_non_null(strstr(buf, "queue.0.generation: 1311768467294899695\n"));
+	assert_non_null(strstr(buf, "source.0.state: gone\n"));
+	assert_non_null(strstr(buf, "source.1.name: pcap:/tmp/a: b.pcap\n"));
+	assert_non_null(strstr(buf, "queue.0.egress: -\n"));
+	assert_non_null(strstr(buf, "queue.2.egress: veth1\n"));
 	assert_int_equal(rf_stats_parse(buf, r), 0);
 	assert_memory_equal(s, r, sizeof(*s));
 	free(s);
