@@ -16,8 +16,8 @@
 #include <ringfan/ringfan.h>
 
 #include "queue_abi.h"
+#include "rf_build.h" /* RF_DEFAULT_DIR */
 
-#define RF_DEFAULT_DIR "/dev/shm/ringfan"
 /* How often an idle consumer checks that its producer still lives. */
 #define RF_LIVENESS_NS (100ull * 1000 * 1000)
 /* How long an emptied consumer polls before it goes to sleep. */

@@ -14,6 +14,8 @@
 
 #include <ringfan/ringfan.h>
 
+#include "rf_build.h" /* RF_DEFAULT_DIR */
+
 #define RF_CFG_MAX_SOURCES 16
 #define RF_CFG_MAX_GROUPS  32
 #define RF_CFG_MAX_QUEUES  (RF_MAX_QUEUE + 1)
@@ -23,7 +25,6 @@
 #define RF_DEFAULT_RING_SIZE	(16ull << 20) /* per queue */
 #define RF_SPLIT_RING_SIZE	(1ull << 20)  /* per queue, file split (see rf_config_validate) */
 #define RF_DEFAULT_CAPTURE_RING (32ull << 20) /* per interface */
-#define RF_DEFAULT_DIR		"/dev/shm/ringfan"
 #define RF_DEFAULT_LOOPS	1
 
 struct rf_cfg_egress {

@@ -14,6 +14,7 @@
 #include <ringfan/ringfan.h>
 
 #include "cli.h"
+#include "rf_build.h"
 #include "util.h"
 
 #define STATS_TEXT_MAX (1u << 20)
@@ -475,7 +476,7 @@ int cmd_stats(int argc, char **argv)
 	if (r)
 		return r < 0 ? RF_EXIT_OK : r;
 	if (!a.dir)
-		a.dir = env && *env ? env : "/dev/shm/ringfan";
+		a.dir = env && *env ? env : RF_DEFAULT_DIR;
 	s = malloc(sizeof(*s));
 	buf = malloc(STATS_TEXT_MAX);
 	if (!s || !buf) {
