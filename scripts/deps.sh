@@ -12,6 +12,12 @@ test) pkgs+=(clang libclang-rt-14-dev llvm clang-format scdoc tshark tcpdump tcp
 bench) pkgs+=(valgrind gnuplot-nox tcpdump tcpreplay tshark) ;;
 *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
+# Man pages are built, and installed by 'make install', when scdoc is there.
+pkgs+=(scdoc)
+# tests/system/install.sh: systemd's tools check the installed unit files.
+if [ "$what" = test ]; then
+	pkgs+=(systemd man-db)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Run by `meson install` (`make install`) when installing to the live system
+# (never into a DESTDIR): what a package's postinst does. Arguments: the
+# installed sysusers.d and tmpfiles.d entries.
+set -e
+sysusers=$1 tmpfiles=$2
+if [ "$(id -u)" != 0 ]; then
+	echo "ringfan: not root; as root run: systemd-sysusers $sysusers;" \
+		"systemd-tmpfiles --create $tmpfiles; ldconfig"
+	exit 0
+fi
+if command -v systemd-sysusers >/dev/null; then
+	systemd-sysusers "$sysusers"
+fi
+if command -v systemd-tmpfiles >/dev/null; then
+	systemd-tmpfiles --create "$tmpfiles"
+fi
+ldconfig
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload
+fi
