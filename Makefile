@@ -6,7 +6,7 @@ MESON_OPTS ?=
 # make install [PREFIX=/usr] [DESTDIR=/tmp/stage]
 PREFIX ?= /usr/local
 
-.PHONY: all install test demo bench fuzz format check-format clean deps
+.PHONY: all install deb test demo bench fuzz format check-format clean deps
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -20,6 +20,11 @@ $(BUILD)/build.ninja:
 install: $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dprefix=$(PREFIX)
 	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+
+# Debian packages into build/deb (dpkg-buildpackage, lintian-checked).
+deb:
+	scripts/deps.sh deb
+	scripts/deb.sh
 
 deps:
 	scripts/deps.sh test

@@ -10,13 +10,15 @@ case "$what" in
 demo) ;;
 test) pkgs+=(clang libclang-rt-14-dev llvm clang-format scdoc tshark tcpdump tcpreplay python3) ;;
 bench) pkgs+=(valgrind gnuplot-nox tcpdump tcpreplay tshark) ;;
-*) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
+deb) pkgs+=(build-essential debhelper lintian libcmocka-dev) ;;
+*) echo "usage: $0 [demo|test|bench|deb]" >&2; exit 2 ;;
 esac
 # Man pages are built, and installed by 'make install', when scdoc is there.
 pkgs+=(scdoc)
-# tests/system/install.sh: systemd's tools check the installed unit files.
+# tests/system/install.sh: systemd's tools check the installed unit files;
+# deb_package.sh builds the Debian packages.
 if [ "$what" = test ]; then
-	pkgs+=(systemd man-db)
+	pkgs+=(systemd man-db build-essential debhelper lintian)
 fi
 
 missing=()
