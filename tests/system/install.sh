@@ -21,7 +21,12 @@ need_cmd make meson pkg-config cc setpriv tcpreplay tcpdump systemd-analyze syst
 
 prefix=/usr/local
 dest=$TMP/dest
-version=$(meson introspect --projectinfo "$BUILD" | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
+# The project's version, and the sanitizers of the build under test.
+read -r version sanitize < <(meson introspect --projectinfo --buildoptions "$BUILD" |
+	/usr/bin/python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(j["projectinfo"]["version"], next(o["value"] for o in j["buildoptions"] if o["name"] == "b_sanitize"))')
 [ -n "$version" ] || fail "no project version from meson introspect"
 
 # --- make install into a DESTDIR ---
@@ -144,18 +149,22 @@ done
 # Consumers: a member of the queues' group, not otherwise privileged.
 mkdir -p "$TMP/pub" && chmod 0711 "$TMP" && chmod 0755 "$TMP/pub"
 as_member() { setpriv --reuid=nobody --regid=nogroup --groups="$(getent group "$group" | cut -d: -f3)" "$@"; }
-# examples/consumer.c against the installed library, found by pkg-config.
+# examples/consumer.c against the installed library, found by pkg-config
+# (with the library's sanitizers, if it has any).
+cflags=
+[ "$sanitize" == none ] || cflags=-fsanitize=$sanitize
 # shellcheck disable=SC2046
-cc -o "$TMP/pub/consumer" "$TOP/examples/consumer.c" $(pkg-config --cflags --libs libringfan) ||
+cc $cflags -o "$TMP/pub/consumer" "$TOP/examples/consumer.c" $(pkg-config --cflags --libs libringfan) ||
 	fail "cannot build examples/consumer.c with pkg-config libringfan"
 ldd "$TMP/pub/consumer" >"$TMP/ldd.out" || fail "ldd consumer failed"
 grep -q "libringfan.so.0 => $prefix/$libdir/libringfan.so.0" "$TMP/ldd.out" ||
 	fail "consumer does not load the installed library: $(cat "$TMP/ldd.out")"
-# ... and against the build tree, as README says: in meson devenv.
+# ... and against the build tree, as README says: built in meson devenv, run
+# with LD_LIBRARY_PATH.
 # shellcheck disable=SC2016
-meson devenv -C "$BUILD" sh -c 'cc -o "$0" "$1" $(pkg-config --cflags --libs libringfan) &&
+meson devenv -C "$BUILD" sh -c 'cc $3 -o "$0" "$1" $(pkg-config --cflags --libs libringfan) &&
 	ldd "$0" | grep -q "libringfan.so.0 => $2/lib/libringfan.so.0"' \
-	"$TMP/consumer-uninstalled" "$TOP/examples/consumer.c" "$(cd "$BUILD" && pwd -P)" ||
+	"$TMP/consumer-uninstalled" "$TOP/examples/consumer.c" "$(cd "$BUILD" && pwd -P)" "$cflags" ||
 	fail "cannot build examples/consumer.c against the build tree with meson devenv"
 as_member $prefix/bin/ringfan count -i 99@0 -q >"$TMP/count0.out" 2>"$TMP/count0.err" &
 c0=$!
@@ -163,7 +172,7 @@ bg_pid $c0
 as_member "$TMP/pub/consumer" -c 99@1 >"$TMP/cons1.out" 2>"$TMP/cons1.err" &
 c1=$!
 bg_pid $c1
-meson devenv -C "$BUILD" "$TMP/consumer-uninstalled" -c 99@2 >"$TMP/cons2.out" 2>"$TMP/cons2.err" &
+LD_LIBRARY_PATH=$BUILD/lib "$TMP/consumer-uninstalled" -c 99@2 >"$TMP/cons2.out" 2>"$TMP/cons2.err" &
 c2=$!
 bg_pid $c2
 attached() { [ "$(stat_of "queue.$1.consumer_pid")" -gt 0 ] 2>/dev/null; }
