@@ -16,6 +16,7 @@ git -C "$top" ls-files -z --cached --others --exclude-standard |
 	(cd "$top" && xargs -0 cp --parents -t "$work/src")
 cd "$work/src"
 dpkg-checkbuilddeps || { echo "ringfan: run scripts/deps.sh deb first" >&2; exit 1; }
+export DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-parallel=$(nproc)}
 dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1 || {
 	tail -40 "$work/build.log" >&2
 	echo "ringfan: dpkg-buildpackage failed" >&2
