@@ -7,9 +7,7 @@
 # loads libringfan0's library. About 45 s; the packages are built from the
 # sources, not from the build under test, so the sanitizer pass skips it.
 . "$(dirname "$0")/lib.sh"
-sanitize=$(meson introspect --buildoptions "$BUILD" | /usr/bin/python3 -c '
-import json, sys
-print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))')
+sanitize=$(build_sanitize)
 [ "$sanitize" == none ] || skip "packages do not depend on the $sanitize build: run in the plain pass"
 need_cmd dpkg-buildpackage dh lintian dpkg-deb pkg-config cc git systemd-sysusers
 

@@ -2,7 +2,7 @@
 # `make install DESTDIR=...`, then the installed tree run as a live system
 # would run it. In a private mount and network namespace, DESTDIR/usr/local
 # is mounted on /usr/local; the installed sysusers.d entry creates its user
-# (in copies of the account files) and the tmpfiles.d entry the queue
+# (in an overlay of /etc) and the tmpfiles.d entry the queue
 # directory (on a private /dev/shm). The unit passes `systemd-analyze verify`
 # and `security`; the shipped example config, copied as is, is run by the
 # unit's ExecStart line with only the unit's capabilities, on interfaces
@@ -21,12 +21,7 @@ need_cmd make meson pkg-config cc setpriv tcpreplay tcpdump systemd-analyze syst
 
 prefix=/usr/local
 dest=$TMP/dest
-# The project's version, and the sanitizers of the build under test.
-read -r version sanitize < <(meson introspect --projectinfo --buildoptions "$BUILD" |
-	/usr/bin/python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-print(j["projectinfo"]["version"], next(o["value"] for o in j["buildoptions"] if o["name"] == "b_sanitize"))')
+version=$(meson introspect --projectinfo "$BUILD" | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
 [ -n "$version" ] || fail "no project version from meson introspect"
 
 # --- make install into a DESTDIR ---
@@ -53,15 +48,9 @@ info "ok: installed into $dest$prefix"
 mount --bind "$dest$prefix" $prefix || fail "cannot mount the installed tree on $prefix"
 check_eq "$($prefix/bin/ringfan --version)" "ringfan $version" "installed ringfan --version"
 unit=$prefix/lib/systemd/system/ringfan@.service
-mkdir -p "$TMP/root/etc"
-for f in passwd group shadow gshadow; do
-	cp -p "/etc/$f" "$TMP/root/etc/$f"
-done
-systemd-sysusers --root="$TMP/root" $prefix/lib/sysusers.d/ringfan.conf ||
-	fail "systemd-sysusers rejected the sysusers.d entry"
-for f in passwd group shadow gshadow; do
-	mount --bind "$TMP/root/etc/$f" "/etc/$f"
-done
+# The user and the linker cache go to an overlay of /etc, not the machine's.
+overlay_dir /etc
+systemd-sysusers $prefix/lib/sysusers.d/ringfan.conf || fail "systemd-sysusers rejected the sysusers.d entry"
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "cannot mount a private /dev/shm"
 systemd-tmpfiles --create $prefix/lib/tmpfiles.d/ringfan.conf ||
 	fail "systemd-tmpfiles rejected the tmpfiles.d entry"
@@ -70,8 +59,7 @@ check_eq "$(stat -c '%a %U:%G' "$qdir")" "755 root:root" "queue directory $qdir 
 # Everything below uses the compiled-in default: this private /dev/shm's.
 unset RINGFAN_DIR
 # The libraries' cache, as ldconfig after an install writes it.
-ldconfig -C "$TMP/ld.so.cache" && mount --bind "$TMP/ld.so.cache" /etc/ld.so.cache ||
-	fail "cannot refresh the linker cache"
+ldconfig || fail "cannot refresh the linker cache"
 
 # --- the unit ---
 man=no
@@ -152,6 +140,7 @@ as_member() { setpriv --reuid=nobody --regid=nogroup --groups="$(getent group "$
 # examples/consumer.c against the installed library, found by pkg-config
 # (with the library's sanitizers, if it has any).
 cflags=
+sanitize=$(build_sanitize)
 [ "$sanitize" == none ] || cflags=-fsanitize=$sanitize
 # shellcheck disable=SC2046
 cc $cflags -o "$TMP/pub/consumer" "$TOP/examples/consumer.c" $(pkg-config --cflags --libs libringfan) ||
