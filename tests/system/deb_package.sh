@@ -44,13 +44,13 @@ systemd-sysusers --root="$TMP/acct" "$root/usr/lib/sysusers.d/ringfan.conf" >/de
 grep -q '^ringfan:' "$TMP/acct/etc/passwd" || fail "the packaged sysusers.d entry creates no user ringfan"
 
 # libringfan-dev: pkg-config and the header, as after installing it.
-export PKG_CONFIG_SYSROOT_DIR=$root
-export PKG_CONFIG_LIBDIR=$root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/pkgconfig
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+export PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$root/usr/lib/$multiarch/pkgconfig
 check_eq "$(pkg-config --modversion libringfan)" "$version" "libringfan.pc version"
 # shellcheck disable=SC2046
 cc -o "$TMP/consumer" "$TOP/examples/consumer.c" $(pkg-config --cflags --libs libringfan) ||
 	fail "cannot build examples/consumer.c against libringfan-dev"
-LD_LIBRARY_PATH=$root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH) ldd "$TMP/consumer" >"$TMP/ldd.out"
+LD_LIBRARY_PATH=$root/usr/lib/$multiarch ldd "$TMP/consumer" >"$TMP/ldd.out"
 grep -q "libringfan.so.0 => $root/" "$TMP/ldd.out" || fail "consumer does not load libringfan0's library"
 expect_fail 1 "cannot open queue 5@0: No such file or directory" \
-	env LD_LIBRARY_PATH="$root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)" "$TMP/consumer" 5@0
+	env LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$TMP/consumer" 5@0

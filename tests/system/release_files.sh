@@ -25,7 +25,7 @@ check_eq "$(sed -n "s/^\tlicense : '\(.*\)',\$/\1/p" "$TOP/meson.build")" "$spdx
 head -1 "$TOP/LICENSE" | grep -q '^BSD 2-Clause License$' || fail "LICENSE is not the BSD 2-Clause text"
 grep -q 'Redistributions in binary form must reproduce' "$TOP/LICENSE" || fail "LICENSE text is incomplete"
 grep -q "^License: $spdx\$" "$TOP/debian/copyright" || fail "debian/copyright does not name $spdx"
-cd "$TOP"
+cd "$TOP" || fail "cannot enter $TOP"
 git rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip "not a git work tree"
 bad=$(git ls-files '*.c' '*.h' | while read -r f; do
 	head -3 "$f" | grep -q "SPDX-License-Identifier: $spdx" || echo "$f"
