@@ -15,10 +15,10 @@ deb) pkgs+=(build-essential debhelper lintian libcmocka-dev) ;;
 esac
 # Man pages are built, and installed by 'make install', when scdoc is there.
 pkgs+=(scdoc)
-# tests/system/install.sh: systemd's tools check the installed unit files;
+# tests/system/install*.sh: systemd checks and runs the installed unit;
 # deb_package.sh builds the Debian packages.
 if [ "$what" = test ]; then
-	pkgs+=(systemd man-db build-essential debhelper lintian)
+	pkgs+=(systemd systemd-container libcap2-bin man-db build-essential debhelper lintian)
 fi
 
 missing=()

@@ -136,7 +136,9 @@ done
 
 # Consumers: a member of the queues' group, not otherwise privileged.
 mkdir -p "$TMP/pub" && chmod 0711 "$TMP" && chmod 0755 "$TMP/pub"
-as_member() { setpriv --reuid=nobody --regid=nogroup --groups="$(getent group "$group" | cut -d: -f3)" "$@"; }
+as_member() { # run it with &: its pid is the command's
+	exec setpriv --reuid=nobody --regid=nogroup --groups="$(getent group "$group" | cut -d: -f3)" "$@"
+}
 # examples/consumer.c against the installed library, found by pkg-config
 # (with the library's sanitizers, if it has any).
 cflags=
