@@ -16,7 +16,6 @@
 #include <ringfan/ringfan.h>
 
 #include "queue_abi.h"
-#include "rf_build.h" /* RF_DEFAULT_DIR */
 
 /* How often an idle consumer checks that its producer still lives. */
 #define RF_LIVENESS_NS (100ull * 1000 * 1000)

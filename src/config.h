@@ -14,8 +14,6 @@
 
 #include <ringfan/ringfan.h>
 
-#include "rf_build.h" /* RF_DEFAULT_DIR */
-
 #define RF_CFG_MAX_SOURCES 16
 #define RF_CFG_MAX_GROUPS  32
 #define RF_CFG_MAX_QUEUES  (RF_MAX_QUEUE + 1)

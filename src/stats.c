@@ -14,7 +14,6 @@
 #include <ringfan/ringfan.h>
 
 #include "cli.h"
-#include "rf_build.h"
 #include "util.h"
 
 #define STATS_TEXT_MAX (1u << 20)

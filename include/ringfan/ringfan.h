@@ -40,6 +40,9 @@ RF_EXPORT const char *rf_version(void);
 #define RF_MAX_CLUSTER 65535
 #define RF_MAX_QUEUE   1023
 
+/* The queue directory when neither the options nor $RINGFAN_DIR name one. */
+#define RF_DEFAULT_DIR "/dev/shm/ringfan"
+
 /*
  * Parse "CLUSTER@QUEUE" (optionally prefixed "ringfan:") into its numbers.
  * Returns 0 or -EINVAL (bad syntax) / -ERANGE (number out of range).
