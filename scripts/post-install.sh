@@ -11,9 +11,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 if command -v systemd-sysusers >/dev/null; then
 	systemd-sysusers "$sysusers"
+else
+	echo "ringfan: no systemd-sysusers: create the user of $sysusers by hand (useradd --system)"
 fi
 if command -v systemd-tmpfiles >/dev/null; then
 	systemd-tmpfiles --create "$tmpfiles"
+else
+	echo "ringfan: no systemd-tmpfiles: create the directory of $tmpfiles by hand"
 fi
 ldconfig
 if [ -d /run/systemd/system ]; then
