@@ -3,14 +3,28 @@
 #   make test   -- install what is missing, build, run every test
 BUILD ?= build
 MESON_OPTS ?=
+# make install [PREFIX=/usr] [DESTDIR=/tmp/stage]
+PREFIX ?= /usr/local
 
-.PHONY: all test demo bench fuzz format check-format clean deps
+.PHONY: all install deb test demo bench fuzz format check-format clean deps
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
+
+# Program, library, headers, man pages, systemd unit, sysusers.d and
+# tmpfiles.d entries, example config. Without DESTDIR (as root) it also
+# creates the user and the queue directory (scripts/post-install.sh).
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+
+# Debian packages into build/deb (dpkg-buildpackage, lintian-checked).
+deb:
+	scripts/deps.sh deb
+	scripts/deb.sh
 
 deps:
 	scripts/deps.sh test

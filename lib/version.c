@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <ringfan/ringfan.h>
 
+#include "rf_build.h"
+
 const char *rf_version(void)
 {
-	return "0.1.0";
+	return RF_VERSION;
 }

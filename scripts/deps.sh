@@ -10,8 +10,16 @@ case "$what" in
 demo) ;;
 test) pkgs+=(clang libclang-rt-14-dev llvm clang-format scdoc tshark tcpdump tcpreplay python3 prometheus curl tmux ethtool) ;;
 bench) pkgs+=(valgrind gnuplot-nox tcpdump tcpreplay tshark) ;;
-*) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
+deb) pkgs+=(build-essential debhelper lintian libcmocka-dev) ;;
+*) echo "usage: $0 [demo|test|bench|deb]" >&2; exit 2 ;;
 esac
+# Man pages are built, and installed by 'make install', when scdoc is there.
+pkgs+=(scdoc)
+# tests/system/install*.sh: systemd checks and runs the installed unit;
+# deb_package.sh builds the Debian packages.
+if [ "$what" = test ]; then
+	pkgs+=(systemd systemd-container libcap2-bin man-db build-essential debhelper lintian)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -545,18 +545,40 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A '#' that starts the line or follows a blank starts a comment ("a#b" is a value). */
+static void cut_comment(char *s)
+{
+	char *p;
+
+	for (p = s; (p = strchr(p, '#')); p++)
+		if (p == s || p[-1] == ' ' || p[-1] == '\t') {
+			*p = 0;
+			return;
+		}
+}
+
+/* "key value", "key=value" or "key = value", then an optional comment. */
 static int parse_line(struct rf_config *cfg, char *line, const char *where)
 {
 	const struct opt_desc *o;
 	char *key, *val;
+	bool eq;
 
+	cut_comment(line);
 	key = trim(line);
-	if (!*key || *key == '#')
+	if (!*key)
 		return 0;
 	val = key + strcspn(key, " \t=");
+	eq = *val == '=';
 	if (*val)
 		*val++ = 0;
 	val = trim(val);
+	if (!eq && *val == '=')
+		val = trim(val + 1);
+	if (!*key) {
+		rf_err("%sno option name before '='", where);
+		return -EINVAL;
+	}
 	o = find_opt_by_key(key);
 	if (!o || o->id == OPT_HELP) {
 		rf_err("%sunknown option '%s'", where, key);

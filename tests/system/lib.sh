@@ -110,3 +110,20 @@ expect_fail() {
 	grep -qE -- "$pat" <<<"$err" || fail "'$*' said '$err', expected /$pat/"
 	info "ok: '$*' -> $rc: $err"
 }
+
+# The sanitizers of the build under test: "none", or e.g. "address,undefined".
+build_sanitize() {
+	meson introspect --buildoptions "$BUILD" | /usr/bin/python3 -c '
+import json, sys
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))'
+}
+
+# overlay_dir DIR: in this test's private mount namespace, writes to DIR land
+# in $TMP (an overlay), and the machine's DIR stays as it is.
+overlay_dir() {
+	local d=$1 w
+	w=$TMP/overlay$(echo "$d" | tr / _)
+	mkdir -p "$w/up" "$w/work"
+	mount -t overlay overlay -o "lowerdir=$d,upperdir=$w/up,workdir=$w/work" "$d" ||
+		skip "cannot mount an overlay on $d"
+}
