@@ -87,10 +87,17 @@ EOF
 n=$("${CMP[@]}" count "$PCAPS/$f")
 capture out veA out
 capture peer veB in
-in_ns "$RINGFAN" balance -i "pcap:$PCAPS/$f" -c 60 -n 1 -r 0:veA 2>"$TMP/err" ||
-	fail "balance -r 0:veA (MTU 1500) failed: $(cat "$TMP/err")"
+rc=0
+in_ns "$RINGFAN" balance -i "pcap:$PCAPS/$f" -c 60 -n 1 -r 0:veA 2>"$TMP/err" || rc=$?
 stop_captures $((n - big))
 check_eq "$(counts "$TMP/err" veA)" "$((n - big)) $big" "sent and failed (oversize)"
+# The frames the egress could not send are the queue's drops, and the run says so.
+check_eq "$rc" 1 "exit status of a replay whose egress failed frames"
+check_eq "$(stat_of 60 queue.0.dropped_egress)/$(stat_of 60 queue.0.dropped)" "$big/$big" \
+	"the queue's drops (egress failed / all)"
+check_eq "$(stat_of 60 queue.0.enqueued)" $((n - big)) "the queue's packets that reached the interface"
+grep -q "cluster 60 finished with losses: $big packets dropped (queue full 0, too big 0, egress failed $big," \
+	"$TMP/err" || fail "no losses line: $(tail -2 "$TMP/err")"
 check_eq "$(packets "$TMP/peer.pcap")" $((n - big)) "frames seen on the peer"
 check_eq "$(grep -c "exceeds the MTU" "$TMP/err")" 1 "oversize frames logged once"
 

@@ -21,7 +21,7 @@ need_cmd tcpdump tshark
 
 check_clean() { # what
 	local left
-	left=$(ls -A "$RINGFAN_DIR")
+	left=$(queue_dir_files)
 	[ -z "$left" ] || fail "$1: files left in RINGFAN_DIR: $left"
 }
 # Packets in a capture (the whole ones, when it is cut), as tshark reads it.
@@ -64,26 +64,32 @@ run_files() { # want label balance-args...
 	info "$label decode: $(grep '^decode\.' "$RINGFAN_DIR/$c.stats" | tr '\n' ' ')"
 }
 
-# ---- every capture of $PCAPS, at most 16 sources per balancer ----
+# ---- every capture of $PCAPS, at most 16 sources per balancer, one link type each ----
+link_type_of() { awk -F'\t' -v f="$1" '$1 == f { print $8 }' "$PCAPS/MANIFEST.tsv"; }
 srcs=()
 want=0
 batch=0
 flush_batch() {
 	((${#srcs[@]})) || return 0
 	batch=$((batch + 1))
-	run_files $want "captures batch $batch ($((${#srcs[@]} / 2)) files)" "${srcs[@]}"
+	run_files $want "captures batch $batch ($((${#srcs[@]} / 2)) files, $lt)" "${srcs[@]}"
 	srcs=()
 	want=0
 }
-for f in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
-	[ -f "$f" ] || continue
-	n=$(packets_in "$(basename "$f")")
-	[[ "$n" =~ ^[0-9]+$ ]] || fail "no packet count for $(basename "$f") in MANIFEST.tsv"
-	srcs+=(-i "pcap:$f")
-	want=$((want + n))
-	((${#srcs[@]} < 32)) || flush_batch
+mapfile -t link_types < <(for f in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
+	[ -f "$f" ] && link_type_of "$(basename "$f")"; done | sort -u)
+for lt in "${link_types[@]}"; do
+	for f in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
+		[ -f "$f" ] && [ "$(link_type_of "$(basename "$f")")" == "$lt" ] || continue
+		n=$(packets_in "$(basename "$f")")
+		[[ "$n" =~ ^[0-9]+$ ]] || fail "no packet count for $(basename "$f") in MANIFEST.tsv"
+		srcs+=(-i "pcap:$f")
+		want=$((want + n))
+		((${#srcs[@]} < 32)) || flush_batch
+	done
+	flush_batch
 done
-flush_batch
+((batch > 1)) || fail "the captures of $PCAPS have one link type only: the test expected several"
 
 # ---- a generated capture full of cut and broken packets ----
 "$RINGFAN" gen -o "$TMP/bad.pcap" --all --truncated 20 --malformed 20 --flows 300 \
@@ -101,7 +107,7 @@ grep -q "capture file '$TMP/cut.pcap': truncated" "$TMP/bal.$c.err" ||
 	fail "no warning naming the cut capture: $(cat "$TMP/bal.$c.err")"
 head -c 24 "$PCAPS/smtp.pcap" >"$TMP/header-only.pcap"
 run_files 0 "capture with a file header only" -i "pcap:$TMP/header-only.pcap"
-rm -f "$RINGFAN_DIR"/*
+rm -f "$RINGFAN_DIR"/[0-9]*
 
 # ---- files that are not captures: status 1, named, nothing left ----
 head -c 4096 /dev/urandom >"$TMP/random.pcap"
@@ -168,7 +174,7 @@ for f in 'frobnicate' 'ip and' 'tcp port 99999' "$(printf 'tcp or %.0s' {1..3000
 done
 kill -TERM $bal
 wait_ok $bal "balancer of cluster 91"
-rm -f "$RINGFAN_DIR"/*
+rm -f "$RINGFAN_DIR"/[0-9]*
 
 # ---- the live path: a few of them through tcpreplay ----
 if ((EUID == 0)) && command -v tcpreplay >/dev/null && command -v ip >/dev/null; then
@@ -184,8 +190,9 @@ if ((EUID == 0)) && command -v tcpreplay >/dev/null && command -v ip >/dev/null;
 	bg_pid $bal
 	wait_until 10 queues_up $c 4
 	declare -A lcons=()
+	# A live source: the counts end when they see the balancer gone after its stop.
 	for ((q = 0; q < 4; q++)); do
-		start_count $c $q 1 -q
+		start_count $c $q 1 -q --exit-on-detach
 		lcons[$q]=$CPID
 	done
 	# What reaches the interface (the kernel drops frames a veth cannot carry:
@@ -224,7 +231,7 @@ if ((EUID == 0)) && command -v tcpreplay >/dev/null && command -v ip >/dev/null;
 	check_eq "$(stat_of $c total.dropped)" 0 "live: drops"
 	check_invariant $c
 	check_eq $sum $want "live: packets delivered"
-	rm -f "$RINGFAN_DIR"/*
+	rm -f "$RINGFAN_DIR"/[0-9]*
 else
 	info "live path skipped: needs root, tcpreplay and ip"
 fi
