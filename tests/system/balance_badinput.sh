@@ -88,6 +88,12 @@ bad 1 "cannot capture on interface 'rfnosuch0'" -d -i rfnosuch0 -c 99 -n 2 -P "$
 bad 1 "cannot start egress of queue 1 to 'rfnosuch2'" -i "pcap:$pcap" -c 99 -n 2 \
 	-r 1:rfnosuch2 -P "$pidf"
 
+# Too few descriptors for the queues: said at start, with what to raise (the
+# balancer raises its soft limit to the hard one first).
+expect_fail 1 "100 queues need about [0-9]+ open files, the limit is 64: raise it \(systemd: LimitNOFILE=, shell: ulimit -n\)" \
+	bash -c 'ulimit -n 64 && exec "$0" "$@"' "$RINGFAN" balance -i "pcap:$pcap" -c 99 -n 100
+check_clean
+
 # A queue has one link type (with or without egresses); an interface takes Ethernet.
 raw=$PCAPS/four_ipv6_http_streams.pcap
 bad 1 "sources 'pcap:$pcap' \(EN10MB\) and 'pcap:$raw' \(RAW\) have different link types and cannot share queues" \
