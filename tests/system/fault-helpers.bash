@@ -59,6 +59,43 @@ start_replay() {
 	wait_until 10 queues_up "$1" "$2"
 }
 
+# two_captures PACKETS FLOWS SEED N: $TMP/a.pcap and $TMP/b.pcap of PACKETS
+# packets each (seeds SEED and SEED+1); EXPECTED[Q] = what queue Q of N
+# gets of both.
+two_captures() {
+	local q
+	local -A exp_a=()
+	"$RINGFAN" gen -o "$TMP/a.pcap" --flows "$2" --packets "$1" --seed "$3" -q || fail "ringfan gen failed"
+	"$RINGFAN" gen -o "$TMP/b.pcap" --flows "$2" --packets "$1" --seed $(($3 + 1)) -q ||
+		fail "ringfan gen failed"
+	expect_queues "$TMP/a.pcap" "$4"
+	for ((q = 0; q < $4; q++)); do exp_a[$q]=${EXPECTED[$q]}; done
+	expect_queues "$TMP/b.pcap" "$4"
+	for ((q = 0; q < $4; q++)); do EXPECTED[$q]=$((EXPECTED[$q] + exp_a[$q])); done
+}
+
+# live_balancer NS IFACE CLUSTER N: `ringfan balance` on afpacket:IFACE inside
+# NS (log in $TMP/bal.log, pid in bal) and a count on each of its N queues,
+# which ends when it sees the balancer gone after its stop (a live source).
+live_balancer() {
+	ip netns exec "$1" "$RINGFAN" balance -i "afpacket:$2" -c "$3" -n "$4" --ring-size 4M \
+		-l "$TMP/bal.log" 2>"$TMP/bal.err" &
+	bal=$!
+	bg_pid $bal
+	wait_until 10 queues_up "$3" "$4"
+	start_counts "$3" "$4" --exit-on-detach
+}
+
+# total_is CLUSTER N VALUE: the consumers of the N queues have read VALUE packets together.
+total_is() {
+	local q t=0 v
+	for ((q = 0; q < $2; q++)); do
+		v=$(qinfo "$1@$q" consumer_read)
+		t=$((t + ${v:-0}))
+	done
+	[ "$t" == "$3" ]
+}
+
 # wait_lossy PID C: wait for the balancer of cluster C, a finite replay that
 # lost packets on purpose: it ran to the end, and exits 1 saying how many.
 wait_lossy() {

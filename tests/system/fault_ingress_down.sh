@@ -22,33 +22,12 @@ ip -n "$ns" link set ftx0 up
 ip -n "$ns" link set frx0 up
 
 part=3000
-"$RINGFAN" gen -o "$TMP/a.pcap" --flows 100 --packets $part --seed 761 -q || fail "ringfan gen failed"
-"$RINGFAN" gen -o "$TMP/b.pcap" --flows 100 --packets $part --seed 762 -q || fail "ringfan gen failed"
-expect_queues "$TMP/a.pcap" $n
-declare -A exp_a=()
-for ((q = 0; q < n; q++)); do exp_a[$q]=${EXPECTED[$q]}; done
-expect_queues "$TMP/b.pcap" $n
-for ((q = 0; q < n; q++)); do EXPECTED[$q]=$((EXPECTED[$q] + exp_a[$q])); done
-
-ip netns exec "$ns" "$RINGFAN" balance -i afpacket:frx0 -c $c -n $n --ring-size 4M -l "$TMP/bal.log" 2>"$TMP/bal.err" &
-bal=$!
-bg_pid $bal
-wait_until 10 queues_up $c $n
-# A live source: the counts end when they see the balancer gone after its stop.
-start_counts $c $n --exit-on-detach
-read_total() {
-	local q t=0 v
-	for ((q = 0; q < n; q++)); do
-		v=$(qinfo "$c@$q" consumer_read)
-		t=$((t + ${v:-0}))
-	done
-	echo $t
-}
-total_is() { [ "$(read_total)" == "$1" ]; }
+two_captures $part 100 761 $n
+live_balancer "$ns" frx0 $c $n
 
 replay() { nsx tcpreplay -q -i ftx0 --pps 2000 "$1" >"$TMP/replay.log" 2>&1 || fail "tcpreplay: $(cat "$TMP/replay.log")"; }
 replay "$TMP/a.pcap"
-wait_until 10 total_is $part
+wait_until 10 total_is $c $n $part
 info "ok: before the fault: $part packets captured and delivered"
 
 ip -n "$ns" link set frx0 down
@@ -62,7 +41,7 @@ ip -n "$ns" link set frx0 up
 ip -n "$ns" link set ftx0 up
 sleep 0.5
 replay "$TMP/b.pcap"
-wait_until 10 total_is $((2 * part))
+wait_until 10 total_is $c $n $((2 * part))
 info "ok: after the interface came back: $part more packets captured and delivered"
 alive $bal || fail "the balancer died: $(cat "$TMP/bal.err")"
 logs=$(grep -ci "afpacket:frx0.*down" "$TMP/bal.log" || true)

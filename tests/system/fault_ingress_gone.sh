@@ -28,34 +28,13 @@ mk_veth
 idx0=$(nsx cat /sys/class/net/frx0/ifindex)
 
 part=1000
-"$RINGFAN" gen -o "$TMP/a.pcap" --flows 50 --packets $part --seed 771 -q || fail "ringfan gen failed"
-"$RINGFAN" gen -o "$TMP/b.pcap" --flows 50 --packets $part --seed 772 -q || fail "ringfan gen failed"
-expect_queues "$TMP/a.pcap" $n
-declare -A exp_a=()
-for ((q = 0; q < n; q++)); do exp_a[$q]=${EXPECTED[$q]}; done
-expect_queues "$TMP/b.pcap" $n
-for ((q = 0; q < n; q++)); do EXPECTED[$q]=$((EXPECTED[$q] + exp_a[$q])); done
-
-ip netns exec "$ns" "$RINGFAN" balance -i afpacket:frx0 -c $c -n $n --ring-size 4M -l "$TMP/bal.log" 2>"$TMP/bal.err" &
-bal=$!
-bg_pid $bal
-wait_until 10 queues_up $c $n
-# A live source: the counts end when they see the balancer gone after its stop.
-start_counts $c $n --exit-on-detach
-read_total() {
-	local q t=0 v
-	for ((q = 0; q < n; q++)); do
-		v=$(qinfo "$c@$q" consumer_read)
-		t=$((t + ${v:-0}))
-	done
-	echo $t
-}
-total_is() { [ "$(read_total)" == "$1" ]; }
+two_captures $part 50 771 $n
+live_balancer "$ns" frx0 $c $n
 logged() { grep -q "source afpacket:frx0: interface frx0 $1" "$TMP/bal.log"; }
 replay() { nsx tcpreplay -q -i ftx0 --pps 5000 "$1" >"$TMP/replay.log" 2>&1 || fail "tcpreplay: $(cat "$TMP/replay.log")"; }
 
 replay "$TMP/a.pcap"
-wait_until 10 total_is $part
+wait_until 10 total_is $c $n $part
 check_eq "$(stat_of $c source.0.state)" running "source state before the fault"
 
 ip -n "$ns" link del ftx0 # deletes its peer frx0 too
@@ -71,7 +50,7 @@ wait_until 10 logged "is back; capturing again"
 wait_until 5 stat_is $c source.0.state running
 info "ok: frx0 is back with ifindex $idx1 (was $idx0): $(grep -m1 "frx0 is back" "$TMP/bal.log")"
 replay "$TMP/b.pcap"
-wait_until 10 total_is $((2 * part))
+wait_until 10 total_is $c $n $((2 * part))
 info "ok: after the interface came back: $part more packets captured and delivered"
 
 # Down and up (the same interface): the state says so, the capture goes on by itself.

@@ -7,34 +7,12 @@
 # USER after setup (/proc/PID/status Uid/Gid) and keeps delivering. The
 # throwaway users and group have unique names and are removed at the end.
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmd useradd userdel groupadd groupdel setpriv
 . "$(dirname "$0")/fault-helpers.bash"
-
-tag=rff$$
-grp=${tag}g
-inside=${tag}i
-outside=${tag}o
-daemon=${tag}d
-perm_cleanup() {
-	local u
-	for u in "$inside" "$outside" "$daemon"; do userdel "$u" 2>/dev/null || true; done
-	for u in "$inside" "$outside" "$daemon" "$grp"; do groupdel "$u" 2>/dev/null || true; done
-}
-trap 'cleanup; perm_cleanup' EXIT
-groupadd "$grp" || skip "cannot create groups"
-useradd -M -N -s /usr/sbin/nologin -G "$grp" "$inside" || skip "cannot create users"
-useradd -M -N -s /usr/sbin/nologin "$outside" || skip "cannot create users"
-useradd -M -N -s /usr/sbin/nologin "$daemon" || skip "cannot create users"
-as() { # USER cmd...: run as USER with its own groups only
-	local u=$1
-	shift
-	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"
-}
-# The users must reach the queue directory and the program.
-chmod 0711 "$TMP"
-chmod 0755 "$RINGFAN_DIR"
-as "$outside" true 2>/dev/null || skip "setpriv cannot switch users here"
+. "$(dirname "$0")/users-helpers.bash"
+grp=$GRP
+inside=$MEMBER
+outside=$STRANGER
+daemon=$DAEMON
 RINGFAN=$(pub_copy "$RINGFAN")
 QSTRESS=$(pub_copy "$QSTRESS")
 

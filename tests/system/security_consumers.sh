@@ -11,7 +11,7 @@
 #    cursor of a queue its own egress reads in place, so a hostile member
 #    cannot make the egress re-emit overwritten packets.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/security-helpers.bash"
+. "$(dirname "$0")/users-helpers.bash"
 . "$(dirname "$0")/fault-helpers.bash"
 need_cmd capinfos
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")

@@ -11,7 +11,7 @@
 #    block a start;
 #  - nobody else can rename the balancer's files.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/security-helpers.bash"
+. "$(dirname "$0")/users-helpers.bash"
 
 "$RINGFAN" gen -o "$TMP/in.pcap" --flows 50 --packets 2000 --seed 5 -q || fail "gen"
 chmod 0644 "$TMP/in.pcap"

@@ -7,32 +7,12 @@
 # world-readable stats file is in the directory. Throwaway users and a group
 # with unique names are created and removed.
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmd useradd userdel groupadd groupdel setpriv stat
-
-tag=rfs$$
-grp=${tag}g
-inside=${tag}i
-outside=${tag}o
-daemon=${tag}d
-perm_cleanup() {
-	local u
-	for u in "$inside" "$outside" "$daemon"; do userdel "$u" 2>/dev/null || true; done
-	for u in "$inside" "$outside" "$daemon" "$grp"; do groupdel "$u" 2>/dev/null || true; done
-}
-trap 'cleanup; perm_cleanup' EXIT
-groupadd "$grp" || skip "cannot create groups"
-useradd -M -N -s /usr/sbin/nologin -G "$grp" "$inside" || skip "cannot create users"
-useradd -M -N -s /usr/sbin/nologin "$outside" || skip "cannot create users"
-useradd -M -N -s /usr/sbin/nologin "$daemon" || skip "cannot create users"
-as() { # USER cmd...: run as USER with its own groups only
-	local u=$1
-	shift
-	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"
-}
-chmod 0711 "$TMP"
-chmod 0755 "$RINGFAN_DIR"
-as "$outside" true 2>/dev/null || skip "setpriv cannot switch users here"
+need_cmd stat
+. "$(dirname "$0")/users-helpers.bash"
+grp=$GRP
+inside=$MEMBER
+outside=$STRANGER
+daemon=$DAEMON
 RINGFAN=$(pub_copy "$RINGFAN")
 
 "$RINGFAN" gen -q -o "$TMP/in.pcap" --packets 2000 --flows 50 --seed 5 || fail "ringfan gen failed"

@@ -55,8 +55,8 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static struct rf_producer *make_producer(const char *name, uint64_t size, mode_t mode,
-					 unsigned int flags, int linktype)
+int producer_open(const char *name, uint64_t size, mode_t mode, unsigned int flags, int linktype,
+		  struct rf_producer **ret)
 {
 	struct rf_producer_opts o = {.sz = sizeof(o),
 				     .dir = dir,
@@ -66,9 +66,16 @@ static struct rf_producer *make_producer(const char *name, uint64_t size, mode_t
 				     .mode = mode,
 				     .flags = flags,
 				     .linktype = linktype};
+
+	return rf_producer_create(name, &o, ret);
+}
+
+static struct rf_producer *make_producer(const char *name, uint64_t size, mode_t mode,
+					 unsigned int flags, int linktype)
+{
 	struct rf_producer *p = NULL;
 
-	assert_int_equal(rf_producer_create(name, &o, &p), 0);
+	assert_int_equal(producer_open(name, size, mode, flags, linktype, &p), 0);
 	assert_non_null(p);
 	return p;
 }

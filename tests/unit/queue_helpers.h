@@ -20,6 +20,9 @@ extern uint8_t payload[4096];
 int setup(void **state);
 int teardown(void **state);
 uint64_t now_ns(void);
+/* rf_producer_create() of name in dir, with these options. */
+int producer_open(const char *name, uint64_t size, mode_t mode, unsigned int flags, int linktype,
+		  struct rf_producer **ret);
 /* A producer of name in dir (asserts success); mode 0: the default. */
 struct rf_producer *producer(const char *name, uint64_t size, mode_t mode);
 struct rf_producer *producer_flags(const char *name, uint64_t size, unsigned int flags,

@@ -63,20 +63,6 @@ static void expect_range(struct rf_consumer *c, uint32_t from, uint32_t to)
 	assert_int_equal(next, to);
 }
 
-static int producer_try(const char *name, uint64_t size, unsigned int flags, int linktype,
-			struct rf_producer **ret)
-{
-	struct rf_producer_opts o = {.sz = sizeof(o),
-				     .dir = dir,
-				     .ring_size = size,
-				     .owner = (uid_t)-1,
-				     .group = (gid_t)-1,
-				     .flags = flags,
-				     .linktype = linktype};
-
-	return rf_producer_create(name, &o, ret);
-}
-
 /* A producer that stops without finishing is resumed by the next: same
  * generation, nothing lost, counters go on, the consumer keeps its place. */
 static void test_resume(void **state)
@@ -267,8 +253,8 @@ static void test_linktype(void **state)
 	assert_int_equal(rf_producer_start_how(p), RF_START_NEW_ASKED);
 	rf_consumer_close(c);
 	rf_producer_destroy(p);
-	assert_int_equal(producer_try(Q, SMALL, 0x80, 0, &p), -EINVAL);
-	assert_int_equal(producer_try(Q, SMALL, RF_PRODUCER_LINKTYPE, -1, &p), -EINVAL);
+	assert_int_equal(producer_open(Q, SMALL, 0, 0x80, 0, &p), -EINVAL);
+	assert_int_equal(producer_open(Q, SMALL, 0, RF_PRODUCER_LINKTYPE, -1, &p), -EINVAL);
 }
 
 struct opener {
@@ -321,7 +307,7 @@ static void test_untrusted_dir(void **state)
 
 	(void)state;
 	assert_int_equal(chmod(dir, 0777), 0);
-	assert_int_equal(producer_try(Q, SMALL, 0, 0, &p), -EPERM);
+	assert_int_equal(producer_open(Q, SMALL, 0, 0, 0, &p), -EPERM);
 	assert_int_equal(rf_queue_dir_check(dir, 0, &di), -EPERM);
 	assert_int_equal(di.mode & 0777, 0777);
 	assert_int_equal(chmod(dir, 0755), 0);
@@ -333,7 +319,7 @@ static void test_untrusted_dir(void **state)
 	/* Owned by another user: its to use, not a root producer's; a consumer
 	 * that named it trusts it. */
 	assert_int_equal(chown(dir, OTHER_UID, OTHER_UID), 0);
-	assert_int_equal(producer_try(Q, SMALL, 0, 0, &p), -EPERM);
+	assert_int_equal(producer_open(Q, SMALL, 0, 0, 0, &p), -EPERM);
 	assert_int_equal(rf_queue_dir_check(dir, 0, &di), 0);
 	assert_int_equal(rf_queue_dir_check(dir, RF_DIR_PRODUCER, NULL), -EPERM);
 	assert_int_equal(di.owner, OTHER_UID);
@@ -436,7 +422,7 @@ static void test_read_locks(void **state)
 	p = producer(Q, SMALL, 0);
 	assert_int_equal(rf_producer_start_how(p), RF_START_NEW_LOCKED);
 	/* A live producer is -EBUSY for a second one, read locks or not. */
-	assert_int_equal(producer_try(Q, SMALL, 0, 0, &p2), -EBUSY);
+	assert_int_equal(producer_open(Q, SMALL, 0, 0, 0, &p2), -EBUSY);
 	qi = query_of(Q);
 	assert_int_equal(qi.producer_pid, getpid());
 	close(rfd);
@@ -535,7 +521,7 @@ static void test_failed_create(void **state)
 	struct rf_producer *p = NULL;
 
 	(void)state;
-	assert_int_not_equal(producer_try(Q, 1ull << 36, 0, 0, &p), 0);
+	assert_int_not_equal(producer_open(Q, 1ull << 36, 0, 0, 0, &p), 0);
 	assert_null(p);
 	assert_int_equal(queue_files(), 0);
 }

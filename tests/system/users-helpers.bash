@@ -1,26 +1,31 @@
-# Helpers for the attack tests (sourced after lib.sh): throwaway users and
-# groups, running commands as them, and a program they may run.
+# Throwaway users and groups for the tests of permissions and attacks
+# (sourced after lib.sh), running commands as them, and a program they may
+# run.
 need_root
 need_cmd useradd userdel groupadd groupdel setpriv
 
 # Users: $MEMBER (in groups $GRP and $GRP2), $OTHER (in $GRP2 only), $STRANGER
-# (in no group of ours); removed at exit.
-tag=rfs$$
+# (in no group of ours), $DAEMON (for -D); removed at exit.
+tag=rfu$$
 GRP=${tag}a
 GRP2=${tag}b
 MEMBER=${tag}m
 OTHER=${tag}o
 STRANGER=${tag}s
-sec_cleanup() {
+DAEMON=${tag}d
+users_cleanup() {
 	local u
-	for u in "$MEMBER" "$OTHER" "$STRANGER"; do userdel "$u" 2>/dev/null || true; done
-	for u in "$MEMBER" "$OTHER" "$STRANGER" "$GRP" "$GRP2"; do groupdel "$u" 2>/dev/null || true; done
+	for u in "$MEMBER" "$OTHER" "$STRANGER" "$DAEMON"; do userdel "$u" 2>/dev/null || true; done
+	for u in "$MEMBER" "$OTHER" "$STRANGER" "$DAEMON" "$GRP" "$GRP2"; do
+		groupdel "$u" 2>/dev/null || true
+	done
 }
-trap 'cleanup; sec_cleanup' EXIT
+trap 'cleanup; users_cleanup' EXIT
 groupadd "$GRP" && groupadd "$GRP2" || skip "cannot create groups"
 useradd -M -N -s /usr/sbin/nologin -G "$GRP,$GRP2" "$MEMBER" || skip "cannot create users"
 useradd -M -N -s /usr/sbin/nologin -G "$GRP2" "$OTHER" || skip "cannot create users"
 useradd -M -N -s /usr/sbin/nologin "$STRANGER" || skip "cannot create users"
+useradd -M -N -s /usr/sbin/nologin "$DAEMON" || skip "cannot create users"
 
 # as USER cmd...: run as USER with its own groups only.
 as() {
