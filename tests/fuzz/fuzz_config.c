@@ -233,23 +233,41 @@ static char *trim(char *s)
 	return s;
 }
 
+/* The text before a comment: '#' at the start or after a blank ("a#b" is a value). */
+static void strip_comment(char *line)
+{
+	size_t i;
+
+	for (i = 0; line[i]; i++)
+		if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+			line[i] = 0;
+			return;
+		}
+}
+
 /*
- * The command line a config file stands for: "key value" becomes "--key"
- * "value" ("-k value" stays "-k" "value"). argv points into text.
+ * The command line a config file stands for: "key value", "key=value" or
+ * "key = value" becomes "--key" "value" ("-k value" stays "-k" "value");
+ * comments go. argv points into text.
  */
 static int file_to_argv(char *text, char **argv, char (*keys)[80])
 {
 	char *line, *save = NULL, *key, *val;
 	int argc = 1, nk = 0;
+	bool eq;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		strip_comment(line);
 		key = trim(line);
-		if (!*key || *key == '#')
+		if (!*key)
 			continue;
 		val = key + strcspn(key, " \t=");
+		eq = *val == '=';
 		if (*val)
 			*val++ = 0;
 		val = trim(val);
+		if (!eq && *val == '=')
+			val = trim(val + 1);
 		if (argc + 2 >= MAX_ARGS || strlen(key) + 3 > sizeof(keys[0]))
 			return -1;
 		if (key[0] == '-')
