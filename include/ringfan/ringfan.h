@@ -189,6 +189,17 @@ RF_EXPORT int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, un
 			       int timeout_ms);
 
 /*
+ * Wait up to timeout_ms (0: do not wait, -1: forever) until
+ * rf_consumer_recv() has something to return at once: packets, the end of
+ * the run, "producer gone", or (after either) the producer back or the next
+ * run. Takes no packet, so it can run in a helper thread that wakes an event
+ * loop, with the handle handed over to it meanwhile (one thread at a time,
+ * as every call). Returns 1 if there is something, 0 on timeout, -EINTR, or
+ * the errors of rf_consumer_recv() while waiting for a producer.
+ */
+RF_EXPORT int rf_consumer_wait(struct rf_consumer *c, int timeout_ms);
+
+/*
  * Give back every packet returned by rf_consumer_recv() so far: commits the
  * read cursor (the producer may reuse the space; a restarted consumer
  * resumes after these packets). Batch: call once per burst.
