@@ -46,6 +46,7 @@ struct rf_consumer {
 	bool gone;	      /* "producer gone" reported; waiting for it to come back */
 	bool gone_unsaid;     /* rf_consumer_wait() saw it go: recv says -EPIPE next */
 	bool run_ended;	      /* end of run reported (or skipped); waiting for the next run */
+	bool moved;	      /* on a new generation: its first packet gets RF_PKT_NEW_GENERATION */
 	uint32_t starts_seen; /* the ring's producer_starts at the last look */
 	unsigned int flags;
 	uint64_t received, received_bytes, corrupt, producer_restarts, dropped_before;
@@ -397,6 +398,10 @@ static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned
 		}
 		pos += len; /* a filler */
 	}
+	if (rf_unlikely(c->moved) && p > pkts) {
+		pkts[0].flags |= RF_PKT_NEW_GENERATION;
+		c->moved = false;
+	}
 	c->read_pos = pos;
 	c->received += (uint64_t)(p - pkts);
 	c->received_bytes += bytes;
@@ -498,6 +503,7 @@ static int try_new_generation(struct rf_consumer *c)
 	c->m = m;
 	start_position(c, false);
 	c->generations++;
+	c->moved = true;
 	c->run_ended = false;
 	return 1;
 }

@@ -93,6 +93,9 @@ struct rf_packet {
 
 /* rf_packet.flags */
 #define RF_PKT_TRUNCATED 0x0001 /* caplen < wirelen */
+/* Set by the consumer on the first packet of a generation it moved to (a
+ * new run): the time to look at rf_consumer_info() (its link type). */
+#define RF_PKT_NEW_GENERATION 0x0100
 
 /*
  * A queue's link type (the DLT_* of libpcap, e.g. 1 Ethernet, 12 raw IP,

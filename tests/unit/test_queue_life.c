@@ -234,7 +234,13 @@ static void test_run_end_then_next(void **state)
 	assert_int_equal(rf_producer_start_how(p), RF_START_NEW_FINISHED);
 	assert_true(info_of(p).generation != gen);
 	put_range(p, 10, 12);
-	expect_range(c, 10, 12);
+	assert_int_equal(recv_n(c, pkts, 1, 1000), 1);
+	check_pkt(&pkts[0], 10, 40);
+	assert_int_equal(pkts[0].flags, RF_PKT_NEW_GENERATION); /* the first of the run */
+	assert_int_equal(recv_n(c, pkts, 1, 1000), 1);
+	check_pkt(&pkts[0], 11, 40);
+	assert_int_equal(pkts[0].flags, 0);
+	rf_consumer_release(c);
 	assert_int_equal(stats_of(c).generations, 1);
 	assert_int_equal(rf_consumer_info(c, &qi, sizeof(qi)), 0);
 	assert_int_equal(qi.finished, 0);
