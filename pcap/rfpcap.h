@@ -21,14 +21,10 @@
 
 #include <ringfan/ringfan.h>
 
+#include "rfpcap-env.h"
+
 /* The device prefix that selects a queue: "ringfan:99@0". */
 #define RFP_PREFIX "ringfan:"
-/* Environment read by the interposer (set by `ringfan run`, or by hand). */
-#define RFP_ENV_QUEUE "RINGFAN_PCAP_QUEUE"   /* default device: listed first, lookupdev */
-#define RFP_ENV_WAIT  "RINGFAN_PCAP_WAIT_MS" /* wait for a queue to appear at activation */
-#define RFP_ENV_GUARD "RINGFAN_PCAP_GUARD_SIGBUS" /* 1: install the library's SIGBUS guard */
-#define RFP_ENV_QUIET "RINGFAN_PCAP_QUIET"	  /* 1: no life-cycle lines on stderr */
-
 /* Open ringfan handles at once, in a process. */
 #define RFP_MAX_HANDLES 64
 /* Longest a blocking call sleeps before it looks at pcap_breakloop() again. */
@@ -48,6 +44,8 @@ struct rfp {
 	int linktype;
 	uint64_t generations, restarts; /* as last seen in the consumer's stats */
 	bool gone_said;
+	bool eof_pending; /* the end of a run, to tell at the next call */
+	bool broken;	  /* a new run this handle cannot read, or an error: every call fails */
 	pcap_t *dead; /* a real handle of our link type: pcap_compile, pcap_dump_open */
 	/* The packet pcap_next_ex() handed: valid until the next call. */
 	bool holding;
