@@ -6,9 +6,12 @@
  * set by `ringfan run -c`) first, so that a program's default device is it.
  */
 #include <dirent.h>
+#include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "rfpcap.h"
 
@@ -173,3 +176,25 @@ char *pcap_lookupdev(char *errbuf)
 	return dev;
 }
 #pragma GCC diagnostic pop
+
+/*
+ * Some programs (argus) ask the kernel whether their interface is up, with
+ * ioctl(SIOCGIFFLAGS), and stop when it says "no such device". A queue is
+ * up and running while it can be read: that is the answer for its name.
+ */
+int ioctl(int fd, unsigned long request, ...)
+{
+	struct ifreq *ifr;
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ifr = arg;
+	if (request == SIOCGIFFLAGS && ifr && rfp_is_queue_name(ifr->ifr_name)) {
+		ifr->ifr_flags = IFF_UP | IFF_RUNNING;
+		return 0;
+	}
+	return REAL(ioctl)(fd, request, arg);
+}

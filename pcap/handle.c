@@ -75,11 +75,11 @@ void rfp_err(struct rfp *h, const char *fmt, ...)
 
 void rfp_say(const struct rfp *h, const char *fmt, ...)
 {
-	const char *q = getenv(RFP_ENV_QUIET);
+	const char *v = getenv(RFP_ENV_VERBOSE);
 	char line[256];
 	va_list ap;
 
-	if (q && !strcmp(q, "1"))
+	if (!v || strcmp(v, "1"))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -14,7 +14,10 @@
 #define RFP_ENV_WAIT "RINGFAN_PCAP_WAIT_MS"
 /* 1: install the library's SIGBUS guard (RF_CONSUMER_GUARD_SIGBUS). */
 #define RFP_ENV_GUARD "RINGFAN_PCAP_GUARD_SIGBUS"
-/* 1: no life-cycle lines ("producer gone", "end of the run") on stderr. */
-#define RFP_ENV_QUIET "RINGFAN_PCAP_QUIET"
+/*
+ * 1: life-cycle lines ("producer gone", "end of the run") on stderr. Off by
+ * default: stderr is the program's (dumpcap's is its pipe to tshark).
+ */
+#define RFP_ENV_VERBOSE "RINGFAN_PCAP_VERBOSE"
 
 #endif

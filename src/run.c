@@ -20,15 +20,15 @@
 struct run {
 	const char *queue; /* -c: the default device */
 	const char *wait_ms;
-	bool quiet, guard;
+	bool verbose, guard;
 };
 
-enum { OPT_WAIT = 256, OPT_QUIET, OPT_GUARD, OPT_WHERE };
+enum { OPT_WAIT = 256, OPT_GUARD, OPT_WHERE };
 
 static const struct opt_desc opts[] = {
 	{'c', "queue", "C@Q", "the default device: ringfan:C@Q (programs run without -i read it)"},
 	{OPT_WAIT, "wait", "SECONDS", "a program's open waits this long for its queue (-1 for ever)"},
-	{OPT_QUIET, "quiet", NULL, "no \"producer gone\" / \"end of the run\" lines from the program"},
+	{'v', "verbose", NULL, "the program says \"producer gone\", \"end of the run\"... on stderr"},
 	{OPT_GUARD, "guard-sigbus", NULL,
 	 "survive another consumer truncating the queue's files (installs a SIGBUS handler)"},
 	{OPT_WHERE, "print-library", NULL, "print the path of libringfan-pcap.so and exit"},
@@ -68,8 +68,8 @@ static int apply(void *arg, int id, const char *v)
 		}
 		r->wait_ms = v;
 		return 0;
-	case OPT_QUIET:
-		r->quiet = true;
+	case 'v':
+		r->verbose = true;
 		return 0;
 	case OPT_GUARD:
 		r->guard = true;
@@ -164,7 +164,7 @@ static int set_env(const struct run *r, const char *lib)
 		if (setenv(RFP_ENV_WAIT, ms, 1) < 0)
 			return -errno;
 	}
-	if (r->quiet && setenv(RFP_ENV_QUIET, "1", 1) < 0)
+	if (r->verbose && setenv(RFP_ENV_VERBOSE, "1", 1) < 0)
 		return -errno;
 	if (r->guard && setenv(RFP_ENV_GUARD, "1", 1) < 0)
 		return -errno;
