@@ -114,7 +114,10 @@ static int find_library(char *buf, size_t len)
 	return -ENOENT;
 }
 
-/* LD_PRELOAD with the interposer first (what was there stays). */
+/*
+ * LD_PRELOAD with the interposer after what was there: libraries the user
+ * preloads (a sanitizer's runtime must come first) keep their place.
+ */
 static int set_preload(const char *lib)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -123,7 +126,7 @@ static int set_preload(const char *lib)
 
 	if (!old || !*old)
 		return setenv("LD_PRELOAD", lib, 1);
-	if (asprintf(&v, "%s:%s", lib, old) < 0)
+	if (asprintf(&v, "%s:%s", old, lib) < 0)
 		return -1;
 	r = setenv("LD_PRELOAD", v, 1);
 	free(v);

@@ -5,9 +5,9 @@
 # the functions that open a device by name. Fails when a libpcap update adds
 # a pcap_t function the interposer does not handle.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pcap-helpers.bash"
 need_cmd nm
 [ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3"
-LIB=$("$RINGFAN" run --print-library) || fail "ringfan run finds no libringfan-pcap.so"
 header=$(pkg-config --variable=includedir libpcap 2>/dev/null || echo /usr/include)/pcap/pcap.h
 [ -r "$header" ] || skip "no $header (libpcap-dev)"
 # The libpcap a libpcap program loads (pcap-probe is linked with it alone).

@@ -8,15 +8,15 @@
 # filters are compiled against the queue's link type; pcap_breakloop()
 # ends a wait; pcap_findalldevs() lists the queues; errors are clear.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pcap-helpers.bash"
 need_pcaps
 need_cmd tcpdump capinfos
 [ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3"
 RF_FEED=$BUILD/tests/tools/rf-feed
 PROBE=$BUILD/tests/tools/pcap-probe
 [ -x "$RF_FEED" ] && [ -x "$PROBE" ] || skip "needs tests/tools (rf-feed, pcap-probe)"
-LIB=$("$RINGFAN" run --print-library) || fail "ringfan run finds no libringfan-pcap.so"
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
-probe() { LD_PRELOAD=$LIB timeout 20 "$PROBE" "$@"; }
+probe() { LD_PRELOAD=$PRELOAD timeout 20 "$PROBE" "$@"; }
 feed() { # queue pcap [options]
 	"$RF_FEED" -q "$1" "${@:3}" "$2" >"$TMP/feed-$1.log" 2>&1 || fail "rf-feed $*: $(cat "$TMP/feed-$1.log")"
 }
@@ -45,7 +45,7 @@ check_eq "$(field "$(probe loop ringfan:50@9 "$TMP/l.pcap")" rc)" 0 "pcap_loop a
 
 # Nanosecond timestamps survive (the queue keeps them; a nano handle hands them).
 feed 50@10 "$PCAPS/timestamp.pcap" --lossless
-LD_PRELOAD=$LIB timeout 20 tcpdump -q --time-stamp-precision nano -i ringfan:50@10 \
+LD_PRELOAD=$PRELOAD timeout 20 tcpdump -q --time-stamp-precision nano -i ringfan:50@10 \
 	-w "$TMP/ts.pcap" 2>/dev/null || fail "tcpdump --time-stamp-precision nano"
 "${CMP[@]}" same "$PCAPS/timestamp.pcap" "$TMP/ts.pcap" || fail "nanosecond timestamps differ"
 info "ok: nanosecond timestamps"
@@ -89,35 +89,35 @@ tcpdump -r "$PCAPS/four_ipv6_http_streams.pcap" -w "$TMP/want.pcap" 'ip6 and tcp
 check_eq "$(field "$out" dlt)" RAW "pcap_datalink of a raw IP queue"
 
 # Devices: the queues are listed; the default queue first.
-LD_PRELOAD=$LIB "$PROBE" list >"$TMP/list.txt" || fail "pcap_findalldevs failed"
+LD_PRELOAD=$PRELOAD "$PROBE" list >"$TMP/list.txt" || fail "pcap_findalldevs failed"
 grep -q "^ringfan:55@0	ringfan queue 55@0 (RAW, run finished)" "$TMP/list.txt" ||
 	fail "pcap_findalldevs does not list ringfan:55@0: $(grep ringfan "$TMP/list.txt")"
-first=$(RINGFAN_PCAP_QUEUE=52@0 LD_PRELOAD=$LIB "$PROBE" list | head -1 | cut -f1)
+first=$(RINGFAN_PCAP_QUEUE=52@0 LD_PRELOAD=$PRELOAD "$PROBE" list | head -1 | cut -f1)
 check_eq "$first" ringfan:52@0 "the default queue comes first"
-check_eq "$("$RINGFAN" run -c 51@0 -- "$PROBE" list | head -1 | cut -f1)" ringfan:51@0 \
+check_eq "$("${RF_RUN[@]}" -c 51@0 -- "$PROBE" list | head -1 | cut -f1)" ringfan:51@0 \
 	"ringfan run -c sets the default device"
 
 # Errors: the device, what is wrong, what to do.
 expect_fail 1 "ringfan:53@0: no such queue in $RINGFAN_DIR \(is a balancer running with -c 53\?\)" \
-	env LD_PRELOAD="$LIB" "$PROBE" next ringfan:53@0 "$TMP/x.pcap"
+	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:53@0 "$TMP/x.pcap"
 expect_fail 1 "ringfan:abc: not a queue name: use ringfan:CLUSTER@QUEUE" \
-	env LD_PRELOAD="$LIB" "$PROBE" next ringfan:abc "$TMP/x.pcap"
+	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:abc "$TMP/x.pcap"
 expect_fail 1 "several queues in one handle is not supported" \
-	env LD_PRELOAD="$LIB" "$PROBE" next ringfan:51@0,51@1 "$TMP/x.pcap"
-LD_PRELOAD=$LIB "$PROBE" loop ringfan:51@0 "$TMP/hold.pcap" >/dev/null 2>&1 &
+	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:51@0,51@1 "$TMP/x.pcap"
+LD_PRELOAD=$PRELOAD "$PROBE" loop ringfan:51@0 "$TMP/hold.pcap" >/dev/null 2>&1 &
 holder=$!
 bg_pid $holder
 holding() { [ "$(qinfo 51@0 consumer_pid)" == "$holder" ]; }
 wait_until 10 holding
 expect_fail 1 "ringfan:51@0: busy: process $holder is attached to the queue" \
-	env LD_PRELOAD="$LIB" "$PROBE" next ringfan:51@0 "$TMP/x.pcap"
+	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:51@0 "$TMP/x.pcap"
 expect_fail 1 "no queue 54@0 \(is the balancer running\? --wait SECONDS waits for it\)" \
 	"$RINGFAN" run -c 54@0 -- true
 expect_fail 127 "cannot run 'no-such-program-here'" "$RINGFAN" run -- no-such-program-here
 expect_fail 2 "missing '-- PROGRAM'" "$RINGFAN" run -c 51@0
 
 # Everything else is the real libpcap's: reading a file under the interposer.
-"$RINGFAN" run -- tcpdump -r "$PCAPS/smtp.pcap" -w "$TMP/offline.pcap" 2>/dev/null ||
+"${RF_RUN[@]}" -- tcpdump -r "$PCAPS/smtp.pcap" -w "$TMP/offline.pcap" 2>/dev/null ||
 	fail "tcpdump -r under ringfan run"
 "${CMP[@]}" same "$PCAPS/smtp.pcap" "$TMP/offline.pcap" || fail "tcpdump -r under the interposer"
 echo "PASS"

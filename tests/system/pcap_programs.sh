@@ -9,13 +9,14 @@
 # equal `ringfan stats`. pmacctd (which reopens its device when a capture
 # ends) counts a live queue's flows, packets and bytes as tshark does.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pcap-helpers.bash"
 need_pcaps
 need_cmd tcpdump tshark capinfos ndpiReader
 [ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3"
 BIG=$PCAPS/ndpi-merged-ether.pcap
 [ -r "$BIG" ] || skip "needs $BIG"
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
-RUN=("$RINGFAN" run --wait 20 --)
+RUN=("${RF_RUN[@]}" --wait 20 --)
 
 # Queues 0-1 (group A) and 4-5 (group C) are read by the programs; queues
 # 2-3 (group B, same size and mode, so the same split) are written to files.
@@ -84,9 +85,14 @@ if command -v pmacctd >/dev/null; then
 	bg_pid $pm
 	read_all() { [ "$(qinfo 61@0 consumer_pid)" == "$pm" ] && [ "$(qinfo 61@0 backlog_packets)" == 0 ]; }
 	wait_until 20 read_all
-	sleep 0.5 # its core hands the last packets to its print plugin
+	# Its core hands packets to its plugin once a second, and not at exit:
+	# nothing outside shows when, so give it that second.
+	sleep 1.5
 	kill -INT $pm
 	wait $pm || true
+	# Its print plugin (a process of its own) writes its table as it exits.
+	printed() { [ "$(awk -F, '$1 != "SRC_IP" { n += $6 } END { print n + 0 }' "$TMP/pm.csv" 2>/dev/null)" == $all ]; }
+	wait_until 10 printed
 	grep -q "received_packets=$all dropped_packets=0" "$TMP/pm.out" ||
 		fail "pmacctd's pcap_stats: $(grep received_packets "$TMP/pm.out")"
 	awk -F, '$1 != "SRC_IP" { k = $1 "," $2 "," $3 "," $4 "," $5; n[k] += $6; b[k] += $7 }
