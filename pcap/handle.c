@@ -212,6 +212,9 @@ static int activate(struct rfp *h)
 	struct rf_queue_info qi;
 	int r;
 
+	/* A host program shares its CPUs: it sleeps at once on an empty queue
+	 * (and gathers a batch, see fetch()) rather than polling it. */
+	o.flags |= RF_CONSUMER_NO_SPIN;
 	/* A host program has its own signal handling: the guard is asked for. */
 	if (env_int(RFP_ENV_GUARD, 0) == 1)
 		o.flags |= RF_CONSUMER_GUARD_SIGBUS;
@@ -308,8 +311,10 @@ void pcap_close(pcap_t *p)
 
 SETTER(pcap_set_snaplen, h->snaplen, v <= 0 || v > RFP_SNAPLEN_MAX ? RFP_SNAPLEN_MAX : v)
 SETTER(pcap_set_timeout, h->timeout_ms, v < 0 ? 0 : v)
+/* Without it, packets that trickle in are handed in small batches (RFP_COALESCE_US). */
+SETTER(pcap_set_immediate_mode, h->immediate, v != 0)
 /* A queue holds what the balancer gave it: promiscuous mode and the kernel's
- * buffer are the source's business, and delivery is always immediate. */
+ * buffer are the source's business. */
 #define IGNORED_SETTER(fn)                           \
 	int fn(pcap_t *p, int v)                     \
 	{                                            \
@@ -322,7 +327,6 @@ SETTER(pcap_set_timeout, h->timeout_ms, v < 0 ? 0 : v)
 
 IGNORED_SETTER(pcap_set_promisc)
 IGNORED_SETTER(pcap_set_buffer_size)
-IGNORED_SETTER(pcap_set_immediate_mode)
 
 int pcap_set_rfmon(pcap_t *p, int rfmon)
 {

@@ -58,6 +58,8 @@ static void efd_drain(struct rfp *h)
 	}
 }
 
+static void coalesce(const struct rfp *h, uint64_t deadline);
+
 static void *helper_main(void *arg)
 {
 	struct rfp *h = arg;
@@ -71,6 +73,8 @@ static void *helper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&h->mu);
 		r = rf_consumer_wait(h->c, RFP_SLICE_MS);
+		if (r == 1)
+			coalesce(h, FOREVER);
 		pthread_mutex_lock(&h->mu);
 		if ((r == 0 || r == -EINTR) && !h->want_back && !h->helper_quit)
 			continue;
@@ -264,6 +268,25 @@ static int slice_ms(uint64_t deadline)
 	return deadline - now < RFP_SLICE_MS ? (int)(deadline - now) : RFP_SLICE_MS;
 }
 
+/* After the queue was woken up from empty: let a batch gather (see RFP_COALESCE_US). */
+static void coalesce(const struct rfp *h, uint64_t deadline)
+{
+	struct timespec ts = {.tv_nsec = RFP_COALESCE_US * 1000};
+
+	if (!h->immediate && (deadline == FOREVER || mono_ms() + RFP_COALESCE_US / 1000 < deadline))
+		nanosleep(&ts, NULL);
+}
+
+/* The queue is empty: sleep until it has news (one slice), then receive. */
+static int wait_and_recv(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
+{
+	int w = rf_consumer_wait(h->c, slice_ms(deadline));
+
+	if (w == 1)
+		coalesce(h, deadline);
+	return rf_consumer_recv(h->c, pkt, 1, 0);
+}
+
 /*
  * Take one packet (not released), waiting until deadline (ms of mono_ms(); 0
  * not at all, FOREVER). 1, 0 (none in time), RFP_EOF, RFP_BREAK or
@@ -284,7 +307,9 @@ static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
 			return RFP_BREAK;
 		if (rfp_reclaim(h, deadline != 0) < 0)
 			return 0; /* the helper watches: nothing came */
-		n = rf_consumer_recv(h->c, pkt, 1, slice_ms(deadline));
+		n = rf_consumer_recv(h->c, pkt, 1, 0);
+		if (n == 0 && deadline != 0)
+			n = wait_and_recv(h, deadline, pkt);
 		if (n > 0) {
 			if (h->gone_said) {
 				rfp_say(h, "producer is back");

@@ -29,6 +29,13 @@
 #define RFP_MAX_HANDLES 64
 /* Longest a blocking call sleeps before it looks at pcap_breakloop() again. */
 #define RFP_SLICE_MS 100
+/*
+ * Woken on an empty queue by its first packet, a handle not in immediate
+ * mode sleeps this long before it reads, so that a trickle of packets costs
+ * one wake-up per batch rather than per packet (libpcap on an interface
+ * waits for a block to fill, up to the read timeout).
+ */
+#define RFP_COALESCE_US 10000
 /* pcap_dispatch() with cnt <= 0 hands at most this many packets per call. */
 #define RFP_DISPATCH_MAX 1024
 /* snaplen 0 or out of range: the largest, as libpcap. */
@@ -38,7 +45,7 @@ struct rfp {
 	/* Set-up (pcap_create .. pcap_activate) */
 	char qname[32]; /* "99@0" */
 	int snaplen, timeout_ms, precision, tstamp_type;
-	bool activated, nonblock;
+	bool activated, nonblock, immediate;
 	/* The queue */
 	struct rf_consumer *c;
 	int linktype;

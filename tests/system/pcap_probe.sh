@@ -16,7 +16,7 @@ RF_FEED=$BUILD/tests/tools/rf-feed
 PROBE=$BUILD/tests/tools/pcap-probe
 [ -x "$RF_FEED" ] && [ -x "$PROBE" ] || skip "needs tests/tools (rf-feed, pcap-probe)"
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
-probe() { LD_PRELOAD=$PRELOAD timeout 20 "$PROBE" "$@"; }
+probe() { timeout 20 env LD_PRELOAD="$PRELOAD" "$PROBE" "$@"; }
 feed() { # queue pcap [options]
 	"$RF_FEED" -q "$1" "${@:3}" "$2" >"$TMP/feed-$1.log" 2>&1 || fail "rf-feed $*: $(cat "$TMP/feed-$1.log")"
 }
@@ -45,7 +45,7 @@ check_eq "$(field "$(probe loop ringfan:50@9 "$TMP/l.pcap")" rc)" 0 "pcap_loop a
 
 # Nanosecond timestamps survive (the queue keeps them; a nano handle hands them).
 feed 50@10 "$PCAPS/timestamp.pcap" --lossless
-LD_PRELOAD=$PRELOAD timeout 20 tcpdump -q --time-stamp-precision nano -i ringfan:50@10 \
+timeout 20 env LD_PRELOAD="$PRELOAD" tcpdump -q --time-stamp-precision nano -i ringfan:50@10 \
 	-w "$TMP/ts.pcap" 2>/dev/null || fail "tcpdump --time-stamp-precision nano"
 "${CMP[@]}" same "$PCAPS/timestamp.pcap" "$TMP/ts.pcap" || fail "nanosecond timestamps differ"
 info "ok: nanosecond timestamps"
