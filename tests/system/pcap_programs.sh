@@ -7,7 +7,8 @@
 # filter equals tcpdump -r with it on the split file, ndpiReader sees every
 # packet of its queue, and tcpdump's pcap_stats figures
 # equal `ringfan stats`. pmacctd (which reopens its device when a capture
-# ends) counts a live queue's flows, packets and bytes as tshark does.
+# ends) counts a live queue's flows, packets and bytes as tshark does, and
+# argus records the flows argus -r records.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pcap-helpers.bash"
 need_pcaps
@@ -106,5 +107,33 @@ if command -v pmacctd >/dev/null; then
 	diff "$TMP/want.txt" "$TMP/got.txt" >"$TMP/pm.diff" ||
 		fail "pmacctd on the queue counts other flows than tshark: $(head -5 "$TMP/pm.diff")"
 	info "ok: pmacctd: $(wc -l <"$TMP/want.txt") flows, packets and bytes as tshark finds them"
+fi
+
+# argus takes a device for live: it keeps flows whose packets are about as
+# old as the wall clock (as on an interface). So it reads a live queue of
+# generated flows with their timestamps moved to just now; its flows
+# (merged by racluster) equal those of argus -r on the same file.
+if command -v argus >/dev/null && command -v racluster >/dev/null && command -v editcap >/dev/null; then
+	"$RINGFAN" gen -o "$TMP/g.pcap" --flows 40 --packets 2000 --rate 2000 -q
+	last=$(capinfos -e -S -M "$TMP/g.pcap" | awk -F': *' '/^Last packet/ { print int($2) }')
+	editcap -t $(($(date +%s) - last - 1)) "$TMP/g.pcap" "$TMP/now.pcap"
+	"$BUILD/tests/tools/rf-feed" -q 62@0 --keep-open "$TMP/now.pcap" >"$TMP/feed62.log" 2>&1 &
+	bg_pid $!
+	"${RUN[@]}" argus -i ringfan:62@0 -w "$TMP/q.argus" >"$TMP/argus.out" 2>&1 &
+	ar=$!
+	bg_pid $ar
+	argus_read_all() { [ "$(qinfo 62@0 consumer_pid)" == "$ar" ] && [ "$(qinfo 62@0 backlog_packets)" == 0 ]; }
+	wait_until 20 argus_read_all
+	kill -INT $ar
+	wait $ar || true
+	argus -r "$TMP/now.pcap" -w "$TMP/f.argus" || fail "argus -r"
+	flows() { racluster -r "$1" -n -m proto saddr sport daddr dport \
+		-s proto saddr sport daddr dport pkts bytes 2>/dev/null | grep -v ' man ' | sort; }
+	flows "$TMP/f.argus" >"$TMP/want.txt"
+	flows "$TMP/q.argus" >"$TMP/got.txt"
+	(($(wc -l <"$TMP/want.txt") > 30)) || fail "argus -r found only $(wc -l <"$TMP/want.txt") flows"
+	diff "$TMP/want.txt" "$TMP/got.txt" >"$TMP/ar.diff" ||
+		fail "argus on the queue records other flows than argus -r: $(head -5 "$TMP/ar.diff")"
+	info "ok: argus: $(($(wc -l <"$TMP/want.txt") - 1)) flows as argus -r finds them"
 fi
 echo "PASS"
