@@ -164,4 +164,5 @@ for pps in $rates; do
 	[ "${cq%.*}" != "$n" ] || best_q=$pps
 	[ "${cv%.*}" != "$n" ] || best_v=$pps
 done
-echo "highest zero-loss offered rate: queue $best_q pps, veth $best_v pps"
+zl() { (($1)) && echo "$1 pps" || echo "none of the rates tried"; }
+echo "highest zero-loss offered rate: queue $(zl $best_q), veth $(zl $best_v)"
