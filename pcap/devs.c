@@ -80,9 +80,9 @@ static pcap_if_t *queue_dev(const char *qname)
 	if (rf_queue_query(qname, NULL, &qi, sizeof(qi)) == 0) {
 		dlt = pcap_datalink_val_to_name(qi.linktype) ?: dlt;
 		snprintf(desc, sizeof(desc), "ringfan queue %s (%s, %s)", qname, dlt,
-			 qi.producer_pid ? "producer running" :
-			 qi.finished	 ? "run finished" :
-					   "producer gone");
+			 qi.producer_pid ? "producer running"
+			 : qi.finished	 ? "run finished"
+					 : "producer gone");
 		dev->flags = PCAP_IF_UP | (qi.producer_pid ? PCAP_IF_RUNNING : 0);
 	} else {
 		snprintf(desc, sizeof(desc), "ringfan queue %s", qname);

@@ -45,7 +45,7 @@ static pcap_t *slot_take(struct rfp *h)
 
 static void slot_free(pcap_t *p)
 {
-	atomic_store_explicit((struct rfp *_Atomic *)p, NULL, memory_order_release);
+	atomic_store_explicit((struct rfp * _Atomic *)p, NULL, memory_order_release);
 }
 
 void *rfp_real(void *_Atomic *cache, const char *name)
@@ -57,7 +57,8 @@ void *rfp_real(void *_Atomic *cache, const char *name)
 	f = dlsym(RTLD_NEXT, name);
 	if (!f) {
 		/* Only reached by a program that calls libpcap: it must be there. */
-		fprintf(stderr, "libringfan-pcap: the real libpcap has no %s: %s\n", name, dlerror());
+		fprintf(stderr, "libringfan-pcap: the real libpcap has no %s: %s\n", name,
+			dlerror());
 		abort();
 	}
 	atomic_store_explicit(cache, f, memory_order_relaxed);
@@ -182,8 +183,9 @@ static int open_error(struct rfp *h, int r, const struct rf_consumer_opts *o)
 			h->qname, di.path, (int)strcspn(h->qname, "@"), h->qname);
 		return PCAP_ERROR_NO_SUCH_DEVICE;
 	case -EACCES:
-		rfp_err(h, "ringfan:%s: permission denied: the queue's group or mode does not let "
-			   "this user read it (balance --user/--group/--mode)",
+		rfp_err(h,
+			"ringfan:%s: permission denied: the queue's group or mode does not let "
+			"this user read it (balance --user/--group/--mode)",
 			h->qname);
 		return PCAP_ERROR_PERM_DENIED;
 	case -EBUSY:
@@ -195,8 +197,9 @@ static int open_error(struct rfp *h, int r, const struct rf_consumer_opts *o)
 		return PCAP_ERROR;
 	case -EPERM:
 	case -ENOTDIR:
-		rfp_err(h, "ringfan:%s: the queue directory %s or its files are not trusted "
-			   "(%s): see ringfan-balance(1)",
+		rfp_err(h,
+			"ringfan:%s: the queue directory %s or its files are not trusted "
+			"(%s): see ringfan-balance(1)",
 			h->qname, di.path, strerror(-r));
 		return PCAP_ERROR_PERM_DENIED;
 	}
@@ -315,13 +318,13 @@ SETTER(pcap_set_timeout, h->timeout_ms, v < 0 ? 0 : v)
 SETTER(pcap_set_immediate_mode, h->immediate, v != 0)
 /* A queue holds what the balancer gave it: promiscuous mode and the kernel's
  * buffer are the source's business. */
-#define IGNORED_SETTER(fn)                           \
-	int fn(pcap_t *p, int v)                     \
-	{                                            \
-		struct rfp *h = rfp_of(p);           \
-                                                     \
-		if (!h)                              \
-			return REAL(fn)(p, v);       \
+#define IGNORED_SETTER(fn)                                      \
+	int fn(pcap_t *p, int v)                                \
+	{                                                       \
+		struct rfp *h = rfp_of(p);                      \
+                                                                \
+		if (!h)                                         \
+			return REAL(fn)(p, v);                  \
 		return h->activated ? PCAP_ERROR_ACTIVATED : 0; \
 	}
 
@@ -575,20 +578,20 @@ int pcap_setfilter(pcap_t *p, struct bpf_program *prog)
 	return 0;
 }
 
-#define DUMP_OPEN(fn, arg_t)                                                \
-	pcap_dumper_t *fn(pcap_t *p, arg_t arg)                             \
-	{                                                                   \
-		struct rfp *h = rfp_of(p);                                  \
-		pcap_dumper_t *d;                                           \
-                                                                            \
-		if (!h)                                                     \
-			return REAL(fn)(p, arg);                            \
-		if (!need_active(h, #fn))                                   \
-			return NULL;                                        \
-		d = REAL(fn)(h->dead, arg);                                 \
-		if (!d)                                                     \
-			rfp_err(h, "%s", REAL(pcap_geterr)(h->dead));       \
-		return d;                                                   \
+#define DUMP_OPEN(fn, arg_t)                                          \
+	pcap_dumper_t *fn(pcap_t *p, arg_t arg)                       \
+	{                                                             \
+		struct rfp *h = rfp_of(p);                            \
+		pcap_dumper_t *d;                                     \
+                                                                      \
+		if (!h)                                               \
+			return REAL(fn)(p, arg);                      \
+		if (!need_active(h, #fn))                             \
+			return NULL;                                  \
+		d = REAL(fn)(h->dead, arg);                           \
+		if (!d)                                               \
+			rfp_err(h, "%s", REAL(pcap_geterr)(h->dead)); \
+		return d;                                             \
 	}
 
 DUMP_OPEN(pcap_dump_open, const char *)

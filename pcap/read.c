@@ -222,7 +222,8 @@ static int new_run(struct rfp *h)
 	rfp_say(h, "a new run (generation %llu)", (unsigned long long)qi.generation);
 	if (qi.linktype == h->linktype)
 		return 1;
-	rfp_err(h, "ringfan:%s: the new run carries %s packets, this handle reads %s: open it again",
+	rfp_err(h,
+		"ringfan:%s: the new run carries %s packets, this handle reads %s: open it again",
 		h->qname, pcap_datalink_val_to_name(qi.linktype) ?: "unknown",
 		pcap_datalink_val_to_name(h->linktype) ?: "unknown");
 	h->broken = true;
@@ -245,8 +246,9 @@ static int life_cycle(struct rfp *h, int n)
 		return RFP_EOF;
 	}
 	if (n == -EPERM)
-		rfp_err(h, "ringfan:%s: its new run was made by another user than the previous "
-			   "one (or its directory changed owner): not trusted",
+		rfp_err(h,
+			"ringfan:%s: its new run was made by another user than the previous "
+			"one (or its directory changed owner): not trusted",
 			h->qname);
 	else
 		rfp_err(h, "ringfan:%s: cannot read the queue: %s", h->qname, strerror(-n));
@@ -369,7 +371,8 @@ static int batch(struct rfp *h, int max, uint64_t deadline, pcap_handler cb, u_c
 	for (read = 0; read < RFP_DISPATCH_MAX && (max <= 0 || handed < max); read++) {
 		r = fetch(h, handed ? 0 : deadline, &pkt);
 		if (r == RFP_BREAK && handed)
-			atomic_store_explicit(&h->brk, true, memory_order_relaxed); /* the next call */
+			atomic_store_explicit(&h->brk, true,
+					      memory_order_relaxed); /* the next call */
 		if (r == RFP_EOF && handed)
 			h->eof_pending = true;
 		if (r != 1)

@@ -53,7 +53,7 @@ struct rfp {
 	bool gone_said;
 	bool eof_pending; /* the end of a run, to tell at the next call */
 	bool broken;	  /* a new run this handle cannot read, or an error: every call fails */
-	pcap_t *dead; /* a real handle of our link type: pcap_compile, pcap_dump_open */
+	pcap_t *dead;	  /* a real handle of our link type: pcap_compile, pcap_dump_open */
 	/* The packet pcap_next_ex() handed: valid until the next call. */
 	bool holding;
 	struct pcap_pkthdr hdr;
@@ -75,10 +75,10 @@ struct rfp {
 struct rfp *rfp_of(pcap_t *p);
 void *rfp_real(void *_Atomic *cache, const char *name);
 /* The real libpcap's fn, looked up once. */
-#define REAL(fn)                                                            \
-	({                                                                  \
-		static void *_Atomic rfp_cache_;                            \
-		(__typeof__(&fn))rfp_real(&rfp_cache_, #fn);               \
+#define REAL(fn)                                             \
+	({                                                   \
+		static void *_Atomic rfp_cache_;             \
+		(__typeof__(&fn))rfp_real(&rfp_cache_, #fn); \
 	})
 __attribute__((format(printf, 2, 3))) void rfp_err(struct rfp *h, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void rfp_say(const struct rfp *h, const char *fmt, ...);

@@ -27,8 +27,10 @@ enum { OPT_WAIT = 256, OPT_GUARD, OPT_WHERE };
 
 static const struct opt_desc opts[] = {
 	{'c', "queue", "C@Q", "the default device: ringfan:C@Q (programs run without -i read it)"},
-	{OPT_WAIT, "wait", "SECONDS", "a program's open waits this long for its queue (-1 for ever)"},
-	{'v', "verbose", NULL, "the program says \"producer gone\", \"end of the run\"... on stderr"},
+	{OPT_WAIT, "wait", "SECONDS",
+	 "a program's open waits this long for its queue (-1 for ever)"},
+	{'v', "verbose", NULL,
+	 "the program says \"producer gone\", \"end of the run\"... on stderr"},
 	{OPT_GUARD, "guard-sigbus", NULL,
 	 "survive another consumer truncating the queue's files (installs a SIGBUS handler)"},
 	{OPT_WHERE, "print-library", NULL, "print the path of libringfan-pcap.so and exit"},

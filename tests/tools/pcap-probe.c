@@ -181,13 +181,26 @@ int main(int argc, char **argv)
 	optind = 4;
 	while ((opt = getopt(argc, argv, "n:c:f:t:b:i:")) != -1) {
 		switch (opt) {
-		case 'n': pr.max = atol(optarg); break;
-		case 'c': pr.cnt = atoi(optarg); break;
-		case 'f': filter = optarg; break;
-		case 't': pr.timeout_ms = atoi(optarg); break;
-		case 'b': brk_ms = atoi(optarg); break;
-		case 'i': pr.idle_ms = atoi(optarg); break;
-		default: return 2;
+		case 'n':
+			pr.max = atol(optarg);
+			break;
+		case 'c':
+			pr.cnt = atoi(optarg);
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 't':
+			pr.timeout_ms = atoi(optarg);
+			break;
+		case 'b':
+			brk_ms = atoi(optarg);
+			break;
+		case 'i':
+			pr.idle_ms = atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	pr.p = open_dev(argv[2], &pr, filter);
