@@ -116,6 +116,17 @@ expect_fail 1 "no queue 54@0 \(is the balancer running\? --wait SECONDS waits fo
 expect_fail 127 "cannot run 'no-such-program-here'" "$RINGFAN" run -- no-such-program-here
 expect_fail 2 "missing '-- PROGRAM'" "$RINGFAN" run -c 51@0
 
+# A ringfan program away from the build tree looks where meson installs the
+# library, and says where it looked when it is not there.
+cp "$RINGFAN" "$TMP/ringfan-elsewhere"
+if where=$("$TMP/ringfan-elsewhere" run --print-library 2>&1); then
+	[[ $where != "$BUILD"* && $where == */libringfan-pcap.so ]] || fail "installed library: $where"
+else
+	grep -q "cannot find libringfan-pcap.so (looked next to this program in pcap/ and in /" <<<"$where" ||
+		fail "no library: $where"
+fi
+info "ok: away from the build tree: $where"
+
 # Everything else is the real libpcap's: reading a file under the interposer.
 "${RF_RUN[@]}" -- tcpdump -r "$PCAPS/smtp.pcap" -w "$TMP/offline.pcap" 2>/dev/null ||
 	fail "tcpdump -r under ringfan run"
