@@ -45,7 +45,7 @@ check_eq "$(field "$(probe loop ringfan:50@9 "$TMP/l.pcap")" rc)" 0 "pcap_loop a
 
 # Nanosecond timestamps survive (the queue keeps them; a nano handle hands them).
 feed 50@10 "$PCAPS/timestamp.pcap" --lossless
-timeout 20 env LD_PRELOAD="$PRELOAD" tcpdump -q --time-stamp-precision nano -i ringfan:50@10 \
+timeout 20 env LD_PRELOAD="$PRELOAD" "${FOREIGN[@]}" tcpdump -q --time-stamp-precision nano -i ringfan:50@10 \
 	-w "$TMP/ts.pcap" 2>/dev/null || fail "tcpdump --time-stamp-precision nano"
 "${CMP[@]}" same "$PCAPS/timestamp.pcap" "$TMP/ts.pcap" || fail "nanosecond timestamps differ"
 info "ok: nanosecond timestamps"
