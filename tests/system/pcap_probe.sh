@@ -6,7 +6,8 @@
 # gets the queue's packets, in order, byte for byte; the end of a run is the
 # end of a file; the fd is readable when packets wait and not when idle;
 # filters are compiled against the queue's link type; pcap_breakloop()
-# ends a wait; pcap_findalldevs() lists the queues; errors are clear.
+# ends a wait; a producer gone and back is waited for, without loss;
+# pcap_findalldevs() lists the queues; errors are clear.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pcap-helpers.bash"
 need_pcaps
@@ -74,6 +75,30 @@ out=$(probe loop ringfan:51@0 "$TMP/b.pcap" -b 300) || fail "loop with breakloop
 ms=$((($(date +%s%N) - t0) / 1000000))
 check_eq "$(field "$out" rc)" -2 "pcap_loop ended by pcap_breakloop()"
 ((ms < 2000)) || fail "pcap_breakloop took ${ms} ms to end the loop"
+
+# The balancer goes away and comes back: the program waits (an end is only
+# the end of a run), then reads on without loss; with RINGFAN_PCAP_VERBOSE
+# it says so.
+"$RF_FEED" -q 56@0 --keep-open "$PCAPS/smtp.pcap" >"$TMP/feed56.log" 2>&1 &
+feeder=$!
+bg_pid $feeder
+wait_until 10 grep -q '^enqueued=' "$TMP/feed56.log"
+RINGFAN_PCAP_VERBOSE=1 LD_PRELOAD=$PRELOAD "$PROBE" loop ringfan:56@0 "$TMP/gone.pcap" \
+	>"$TMP/gone.out" 2>"$TMP/gone.err" &
+reader=$!
+bg_pid $reader
+kill -9 $feeder
+wait_until 10 grep -q "ringfan: queue 56@0: producer gone; waiting for it to come back" "$TMP/gone.err"
+alive $reader || fail "the reader ended when the producer went away: $(cat "$TMP/gone.err")"
+feed 56@0 "$PCAPS/smtp.pcap" --lossless # resumes the queue, then ends the run
+wait $reader || fail "the reader failed after the producer came back: $(cat "$TMP/gone.err")"
+grep -q "ringfan: queue 56@0: producer is back" "$TMP/gone.err" || fail "no 'back': $(cat "$TMP/gone.err")"
+grep -q "ringfan: queue 56@0: end of the run" "$TMP/gone.err" || fail "no 'end': $(cat "$TMP/gone.err")"
+check_eq "$(field "$(cat "$TMP/gone.out")" packets)" 250 "packets read across the producer's restart"
+if command -v mergecap >/dev/null; then
+	mergecap -a -F pcap -w "$TMP/twice.pcap" "$PCAPS/smtp.pcap" "$PCAPS/smtp.pcap"
+	"${CMP[@]}" same "$TMP/twice.pcap" "$TMP/gone.pcap" || fail "packets across the restart differ"
+fi
 
 # Filters: compiled for the queue's link type, run in user space, equal to
 # tcpdump -r on the capture; raw IP queues too.
