@@ -195,6 +195,17 @@ else
 	fi
 fi
 
+# ---- libpcap programs on a queue (libringfan-pcap) against a re-emitted veth
+if ((EUID != 0)); then
+	skip pcap "needs root (network namespaces)"
+elif ! command -v tcpdump >/dev/null; then
+	skip pcap "needs tcpdump"
+elif ((quick)); then
+	RUNS=1 SECS=1 RATES="100000" part pcap bench/pcap.sh
+else
+	part pcap bench/pcap.sh
+fi
+
 # ---- figures
 echo
 echo "=== plot: bench/plot.sh"

@@ -44,7 +44,9 @@ struct rf_consumer {
 	uint64_t released;   /* the page's released counter as we keep it */
 	uint64_t next_liveness_ns;
 	bool gone;	      /* "producer gone" reported; waiting for it to come back */
+	bool gone_unsaid;     /* rf_consumer_wait() saw it go: recv says -EPIPE next */
 	bool run_ended;	      /* end of run reported (or skipped); waiting for the next run */
+	bool moved;	      /* on a new generation: its first packet gets RF_PKT_NEW_GENERATION */
 	uint32_t starts_seen; /* the ring's producer_starts at the last look */
 	unsigned int flags;
 	uint64_t received, received_bytes, corrupt, producer_restarts, dropped_before;
@@ -396,6 +398,10 @@ static unsigned int take(struct rf_consumer *c, struct rf_packet *pkts, unsigned
 		}
 		pos += len; /* a filler */
 	}
+	if (rf_unlikely(c->moved) && p > pkts) {
+		pkts[0].flags |= RF_PKT_NEW_GENERATION;
+		c->moved = false;
+	}
 	c->read_pos = pos;
 	c->received += (uint64_t)(p - pkts);
 	c->received_bytes += bytes;
@@ -497,6 +503,7 @@ static int try_new_generation(struct rf_consumer *c)
 	c->m = m;
 	start_position(c, false);
 	c->generations++;
+	c->moved = true;
 	c->run_ended = false;
 	return 1;
 }
@@ -629,6 +636,10 @@ int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int
 		return -EINVAL;
 	if (max > INT_MAX)
 		max = INT_MAX;
+	if (c->gone_unsaid) {
+		c->gone_unsaid = false;
+		return -EPIPE;
+	}
 	if (c->gone || c->run_ended) {
 		if (c->flags & RF_CONSUMER_NO_REATTACH)
 			return c->gone ? -EPIPE : -ENODATA;
@@ -653,6 +664,49 @@ int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int
 			n = take(c, pkts, max);
 			return (int)n;
 		}
+	}
+}
+
+/* Packets to take, the end of the run, or "producer gone" to say: 1, else 0 or -errno. */
+static int news_or_liveness(struct rf_consumer *c)
+{
+	int r;
+
+	if (has_news(c))
+		return 1;
+	r = check_producer(c);
+	if (r == -EPIPE) {
+		c->gone_unsaid = true; /* say it where it is said: in recv */
+		return 1;
+	}
+	return r;
+}
+
+int rf_consumer_wait(struct rf_consumer *c, int timeout_ms)
+{
+	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+	uint64_t now, slice;
+	int r;
+
+	if (!c || timeout_ms < -1)
+		return -EINVAL;
+	if (c->gone_unsaid)
+		return 1;
+	if (c->gone || c->run_ended)
+		return c->flags & RF_CONSUMER_NO_REATTACH ? 1 : wait_next(c, timeout_ms);
+	for (;;) {
+		r = news_or_liveness(c);
+		if (r != 0)
+			return r;
+		now = rf_mono_ns();
+		if (timeout_ms == 0 || (timeout_ms > 0 && now >= end))
+			return 0;
+		slice = RF_LIVENESS_NS;
+		if (timeout_ms > 0 && end - now < slice)
+			slice = end - now;
+		r = wait_data(c, slice);
+		if (r == -EINTR)
+			return r;
 	}
 }
 

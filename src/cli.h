@@ -13,5 +13,6 @@ int cmd_clean(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{"exporter", cmd_exporter, "serve every cluster's counters as Prometheus metrics"},
 	{"top", cmd_top, "live full-screen view of a cluster's queues"},
 	{"health", cmd_health, "check a cluster for monitoring (exit 0 OK, 1 warning, 2 critical)"},
+	{"run", cmd_run, "run a libpcap program that reads queues as devices ringfan:C@Q"},
 };
 
 static void usage(FILE *f)

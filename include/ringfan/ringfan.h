@@ -93,6 +93,9 @@ struct rf_packet {
 
 /* rf_packet.flags */
 #define RF_PKT_TRUNCATED 0x0001 /* caplen < wirelen */
+/* Set by the consumer on the first packet of a generation it moved to (a
+ * new run): the time to look at rf_consumer_info() (its link type). */
+#define RF_PKT_NEW_GENERATION 0x0100
 
 /*
  * A queue's link type (the DLT_* of libpcap, e.g. 1 Ethernet, 12 raw IP,
@@ -187,6 +190,17 @@ RF_EXPORT int rf_consumer_open(const char *name, const struct rf_consumer_opts *
  */
 RF_EXPORT int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 			       int timeout_ms);
+
+/*
+ * Wait up to timeout_ms (0: do not wait, -1: forever) until
+ * rf_consumer_recv() has something to return at once: packets, the end of
+ * the run, "producer gone", or (after either) the producer back or the next
+ * run. Takes no packet, so it can run in a helper thread that wakes an event
+ * loop, with the handle handed over to it meanwhile (one thread at a time,
+ * as every call). Returns 1 if there is something, 0 on timeout, -EINTR, or
+ * the errors of rf_consumer_recv() while waiting for a producer.
+ */
+RF_EXPORT int rf_consumer_wait(struct rf_consumer *c, int timeout_ms);
 
 /*
  * Give back every packet returned by rf_consumer_recv() so far: commits the

@@ -40,3 +40,8 @@ sanitize=$(build_sanitize)
 cc $cflags -o "$TMP/consumer" "$TOP/examples/consumer.c" $(pkg-config --cflags --libs libringfan) ||
 	fail "cannot build examples/consumer.c with pkg-config libringfan"
 expect_fail 1 "cannot open queue 5@0: No such file or directory" env -u LD_LIBRARY_PATH "$TMP/consumer" 5@0
+# `ringfan run` finds the installed interposer in its private directory.
+lib=$($prefix/bin/ringfan run --print-library) || fail "ringfan run --print-library failed"
+[[ "$lib" == "$prefix/lib/"*"/ringfan/libringfan-pcap.so" ]] && [ -f "$lib" ] ||
+	fail "ringfan run names '$lib', not the installed interposer"
+info "ok: ringfan run preloads $lib"

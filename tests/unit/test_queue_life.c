@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -106,6 +107,76 @@ static void test_resume(void **state)
 	rf_producer_destroy(p);
 }
 
+struct late_put {
+	struct rf_producer *p;
+	uint32_t seq;
+};
+
+static void *put_later(void *arg)
+{
+	struct late_put *lp = arg;
+	struct timespec ts = {.tv_nsec = 50 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+	put_range(lp->p, lp->seq, lp->seq + 1);
+	return NULL;
+}
+
+/*
+ * rf_consumer_wait() says when recv has something, without taking it:
+ * packets (also published while it sleeps), the producer gone (recv then
+ * says -EPIPE), the producer back, the end of a run and the next run.
+ */
+static void test_wait(void **state)
+{
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_consumer *c = consumer(Q, 0);
+	struct late_put lp = {.p = p, .seq = 2};
+	struct rf_packet pkts[8];
+	pthread_t t;
+	uint64_t t0;
+
+	(void)state;
+	assert_int_equal(rf_consumer_wait(c, 0), 0);
+	t0 = now_ns();
+	assert_int_equal(rf_consumer_wait(c, 60), 0);
+	assert_true(now_ns() - t0 >= 50ull * 1000 * 1000);
+	put_range(p, 0, 2);
+	assert_int_equal(rf_consumer_wait(c, 1000), 1);
+	assert_int_equal(rf_consumer_wait(c, 0), 1); /* took nothing */
+	expect_range(c, 0, 2);
+	assert_int_equal(pthread_create(&t, NULL, put_later, &lp), 0);
+	t0 = now_ns();
+	assert_int_equal(rf_consumer_wait(c, 5000), 1);
+	assert_true(now_ns() - t0 < 1000ull * 1000 * 1000);
+	pthread_join(t, NULL);
+	expect_range(c, 2, 3);
+
+	rf_producer_destroy(p);
+	assert_int_equal(rf_consumer_wait(c, 1000), 1);
+	assert_int_equal(recv_n(c, pkts, 8, 0), -EPIPE);
+	assert_int_equal(rf_consumer_wait(c, 30), 0); /* gone: waits for it */
+	p = producer(Q, SMALL, 0);
+	assert_int_equal(rf_consumer_wait(c, 1000), 1);
+	assert_int_equal(stats_of(c).producer_restarts, 1);
+	put_range(p, 3, 4);
+	expect_range(c, 3, 4);
+
+	rf_producer_finish(p);
+	rf_producer_destroy(p);
+	assert_int_equal(rf_consumer_wait(c, 1000), 1);
+	assert_int_equal(recv_n(c, pkts, 8, 0), -ENODATA);
+	assert_int_equal(rf_consumer_wait(c, 30), 0);
+	p = producer(Q, SMALL, 0);
+	assert_int_equal(rf_consumer_wait(c, 1000), 1);
+	put_range(p, 10, 11);
+	expect_range(c, 10, 11);
+	assert_int_equal(stats_of(c).generations, 1);
+	assert_int_equal(rf_consumer_wait(NULL, 0), -EINVAL);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 /* A producer that restarts between two looks of the consumer is noticed all the same. */
 static void test_quick_restart(void **state)
 {
@@ -149,7 +220,13 @@ static void test_run_end_then_next(void **state)
 	assert_int_equal(rf_producer_start_how(p), RF_START_NEW_FINISHED);
 	assert_true(info_of(p).generation != gen);
 	put_range(p, 10, 12);
-	expect_range(c, 10, 12);
+	assert_int_equal(recv_n(c, pkts, 1, 1000), 1);
+	check_pkt(&pkts[0], 10, 40);
+	assert_int_equal(pkts[0].flags, RF_PKT_NEW_GENERATION); /* the first of the run */
+	assert_int_equal(recv_n(c, pkts, 1, 1000), 1);
+	check_pkt(&pkts[0], 11, 40);
+	assert_int_equal(pkts[0].flags, 0);
+	rf_consumer_release(c);
 	assert_int_equal(stats_of(c).generations, 1);
 	assert_int_equal(rf_consumer_info(c, &qi, sizeof(qi)), 0);
 	assert_int_equal(qi.finished, 0);
@@ -548,6 +625,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quick_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_end_then_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_run_while_draining, setup, teardown),

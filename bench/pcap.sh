@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Benchmark: a libpcap program on a queue (libringfan-pcap, `ringfan run`)
+# against the same program on the queue re-emitted on a veth (-r Q:IFACE),
+# the way unmodified programs read queues without the interposer.
+#
+# 1. CPU per packet, same run: a paced replay feeds two groups; group A's
+#    queue is read by `tcpdump -i ringfan:C@0 -w /dev/null`, group B's is
+#    re-emitted on a veth whose peer `tcpdump -i VETH -w /dev/null` reads.
+#    CPU = user + system time of each tcpdump (getrusage), per packet it
+#    captured; the ratio is queue / veth in the same run.
+# 2. The balancer's own CPU per packet with one group read through the
+#    interposer, and with it re-emitted on the veth (two runs).
+# 3. The highest zero-loss rate of each: for rising offered rates, both
+#    readers in the same run; loss = packets replayed - packets captured.
+# Prints the machine, the medians of RUNS repetitions and the ratios.
+#
+#   bench/pcap.sh                 (root: network namespaces)
+#
+# Environment: RINGFAN_BUILD (default build), RUNS (default 3), RATE (pps of
+# parts 1-2, default 100000), SECS (seconds of traffic, default 5), RATES
+# (part 3, default "100000 200000 400000 600000 800000 1200000").
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/common.sh"
+build=${RINGFAN_BUILD:-$top/build}
+ringfan=$build/ringfan
+runs=${RUNS:-3}
+rate=${RATE:-100000}
+secs=${SECS:-5}
+rates=${RATES:-100000 200000 400000 600000 800000 1200000}
+
+[ -x "$ringfan" ] || { echo "pcap.sh: no $ringfan: build first" >&2; exit 1; }
+# Preloaded directly: `ringfan run` would add its own start-up to the figures.
+lib=$("$ringfan" run --print-library)
+((EUID == 0)) || { echo "pcap.sh: needs root (network namespaces)" >&2; exit 1; }
+command -v tcpdump >/dev/null || { echo "pcap.sh: needs tcpdump" >&2; exit 1; }
+
+work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
+export RINGFAN_DIR=$work/run
+ns=rfpb-$$
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+# Both ends in one namespace without IPv6: only the replayed packets cross.
+ip netns add "$ns"
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$ns" link add vtx mtu 9000 type veth peer name vrx mtu 9000
+ip -n "$ns" link set vtx up
+ip -n "$ns" link set vrx up
+
+# cpu_of FILE CMD...: run CMD; when it ends, write its CPU seconds (user +
+# system, with its children) to FILE. SIGTERM to it goes to CMD (a
+# background job ignores SIGINT). A program, not a function: $! is its pid.
+cat >"$work/cpu_of" <<'PY'
+#!/usr/bin/python3
+import resource, signal, subprocess, sys
+p = subprocess.Popen(sys.argv[2:])
+signal.signal(signal.SIGTERM, lambda s, f: p.send_signal(signal.SIGTERM))
+p.wait()
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.4f\n" % (r.ru_utime + r.ru_stime))
+sys.exit(p.returncode)
+PY
+chmod +x "$work/cpu_of"
+cpu_of=$work/cpu_of
+captured() { sed -n 's/^\([0-9]*\) packets captured$/\1/p' "$1"; }
+bound() { # a packet socket on vrx, running
+	local idx
+	idx=$(ip netns exec "$ns" cat /sys/class/net/vrx/ifindex)
+	ip netns exec "$ns" awk -v i="$idx" 'NR > 1 && $5 == i && $6 == 1' /proc/net/packet | grep -q .
+}
+wait_bound() {
+	local i
+	for i in $(seq 100); do bound && return 0; sleep 0.05; done
+	echo "pcap.sh: tcpdump did not bind to vrx" >&2
+	exit 1
+}
+
+# One run: replay $1 at $2 pps into cluster $3 with groups $4 ("q", "v" or
+# "qv": a queue reader, a veth reader, or both). Leaves $work/{q,v,bal}.cpu
+# and $work/{q,v}.err.
+one_run() {
+	local pcap=$1 pps=$2 c=$3 what=$4 n=() r=() qp= vp= bal
+	rm -f "$work"/*.cpu "$work"/*.err
+	case $what in
+	q) n=(-n 1) ;;
+	v) n=(-n 1) r=(-r 0:vtx) ;;
+	qv) n=(-n 1,1) r=(-r 1:vtx) ;;
+	esac
+	if [[ $what == *v* ]]; then
+		"$cpu_of" "$work/v.cpu" ip netns exec "$ns" tcpdump -n -i vrx -w /dev/null 2>"$work/v.err" &
+		vp=$!
+		pids+=("$vp")
+		wait_bound
+	fi
+	if [[ $what == *q* ]]; then
+		"$cpu_of" "$work/q.cpu" env "LD_PRELOAD=$lib" RINGFAN_PCAP_WAIT_MS=20000 \
+			tcpdump -n -i "ringfan:$c@0" -w /dev/null 2>"$work/q.err" &
+		qp=$!
+		pids+=("$qp")
+	fi
+	"$cpu_of" "$work/bal.cpu" ip netns exec "$ns" "$ringfan" balance -i "pcap:$pcap" -c "$c" "${n[@]}" \
+		"${r[@]}" --rate "$pps" 2>"$work/bal.err" || true
+	[ -z "$qp" ] || wait "$qp" || true
+	if [ -n "$vp" ]; then
+		sleep 0.3 # the last frames cross the veth
+		kill -TERM "$vp"
+		wait "$vp" || true
+	fi
+	"$ringfan" clean -c "$c" -q >/dev/null 2>&1 || true
+}
+
+per_pkt_us() { awk -v s="$(cat "$1")" -v n="$2" 'BEGIN { printf "%.3f", n ? s * 1e6 / n : 0 }'; }
+
+echo "# machine: $(machine)"
+packets=$(awk -v r="$rate" -v s="$secs" 'BEGIN { print int(r * s) }')
+"$ringfan" gen -o "$work/in.pcap" --flows 1000 --packets "$packets" --size 64-512 -q
+echo "# part 1: tcpdump -w /dev/null CPU per packet, queue vs veth, same run ($packets packets at $rate pps, $runs runs)"
+: >"$work/p1"
+for i in $(seq "$runs"); do
+	one_run "$work/in.pcap" "$rate" $((100 + i)) qv
+	nq=$(captured "$work/q.err")
+	nv=$(captured "$work/v.err")
+	q=$(per_pkt_us "$work/q.cpu" "$nq")
+	v=$(per_pkt_us "$work/v.cpu" "$nv")
+	echo "$q $v $(awk -v q="$q" -v v="$v" 'BEGIN { printf "%.3f", v ? q / v : 0 }') $nq $nv" >>"$work/p1"
+	echo "run $i: queue $q us/pkt ($nq captured), veth $v us/pkt ($nv captured)"
+done
+mq=$(cut -d' ' -f1 "$work/p1" | median)
+mv=$(cut -d' ' -f2 "$work/p1" | median)
+mr=$(cut -d' ' -f3 "$work/p1" | median)
+echo "median: tcpdump on the queue $mq us/pkt, on the veth $mv us/pkt, ratio queue/veth $mr"
+
+echo "# part 2: the balancer's CPU per packet, read through the interposer vs re-emitted on the veth"
+: >"$work/p2"
+for i in $(seq "$runs"); do
+	one_run "$work/in.pcap" "$rate" $((110 + i)) q
+	bq=$(per_pkt_us "$work/bal.cpu" "$packets")
+	one_run "$work/in.pcap" "$rate" $((120 + i)) v
+	bv=$(per_pkt_us "$work/bal.cpu" "$packets")
+	echo "$bq $bv $(awk -v q="$bq" -v v="$bv" 'BEGIN { printf "%.3f", v ? q / v : 0 }')" >>"$work/p2"
+	echo "run $i: balancer $bq us/pkt (queue read in place), $bv us/pkt (re-emitted)"
+done
+echo "median: balancer $(cut -d' ' -f1 "$work/p2" | median) us/pkt without egress, $(cut -d' ' -f2 "$work/p2" | median) us/pkt with, ratio $(cut -d' ' -f3 "$work/p2" | median)"
+
+echo "# part 3: loss by offered rate, both readers in the same run (median of $runs: captured/replayed)"
+best_q=0 best_v=0
+for pps in $rates; do
+	n=$(awk -v r="$pps" -v s="$secs" 'BEGIN { print int(r * s) }')
+	"$ringfan" gen -o "$work/r.pcap" --flows 1000 --packets "$n" --size 64-512 -q
+	: >"$work/p3"
+	for i in $(seq "$runs"); do
+		one_run "$work/r.pcap" "$pps" $((200 + i)) qv
+		echo "$(captured "$work/q.err") $(captured "$work/v.err")" >>"$work/p3"
+	done
+	cq=$(cut -d' ' -f1 "$work/p3" | median)
+	cv=$(cut -d' ' -f2 "$work/p3" | median)
+	printf "%8s pps: queue %s/%s, veth %s/%s\n" "$pps" "$cq" "$n" "$cv" "$n"
+	[ "${cq%.*}" != "$n" ] || best_q=$pps
+	[ "${cv%.*}" != "$n" ] || best_v=$pps
+done
+zl() { (($1)) && echo "$1 pps" || echo "none of the rates tried"; }
+echo "highest zero-loss offered rate: queue $(zl $best_q), veth $(zl $best_v)"

@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The packet path of ringfan handles. Packets are read in place, one per
+ * receive, and committed (released) when the program asks for the next one:
+ * after the callback returns in pcap_dispatch()/pcap_loop(), at the next
+ * call after pcap_next_ex(). A program killed at any moment thus resumes at
+ * the first packet it had not been handed (or at the one it was handling).
+ *
+ * pcap_get_selectable_fd() gives an eventfd. When the program finds the
+ * queue empty, a helper thread takes the consumer handle over and sleeps in
+ * rf_consumer_wait(); when the queue has news it hands the handle back and
+ * makes the eventfd readable. The handle is used by one thread at a time:
+ * a non-blocking call while the helper holds it finds nothing to read (the
+ * helper would have said), a blocking call takes it back.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rfpcap.h"
+
+/* fetch() results besides 1 (a packet) and 0 (none in time). */
+#define RFP_EOF	  (-100) /* the end of a run: end of file */
+#define RFP_BREAK (-101) /* pcap_breakloop() */
+#define FOREVER	  UINT64_MAX
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------ */
+/* The selectable fd and its helper thread                             */
+/* ------------------------------------------------------------------ */
+
+static void efd_signal(struct rfp *h)
+{
+	uint64_t one = 1;
+
+	if (h->efd >= 0 && write(h->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so it is readable already. */
+	}
+}
+
+static void efd_drain(struct rfp *h)
+{
+	uint64_t v;
+
+	if (read(h->efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: it was not readable. */
+	}
+}
+
+static void coalesce(const struct rfp *h, uint64_t deadline);
+
+static void *helper_main(void *arg)
+{
+	struct rfp *h = arg;
+	int r;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->helper_owns && !h->helper_quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->helper_quit)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		r = rf_consumer_wait(h->c, RFP_SLICE_MS);
+		if (r == 1)
+			coalesce(h, FOREVER);
+		pthread_mutex_lock(&h->mu);
+		if ((r == 0 || r == -EINTR) && !h->want_back && !h->helper_quit)
+			continue;
+		/* News (or an error the next receive tells), or the program wants
+		 * the handle: it reads, so the fd is readable (see arm()). */
+		h->helper_owns = false;
+		efd_signal(h);
+		pthread_cond_broadcast(&h->cv);
+	}
+	h->helper_owns = false;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static int helper_start(struct rfp *h)
+{
+	sigset_t all, old;
+	int r;
+
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0)
+		return -errno;
+	/* Signals stay with the program's own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&h->helper, NULL, helper_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		close(h->efd);
+		h->efd = -1;
+		return -r;
+	}
+	h->helper_started = true;
+	/* Readable at first: the program's first read finds out and arms the helper. */
+	efd_signal(h);
+	return 0;
+}
+
+void rfp_helper_stop(struct rfp *h)
+{
+	if (!h->helper_started)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->helper_quit = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->helper, NULL);
+	h->helper_started = false;
+}
+
+/*
+ * The queue was found empty: the helper watches it until it has news. The
+ * fd is readable whenever the program holds the handle, unreadable only
+ * while the helper watches an empty queue: a program that stops reading
+ * before the queue is empty (a count reached) is called again.
+ */
+static void arm(struct rfp *h)
+{
+	if (!h->helper_started)
+		return;
+	efd_drain(h);
+	pthread_mutex_lock(&h->mu);
+	h->helper_owns = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* 0 when this thread may use the consumer; -EAGAIN if the helper has it and !wait. */
+int rfp_reclaim(struct rfp *h, bool wait)
+{
+	int r;
+
+	if (!h->helper_started)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	if (h->helper_owns && wait) {
+		h->want_back = true; /* it gives it back within RFP_SLICE_MS */
+		while (h->helper_owns)
+			pthread_cond_wait(&h->cv, &h->mu);
+		h->want_back = false;
+	}
+	r = h->helper_owns ? -EAGAIN : 0;
+	pthread_mutex_unlock(&h->mu);
+	return r;
+}
+
+static int selectable_fd(struct rfp *h)
+{
+	int r;
+
+	if (!h->activated)
+		return PCAP_ERROR;
+	if (h->helper_started)
+		return h->efd;
+	r = helper_start(h);
+	if (r < 0) {
+		rfp_err(h, "ringfan:%s: cannot make a selectable descriptor: %s", h->qname,
+			strerror(-r));
+		return PCAP_ERROR;
+	}
+	return h->efd;
+}
+
+int pcap_get_selectable_fd(pcap_t *p)
+{
+	struct rfp *h = rfp_of(p);
+
+	return h ? selectable_fd(h) : REAL(pcap_get_selectable_fd)(p);
+}
+
+int pcap_fileno(pcap_t *p)
+{
+	struct rfp *h = rfp_of(p);
+
+	return h ? selectable_fd(h) : REAL(pcap_fileno)(p);
+}
+
+/* The eventfd says everything: no extra timeout is needed. */
+const struct timeval *pcap_get_required_select_timeout(pcap_t *p)
+{
+	struct rfp *h = rfp_of(p);
+
+	return h ? NULL : REAL(pcap_get_required_select_timeout)(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Receiving                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Commit everything handed so far (the caller has the consumer). */
+void rfp_release(struct rfp *h)
+{
+	if (h->c)
+		rf_consumer_release(h->c);
+	h->holding = false;
+}
+
+/* The first packet of a new run: told, and refused if of another link type. */
+static int new_run(struct rfp *h)
+{
+	struct rf_queue_info qi;
+
+	rf_consumer_info(h->c, &qi, sizeof(qi));
+	rfp_say(h, "a new run (generation %llu)", (unsigned long long)qi.generation);
+	if (qi.linktype == h->linktype)
+		return 1;
+	rfp_err(h,
+		"ringfan:%s: the new run carries %s packets, this handle reads %s: open it again",
+		h->qname, pcap_datalink_val_to_name(qi.linktype) ?: "unknown",
+		pcap_datalink_val_to_name(h->linktype) ?: "unknown");
+	h->broken = true;
+	return PCAP_ERROR;
+}
+
+/* What a receive that gave no packet means: 0 go on, or RFP_EOF / PCAP_ERROR. */
+static int life_cycle(struct rfp *h, int n)
+{
+	switch (n) {
+	case 0:
+	case -EINTR:
+		return 0;
+	case -EPIPE:
+		rfp_say(h, "producer gone; waiting for it to come back");
+		h->gone_said = true;
+		return 0;
+	case -ENODATA:
+		rfp_say(h, "end of the run");
+		return RFP_EOF;
+	}
+	if (n == -EPERM)
+		rfp_err(h,
+			"ringfan:%s: its new run was made by another user than the previous "
+			"one (or its directory changed owner): not trusted",
+			h->qname);
+	else
+		rfp_err(h, "ringfan:%s: cannot read the queue: %s", h->qname, strerror(-n));
+	h->broken = true;
+	return PCAP_ERROR;
+}
+
+static int slice_ms(uint64_t deadline)
+{
+	uint64_t now;
+
+	if (deadline == 0)
+		return 0;
+	if (deadline == FOREVER)
+		return RFP_SLICE_MS;
+	now = mono_ms();
+	if (now >= deadline)
+		return 0;
+	return deadline - now < RFP_SLICE_MS ? (int)(deadline - now) : RFP_SLICE_MS;
+}
+
+/* After the queue was woken up from empty: let a batch gather (see RFP_COALESCE_US). */
+static void coalesce(const struct rfp *h, uint64_t deadline)
+{
+	struct timespec ts = {.tv_nsec = RFP_COALESCE_US * 1000};
+
+	if (!h->immediate && (deadline == FOREVER || mono_ms() + RFP_COALESCE_US / 1000 < deadline))
+		nanosleep(&ts, NULL);
+}
+
+/* The queue is empty: sleep until it has news (one slice), then receive. */
+static int wait_and_recv(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
+{
+	int w = rf_consumer_wait(h->c, slice_ms(deadline));
+
+	if (w == 1)
+		coalesce(h, deadline);
+	return rf_consumer_recv(h->c, pkt, 1, 0);
+}
+
+/*
+ * Take one packet (not released), waiting until deadline (ms of mono_ms(); 0
+ * not at all, FOREVER). 1, 0 (none in time), RFP_EOF, RFP_BREAK or
+ * PCAP_ERROR. Waits in slices so that pcap_breakloop() is seen.
+ */
+static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
+{
+	int n;
+
+	if (h->broken)
+		return PCAP_ERROR;
+	if (h->eof_pending) {
+		h->eof_pending = false;
+		return RFP_EOF;
+	}
+	for (;;) {
+		if (atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
+			return RFP_BREAK;
+		if (rfp_reclaim(h, deadline != 0) < 0)
+			return 0; /* the helper watches: nothing came */
+		n = rf_consumer_recv(h->c, pkt, 1, 0);
+		if (n == 0 && deadline != 0)
+			n = wait_and_recv(h, deadline, pkt);
+		if (n > 0) {
+			if (h->gone_said) {
+				rfp_say(h, "producer is back");
+				h->gone_said = false;
+			}
+			h->ps_recv++;
+			return pkt->flags & RF_PKT_NEW_GENERATION ? new_run(h) : 1;
+		}
+		n = life_cycle(h, n);
+		if (n != 0)
+			return n;
+		if (deadline != FOREVER && (deadline == 0 || mono_ms() >= deadline)) {
+			arm(h);
+			return 0;
+		}
+	}
+}
+
+static void fill_hdr(const struct rfp *h, const struct rf_packet *pkt, struct pcap_pkthdr *hdr)
+{
+	uint64_t sub = pkt->ts_ns % 1000000000ull;
+
+	hdr->ts.tv_sec = (time_t)(pkt->ts_ns / 1000000000ull);
+	hdr->ts.tv_usec =
+		(suseconds_t)(h->precision == PCAP_TSTAMP_PRECISION_NANO ? sub : sub / 1000);
+	hdr->caplen = pkt->caplen < (uint32_t)h->snaplen ? pkt->caplen : (uint32_t)h->snaplen;
+	hdr->len = pkt->wirelen;
+}
+
+static bool passes(const struct rfp *h, const struct pcap_pkthdr *hdr, const u_char *data)
+{
+	return !h->have_prog || pcap_offline_filter(&h->prog, hdr, data);
+}
+
+/* The deadline of a call that waits for its first packet as the handle says. */
+static uint64_t first_deadline(const struct rfp *h)
+{
+	if (h->nonblock)
+		return 0;
+	return h->timeout_ms > 0 ? mono_ms() + (uint64_t)h->timeout_ms : FOREVER;
+}
+
+/*
+ * Hand up to max packets to cb (max <= 0: up to RFP_DISPATCH_MAX read),
+ * waiting until deadline for the first. The number handed, or RFP_EOF
+ * (nothing handed, end of the run), RFP_BREAK or PCAP_ERROR.
+ */
+static int batch(struct rfp *h, int max, uint64_t deadline, pcap_handler cb, u_char *user)
+{
+	struct pcap_pkthdr hdr;
+	struct rf_packet pkt;
+	int handed = 0, read, r;
+
+	if (rfp_reclaim(h, deadline != 0) < 0)
+		return 0;
+	rfp_release(h); /* what pcap_next_ex() handed before */
+	for (read = 0; read < RFP_DISPATCH_MAX && (max <= 0 || handed < max); read++) {
+		r = fetch(h, handed ? 0 : deadline, &pkt);
+		if (r == RFP_BREAK && handed)
+			atomic_store_explicit(&h->brk, true,
+					      memory_order_relaxed); /* the next call */
+		if (r == RFP_EOF && handed)
+			h->eof_pending = true;
+		if (r != 1)
+			return handed || r == 0 ? handed : r;
+		fill_hdr(h, &pkt, &hdr);
+		if (passes(h, &hdr, pkt.data)) {
+			cb(user, &hdr, pkt.data);
+			handed++;
+		}
+		/* Back from the callback: the program asks for the next packet. */
+		rf_consumer_release(h->c);
+	}
+	return handed;
+}
+
+static int need_activated(struct rfp *h)
+{
+	if (h->activated)
+		return 0;
+	rfp_err(h, "ringfan:%s: the handle is not activated", h->qname);
+	return PCAP_ERROR_NOT_ACTIVATED;
+}
+
+int pcap_dispatch(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
+{
+	struct rfp *h = rfp_of(p);
+	int r;
+
+	if (!h)
+		return REAL(pcap_dispatch)(p, cnt, cb, user);
+	r = need_activated(h);
+	if (r < 0)
+		return r;
+	r = batch(h, cnt, first_deadline(h), cb, user);
+	return r == RFP_EOF ? 0 : r == RFP_BREAK ? PCAP_ERROR_BREAK : r;
+}
+
+int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
+{
+	struct rfp *h = rfp_of(p);
+	int n = 0, r;
+
+	if (!h)
+		return REAL(pcap_loop)(p, cnt, cb, user);
+	r = need_activated(h);
+	if (r < 0)
+		return r;
+	for (;;) {
+		r = batch(h, cnt > 0 ? cnt - n : -1, FOREVER, cb, user);
+		if (r == RFP_EOF)
+			return 0; /* as at the end of a capture file */
+		if (r < 0)
+			return r == RFP_BREAK ? PCAP_ERROR_BREAK : PCAP_ERROR;
+		n += r;
+		if (cnt > 0 && n >= cnt)
+			return 0;
+	}
+}
+
+/* The next packet that passes the filter, held until the next call. */
+static int next_packet(struct rfp *h, struct pcap_pkthdr *hdr, const u_char **ret_data)
+{
+	uint64_t deadline = first_deadline(h);
+	struct rf_packet pkt;
+	int r;
+
+	if (rfp_reclaim(h, deadline != 0) < 0)
+		return 0;
+	rfp_release(h); /* the program asked for the next: done with the last */
+	for (;;) {
+		r = fetch(h, deadline, &pkt);
+		if (r != 1)
+			return r;
+		fill_hdr(h, &pkt, hdr);
+		if (passes(h, hdr, pkt.data))
+			break;
+		rf_consumer_release(h->c);
+	}
+	h->holding = true;
+	*ret_data = pkt.data;
+	return 1;
+}
+
+int pcap_next_ex(pcap_t *p, struct pcap_pkthdr **ret_hdr, const u_char **ret_data)
+{
+	struct rfp *h = rfp_of(p);
+	int r;
+
+	if (!h)
+		return REAL(pcap_next_ex)(p, ret_hdr, ret_data);
+	r = need_activated(h);
+	if (r < 0)
+		return r;
+	r = next_packet(h, &h->hdr, ret_data);
+	if (r == 1)
+		*ret_hdr = &h->hdr;
+	/* The end of a run is the end of a file: PCAP_ERROR_BREAK, as libpcap says there. */
+	return r == RFP_EOF || r == RFP_BREAK ? PCAP_ERROR_BREAK : r;
+}
+
+const u_char *pcap_next(pcap_t *p, struct pcap_pkthdr *hdr)
+{
+	struct rfp *h = rfp_of(p);
+	const u_char *data;
+
+	if (!h)
+		return REAL(pcap_next)(p, hdr);
+	if (!h->activated || next_packet(h, hdr, &data) != 1)
+		return NULL;
+	return data;
+}
+
+void pcap_breakloop(pcap_t *p)
+{
+	struct rfp *h = rfp_of(p);
+
+	if (!h) {
+		REAL(pcap_breakloop)(p);
+		return;
+	}
+	atomic_store_explicit(&h->brk, true, memory_order_relaxed);
+	efd_signal(h); /* a program asleep in poll() wakes up */
+}
+
+int pcap_setnonblock(pcap_t *p, int nonblock, char *errbuf)
+{
+	struct rfp *h = rfp_of(p);
+
+	if (!h)
+		return REAL(pcap_setnonblock)(p, nonblock, errbuf);
+	h->nonblock = nonblock != 0;
+	return 0;
+}
+
+int pcap_getnonblock(pcap_t *p, char *errbuf)
+{
+	struct rfp *h = rfp_of(p);
+
+	return h ? h->nonblock : REAL(pcap_getnonblock)(p, errbuf);
+}
+
+/*
+ * ps_recv: packets this handle read from the queue (before the filter);
+ * ps_drop: packets the balancer dropped on the queue (full ring, too big,
+ * a damaged cursor), over the runs read; ps_ifdrop: 0.
+ */
+int pcap_stats(pcap_t *p, struct pcap_stat *ps)
+{
+	struct rfp *h = rfp_of(p);
+	struct rf_consumer_stats st;
+	int r;
+
+	if (!h)
+		return REAL(pcap_stats)(p, ps);
+	r = need_activated(h);
+	if (r < 0)
+		return r;
+	rfp_reclaim(h, true);
+	rf_consumer_stats(h->c, &st, sizeof(st));
+	ps->ps_recv = (u_int)h->ps_recv;
+	ps->ps_drop = (u_int)st.dropped;
+	ps->ps_ifdrop = 0;
+	return 0;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libringfan-pcap: a libpcap interposer (LD_PRELOAD) that serves device
+ * names "ringfan:CLUSTER@QUEUE" from a ringfan queue, read in place, and
+ * hands every other name and call to the real libpcap.
+ *
+ * A pcap_t is opaque to programs, so a ringfan handle is our own object:
+ * the address of a slot in a static table, which tells ours from the real
+ * libpcap's by its address alone. Every exported libpcap function that takes
+ * a pcap_t * is defined here (the test interpose_coverage.sh compares them
+ * with the real library's) and forwards handles that are not ours.
+ */
+#ifndef RINGFAN_PCAP_RFPCAP_H
+#define RINGFAN_PCAP_RFPCAP_H
+
+#include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ringfan/ringfan.h>
+
+#include "rfpcap-env.h"
+
+/* The device prefix that selects a queue: "ringfan:99@0". */
+#define RFP_PREFIX "ringfan:"
+/* Open ringfan handles at once, in a process. */
+#define RFP_MAX_HANDLES 64
+/* Longest a blocking call sleeps before it looks at pcap_breakloop() again. */
+#define RFP_SLICE_MS 100
+/*
+ * Woken on an empty queue by its first packet, a handle not in immediate
+ * mode sleeps this long before it reads, so that a trickle of packets costs
+ * one wake-up per batch rather than per packet (libpcap on an interface
+ * waits for a block to fill, up to the read timeout).
+ */
+#define RFP_COALESCE_US 10000
+/* pcap_dispatch() with cnt <= 0 hands at most this many packets per call. */
+#define RFP_DISPATCH_MAX 1024
+/* snaplen 0 or out of range: the largest, as libpcap. */
+#define RFP_SNAPLEN_MAX 262144
+
+struct rfp {
+	/* Set-up (pcap_create .. pcap_activate) */
+	char qname[32]; /* "99@0" */
+	int snaplen, timeout_ms, precision, tstamp_type;
+	bool activated, nonblock, immediate;
+	/* The queue */
+	struct rf_consumer *c;
+	int linktype;
+	uint64_t generations, restarts; /* as last seen in the consumer's stats */
+	bool gone_said;
+	bool eof_pending; /* the end of a run, to tell at the next call */
+	bool broken;	  /* a new run this handle cannot read, or an error: every call fails */
+	pcap_t *dead;	  /* a real handle of our link type: pcap_compile, pcap_dump_open */
+	/* The packet pcap_next_ex() handed: valid until the next call. */
+	bool holding;
+	struct pcap_pkthdr hdr;
+	/* The filter (pcap_setfilter), run in user space. */
+	struct bpf_program prog;
+	bool have_prog;
+	uint64_t ps_recv; /* packets read from the queue (before the filter) */
+	atomic_bool brk;  /* pcap_breakloop() */
+	/* pcap_get_selectable_fd(): an eventfd a helper thread makes readable. */
+	int efd;
+	bool helper_started, helper_owns, helper_quit, want_back;
+	pthread_t helper;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char errbuf[PCAP_ERRBUF_SIZE];
+};
+
+/* handle.c */
+struct rfp *rfp_of(pcap_t *p);
+void *rfp_real(void *_Atomic *cache, const char *name);
+/* The real libpcap's fn, looked up once. */
+#define REAL(fn)                                             \
+	({                                                   \
+		static void *_Atomic rfp_cache_;             \
+		(__typeof__(&fn))rfp_real(&rfp_cache_, #fn); \
+	})
+__attribute__((format(printf, 2, 3))) void rfp_err(struct rfp *h, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void rfp_say(const struct rfp *h, const char *fmt, ...);
+bool rfp_is_queue_name(const char *device);
+
+/* read.c */
+void rfp_release(struct rfp *h);
+int rfp_reclaim(struct rfp *h, bool wait);
+void rfp_helper_stop(struct rfp *h);
+
+#endif

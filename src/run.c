@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ringfan run: start an unmodified libpcap program with libringfan-pcap
+ * preloaded, so that it reads queues as devices "ringfan:CLUSTER@QUEUE"
+ * (optionally the default device), in place and crash-isolated.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ringfan/ringfan.h>
+
+#include "../pcap/rfpcap-env.h"
+#include "cli.h"
+#include "util.h"
+
+struct run {
+	const char *queue; /* -c: the default device */
+	const char *wait_ms;
+	bool verbose, guard;
+};
+
+enum { OPT_WAIT = 256, OPT_GUARD, OPT_WHERE };
+
+static const struct opt_desc opts[] = {
+	{'c', "queue", "C@Q", "the default device: ringfan:C@Q (programs run without -i read it)"},
+	{OPT_WAIT, "wait", "SECONDS",
+	 "a program's open waits this long for its queue (-1 for ever)"},
+	{'v', "verbose", NULL,
+	 "the program says \"producer gone\", \"end of the run\"... on stderr"},
+	{OPT_GUARD, "guard-sigbus", NULL,
+	 "survive another consumer truncating the queue's files (installs a SIGBUS handler)"},
+	{OPT_WHERE, "print-library", NULL, "print the path of libringfan-pcap.so and exit"},
+	{'h', "help", NULL, "this help"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: ringfan run [OPTIONS] -- PROGRAM [ARGS]...\n\n"
+		   "Run a libpcap program (tcpdump, tshark, zeek, suricata, ...) so that it reads\n"
+		   "ringfan queues as devices ringfan:CLUSTER@QUEUE, in place, without an\n"
+		   "interface in between (LD_PRELOAD=" RFP_LIB_NAME ").\n\n");
+	rf_print_opts(f, opts, ARRAY_SIZE(opts), 28);
+	fprintf(f, "\nExample: ringfan run -- tcpdump -i ringfan:99@0 -w worker0.pcap\n");
+}
+
+static bool print_where;
+
+static int apply(void *arg, int id, const char *v)
+{
+	struct run *r = arg;
+	uint32_t c, q;
+	uint64_t secs;
+
+	switch (id) {
+	case 'c':
+		if (rf_queue_name_parse(v, &c, &q) < 0) {
+			rf_err("bad queue '%s' for -c (CLUSTER@QUEUE, e.g. 99@0)", v);
+			return -EINVAL;
+		}
+		r->queue = v;
+		return 0;
+	case OPT_WAIT:
+		if (strcmp(v, "-1") && rf_parse_u64(v, 0, INT_MAX / 1000, &secs)) {
+			rf_err("bad value '%s' for --wait (seconds, or -1 for ever)", v);
+			return -EINVAL;
+		}
+		r->wait_ms = v;
+		return 0;
+	case 'v':
+		r->verbose = true;
+		return 0;
+	case OPT_GUARD:
+		r->guard = true;
+		return 0;
+	case OPT_WHERE:
+		print_where = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool readable(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+/*
+ * The interposer next to this program in a build tree (build/ringfan and
+ * build/pcap/), else where meson installs it.
+ */
+static int find_library(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/pcap/%s", exe, RFP_LIB_NAME);
+			if (readable(buf))
+				return 0;
+		}
+	}
+	snprintf(buf, len, "%s/%s", RINGFAN_LIBDIR, RFP_LIB_NAME);
+	if (readable(buf))
+		return 0;
+	rf_err("cannot find %s (looked next to this program in pcap/ and in %s): is it installed?",
+	       RFP_LIB_NAME, RINGFAN_LIBDIR);
+	return -ENOENT;
+}
+
+/*
+ * LD_PRELOAD with the interposer after what was there: libraries the user
+ * preloads (a sanitizer's runtime must come first) keep their place.
+ */
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *v;
+	int r;
+
+	if (!old || !*old)
+		return setenv("LD_PRELOAD", lib, 1);
+	if (asprintf(&v, "%s:%s", old, lib) < 0)
+		return -1;
+	r = setenv("LD_PRELOAD", v, 1);
+	free(v);
+	return r;
+}
+
+/* The default queue must exist, unless the program is to wait for it. */
+static int check_queue(const struct run *r)
+{
+	struct rf_queue_info qi;
+	int e;
+
+	if (!r->queue || r->wait_ms)
+		return 0;
+	e = rf_queue_query(r->queue, NULL, &qi, sizeof(qi));
+	if (e == 0)
+		return 0;
+	if (e == -ENOENT)
+		rf_err("no queue %s (is the balancer running? --wait SECONDS waits for it)",
+		       r->queue);
+	else
+		rf_err("cannot read queue %s: %s", r->queue, strerror(-e));
+	return e;
+}
+
+static int set_env(const struct run *r, const char *lib)
+{
+	char ms[32];
+	long long secs;
+
+	if (set_preload(lib) < 0)
+		return -errno;
+	if (r->queue && setenv(RFP_ENV_QUEUE, r->queue, 1) < 0)
+		return -errno;
+	if (r->wait_ms) {
+		secs = strtoll(r->wait_ms, NULL, 10);
+		snprintf(ms, sizeof(ms), "%lld", secs < 0 ? -1 : secs * 1000);
+		if (setenv(RFP_ENV_WAIT, ms, 1) < 0)
+			return -errno;
+	}
+	if (r->verbose && setenv(RFP_ENV_VERBOSE, "1", 1) < 0)
+		return -errno;
+	if (r->guard && setenv(RFP_ENV_GUARD, "1", 1) < 0)
+		return -errno;
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run r = {0};
+	char lib[PATH_MAX + 64];
+	int sep, e;
+
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--"); sep++)
+		;
+	e = rf_opts_parse(opts, ARRAY_SIZE(opts), sep, argv, apply, &r, usage);
+	if (e)
+		return e < 0 ? RF_EXIT_OK : e;
+	if (find_library(lib, sizeof(lib)) < 0)
+		return RF_EXIT_RUNTIME;
+	if (print_where) {
+		printf("%s\n", lib);
+		return RF_EXIT_OK;
+	}
+	if (sep + 1 >= argc) {
+		rf_err("missing '-- PROGRAM' (ringfan run [OPTIONS] -- PROGRAM [ARGS]...)");
+		return RF_EXIT_USAGE;
+	}
+	if (check_queue(&r) < 0)
+		return RF_EXIT_RUNTIME;
+	e = set_env(&r, lib);
+	if (e < 0) {
+		rf_err("cannot set the environment: %s", strerror(-e));
+		return RF_EXIT_RUNTIME;
+	}
+	execvp(argv[sep + 1], argv + sep + 1);
+	e = errno;
+	rf_err("cannot run '%s': %s", argv[sep + 1], strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
