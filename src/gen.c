@@ -9,8 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ static const double all_pct[P__N] = {
 enum opt_id {
 	OPT_OUTPUT = 'o',
 	OPT_QUIET = 'q',
+	OPT_SNAPLEN = 's',
 	OPT_HELP = 'h',
 	OPT_FLOWS = 256,
 	OPT_PACKETS,
@@ -89,7 +91,6 @@ enum opt_id {
 	OPT_SIZE,
 	OPT_ALL,
 	OPT_RATE,
-	OPT_SNAPLEN,
 	OPT_PCT, /* OPT_PCT + enum pct_id */
 };
 
@@ -121,7 +122,7 @@ static const struct opt_desc opts[] = {
 	{OPT_PCT + P_MALFORMED, "malformed", "PCT", "packets with an impossible header field"},
 	{OPT_ALL, "all", NULL, "a bit of everything (options given explicitly win)"},
 	{OPT_RATE, "rate", "PPS", "timestamp spacing in packets per second (default 100000)"},
-	{OPT_SNAPLEN, "snaplen", "N", "capture at most N bytes of each packet (16-262144)"},
+	{OPT_SNAPLEN, "snaplen", "BYTES", "capture at most BYTES of each packet (16-262144)"},
 	{OPT_QUIET, "quiet", NULL, "no summary line on standard error"},
 	{OPT_HELP, "help", NULL, "print this help"},
 };
@@ -1190,7 +1191,7 @@ static void usage(FILE *f)
 		"Write a synthetic capture: TCP, UDP and ICMP conversations in both directions,\n"
 		"with tags, tunnels, fragments and broken packets in the chosen shares (PCT:\n"
 		"percent of flows; of packets for --truncated and --malformed).\n\nOptions:\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 22);
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f, "\nExample:\n  ringfan gen -o all.pcap --flows 1000 --packets 100000 --all "
 		   "--seed 7\n"
 		   "\nSee ringfan-gen(1).\n");
@@ -1230,8 +1231,9 @@ static int bad_value(const char *name, const char *val, const char *want)
 	return -EINVAL;
 }
 
-static int apply_opt(struct gen_opts *o, int id, const char *arg)
+static int apply_opt(void *arg_o, int id, const char *arg)
 {
+	struct gen_opts *o = arg_o;
 	const char *name = "";
 	size_t i;
 
@@ -1337,40 +1339,17 @@ static int finish_opts(struct gen_opts *o)
 
 static int parse_opts(int argc, char **argv, struct gen_opts *o)
 {
-	struct option lopts[ARRAY_SIZE(opts) + 1];
-	size_t i;
-	int c;
+	static const struct rf_opts gen_opts = {opts, ARRAY_SIZE(opts), apply_opt, usage};
+	int r;
 
-	memset(lopts, 0, sizeof(lopts));
-	for (i = 0; i < ARRAY_SIZE(opts); i++) {
-		lopts[i].name = opts[i].name;
-		lopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
-		lopts[i].val = opts[i].id;
-	}
 	memset(o, 0, sizeof(*o));
 	o->seed = 1;
 	o->rate = 100000;
 	o->snaplen = 262144;
 	o->size_min = o->size_max = 64;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:qh", lopts, NULL)) != -1) {
-		if (c == OPT_HELP) {
-			usage(stdout);
-			return 1;
-		}
-		if (c == '?' || c == ':') {
-			rf_err("%s option '%s' (try 'ringfan gen --help')",
-			       c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
-			return -EINVAL;
-		}
-		if (apply_opt(o, c, optarg) < 0)
-			return -EINVAL;
-	}
-	if (optind < argc) {
-		rf_err("unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
+	r = rf_opts_parse(&gen_opts, argc, argv, o, NULL);
+	if (r)
+		return r < 0 ? 1 : -EINVAL;
 	return finish_opts(o);
 }
 
