@@ -1360,6 +1360,58 @@ static const char *out_name(const struct gen_opts *o)
 	return strcmp(o->out, "-") ? o->out : "standard output";
 }
 
+/*
+ * A file is written under a temporary name next to it and renamed over it
+ * once complete: an interrupted or failed run leaves neither a truncated
+ * capture nor the temporary (a stop signal removes it), and a file of that
+ * name stays as it was. Static: the signal handler needs it.
+ */
+static char tmp_path[PATH_MAX];
+static volatile sig_atomic_t tmp_live;
+
+static void on_stop(int sig)
+{
+	if (tmp_live)
+		unlink(tmp_path);
+	raise(sig); /* SA_RESETHAND: the default action now, the status says the signal */
+}
+
+/* A signal ignored from the start (a background job's SIGINT, nohup's SIGHUP) stays so. */
+static void remove_tmp_on_stop(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND}, was;
+	const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (!sigaction(sigs[i], NULL, &was) && was.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/* ".NAME.XXXXXX" in NAME's directory, with the mode a new NAME would get. */
+static int open_tmp(struct gen *g)
+{
+	const char *out = g->o->out, *slash = strrchr(out, '/');
+	int dlen = slash ? (int)(slash - out + 1) : 0;
+	mode_t mask = umask(0);
+
+	umask(mask);
+	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%.*s.%s.XXXXXX", dlen, out, out + dlen) >=
+	    sizeof(tmp_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	remove_tmp_on_stop();
+	g->fd = mkostemp(tmp_path, O_CLOEXEC);
+	if (g->fd < 0)
+		return -1;
+	tmp_live = 1;
+	fchmod(g->fd, 0666 & ~mask);
+	g->regular = true;
+	return 0;
+}
+
 static int open_fd(struct gen *g)
 {
 	const struct gen_opts *o = g->o;
@@ -1373,13 +1425,32 @@ static int open_fd(struct gen *g)
 		g->fd = STDOUT_FILENO;
 		return 0;
 	}
-	g->fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	/* A FIFO, a device (/dev/null) or a symbolic link is written through. */
+	if (!lstat(o->out, &st) && !S_ISREG(st.st_mode))
+		g->fd = open(o->out, O_WRONLY | O_CLOEXEC);
+	else if (open_tmp(g))
+		g->fd = -1;
 	if (g->fd < 0) {
 		rf_err("cannot open '%s': %s", o->out, strerror(errno));
 		return RF_EXIT_RUNTIME;
 	}
-	g->regular = fstat(g->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
+}
+
+/* The complete file takes its name. Returns 0 or an exit status (message printed). */
+static int commit_output(struct gen *g)
+{
+	int r = 0;
+
+	if (!tmp_live)
+		return 0;
+	if (rename(tmp_path, g->o->out)) {
+		rf_err("cannot write '%s': %s (partial file removed)", g->o->out, strerror(errno));
+		unlink(tmp_path);
+		r = RF_EXIT_RUNTIME;
+	}
+	tmp_live = 0;
+	return r;
 }
 
 static int open_output(struct gen *g)
@@ -1415,12 +1486,13 @@ static void close_output(struct gen *g)
 	pcap_close(g->pcap);
 }
 
-/* Remove an incomplete regular file (never a FIFO, a device or standard output). */
+/* Remove an incomplete file (the temporary: never a FIFO, a device or standard output). */
 static const char *drop_partial(const struct gen *g)
 {
 	if (!g->regular)
 		return "output is incomplete";
-	unlink(g->o->out);
+	unlink(tmp_path);
+	tmp_live = 0;
 	return "partial file removed";
 }
 
@@ -1463,8 +1535,11 @@ static int run(struct gen *g)
 		return RF_EXIT_RUNTIME;
 	}
 	r = open_output(g);
-	if (r)
+	if (r) {
+		if (tmp_live)
+			drop_partial(g);
 		return r;
+	}
 	r = generate(g);
 	close_output(g);
 	if (g->werr) {
@@ -1476,9 +1551,10 @@ static int run(struct gen *g)
 		       drop_partial(g));
 		return RF_EXIT_RUNTIME;
 	}
-	if (!g->o->quiet)
+	r = commit_output(g);
+	if (!r && !g->o->quiet)
 		summary(g);
-	return RF_EXIT_OK;
+	return r;
 }
 
 int cmd_gen(int argc, char **argv)
