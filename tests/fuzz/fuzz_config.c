@@ -234,22 +234,33 @@ static char *trim(char *s)
 }
 
 /*
- * The command line a config file stands for: "key value" becomes "--key"
- * "value" ("-k value" stays "-k" "value"). argv points into text.
+ * The command line a config file stands for: "key value", "key=value" and
+ * "key = value" become "--key" "value" ("-k value" stays "-k" "value"); a
+ * comment goes. argv points into text.
  */
 static int file_to_argv(char *text, char **argv, char (*keys)[80])
 {
 	char *line, *save = NULL, *key, *val;
 	int argc = 1, nk = 0;
+	bool eq;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* A '#' after a blank starts a comment, as at the start of a line. */
+		for (key = line; (key = strpbrk(key, " \t")); key++)
+			if (key[1] == '#') {
+				key[1] = 0;
+				break;
+			}
 		key = trim(line);
 		if (!*key || *key == '#')
 			continue;
 		val = key + strcspn(key, " \t=");
+		eq = *val == '=';
 		if (*val)
 			*val++ = 0;
 		val = trim(val);
+		if (!eq && *val == '=') /* "key = value" */
+			val = trim(val + 1);
 		if (argc + 2 >= MAX_ARGS || strlen(key) + 3 > sizeof(keys[0]))
 			return -1;
 		if (key[0] == '-')
