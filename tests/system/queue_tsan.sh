@@ -14,7 +14,7 @@ CC_TSAN=${CC_TSAN:-$(command -v clang || command -v clang-14 || true)}
 [ -n "$CC_TSAN" ] || skip "needs clang for -fsanitize=thread"
 mkdir -p "$TMP/bin"
 bin=$TMP/bin/qstress-tsan
-"$CC_TSAN" -fsanitize=thread -O1 -g -std=gnu11 -D_GNU_SOURCE -I"$TOP/include" -I"$TOP/lib" \
+"$CC_TSAN" -fsanitize=thread -O1 -g -std=gnu11 -D_GNU_SOURCE -I"$TOP/include" -I"$TOP/lib" -I"$BUILD" \
 	"$TOP"/lib/*.c "$TOP/tests/tools/qstress.c" -o "$bin" -lpthread 2>"$TMP/cc.log" ||
 	fail "TSan build failed: $(head -20 "$TMP/cc.log")"
 # TSan needs its shadow mapping; some kernels' address-space layouts break it.
