@@ -297,12 +297,14 @@ static void list_options(const struct rf_opts *o)
 
 #define LIST_OPTIONS_ID 0x10000 /* beyond any option's id */
 
-/* getopt_long's tables: lo has n + 2 entries, shorts 2 + 3 * n bytes (':' first). */
+/* getopt_long's tables: lo has n + 2 entries, shorts 3 + 3 * n bytes ("+:" or ':' first). */
 static void opts_getopt(const struct rf_opts *o, struct option *lo, char *shorts)
 {
 	size_t i, k = 0, l = 0;
 	const struct opt_desc *d;
 
+	if (o->options_first)
+		shorts[k++] = '+';
 	shorts[k++] = ':';
 	for (i = 0; i < o->n; i++) {
 		d = &o->opts[i];
@@ -371,7 +373,7 @@ static int take_opt(const struct rf_opts *o, int c, char **argv, void *arg)
 int rf_opts_parse(const struct rf_opts *o, int argc, char **argv, void *arg, int *ret_first)
 {
 	struct option *lo = calloc(o->n + 2, sizeof(*lo));
-	char *shorts = malloc(2 + 3 * o->n);
+	char *shorts = malloc(3 + 3 * o->n);
 	int c, r = 0;
 
 	if (!lo || !shorts) {

@@ -66,6 +66,12 @@ struct rf_opts {
 	 */
 	int (*apply)(void *arg, int id, const char *value);
 	void (*usage)(FILE *f); /* --help, printed on stdout */
+	/*
+	 * Options end at the first positional argument (a command line to run:
+	 * "ringfan X -c 1 prog -c 2" leaves "-c 2" to prog). Else they may
+	 * come after positional arguments too.
+	 */
+	bool options_first;
 };
 
 /* Print "  -x, --name ARG   help" lines for the options that have help, aligned. */

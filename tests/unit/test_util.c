@@ -175,6 +175,18 @@ static void test_opts_parse(void **state)
 	/* Positional arguments for those who take them. */
 	assert_int_equal(parse(&s, &first, "t", "a", "-f", "b", NULL), 0);
 	assert_int_equal(first, 2); /* getopt moved the options first: t -f a b */
+	/* A command line to run: options end at the first positional argument. */
+	{
+		struct rf_opts first_t = t;
+		char *argv[] = {"t", "-f", "prog", "-n", "1", NULL};
+
+		first_t.options_first = true;
+		memset(s.log, 0, sizeof(s.log));
+		assert_int_equal(rf_opts_parse(&first_t, 5, argv, &s, &first), 0);
+		assert_int_equal(first, 2);
+		assert_string_equal(argv[3], "-n");
+		assert_string_equal(s.log, "102=(null);");
+	}
 	/* Help: usage called, -1. */
 	usage_calls = 0;
 	assert_int_equal(parse(&s, NULL, "t", "-f", "--help", NULL), -1);
