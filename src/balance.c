@@ -26,6 +26,7 @@
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
+#include "thread.h"
 #include "util.h"
 
 #define BURST		 256
@@ -568,6 +569,16 @@ static const char *egress_error(int r, int dlt, char *buf, size_t len)
 	return buf;
 }
 
+/* How many egresses come before queue q's, in queue order. */
+static unsigned int egress_rank(const struct rf_config *cfg, uint32_t q)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < cfg->n_egress; i++)
+		n += cfg->egress[i].queue < q;
+	return n;
+}
+
 static int start_egresses(struct balancer *b)
 {
 	char name[32], why[128];
@@ -582,7 +593,15 @@ static int start_egresses(struct balancer *b)
 	for (i = 0; i < b->cfg->n_egress; i++) {
 		const struct rf_cfg_egress *ce = &b->cfg->egress[i];
 		struct rf_egress_opts eo = {.queue = name, .target = ce->target, .dir = b->dir};
+		cpu_set_t one;
 
+		/* --egress-cpus: one CPU each, in the order of their queues. */
+		if (b->cfg->egress_cpus.given) {
+			CPU_ZERO(&one);
+			CPU_SET(rf_cpus_nth(&b->cfg->egress_cpus, egress_rank(b->cfg, ce->queue)),
+				&one);
+			eo.cpus = &one;
+		}
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, ce->queue);
 		r = rf_egress_start(&eo, &b->egress[ce->queue]);
 		if (r) {
@@ -611,6 +630,23 @@ static int drop_root(struct balancer *b)
 	return 0;
 }
 
+/* -g: the balancer's own thread (this one) on its CPU, once the others have started. */
+static int pin_balancer(struct balancer *b)
+{
+	char cpus[64];
+	int r;
+
+	if (!b->cfg->cpu.given)
+		return 0;
+	rf_cpus_format(&b->cfg->cpu.set, cpus, sizeof(cpus));
+	r = rf_thread_pin(&b->cfg->cpu.set);
+	if (r)
+		rf_err("cannot run the balancer thread on CPU %s: %s", cpus, strerror(-r));
+	else
+		rf_log("cluster %u: balancer thread on CPU %s", b->cfg->cluster, cpus);
+	return r;
+}
+
 static int setup(struct balancer *b)
 {
 	int r;
@@ -623,7 +659,7 @@ static int setup(struct balancer *b)
 	remove_extra_queues(b);
 	b->state = "running";
 	write_stats(b);
-	if ((r = start_egresses(b)) || (r = drop_root(b)))
+	if ((r = start_egresses(b)) || (r = drop_root(b)) || (r = pin_balancer(b)))
 		return r;
 	return 0;
 }

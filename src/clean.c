@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,68 +35,64 @@ struct cluster_files {
 	unsigned int files;
 };
 
+/* -n is the balancer's --queues: --dry-run has no letter. */
+enum {
+	OPT_CLUSTER = 'c',
+	OPT_QUIET = 'q',
+	OPT_HELP = 'h',
+	OPT_OLD_DRY_RUN = 'n',
+	OPT_DIR = 256,
+	OPT_DRY_RUN
+};
+
+static const struct opt_desc opts[] = {
+	{OPT_CLUSTER, "cluster", "ID", "only this cluster (exit 1 if it is in use or absent)"},
+	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
+	{OPT_DRY_RUN, "dry-run", NULL, "say what would be removed, remove nothing"},
+	{OPT_OLD_DRY_RUN, NULL, NULL, NULL, OPT_DRY_RUN},
+	{OPT_QUIET, "quiet", NULL, "say only what is kept and why"},
+	{OPT_HELP, "help", NULL, "this help"},
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: ringfan clean [-c CLUSTER] [--dir DIR] [--dry-run] [-q]\n"
-		"\n"
-		"Remove the queue, stats and lock files of stopped clusters from the queue\n"
-		"directory. A cluster whose balancer runs, or with a consumer attached to one\n"
-		"of its queues, is kept.\n"
-		"\n"
-		"  -c, --cluster ID  only this cluster (exit 1 if it is in use or absent)\n"
-		"      --dir DIR     queue directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")\n"
-		"  -n, --dry-run     say what would be removed, remove nothing\n"
-		"  -q, --quiet       say only what is kept and why\n"
-		"  -h, --help        this help\n");
+	fprintf(f, "Usage: ringfan clean [-c CLUSTER] [--dir DIR] [--dry-run] [-q]\n"
+		   "\n"
+		   "Remove the queue, stats and lock files of stopped clusters from the queue\n"
+		   "directory. A cluster whose balancer runs, or with a consumer attached to one\n"
+		   "of its queues, is kept.\n"
+		   "\n");
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 }
 
+static int apply(void *arg, int id, const char *val)
+{
+	struct clean_opts *o = arg;
+
+	switch (id) {
+	case OPT_CLUSTER:
+		o->have_cluster = true;
+		return rf_cluster_parse_id(val, &o->cluster, "");
+	case OPT_DIR:
+		o->dir = val;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Returns 0, 1 (--help printed), or -EINVAL (message printed). */
 static int parse_args(struct clean_opts *o, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"cluster", required_argument, NULL, 'c'}, {"dir", required_argument, NULL, 'D'},
-		{"dry-run", no_argument, NULL, 'n'},	   {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
-	};
-	uint64_t v;
-	int c;
+	static const struct rf_opts clean_opts = {opts, ARRAY_SIZE(opts), apply, usage};
+	int r = rf_opts_parse(&clean_opts, argc, argv, o, NULL);
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":c:nqh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (rf_parse_u64(optarg, 0, RF_MAX_CLUSTER, &v)) {
-				rf_err("clean: bad cluster id '%s' (0..%d)", optarg,
-				       RF_MAX_CLUSTER);
-				return -EINVAL;
-			}
-			o->cluster = (uint32_t)v;
-			o->have_cluster = true;
-			break;
-		case 'D':
-			o->dir = optarg;
-			break;
-		case 'n':
-			o->dry_run = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			rf_err("clean: %s '%s' (try 'ringfan clean --help')",
-			       c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		rf_err("clean: unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
+	return !r ? 0 : r < 0 ? 1 : -EINVAL;
 }
 
 /*

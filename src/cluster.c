@@ -17,6 +17,18 @@
 #define READ_TRIES    50
 #define READ_RETRY_US 10000
 
+int rf_cluster_parse_id(const char *s, uint32_t *ret, const char *where)
+{
+	uint64_t v;
+
+	if (rf_parse_u64(s, 0, RF_MAX_CLUSTER, &v)) {
+		rf_err("%sbad cluster id '%s' (decimal, 0..%d)", where, s, RF_MAX_CLUSTER);
+		return -EINVAL;
+	}
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 const char *rf_cluster_dir(const char *dir)
 {
 	/* The library's own choice of directory (and its only definition). */

@@ -18,6 +18,12 @@
 /* The queue directory: dir when given, else $RINGFAN_DIR, else the default. */
 const char *rf_cluster_dir(const char *dir);
 
+/*
+ * A cluster id as -c takes it in every command: decimal, 0..RF_MAX_CLUSTER.
+ * Returns 0, or -EINVAL with "WHEREbad cluster id ..." printed.
+ */
+int rf_cluster_parse_id(const char *s, uint32_t *ret, const char *where);
+
 /* Is the cluster's balancer alive? Asked of the kernel, never of a file's contents. */
 bool rf_cluster_alive(const char *dir, uint64_t cluster);
 

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "flow.h"
 #include "metrics.h"
 #include "source.h"
+#include "thread.h"
 #include "util.h"
 
 enum opt_id {
@@ -29,11 +29,12 @@ enum opt_id {
 	OPT_USER = 'D',
 	OPT_HELP = 'h',
 	OPT_CAPTURE_OUTGOING = 'X',
+	OPT_CPU = 'g',
 	OPT_RING_SIZE = 256,
 	OPT_CAPTURE_RING,
 	OPT_OWNER,
 	OPT_GROUP,
-	OPT_MODE,
+	OPT_FILE_MODE,
 	OPT_DIR,
 	OPT_RATE,
 	OPT_SPEED,
@@ -41,11 +42,13 @@ enum opt_id {
 	OPT_ACCESS,
 	OPT_METRICS,
 	OPT_DISABLE_OFFLOADS,
+	OPT_EGRESS_CPUS,
+	OPT_OLD_MODE, /* --mode: --file-mode until the next release */
 };
 
 static const struct opt_desc opts[] = {
-	{OPT_INTERFACE, "interface", "SRC[,SRC]",
-	 "source: IFACE, afpacket:IFACE or pcap:FILE (repeatable; interfaces are merged)"},
+	{OPT_INTERFACE, "interface", "SRC",
+	 "source: IFACE, afpacket:IFACE or pcap:FILE (repeatable or comma-separated; merged)"},
 	{OPT_CLUSTER, "cluster", "ID", "cluster id (0-65535): queues are named ID@Q"},
 	{OPT_QUEUES, "queues", "N[,M...]", "queues per group: 4,2 = group A queues 0-3, B 4-5"},
 	{OPT_HASH, "hash-mode", "MODE",
@@ -57,24 +60,28 @@ static const struct opt_desc opts[] = {
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
 	 "turn GRO/LRO (with -X also TSO) off on interface sources (else: a warning)"},
-	{OPT_PRINT, "print-stats", NULL, "print counters every second"},
+	{OPT_PRINT, "print-stats", NULL, "print counters every second (with -d: to the -l file)"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
 	{OPT_LOGFILE, "log-file", "FILE", "append messages to FILE (reopened on SIGHUP)"},
 	{OPT_USER, "user", "USER", "drop root to USER after opening sockets and queues"},
+	{OPT_CPU, "cpu", "CPU", "run the balancer thread on CPU only (zbalance_ipc -g)"},
+	{OPT_EGRESS_CPUS, "egress-cpus", "CPUS",
+	 "run egress threads on these CPUs (e.g. 2-5): one each, in queue order"},
 	{OPT_RING_SIZE, "ring-size", "BYTES",
 	 "bytes per queue, power of two (default 16M; 1M to split a file)"},
 	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
 	 "bytes of kernel ring per interface (default 32M)"},
 	{OPT_OWNER, "owner", "USER", "owner of the queue files"},
 	{OPT_GROUP, "group", "GROUP", "group of the queue files"},
-	{OPT_MODE, "mode", "OCTAL",
+	{OPT_FILE_MODE, "file-mode", "OCTAL",
 	 "permissions of the queue files (default 0600; 0640 with --group; read bits only "
 	 "beyond the owner's)"},
+	{OPT_OLD_MODE, "mode", "OCTAL", NULL, OPT_FILE_MODE},
 	{OPT_ACCESS, "access", "Q[-Q]:KEY=V,..",
 	 "owner=, group=, mode= of some queues (repeatable; e.g. 0-3:group=zeek)"},
 	{OPT_DIR, "dir", "DIR",
-	 "queue, lock and stats directory (default $RINGFAN_DIR or /dev/shm/ringfan)"},
+	 "queue, lock and stats directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
 	{OPT_RATE, "rate", "PPS", "replay files at PPS packets per second (drops when full)"},
 	{OPT_SPEED, "speed", "X", "replay files at X times the recorded pace (drops when full)"},
 	{OPT_LOOP, "loop", "N", "replay files N times, 0 = forever (drops when full)"},
@@ -99,7 +106,7 @@ void rf_balance_usage(FILE *f)
 		   "       ringfan balance CONFIG_FILE [OPTIONS]\n\n"
 		   "Split traffic from sources over the shared-memory queues CLUSTER@0..\n\n"
 		   "Options:\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 34);
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f, "\nExamples:\n"
 		   "  ringfan balance -i afpacket:eth1,afpacket:eth2 -c 99 -n 4,1 -m 5tuple -r "
 		   "4:veth0 -p\n"
@@ -109,30 +116,6 @@ void rf_balance_usage(FILE *f)
 		   "  ringfan balance /etc/ringfan/cluster-99.conf\n\n"
 		   "A config file has one option per line ('cluster 99', '-n 4,2', 'daemon'); "
 		   "see ringfan-balance(1).\n");
-}
-
-static const struct opt_desc *find_opt_by_id(int id)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(opts); i++)
-		if (opts[i].id == id)
-			return &opts[i];
-	return NULL;
-}
-
-static const struct opt_desc *find_opt_by_key(const char *key)
-{
-	size_t i;
-
-	if (key[0] == '-' && key[1] && key[1] != '-' && !key[2])
-		return find_opt_by_id((unsigned char)key[1]);
-	if (key[0] == '-' && key[1] == '-')
-		key += 2;
-	for (i = 0; i < ARRAY_SIZE(opts); i++)
-		if (!strcmp(opts[i].name, key))
-			return &opts[i];
-	return NULL;
 }
 
 static int copy_str(char *dst, size_t len, const char *src, const char *what, const char *where)
@@ -177,9 +160,11 @@ static int add_sources(struct rf_config *cfg, const char *list, const char *wher
 	return 0;
 }
 
-static int parse_groups(struct rf_config *cfg, const char *list, const char *where)
+int rf_config_parse_groups(const char *list, uint32_t *ret_queues, unsigned int *ret_groups,
+			   unsigned int *ret_total, const char *where)
 {
 	char buf[512], *rest, *tok;
+	uint32_t q[RF_CFG_MAX_GROUPS];
 	uint64_t v, total = 0;
 	unsigned int n = 0;
 
@@ -194,11 +179,12 @@ static int parse_groups(struct rf_config *cfg, const char *list, const char *whe
 			       where, tok, list, RF_CFG_MAX_QUEUES, RF_CFG_MAX_GROUPS);
 			return -EINVAL;
 		}
-		cfg->group_queues[n++] = (uint32_t)v;
+		q[n++] = (uint32_t)v;
 		total += v;
 	}
-	cfg->n_groups = n;
-	cfg->n_queues = (unsigned int)total;
+	memcpy(ret_queues, q, n * sizeof(q[0]));
+	*ret_groups = n;
+	*ret_total = (unsigned int)total;
 	return 0;
 }
 
@@ -281,29 +267,59 @@ static int parse_ring(const char *arg, uint64_t min, uint64_t *ret, const char *
 	return 0;
 }
 
+int rf_config_parse_mode(const char *arg, enum rf_mode *ret, const char *where)
+{
+	const char *hint = rf_mode_zbalance_hint(arg);
+
+	if (!rf_mode_parse(arg, ret))
+		return 0;
+	if (hint)
+		rf_err("%s-m %s: %s", where, arg, hint);
+	else
+		rf_err("%sunknown hash mode '%s'\n%s", where, arg, rf_mode_help());
+	return -EINVAL;
+}
+
 static int set_mode(struct rf_config *cfg, const char *arg, const char *where)
 {
 	enum rf_mode m;
 
-	if (rf_mode_parse(arg, &m)) {
-		rf_err("%sunknown hash mode '%s' (rr, ip, 5tuple, inner-ip, inner-5tuple, vlan, "
-		       "iface, fanout)",
+	if (rf_config_parse_mode(arg, &m, where))
+		return -EINVAL;
+	cfg->mode = (int)m;
+	return 0;
+}
+
+static int set_cpu(struct rf_config *cfg, const char *arg, const char *where)
+{
+	uint64_t v;
+
+	if (rf_parse_u64(arg, 0, CPU_SETSIZE - 1, &v)) {
+		rf_err("%sbad CPU '%s' for -g (a CPU number, as taskset -c and /proc/cpuinfo "
+		       "count them)",
 		       where, arg);
 		return -EINVAL;
 	}
-	cfg->mode = (int)m;
+	CPU_ZERO(&cfg->cpu.set);
+	CPU_SET((int)v, &cfg->cpu.set);
+	cfg->cpu.given = true;
+	return 0;
+}
+
+static int set_egress_cpus(struct rf_config *cfg, const char *arg, const char *where)
+{
+	if (rf_cpus_parse(arg, &cfg->egress_cpus)) {
+		rf_err("%sbad CPU list '%s' for --egress-cpus (as taskset -c takes it, e.g. 2-5,8)",
+		       where, arg);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 static int set_cluster(struct rf_config *cfg, const char *arg, const char *where)
 {
-	uint64_t v;
-
-	if (rf_parse_u64(arg, 0, RF_MAX_CLUSTER, &v)) {
-		rf_err("%sbad cluster id '%s' (decimal, 0..%d)", where, arg, RF_MAX_CLUSTER);
+	if (rf_cluster_parse_id(arg, &cfg->cluster, where))
 		return -EINVAL;
-	}
-	cfg->cluster = (uint32_t)v;
 	cfg->have_cluster = true;
 	return 0;
 }
@@ -348,7 +364,14 @@ static int parse_file_mode(const char *arg, mode_t *ret, const char *where)
 	errno = 0;
 	v = strtol(arg, &end, 8);
 	if (errno || *end || !*arg || v <= 0 || v > 0777) {
-		rf_err("%sbad file mode '%s' (octal, e.g. 0640)", where, arg);
+		enum rf_mode unused;
+
+		/* --mode was the file mode here and the hash mode in explain. */
+		rf_err("%sbad file mode '%s' (octal, e.g. 0640)%s", where, arg,
+		       rf_mode_parse(arg, &unused)
+			       ? ""
+			       : ": the file mode is permissions; the hash mode "
+				 "is -m/--hash-mode");
 		return -EINVAL;
 	}
 	if (v & ~RF_QUEUE_MODE_ALLOWED) {
@@ -485,7 +508,8 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 	case OPT_CLUSTER:
 		return set_cluster(cfg, arg, where);
 	case OPT_QUEUES:
-		return parse_groups(cfg, arg, where);
+		return rf_config_parse_groups(arg, cfg->group_queues, &cfg->n_groups,
+					      &cfg->n_queues, where);
 	case OPT_HASH:
 		return set_mode(cfg, arg, where);
 	case OPT_EGRESS:
@@ -517,8 +541,12 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return set_owner(cfg, arg, where);
 	case OPT_GROUP:
 		return set_group(cfg, arg, where);
-	case OPT_MODE:
+	case OPT_FILE_MODE:
 		return set_file_mode(cfg, arg, where);
+	case OPT_CPU:
+		return set_cpu(cfg, arg, where);
+	case OPT_EGRESS_CPUS:
+		return set_egress_cpus(cfg, arg, where);
 	case OPT_ACCESS:
 		return parse_access(cfg, arg, where);
 	case OPT_DIR:
@@ -557,10 +585,25 @@ static void cut_comment(char *s)
 		}
 }
 
+/* What rf_opts_set() and rf_opts_parse() apply options to. */
+struct cfg_ctx {
+	struct rf_config *cfg;
+	const char *where; /* "" or "FILE:LINE: " */
+};
+
+static int apply_ctx(void *arg, int id, const char *value)
+{
+	struct cfg_ctx *c = arg;
+
+	return apply(c->cfg, id, value, c->where);
+}
+
+static const struct rf_opts balance_opts = {opts, ARRAY_SIZE(opts), apply_ctx, rf_balance_usage};
+
 /* "key value", "key=value" or "key = value", then an optional comment. */
 static int parse_line(struct rf_config *cfg, char *line, const char *where)
 {
-	const struct opt_desc *o;
+	struct cfg_ctx ctx = {cfg, where};
 	char *key, *val;
 	bool eq;
 
@@ -579,20 +622,7 @@ static int parse_line(struct rf_config *cfg, char *line, const char *where)
 		rf_err("%sno option name before '='", where);
 		return -EINVAL;
 	}
-	o = find_opt_by_key(key);
-	if (!o || o->id == OPT_HELP) {
-		rf_err("%sunknown option '%s'", where, key);
-		return -EINVAL;
-	}
-	if (o->arg && !*val) {
-		rf_err("%soption '%s' needs a value (%s)", where, key, o->arg);
-		return -EINVAL;
-	}
-	if (!o->arg && *val) {
-		rf_err("%soption '%s' takes no value", where, key);
-		return -EINVAL;
-	}
-	return apply(cfg, o->id, val, where);
+	return rf_opts_set(&balance_opts, key, val, where, &ctx) ? -EINVAL : 0;
 }
 
 int rf_config_parse_file(struct rf_config *cfg, const char *path)
@@ -632,42 +662,16 @@ int rf_config_parse_file(struct rf_config *cfg, const char *path)
 	return r ? RF_EXIT_USAGE : 0;
 }
 
-static void build_longopts(struct option *lo)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(opts); i++) {
-		lo[i].name = opts[i].name;
-		lo[i].has_arg = opts[i].arg ? required_argument : no_argument;
-		lo[i].flag = NULL;
-		lo[i].val = opts[i].id;
-	}
-	memset(&lo[i], 0, sizeof(lo[i]));
-}
-
 static int parse_getopt(struct rf_config *cfg, int argc, char **argv)
 {
-	struct option lo[ARRAY_SIZE(opts) + 1];
-	int c;
+	struct cfg_ctx ctx = {cfg, ""};
+	int r, first;
 
-	build_longopts(lo);
-	opterr = 0;
-	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
-	while ((c = getopt_long(argc, argv, ":i:c:n:m:r:pdP:l:D:Xh", lo, NULL)) != -1) {
-		if (c == 'h') {
-			rf_balance_usage(stdout);
-			return -1;
-		}
-		if (c == '?' || c == ':') {
-			rf_err("%s option '%s' (try 'ringfan balance --help')",
-			       c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
-			return RF_EXIT_USAGE;
-		}
-		if (apply(cfg, c, optarg, ""))
-			return RF_EXIT_USAGE;
-	}
-	if (optind < argc) {
-		rf_err("unexpected argument '%s' (a config file comes first)", argv[optind]);
+	r = rf_opts_parse(&balance_opts, argc, argv, &ctx, &first);
+	if (r)
+		return r;
+	if (first < argc) {
+		rf_err("unexpected argument '%s' (a config file comes first)", argv[first]);
 		return RF_EXIT_USAGE;
 	}
 	return 0;
@@ -705,6 +709,24 @@ static int check_duplicate_sources(const struct rf_config *cfg)
 				       cfg->sources[i]);
 				return RF_EXIT_USAGE;
 			}
+	return 0;
+}
+
+/* -g and --egress-cpus name CPUs this process may run on. */
+static int check_cpus(const struct rf_config *cfg)
+{
+	const struct rf_cpus *sets[] = {&cfg->cpu, &cfg->egress_cpus};
+	const char *names[] = {"-g", "--egress-cpus"};
+	char allowed[256];
+	size_t i;
+	int cpu;
+
+	for (i = 0; i < ARRAY_SIZE(sets); i++)
+		if (rf_cpus_check(sets[i], &cpu, allowed, sizeof(allowed))) {
+			rf_err("%s: CPU %d is not one this process may run on (it may use %s)",
+			       names[i], cpu, allowed);
+			return RF_EXIT_USAGE;
+		}
 	return 0;
 }
 
@@ -747,8 +769,15 @@ int rf_config_validate(struct rf_config *cfg)
 									    : "-n N");
 		return RF_EXIT_USAGE;
 	}
-	if (check_duplicate_sources(cfg))
+	if (check_duplicate_sources(cfg) || check_cpus(cfg))
 		return RF_EXIT_USAGE;
+	if (cfg->print_stats && cfg->daemon && !cfg->log_file[0]) {
+		rf_err("-p with -d prints nowhere (a daemon has no terminal): add -l FILE to write "
+		       "the counters there every second, or read them with 'ringfan stats -c %u' "
+		       "or 'ringfan top -c %u'",
+		       cfg->cluster, cfg->cluster);
+		return RF_EXIT_USAGE;
+	}
 	for (i = 0; i < cfg->n_egress; i++) {
 		if (cfg->egress[i].queue >= cfg->n_queues) {
 			rf_err("egress '%u:%s': queue %u out of range (queues 0..%u)",

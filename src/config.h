@@ -14,7 +14,9 @@
 
 #include <ringfan/ringfan.h>
 
+#include "flow.h"
 #include "metrics.h"
+#include "thread.h"
 
 #define RF_CFG_MAX_SOURCES 16
 #define RF_CFG_MAX_GROUPS  32
@@ -33,7 +35,7 @@ struct rf_cfg_egress {
 	char target[256];
 };
 
-/* --access: who may read a range of queues (else the cluster's --owner/--group/--mode). */
+/* --access: who may read a range of queues (else the cluster's --owner/--group/--file-mode). */
 struct rf_cfg_access {
 	uint32_t first, last; /* queues first..last */
 	uid_t owner;	      /* (uid_t)-1: the cluster's */
@@ -73,6 +75,8 @@ struct rf_config {
 	bool disable_offloads; /* turn GRO/LRO off on interface sources */
 	/* --metrics ADDR:PORT; "" when not serving */
 	char metrics_listen[RF_METRICS_LISTEN_MAX];
+	struct rf_cpus cpu;	    /* -g: the balancer thread's CPU */
+	struct rf_cpus egress_cpus; /* --egress-cpus: one per egress thread, in queue order */
 };
 
 /* Defaults for everything. */
@@ -112,5 +116,20 @@ bool rf_config_live_replay(const struct rf_config *cfg);
 bool rf_config_finite(const struct rf_config *cfg);
 
 void rf_balance_usage(FILE *f);
+
+/*
+ * -n's syntax, "N[,M...]" (queues per group), shared with explain: fills
+ * ret_queues (RF_CFG_MAX_GROUPS entries), the number of groups and of
+ * queues. 0, or -EINVAL with the message printed (where: "" or "FILE:LINE: ").
+ */
+int rf_config_parse_groups(const char *list, uint32_t *ret_queues, unsigned int *ret_groups,
+			   unsigned int *ret_total, const char *where);
+
+/*
+ * -m's syntax (a mode name or a zbalance_ipc number), shared with explain.
+ * 0, or -EINVAL with the message printed: the modes, or what replaces a
+ * zbalance_ipc number that has no equivalent.
+ */
+int rf_config_parse_mode(const char *arg, enum rf_mode *ret, const char *where);
 
 #endif

@@ -6,7 +6,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <signal.h>
@@ -22,10 +21,12 @@
 #include "afpacket.h"
 #include "cli.h"
 #include "pktline.h"
+#include "source.h"
+#include "thread.h"
 #include "util.h"
 
 #define BURST		 256
-#define DEF_SNAPLEN	 262144u
+#define DEF_SNAPLEN	 262144
 #define MAX_SNAPLEN	 262144u
 #define TICK_NS		 1000000000ull
 #define NS_PER_MS	 1000000ull
@@ -48,17 +49,25 @@ struct count_opts {
 	bool next_run;	  /* --next-run: skip what is left of a finished run */
 	bool stop_at_end; /* --stop-at-end: never go on to another run */
 	bool verbose, json, quiet, exit_on_detach, promisc;
+	struct rf_cpus cpu; /* -g */
 };
+
+/* What -i names (the balancer's source syntax, and queues). */
+enum src_kind { SRC_IFACE, SRC_FILE, SRC_QUEUE };
 
 struct count {
 	struct count_opts o;
 	/* Exactly one source. */
+	enum src_kind kind;
+	const char *ifname; /* interface, without "afpacket:" */
+	const char *path;   /* capture file, without "pcap:" */
 	struct rf_afp *afp;
 	struct rf_consumer *cons;
+	pcap_t *file;
 	char qname[QUEUE_NAME_MAX];
 	uint32_t cluster, queue;
 	char dir_used[4096]; /* the queue directory, for messages */
-	/* Filter: in the kernel for interfaces, here for queues. */
+	/* Filter: in the kernel for interfaces, here for files and queues. */
 	struct bpf_program prog;
 	bool have_prog;
 	int linktype; /* DLT_* of the source's frames */
@@ -90,81 +99,83 @@ static void on_signal(int sig)
 /* Options                                                             */
 /* ------------------------------------------------------------------ */
 
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
 enum {
-	OPT_DURATION = 0x100,
-	OPT_JSON,
+	OPT_INTERFACE = 'i',
+	OPT_FILTER = 'f',
+	OPT_VERBOSE = 'v',
+	OPT_WRITE = 'w',
+	OPT_COUNT = 'N',
+	OPT_JSON = 'j',
+	OPT_QUIET = 'q',
+	OPT_SNAPLEN = 's',
+	OPT_CPU = 'g',
+	OPT_HELP = 'h',
+	OPT_DURATION = 256,
 	OPT_EXIT_ON_DETACH,
 	OPT_NO_PROMISC,
-	OPT_RING_SIZE,
+	OPT_CAPTURE_RING,
 	OPT_DIR,
 	OPT_WAIT,
 	OPT_FOLLOW,
 	OPT_NEXT_RUN,
 	OPT_STOP_AT_END,
+	OPT_OLD_RING_SIZE, /* --ring-size: the queue ring in balance; here --capture-ring-size */
 };
 
-static const struct option long_opts[] = {
-	{"interface", required_argument, NULL, 'i'},
-	{"filter", required_argument, NULL, 'f'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"write", required_argument, NULL, 'w'},
-	{"count", required_argument, NULL, 'N'},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"quiet", no_argument, NULL, 'q'},
-	{"exit-on-detach", no_argument, NULL, OPT_EXIT_ON_DETACH},
-	{"snaplen", required_argument, NULL, 's'},
-	{"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
-	{"ring-size", required_argument, NULL, OPT_RING_SIZE},
-	{"dir", required_argument, NULL, OPT_DIR},
-	{"wait", optional_argument, NULL, OPT_WAIT},
-	{"follow", no_argument, NULL, OPT_FOLLOW},
-	{"next-run", no_argument, NULL, OPT_NEXT_RUN},
-	{"stop-at-end", no_argument, NULL, OPT_STOP_AT_END},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+static const struct opt_desc opts[] = {
+	{OPT_INTERFACE, "interface", "SRC",
+	 "IFACE or afpacket:IFACE, pcap:FILE, or queue CLUSTER@QUEUE (\"99@0\")"},
+	{OPT_FILTER, "filter", "EXPR",
+	 "BPF filter (tcpdump syntax); in the kernel for an interface, here for the others "
+	 "(rejected: 'filtered')"},
+	{OPT_VERBOSE, "verbose", NULL,
+	 "one line per packet: time, layers, addresses, ports, length"},
+	{OPT_WRITE, "write", "FILE",
+	 "write the packets (after the filter) to a pcap file (nanosecond timestamps); '-' is "
+	 "standard output"},
+	{OPT_COUNT, "count", "N", "stop after N packets"},
+	{OPT_DURATION, "duration", "SECS", "stop after SECS seconds"},
+	{OPT_JSON, "json", NULL, "one JSON object per second, and a final one (\"final\": true)"},
+	{OPT_QUIET, "quiet", NULL, "print only the final summary"},
+	{OPT_SNAPLEN, "snaplen", "BYTES", "bytes kept per packet (default " STR(DEF_SNAPLEN) ")"},
+	{OPT_CPU, "cpu", "CPU", "count on CPU only (pfcount -g)"},
+	{OPT_EXIT_ON_DETACH, "exit-on-detach", NULL,
+	 "queue: exit when the producer goes away (default: wait)"},
+	{OPT_DIR, "dir", "DIR",
+	 "queue: its directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
+	{OPT_WAIT, "wait", "SECS", "queue: wait for it to appear (forever, or SECS seconds)", 0,
+	 true},
+	{OPT_FOLLOW, "follow", NULL, "queue: at the end of a run, wait for the next one"},
+	{OPT_NEXT_RUN, "next-run", NULL,
+	 "queue: skip what is left of a finished run and wait for the next one"},
+	{OPT_STOP_AT_END, "stop-at-end", NULL,
+	 "queue: never go on to another run, not even one that began before the end of this "
+	 "one"},
+	{OPT_NO_PROMISC, "no-promisc", NULL, "interface: do not turn on promiscuous mode"},
+	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
+	 "interface: kernel ring size (default " STR(DEF_RING_SIZE_MB) "M)"},
+	{OPT_OLD_RING_SIZE, "ring-size", "BYTES", NULL, OPT_CAPTURE_RING},
+	{OPT_HELP, "help", NULL, "this help"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: ringfan count -i IFACE|CLUSTER@QUEUE [OPTIONS]\n"
-		"\n"
-		"Count the packets an interface or a ringfan queue delivers, and print\n"
-		"pfcount's statistics every second.\n"
-		"\n"
-		"  -i, --interface SRC   network interface (AF_PACKET), or queue CLUSTER@QUEUE\n"
-		"                        (\"99@0\", also \"ringfan:99@0\")\n"
-		"  -f, --filter EXPR     BPF filter (tcpdump syntax); in the kernel for an\n"
-		"                        interface, here for a queue (rejected: 'filtered')\n"
-		"  -v, --verbose         one line per packet: time, layers, addresses, ports, "
-		"length\n"
-		"  -w, --write FILE      write the packets (after the filter) to a pcap file\n"
-		"                        (nanosecond timestamps); '-' is standard output\n"
-		"  -N, --count N         stop after N packets\n"
-		"      --duration SEC    stop after SEC seconds\n"
-		"      --json            one JSON object per second, and a final one (\"final\": "
-		"true)\n"
-		"  -q, --quiet           print only the final summary\n"
-		"      --exit-on-detach  queue: exit when the producer goes away (default: wait)\n"
-		"      --dir DIR         queue: its directory (default $RINGFAN_DIR or %s)\n"
-		"      --wait[=SEC]      queue: wait for it to appear (forever, or SEC seconds)\n"
-		"      --follow          queue: at the end of a run, wait for the next one\n"
-		"      --next-run        queue: skip what is left of a finished run and wait\n"
-		"                        for the next one\n"
-		"      --stop-at-end     queue: never go on to another run, not even one that\n"
-		"                        began before the end of this one\n"
-		"  -s, --snaplen BYTES   bytes kept per packet (default %u)\n"
-		"      --no-promisc      interface: do not turn on promiscuous mode\n"
-		"      --ring-size SIZE  interface: kernel ring size (default %dM)\n"
-		"  -h, --help            this help\n"
-		"\n"
-		"The end of a run (a file replay that ended) ends the count once drained\n"
-		"(status 0), unless a newer run began before: then the count goes on with\n"
-		"it. A stopped or restarting balancer does not end it. SIGINT and SIGTERM\n"
-		"print the final summary and exit 0. Exit status 2: bad usage or filter;\n"
-		"1: runtime error. See ringfan-count(1).\n",
-		RF_DEFAULT_DIR, DEF_SNAPLEN, DEF_RING_SIZE_MB);
+	fprintf(f, "Usage: ringfan count -i IFACE|pcap:FILE|CLUSTER@QUEUE [OPTIONS]\n"
+		   "\n"
+		   "Count the packets an interface, a capture file or a ringfan queue delivers,\n"
+		   "and print pfcount's statistics every second.\n"
+		   "\n");
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
+	fprintf(f, "\n"
+		   "A capture file is read as fast as it goes, then the count ends. The end of\n"
+		   "a queue's run (a file replay that ended) ends the count once drained\n"
+		   "(status 0), unless a newer run began before: then the count goes on with\n"
+		   "it. A stopped or restarting balancer does not end it. SIGINT and SIGTERM\n"
+		   "print the final summary and exit 0. Exit status 2: bad usage or filter;\n"
+		   "1: runtime error. See ringfan-count(1).\n");
 }
 
 static int bad_value(const char *opt, const char *val)
@@ -188,25 +199,50 @@ static int set_run_end(struct count_opts *o, int c)
 	return 0;
 }
 
-static int parse_one(struct count_opts *o, int c, const char *arg)
+static int set_cpu(struct count_opts *o, const char *arg)
 {
+	uint64_t v;
+
+	if (rf_parse_u64(arg, 0, CPU_SETSIZE - 1, &v))
+		return bad_value("-g/--cpu", arg);
+	CPU_ZERO(&o->cpu.set);
+	CPU_SET((int)v, &o->cpu.set);
+	o->cpu.given = true;
+	return 0;
+}
+
+static int set_wait(struct count_opts *o, const char *arg)
+{
+	double d;
+
+	o->wait_ms = -1;
+	if (arg && rf_parse_double(arg, 0.001, 1e6, &d))
+		return bad_value("--wait", arg);
+	if (arg)
+		o->wait_ms = (int)(d * 1000);
+	return 0;
+}
+
+static int parse_one(void *arg_o, int c, const char *arg)
+{
+	struct count_opts *o = arg_o;
 	uint64_t v;
 	double d;
 
 	switch (c) {
-	case 'i':
+	case OPT_INTERFACE:
 		o->source = arg;
 		return 0;
-	case 'f':
+	case OPT_FILTER:
 		o->filter = arg;
 		return 0;
-	case 'v':
+	case OPT_VERBOSE:
 		o->verbose = true;
 		return 0;
-	case 'w':
+	case OPT_WRITE:
 		o->out = arg;
 		return *arg ? 0 : bad_value("-w/--write", arg);
-	case 'N':
+	case OPT_COUNT:
 		if (rf_parse_u64(arg, 1, UINT64_MAX, &o->max_pkts))
 			return bad_value("-N/--count", arg);
 		return 0;
@@ -218,34 +254,31 @@ static int parse_one(struct count_opts *o, int c, const char *arg)
 	case OPT_JSON:
 		o->json = true;
 		return 0;
-	case 'q':
+	case OPT_QUIET:
 		o->quiet = true;
 		return 0;
 	case OPT_EXIT_ON_DETACH:
 		o->exit_on_detach = true;
 		return 0;
-	case 's':
+	case OPT_SNAPLEN:
 		if (rf_parse_u64(arg, 64, MAX_SNAPLEN, &v))
 			return bad_value("-s/--snaplen", arg);
 		o->snaplen = (uint32_t)v;
 		return 0;
+	case OPT_CPU:
+		return set_cpu(o, arg);
 	case OPT_NO_PROMISC:
 		o->promisc = false;
 		return 0;
-	case OPT_RING_SIZE:
+	case OPT_CAPTURE_RING:
 		if (rf_parse_size(arg, 16 << 10, 16ull << 30, &o->ring_size))
-			return bad_value("--ring-size", arg);
+			return bad_value("--capture-ring-size", arg);
 		return 0;
 	case OPT_DIR:
 		o->dir = arg;
 		return *arg ? 0 : bad_value("--dir", arg);
 	case OPT_WAIT:
-		o->wait_ms = -1;
-		if (arg && rf_parse_double(arg, 0.001, 1e6, &d))
-			return bad_value("--wait", arg);
-		if (arg)
-			o->wait_ms = (int)(d * 1000);
-		return 0;
+		return set_wait(o, arg);
 	case OPT_FOLLOW:
 	case OPT_NEXT_RUN:
 	case OPT_STOP_AT_END:
@@ -257,32 +290,23 @@ static int parse_one(struct count_opts *o, int c, const char *arg)
 /* Returns 0, 1 (--help printed), or -EINVAL (message printed). */
 static int parse_args(struct count_opts *o, int argc, char **argv)
 {
-	int c;
+	static const struct rf_opts count_opts = {opts, ARRAY_SIZE(opts), parse_one, usage};
+	char allowed[256];
+	int r, cpu;
 
 	o->snaplen = DEF_SNAPLEN;
 	o->promisc = true;
-	opterr = 0;
-	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
-	while ((c = getopt_long(argc, argv, ":i:f:vw:N:qs:h", long_opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 1;
-		}
-		if (c == '?' || c == ':') {
-			rf_err("count: %s '%s' (try 'ringfan count --help')",
-			       c == '?' ? "unknown option" : "missing value for", argv[optind - 1]);
-			return -EINVAL;
-		}
-		if (parse_one(o, c, optarg) < 0)
-			return -EINVAL;
-	}
-	if (optind < argc) {
-		rf_err("count: unexpected argument '%s' (a filter goes after -f)", argv[optind]);
+	r = rf_opts_parse(&count_opts, argc, argv, o, NULL);
+	if (r)
+		return r < 0 ? 1 : -EINVAL;
+	if (!o->source) {
+		rf_err("count: -i IFACE, -i pcap:FILE or -i CLUSTER@QUEUE is required (try "
+		       "'ringfan count --help')");
 		return -EINVAL;
 	}
-	if (!o->source) {
-		rf_err("count: -i IFACE or -i CLUSTER@QUEUE is required (try 'ringfan count "
-		       "--help')");
+	if (rf_cpus_check(&o->cpu, &cpu, allowed, sizeof(allowed))) {
+		rf_err("count: -g: CPU %d is not one this process may run on (it may use %s)", cpu,
+		       allowed);
 		return -EINVAL;
 	}
 	return 0;
@@ -369,7 +393,9 @@ static void print_json(struct count *c, uint64_t now, bool final)
 	uint64_t b = final ? c->bytes : c->bytes - c->last_bytes;
 
 	fprintf(c->statf, "{\"source\":");
-	put_json_str(c->statf, c->afp ? rf_afp_ifname(c->afp) : c->qname);
+	put_json_str(c->statf, c->kind == SRC_IFACE  ? c->ifname
+			       : c->kind == SRC_FILE ? c->o.source
+						     : c->qname);
 	fprintf(c->statf,
 		",\"time\":%.3f,\"elapsed\":%.3f,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 		",\"dropped\":%" PRIu64 ",\"filtered\":%" PRIu64
@@ -390,8 +416,8 @@ static void update_drops(struct count *c)
 			c->dropped = kd;
 		return;
 	}
-	/* The queue's drops, over every generation we read. */
-	if (rf_consumer_stats(c->cons, &st, sizeof(st)) == 0)
+	/* The queue's drops, over every generation we read; a file drops nothing. */
+	if (c->cons && rf_consumer_stats(c->cons, &st, sizeof(st)) == 0)
 		c->dropped = st.dropped;
 }
 
@@ -452,15 +478,15 @@ static void dump_pkt(struct count *c, const struct rf_packet *p, uint32_t caplen
 }
 
 /*
- * Does the packet pass the filter (queues: it runs here; interfaces: the
- * kernel ran it)? Sets *ret_caplen to the bytes to keep.
+ * Does the packet pass the filter (files and queues: it runs here;
+ * interfaces: the kernel ran it)? Sets *ret_caplen to the bytes to keep.
  */
 static bool keep(const struct count *c, const struct rf_packet *p, uint32_t *ret_caplen)
 {
 	uint32_t caplen = p->caplen < c->o.snaplen ? p->caplen : c->o.snaplen;
 	u_int snap;
 
-	if (c->have_prog && !c->afp) {
+	if (c->have_prog && c->kind != SRC_IFACE) {
 		snap = bpf_filter(c->prog.bf_insns, p->data, p->wirelen, p->caplen);
 		if (!snap)
 			return false;
@@ -551,6 +577,33 @@ static int afp_step(struct count *c, int timeout_ms)
 	}
 	handle_burst(c, pkts, n);
 	rf_afp_release(c->afp);
+	return 0;
+}
+
+/* Up to a burst of a capture file's packets, one at a time (libpcap reuses its buffer). */
+static int file_step(struct count *c)
+{
+	unsigned int i, max = burst_max(c);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct rf_packet p;
+	int r = 1;
+
+	for (i = 0; i < max && !c->done && (r = pcap_next_ex(c->file, &h, &data)) == 1; i++) {
+		/* Opened with nanosecond precision: tv_usec holds nanoseconds. */
+		p = (struct rf_packet){.data = data,
+				       .ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
+						(uint64_t)h->ts.tv_usec,
+				       .caplen = h->caplen,
+				       .wirelen = h->len};
+		handle_burst(c, &p, 1);
+	}
+	if (r == PCAP_ERROR_BREAK) {
+		c->done = true; /* the end of the file */
+	} else if (r == PCAP_ERROR) {
+		rf_err("cannot read capture file '%s': %s", c->path, pcap_geterr(c->file));
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -682,10 +735,19 @@ static int queue_step(struct count *c, int timeout_ms)
 	return n;
 }
 
+/* "no such interface" and what -i may have meant instead. */
+static void no_iface_message(const struct count *c)
+{
+	char hint[RF_SOURCE_HINT_MAX];
+
+	rf_err("no such interface '%s'%s", c->ifname,
+	       rf_source_iface_hint(c->ifname, hint, sizeof(hint)));
+}
+
 static int open_iface(struct count *c)
 {
 	struct rf_afp_opts ao = {
-		.ifname = c->o.source,
+		.ifname = c->ifname,
 		.ring_size = c->o.ring_size,
 		.snaplen = c->o.snaplen,
 		.promisc = c->o.promisc,
@@ -696,14 +758,14 @@ static int open_iface(struct count *c)
 	if (r == 0)
 		return 0;
 	if (r == -ENODEV)
-		rf_err("no such interface '%s'", c->o.source);
+		no_iface_message(c);
 	else if (r == -ENETDOWN)
-		rf_err("interface '%s' is down", c->o.source);
+		rf_err("interface '%s' is down", c->ifname);
 	else if (r == -EPERM || r == -EACCES)
-		rf_err("cannot capture on '%s': %s (CAP_NET_RAW is needed)", c->o.source,
+		rf_err("cannot capture on '%s': %s (CAP_NET_RAW is needed)", c->ifname,
 		       strerror(-r));
 	else
-		rf_err("cannot capture on '%s': %s", c->o.source, strerror(-r));
+		rf_err("cannot capture on '%s': %s", c->ifname, strerror(-r));
 	return r;
 }
 
@@ -802,7 +864,8 @@ static int open_queue(struct count *c)
 	else if (r == -EPROTO)
 		rf_err("cannot open queue %s: not a ringfan queue of this version", c->qname);
 	else if (r == -EACCES)
-		rf_err("cannot open queue %s: permission denied (the balancer's --group/--mode or "
+		rf_err("cannot open queue %s: permission denied (the balancer's "
+		       "--group/--file-mode or "
 		       "--access decide who may read it)",
 		       c->qname);
 	else if (r == -EPERM || r == -ENOTDIR)
@@ -813,10 +876,11 @@ static int open_queue(struct count *c)
 }
 
 /*
- * Is the source a queue? Yes for "ringfan:..." and for a valid CLUSTER@QUEUE;
- * a name with '@' that starts with a digit is a queue name gone wrong (no
- * interface is called that). Sets c->qname. Returns 1 queue, 0 interface,
- * -EINVAL bad queue name.
+ * What -i names: "pcap:FILE", "afpacket:IFACE", a queue ("99@0",
+ * "ringfan:99@0"), else an interface. A name with '@' that starts with a
+ * digit is a queue name gone wrong (no interface is called that), and a
+ * name with another prefix is no source at all (no interface has a ':').
+ * Returns 0, or -EINVAL with the message printed.
  */
 static int classify_source(struct count *c)
 {
@@ -824,18 +888,40 @@ static int classify_source(struct count *c)
 	uint32_t cl, q;
 	int r;
 
+	c->kind = SRC_IFACE;
+	c->ifname = s;
+	if (rf_source_file(s)) {
+		c->kind = SRC_FILE;
+		c->path = rf_source_file(s);
+		return *c->path ? 0 : bad_value("-i", s);
+	}
+	if (!strncmp(s, "afpacket:", 9)) {
+		c->ifname = s + 9;
+		return *c->ifname ? 0 : bad_value("-i", s);
+	}
 	r = rf_queue_name_parse(s, &cl, &q);
 	if (r == 0) {
 		snprintf(c->qname, sizeof(c->qname), "%u@%u", cl, q);
+		c->kind = SRC_QUEUE;
 		c->cluster = cl;
 		c->queue = q;
-		return 1;
+		return 0;
 	}
 	/* "99@" or "7@x" was meant as a queue: say so rather than "no such interface". */
 	if (!strncmp(s, "ringfan:", 8) ||
 	    (strchr(s, '@') && (r == -ERANGE || isdigit((unsigned char)s[0])))) {
 		rf_err("count: invalid queue name '%s' (CLUSTER@QUEUE, cluster 0-%u, queue 0-%u)",
 		       s, RF_MAX_CLUSTER, RF_MAX_QUEUE);
+		return -EINVAL;
+	}
+	if (!strncmp(s, "zc:", 3) && !rf_queue_name_parse(s + 3, &cl, &q)) {
+		rf_err("count: '%s' is how PF_RING names a queue; here it is -i %s", s, s + 3);
+		return -EINVAL;
+	}
+	if (strchr(s, ':')) {
+		rf_err("count: unknown source '%s' (IFACE, afpacket:IFACE, pcap:FILE or "
+		       "CLUSTER@QUEUE)",
+		       s);
 		return -EINVAL;
 	}
 	return 0;
@@ -877,24 +963,6 @@ static int setup_dumper(struct count *c)
 	return 0;
 }
 
-/* The interface's link type, before the filter is compiled for it. */
-static int iface_linktype(struct count *c)
-{
-	int r = rf_afp_iface_linktype(c->o.source);
-
-	if (r >= 0) {
-		c->linktype = r;
-		return 0;
-	}
-	if (r == -ENODEV)
-		rf_err("no such interface '%s'", c->o.source);
-	else if (r == -EOPNOTSUPP)
-		rf_err("cannot capture on '%s': its link type is not supported", c->o.source);
-	else
-		rf_err("cannot capture on '%s': %s", c->o.source, strerror(-r));
-	return r;
-}
-
 /* A queue's link type is its own (it says which with its packets): attach first. */
 static int queue_linktype(struct count *c)
 {
@@ -910,16 +978,68 @@ static int queue_linktype(struct count *c)
 	return 0;
 }
 
+/* The interface's link type, before the filter is compiled for it. */
+static int iface_linktype(struct count *c)
+{
+	int r = rf_afp_iface_linktype(c->ifname);
+
+	if (r >= 0) {
+		c->linktype = r;
+		return 0;
+	}
+	if (r == -ENODEV)
+		no_iface_message(c);
+	else if (r == -EOPNOTSUPP)
+		rf_err("cannot capture on '%s': its link type is not supported", c->ifname);
+	else
+		rf_err("cannot capture on '%s': %s", c->ifname, strerror(-r));
+	return r;
+}
+
+/* A capture file: opened here, it says its link type. */
+static int file_linktype(struct count *c)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+
+	c->file = pcap_open_offline_with_tstamp_precision(c->path, PCAP_TSTAMP_PRECISION_NANO,
+							  errbuf);
+	if (!c->file) {
+		rf_err("cannot read capture file '%s': %s", c->path, errbuf);
+		return -EINVAL;
+	}
+	c->linktype = pcap_datalink(c->file);
+	return 0;
+}
+
+static int source_linktype(struct count *c)
+{
+	if (c->kind == SRC_QUEUE)
+		return queue_linktype(c);
+	return c->kind == SRC_FILE ? file_linktype(c) : iface_linktype(c);
+}
+
+/* -g: this thread (the only one) on that CPU, before the capture starts. */
+static int pin(const struct count *c)
+{
+	char cpus[64];
+	int r;
+
+	if (!c->o.cpu.given)
+		return 0;
+	r = rf_thread_pin(&c->o.cpu.set);
+	if (r)
+		rf_err("cannot run on CPU %s: %s",
+		       rf_cpus_format(&c->o.cpu.set, cpus, sizeof(cpus)), strerror(-r));
+	return r;
+}
+
 /* Returns an exit status, or -1 to go on. */
 static int setup(struct count *c)
 {
-	int queue;
-
 	c->statf = c->o.out && !strcmp(c->o.out, "-") ? stderr : stdout;
-	queue = classify_source(c);
-	if (queue < 0)
+	if (classify_source(c) < 0)
 		return RF_EXIT_USAGE;
-	if (queue ? queue_linktype(c) < 0 : iface_linktype(c) < 0)
+	if (pin(c) || source_linktype(c) < 0)
 		return RF_EXIT_RUNTIME;
 	c->dead = pcap_open_dead_with_tstamp_precision(c->linktype, (int)c->o.snaplen,
 						       PCAP_TSTAMP_PRECISION_NANO);
@@ -929,7 +1049,7 @@ static int setup(struct count *c)
 	}
 	if (setup_filter(c) < 0)
 		return RF_EXIT_USAGE;
-	if (!queue && open_iface(c) < 0)
+	if (c->kind == SRC_IFACE && open_iface(c) < 0)
 		return RF_EXIT_RUNTIME;
 	if (setup_dumper(c) < 0)
 		return RF_EXIT_RUNTIME;
@@ -973,8 +1093,9 @@ static int run(struct count *c)
 
 	c->start_ns = c->last_ns = now;
 	while (!stop_signal && !c->done && r == 0) {
-		r = c->afp ? afp_step(c, wait_ms(c, now, next_tick))
-			   : queue_step(c, wait_ms(c, now, next_tick));
+		r = c->kind == SRC_IFACE  ? afp_step(c, wait_ms(c, now, next_tick))
+		    : c->kind == SRC_FILE ? file_step(c)
+					  : queue_step(c, wait_ms(c, now, next_tick));
 		if (r == 0)
 			r = check_dump(c, false);
 		now = rf_now_mono_ns();
@@ -1012,6 +1133,8 @@ static void cleanup(struct count *c)
 		pcap_close(c->dead);
 	rf_afp_close(c->afp);
 	rf_consumer_close(c->cons);
+	if (c->file)
+		pcap_close(c->file);
 }
 
 int cmd_count(int argc, char **argv)

@@ -20,7 +20,7 @@
 static int ready_fd = -1; /* write end of the pipe the starting process waits on */
 static int log_fd = -1;
 static char log_path[4096];
-static bool stderr_is_log;
+static bool stdio_is_log;
 
 /* The starting process: exit with the daemon's verdict. */
 static void __attribute__((noreturn)) wait_for_daemon(int rfd, pid_t child)
@@ -71,11 +71,13 @@ static void redirect_stdio(void)
 	if (null < 0)
 		return;
 	dup2(null, STDIN_FILENO);
-	dup2(null, STDOUT_FILENO);
+	/* With a log file, what would go to a terminal goes there: -p's counters, errors. */
 	if (log_fd >= 0) {
+		dup2(log_fd, STDOUT_FILENO);
 		dup2(log_fd, STDERR_FILENO);
-		stderr_is_log = true;
+		stdio_is_log = true;
 	} else {
+		dup2(null, STDOUT_FILENO);
 		dup2(null, STDERR_FILENO);
 	}
 	close(null);
@@ -121,8 +123,11 @@ int rf_log_reopen(void)
 		return -errno;
 	dup3(fd, log_fd, O_CLOEXEC);
 	close(fd);
-	if (stderr_is_log)
+	if (stdio_is_log) {
+		fflush(stdout);
+		dup2(log_fd, STDOUT_FILENO);
 		dup2(log_fd, STDERR_FILENO);
+	}
 	return 0;
 }
 

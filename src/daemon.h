@@ -21,8 +21,8 @@ int rf_daemonize(void);
 
 /*
  * Setup is done: let the starting process exit 0, chdir to /, and point
- * stdin/stdout/stderr at /dev/null (stderr at the log file when one is
- * open). No-op when not daemonized.
+ * stdin/stdout/stderr at /dev/null (stdout and stderr at the log file when
+ * one is open: -p's counters go there). No-op when not daemonized.
  */
 void rf_daemon_ready(void);
 

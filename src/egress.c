@@ -11,6 +11,7 @@
 #include "egress.h"
 
 #include "daemon.h"
+#include "thread.h"
 #include "util.h"
 
 #include <ringfan/ringfan.h>
@@ -749,6 +750,16 @@ static void egress_free(struct rf_egress *e)
 	free(e);
 }
 
+/* "rf-egress-3": the thread of queue 3's egress, as top -H and ps -L show it. */
+static int start_thread(struct rf_egress *e, const cpu_set_t *cpus)
+{
+	const char *at = strchr(e->queue, '@');
+	char name[sizeof(e->queue) + 16];
+
+	snprintf(name, sizeof(name), "rf-egress-%s", at ? at + 1 : e->queue);
+	return rf_thread_start(&e->thread, name, cpus, egress_main, e);
+}
+
 int rf_egress_start(const struct rf_egress_opts *opts, struct rf_egress **ret_egress)
 {
 	/* No spinning: egress threads share the balancer's CPUs, and a thread
@@ -781,7 +792,7 @@ int rf_egress_start(const struct rf_egress_opts *opts, struct rf_egress **ret_eg
 	if (!r)
 		r = e->kind == EG_IFACE ? iface_open(e) : pcap_file_open(e);
 	if (!r)
-		r = -pthread_create(&e->thread, NULL, egress_main, e);
+		r = start_thread(e, opts->cpus);
 	if (r) {
 		egress_free(e);
 		return r;

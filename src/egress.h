@@ -14,14 +14,16 @@
 #ifndef RINGFAN_EGRESS_H
 #define RINGFAN_EGRESS_H
 
+#include <sched.h>
 #include <stdint.h>
 
 struct rf_egress;
 
 struct rf_egress_opts {
-	const char *queue;  /* queue name, e.g. "99@2" (must exist: created by the producer) */
-	const char *target; /* "IFACE", "afpacket:IFACE" or "pcap:PATH" */
-	const char *dir;    /* queue directory; NULL: $RINGFAN_DIR or the default */
+	const char *queue;     /* queue name, e.g. "99@2" (must exist: created by the producer) */
+	const char *target;    /* "IFACE", "afpacket:IFACE" or "pcap:PATH" */
+	const char *dir;       /* queue directory; NULL: $RINGFAN_DIR or the default */
+	const cpu_set_t *cpus; /* the thread's CPUs; NULL: wherever the balancer may run */
 };
 
 struct rf_egress_stats {
@@ -35,7 +37,7 @@ struct rf_egress_stats {
  * Attach to the queue, check the target against the queue's link type (an
  * interface takes Ethernet frames; a pcap file is written with the queue's
  * link type), open it (interface exists and is up, or the file can be
- * created) and start the egress thread.
+ * created) and start the egress thread ("rf-egress-Q" for queue Q).
  * Errors: -ENODEV no such interface; -ENETDOWN interface down;
  * -EPROTOTYPE an interface target for packets that are not Ethernet frames;
  * -EPROTONOSUPPORT a link type no pcap file can hold; -EACCES, -ENOENT, ...

@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,41 +14,51 @@
 #include <pcap/pcap.h>
 
 #include "cli.h"
+#include "config.h"
 #include "decode.h"
 #include "flow.h"
 #include "util.h"
 
-#define MAX_QUEUES 1024
-
 struct explain {
 	enum rf_mode mode;
-	uint32_t n;
+	uint32_t n; /* queues in all */
+	uint32_t group_queues[RF_CFG_MAX_GROUPS];
+	unsigned int n_groups;
 	bool json;
 	const char *file;
 	struct rf_flow *flow;
-	uint64_t per_queue[MAX_QUEUES];
+	uint64_t per_queue[RF_CFG_MAX_QUEUES];
 	uint64_t reasons[RF_DEC__MAX];
 	uint64_t packets;
 };
 
+enum { OPT_MODE = 'm', OPT_QUEUES = 'n', OPT_JSON = 'j', OPT_HELP = 'h', OPT_OLD_MODE = 256 };
+
+static const struct opt_desc opts[] = {
+	{OPT_MODE, "hash-mode", "MODE", "balancing mode (default ip)"},
+	{OPT_OLD_MODE, "mode", "MODE", NULL, OPT_MODE},
+	{OPT_QUEUES, "queues", "N[,M...]",
+	 "queues per group, as the balancer's -n (default 1): a queue per group"},
+	{OPT_JSON, "json", NULL, "one JSON object per packet on stdout"},
+	{OPT_HELP, "help", NULL, "this text"},
+};
+
 static void usage(FILE *f)
 {
+	fprintf(f, "Usage: ringfan explain [-m MODE] [-n N[,M...]] [--json] FILE\n\n"
+		   "For each packet of a pcap or pcapng capture, print the decoded layers, the\n"
+		   "key the mode hashes, the hash and the queue the balancer would pick.\n\n"
+		   "Options:\n");
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f,
-		"Usage: ringfan explain [-m MODE] [-n N] [--json] FILE\n\n"
-		"For each packet of a pcap or pcapng capture, print the decoded layers, the\n"
-		"key the mode hashes, the hash and the queue (of N) the balancer would pick.\n\n"
-		"Options:\n"
-		"  -m, --mode MODE   balancing mode (default ip)\n"
-		"  -n, --queues N    number of queues, 1-%d (default 1)\n"
-		"  -j, --json        one JSON object per packet on stdout\n"
-		"  -h, --help        this text\n\n"
-		"%s\n"
-		"Fields: frame (1-based, as tshark numbers frames), queue (\"all\" in fanout),\n"
-		"hash, layers, src, dst, proto, sport, dport (those the mode hashed), ip_layer\n"
-		"(which IP header was used, 0 = outermost), reason (when decoding stopped\n"
-		"early), frag (tied, fallback, released, expired). Fragments held until their\n"
-		"first fragment arrives are printed when released. A summary goes to stderr.\n",
-		MAX_QUEUES, rf_mode_help());
+		"\n%s\n"
+		"Fields: frame (1-based, as tshark numbers frames), queue (\"all\" in fanout;\n"
+		"one per group, \"1,5\", a JSON array with groups), hash, layers, src, dst,\n"
+		"proto, sport, dport (those the mode hashed), ip_layer (which IP header was\n"
+		"used, 0 = outermost), reason (when decoding stopped early), frag (tied,\n"
+		"fallback, released, expired). Fragments held until their first fragment\n"
+		"arrives are printed when released. A summary goes to stderr.\n",
+		rf_mode_help());
 }
 
 static void fmt_addr(char *buf, size_t len, const struct rf_flow_key *k, const uint8_t *a)
@@ -88,38 +97,44 @@ static const char *frag_word(const struct rf_flow_key *k, bool released)
 	return NULL;
 }
 
-static void fmt_queue(char *buf, size_t len, const struct explain *e, uint64_t frame, uint32_t hash,
-		      uint32_t *ret_q)
+/* The queue of each group (queue numbers run on across groups, as the balancer's). */
+static void fmt_queue(char *buf, size_t len, struct explain *e, uint64_t frame, uint32_t hash)
 {
-	uint32_t q;
+	uint32_t first = 0, q, i;
+	size_t off = 0;
+	unsigned int g;
 
 	if (e->mode == RF_MODE_FANOUT) {
 		snprintf(buf, len, "all");
-		*ret_q = UINT32_MAX;
+		for (i = 0; i < e->n; i++)
+			e->per_queue[i]++;
 		return;
 	}
-	q = e->mode == RF_MODE_RR ? (uint32_t)((frame - 1) % e->n) : rf_queue_pick(hash, e->n);
-	snprintf(buf, len, "%u", q);
-	*ret_q = q;
+	buf[0] = 0;
+	for (g = 0; g < e->n_groups; g++) {
+		q = e->mode == RF_MODE_RR ? (uint32_t)((frame - 1) % e->group_queues[g])
+					  : rf_queue_pick(hash, e->group_queues[g]);
+		e->per_queue[first + q]++;
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%u", g ? "," : "",
+						first + q);
+		first += e->group_queues[g];
+	}
 }
 
 /* One packet line. Fields the mode did not hash are left out (null in JSON). */
 static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 			 const struct rf_decoded *d, const struct rf_flow_key *k, bool released)
 {
-	char src[64] = "", dst[64] = "", layers[512], queue[16];
+	char src[64] = "", dst[64] = "", layers[512], queue[RF_CFG_MAX_GROUPS * 6];
 	bool addr = k->fields & (RF_KEY_ADDR | RF_KEY_MAC);
 	bool proto = k->fields & RF_KEY_PROTO, ports = k->fields & RF_KEY_PORTS;
 	const char *frag = frag_word(k, released);
-	uint32_t q;
+	/* JSON: a number, an array of numbers (groups), or the string "all". */
+	const char *qo = e->mode == RF_MODE_FANOUT ? "\"" : e->n_groups > 1 ? "[" : "";
+	const char *qc = e->mode == RF_MODE_FANOUT ? "\"" : e->n_groups > 1 ? "]" : "";
 
-	fmt_queue(queue, sizeof(queue), e, frame, hash, &q);
-	if (q == UINT32_MAX) {
-		for (uint32_t i = 0; i < e->n; i++)
-			e->per_queue[i]++;
-	} else {
-		e->per_queue[q]++;
-	}
+	fmt_queue(queue, sizeof(queue), e, frame, hash);
 	e->reasons[d->reason < RF_DEC__MAX ? d->reason : 0]++;
 	fmt_layers(layers, sizeof(layers), d);
 	if (addr) {
@@ -129,8 +144,7 @@ static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 	if (e->json) {
 		printf("{\"frame\":%" PRIu64
 		       ",\"queue\":%s%s%s,\"hash\":\"0x%08x\",\"layers\":\"%s\"",
-		       frame, q == UINT32_MAX ? "\"" : "", queue, q == UINT32_MAX ? "\"" : "", hash,
-		       layers);
+		       frame, qo, queue, qc, hash, layers);
 		if (addr)
 			printf(",\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
 		else
@@ -269,52 +283,37 @@ static int run(struct explain *e)
 	return ret;
 }
 
+static int apply(void *arg, int id, const char *val)
+{
+	struct explain *e = arg;
+
+	switch (id) {
+	case OPT_MODE:
+		return rf_config_parse_mode(val, &e->mode, "");
+	case OPT_QUEUES:
+		return rf_config_parse_groups(val, e->group_queues, &e->n_groups, &e->n, "");
+	case OPT_JSON:
+		e->json = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Returns 0, 1 (--help printed), or -EINVAL (message printed). */
 static int parse_args(struct explain *e, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"mode", required_argument, NULL, 'm'},
-		{"queues", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t n;
-	int c;
+	static const struct rf_opts explain_opts = {opts, ARRAY_SIZE(opts), apply, usage};
+	int r, first;
 
-	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
-	while ((c = getopt_long(argc, argv, "m:n:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (rf_mode_parse(optarg, &e->mode) < 0) {
-				rf_err("unknown mode '%s'\n%s", optarg, rf_mode_help());
-				return -EINVAL;
-			}
-			break;
-		case 'n':
-			if (rf_parse_u64(optarg, 1, MAX_QUEUES, &n) < 0) {
-				rf_err("bad number of queues '%s' (decimal, 1-%d)", optarg,
-				       MAX_QUEUES);
-				return -EINVAL;
-			}
-			e->n = (uint32_t)n;
-			break;
-		case 'j':
-			e->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			fprintf(stderr, "Try 'ringfan explain --help'.\n");
-			return -EINVAL;
-		}
-	}
-	if (optind != argc - 1) {
-		rf_err(optind == argc ? "missing capture FILE" : "more than one FILE given");
-		fprintf(stderr, "Try 'ringfan explain --help'.\n");
+	r = rf_opts_parse(&explain_opts, argc, argv, e, &first);
+	if (r)
+		return r < 0 ? 1 : -EINVAL;
+	if (first != argc - 1) {
+		rf_err("%s (try 'ringfan explain --help')",
+		       first == argc ? "missing capture FILE" : "more than one FILE given");
 		return -EINVAL;
 	}
-	e->file = argv[optind];
+	e->file = argv[first];
 	return 0;
 }
 
@@ -328,7 +327,7 @@ int cmd_explain(int argc, char **argv)
 		return RF_EXIT_RUNTIME;
 	}
 	e->mode = RF_MODE_DEFAULT;
-	e->n = 1;
+	e->n = e->n_groups = e->group_queues[0] = 1;
 	r = parse_args(e, argc, argv);
 	if (r != 0) {
 		free(e);

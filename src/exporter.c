@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ringfan/ringfan.h>
+
 #include "cli.h"
 #include "cluster.h"
 #include "metrics.h"
@@ -19,12 +21,14 @@
 
 #define DEFAULT_LISTEN ":9571"
 
-enum { OPT_LISTEN = 'l', OPT_HELP = 'h', OPT_DIR = 256, OPT_ONCE };
+/* -l is the balancer's --log-file: the listen address has no letter. */
+enum { OPT_HELP = 'h', OPT_OLD_LISTEN = 'l', OPT_DIR = 256, OPT_ONCE, OPT_LISTEN };
 
 static const struct opt_desc opts[] = {
 	{OPT_LISTEN, "listen", "ADDR:PORT",
 	 "serve http://ADDR:PORT/metrics (default " DEFAULT_LISTEN ": every IPv4 address)"},
-	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or /dev/shm/ringfan)"},
+	{OPT_OLD_LISTEN, NULL, "ADDR:PORT", NULL, OPT_LISTEN},
+	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
 	{OPT_ONCE, "once", NULL, "print the metrics once on stdout and exit"},
 	{OPT_HELP, "help", NULL, "this help"},
 };
@@ -41,7 +45,7 @@ static void usage(FILE *f)
 		   "Serve the counters of every cluster in DIR as Prometheus metrics, from\n"
 		   "their stats files. A cluster whose balancer is gone stays, with\n"
 		   "ringfan_balancer_up 0.\n\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 28);
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f, "\nExample: ringfan exporter --listen 127.0.0.1:9571\n");
 }
 
@@ -146,8 +150,9 @@ static int serve(struct exporter *e)
 
 int cmd_exporter(int argc, char **argv)
 {
+	static const struct rf_opts exporter_opts = {opts, ARRAY_SIZE(opts), apply, usage};
 	struct exporter e = {.listen = DEFAULT_LISTEN};
-	int r = rf_opts_parse(opts, ARRAY_SIZE(opts), argc, argv, apply, &e, usage);
+	int r = rf_opts_parse(&exporter_opts, argc, argv, &e, NULL);
 
 	if (r)
 		return r < 0 ? RF_EXIT_OK : r;

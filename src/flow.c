@@ -100,6 +100,29 @@ const char *rf_mode_name(enum rf_mode mode)
 	return mode_names[mode];
 }
 
+/* zbalance_ipc -m numbers whose meaning no mode shares: what to write instead. */
+static const struct {
+	const char *num;
+	const char *hint;
+} zbalance_other[] = {
+	{"3", "zbalance_ipc's mode 3 (every packet to the first queue, round robin over the "
+	      "others) is two groups here: -n 1,N-1 -m rr (for -n 4: -n 1,3 -m rr), with the "
+	      "same queue numbers"},
+	{"7", "zbalance_ipc's mode 7 (a sample split by EtherType) has no equivalent: ringfan "
+	      "keeps flows together; use -m ip or -m 5tuple (frames without IP go by their MAC "
+	      "pair)"},
+};
+
+const char *rf_mode_zbalance_hint(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(zbalance_other); i++)
+		if (strcmp(s, zbalance_other[i].num) == 0)
+			return zbalance_other[i].hint;
+	return NULL;
+}
+
 const char *rf_mode_help(void)
 {
 	return "Modes (-m NAME or zbalance_ipc number):\n"
@@ -110,7 +133,8 @@ const char *rf_mode_help(void)
 	       "  inner-5tuple  4  symmetric 5-tuple of the innermost IP header (GTP-aware)\n"
 	       "  vlan             outermost VLAN id\n"
 	       "  iface         6  ingress interface\n"
-	       "  fanout        2  every queue gets every packet\n";
+	       "  fanout        2  every queue gets every packet\n"
+	       "zbalance_ipc -m 3 is -n 1,N-1 -m rr; -m 7 (by EtherType) has no equivalent.\n";
 }
 
 unsigned int rf_mode_decode_flags(enum rf_mode mode)

@@ -50,6 +50,12 @@ enum rf_mode {
  */
 int rf_mode_parse(const char *s, enum rf_mode *ret_mode);
 
+/*
+ * For a zbalance_ipc -m number whose meaning no mode shares (3, 7): what to
+ * write instead, as a sentence. NULL for anything else.
+ */
+const char *rf_mode_zbalance_hint(const char *s);
+
 /* Mode name as rf_mode_parse() accepts it; "?" for an unknown value. */
 const char *rf_mode_name(enum rf_mode mode);
 

@@ -9,8 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ static const double all_pct[P__N] = {
 enum opt_id {
 	OPT_OUTPUT = 'o',
 	OPT_QUIET = 'q',
+	OPT_SNAPLEN = 's',
 	OPT_HELP = 'h',
 	OPT_FLOWS = 256,
 	OPT_PACKETS,
@@ -89,7 +91,6 @@ enum opt_id {
 	OPT_SIZE,
 	OPT_ALL,
 	OPT_RATE,
-	OPT_SNAPLEN,
 	OPT_PCT, /* OPT_PCT + enum pct_id */
 };
 
@@ -121,7 +122,7 @@ static const struct opt_desc opts[] = {
 	{OPT_PCT + P_MALFORMED, "malformed", "PCT", "packets with an impossible header field"},
 	{OPT_ALL, "all", NULL, "a bit of everything (options given explicitly win)"},
 	{OPT_RATE, "rate", "PPS", "timestamp spacing in packets per second (default 100000)"},
-	{OPT_SNAPLEN, "snaplen", "N", "capture at most N bytes of each packet (16-262144)"},
+	{OPT_SNAPLEN, "snaplen", "BYTES", "capture at most BYTES of each packet (16-262144)"},
 	{OPT_QUIET, "quiet", NULL, "no summary line on standard error"},
 	{OPT_HELP, "help", NULL, "print this help"},
 };
@@ -1190,7 +1191,7 @@ static void usage(FILE *f)
 		"Write a synthetic capture: TCP, UDP and ICMP conversations in both directions,\n"
 		"with tags, tunnels, fragments and broken packets in the chosen shares (PCT:\n"
 		"percent of flows; of packets for --truncated and --malformed).\n\nOptions:\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 22);
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f, "\nExample:\n  ringfan gen -o all.pcap --flows 1000 --packets 100000 --all "
 		   "--seed 7\n"
 		   "\nSee ringfan-gen(1).\n");
@@ -1230,8 +1231,9 @@ static int bad_value(const char *name, const char *val, const char *want)
 	return -EINVAL;
 }
 
-static int apply_opt(struct gen_opts *o, int id, const char *arg)
+static int apply_opt(void *arg_o, int id, const char *arg)
 {
+	struct gen_opts *o = arg_o;
 	const char *name = "";
 	size_t i;
 
@@ -1337,40 +1339,17 @@ static int finish_opts(struct gen_opts *o)
 
 static int parse_opts(int argc, char **argv, struct gen_opts *o)
 {
-	struct option lopts[ARRAY_SIZE(opts) + 1];
-	size_t i;
-	int c;
+	static const struct rf_opts gen_opts = {opts, ARRAY_SIZE(opts), apply_opt, usage};
+	int r;
 
-	memset(lopts, 0, sizeof(lopts));
-	for (i = 0; i < ARRAY_SIZE(opts); i++) {
-		lopts[i].name = opts[i].name;
-		lopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
-		lopts[i].val = opts[i].id;
-	}
 	memset(o, 0, sizeof(*o));
 	o->seed = 1;
 	o->rate = 100000;
 	o->snaplen = 262144;
 	o->size_min = o->size_max = 64;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:qh", lopts, NULL)) != -1) {
-		if (c == OPT_HELP) {
-			usage(stdout);
-			return 1;
-		}
-		if (c == '?' || c == ':') {
-			rf_err("%s option '%s' (try 'ringfan gen --help')",
-			       c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
-			return -EINVAL;
-		}
-		if (apply_opt(o, c, optarg) < 0)
-			return -EINVAL;
-	}
-	if (optind < argc) {
-		rf_err("unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
+	r = rf_opts_parse(&gen_opts, argc, argv, o, NULL);
+	if (r)
+		return r < 0 ? 1 : -EINVAL;
 	return finish_opts(o);
 }
 
@@ -1379,6 +1358,58 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o)
 static const char *out_name(const struct gen_opts *o)
 {
 	return strcmp(o->out, "-") ? o->out : "standard output";
+}
+
+/*
+ * A file is written under a temporary name next to it and renamed over it
+ * once complete: an interrupted or failed run leaves neither a truncated
+ * capture nor the temporary (a stop signal removes it), and a file of that
+ * name stays as it was. Static: the signal handler needs it.
+ */
+static char tmp_path[PATH_MAX];
+static volatile sig_atomic_t tmp_live;
+
+static void on_stop(int sig)
+{
+	if (tmp_live)
+		unlink(tmp_path);
+	raise(sig); /* SA_RESETHAND: the default action now, the status says the signal */
+}
+
+/* A signal ignored from the start (a background job's SIGINT, nohup's SIGHUP) stays so. */
+static void remove_tmp_on_stop(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND}, was;
+	const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (!sigaction(sigs[i], NULL, &was) && was.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/* ".NAME.XXXXXX" in NAME's directory, with the mode a new NAME would get. */
+static int open_tmp(struct gen *g)
+{
+	const char *out = g->o->out, *slash = strrchr(out, '/');
+	int dlen = slash ? (int)(slash - out + 1) : 0;
+	mode_t mask = umask(0);
+
+	umask(mask);
+	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%.*s.%s.XXXXXX", dlen, out, out + dlen) >=
+	    sizeof(tmp_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	remove_tmp_on_stop();
+	g->fd = mkostemp(tmp_path, O_CLOEXEC);
+	if (g->fd < 0)
+		return -1;
+	tmp_live = 1;
+	fchmod(g->fd, 0666 & ~mask);
+	g->regular = true;
+	return 0;
 }
 
 static int open_fd(struct gen *g)
@@ -1394,13 +1425,32 @@ static int open_fd(struct gen *g)
 		g->fd = STDOUT_FILENO;
 		return 0;
 	}
-	g->fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	/* A FIFO, a device (/dev/null) or a symbolic link is written through. */
+	if (!lstat(o->out, &st) && !S_ISREG(st.st_mode))
+		g->fd = open(o->out, O_WRONLY | O_CLOEXEC);
+	else if (open_tmp(g))
+		g->fd = -1;
 	if (g->fd < 0) {
 		rf_err("cannot open '%s': %s", o->out, strerror(errno));
 		return RF_EXIT_RUNTIME;
 	}
-	g->regular = fstat(g->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
+}
+
+/* The complete file takes its name. Returns 0 or an exit status (message printed). */
+static int commit_output(struct gen *g)
+{
+	int r = 0;
+
+	if (!tmp_live)
+		return 0;
+	if (rename(tmp_path, g->o->out)) {
+		rf_err("cannot write '%s': %s (partial file removed)", g->o->out, strerror(errno));
+		unlink(tmp_path);
+		r = RF_EXIT_RUNTIME;
+	}
+	tmp_live = 0;
+	return r;
 }
 
 static int open_output(struct gen *g)
@@ -1436,12 +1486,13 @@ static void close_output(struct gen *g)
 	pcap_close(g->pcap);
 }
 
-/* Remove an incomplete regular file (never a FIFO, a device or standard output). */
+/* Remove an incomplete file (the temporary: never a FIFO, a device or standard output). */
 static const char *drop_partial(const struct gen *g)
 {
 	if (!g->regular)
 		return "output is incomplete";
-	unlink(g->o->out);
+	unlink(tmp_path);
+	tmp_live = 0;
 	return "partial file removed";
 }
 
@@ -1484,8 +1535,11 @@ static int run(struct gen *g)
 		return RF_EXIT_RUNTIME;
 	}
 	r = open_output(g);
-	if (r)
+	if (r) {
+		if (tmp_live)
+			drop_partial(g);
 		return r;
+	}
 	r = generate(g);
 	close_output(g);
 	if (g->werr) {
@@ -1497,9 +1551,10 @@ static int run(struct gen *g)
 		       drop_partial(g));
 		return RF_EXIT_RUNTIME;
 	}
-	if (!g->o->quiet)
+	r = commit_output(g);
+	if (!r && !g->o->quiet)
 		summary(g);
-	return RF_EXIT_OK;
+	return r;
 }
 
 int cmd_gen(int argc, char **argv)

@@ -27,11 +27,13 @@ static const char *const level_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"
 #define UPDATE_SLACK  0.9 /* a snapshot 0.9 intervals later will do: the writer ticks */
 #define STALE_GRACE_S 3.0 /* beyond the interval: 3 missed ticks, the balancer is stuck */
 
+/* -i is the balancer's and count's --interface. */
 enum {
 	OPT_CLUSTER = 'c',
-	OPT_INTERVAL = 'i',
 	OPT_HELP = 'h',
+	OPT_OLD_INTERVAL = 'i',
 	OPT_DIR = 256,
+	OPT_INTERVAL,
 	OPT_GONE_WARN,
 	OPT_GONE_CRIT,
 	OPT_FILL_WARN,
@@ -44,8 +46,9 @@ enum {
 
 static const struct opt_desc opts[] = {
 	{OPT_CLUSTER, "cluster", "ID", "the cluster to check (required)"},
-	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or /dev/shm/ringfan)"},
+	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
 	{OPT_INTERVAL, "interval", "SECS", "measure rates over SECS seconds (default 2)"},
+	{OPT_OLD_INTERVAL, NULL, "SECS", NULL, OPT_INTERVAL},
 	{OPT_GONE_WARN, "gone-warn", "SECS", "warn when a consumer is gone > SECS (default 10)"},
 	{OPT_GONE_CRIT, "gone-crit", "SECS", "critical when gone > SECS (default 60)"},
 	{OPT_FILL_WARN, "fill-warn", "PCT", "warn when a ring is > PCT % full (default 80)"},
@@ -84,7 +87,7 @@ static void usage(FILE *f)
 		   "3 UNKNOWN; the first line is the verdict, then one line per problem.\n"
 		   "Critical: the balancer is gone. By threshold: a consumer gone, a queue\n"
 		   "dropping, a ring filling up, kernel drops rising.\n\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 32);
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f, "\nExample: ringfan health -c 99 --gone-crit 30 --fill-warn 50\n");
 }
 
@@ -133,15 +136,11 @@ static double *limit_of(struct health *h, int id)
 static int apply(void *arg, int id, const char *val)
 {
 	struct health *h = arg;
-	uint64_t v;
 
 	switch (id) {
 	case OPT_CLUSTER:
-		if (rf_parse_u64(val, 0, RF_MAX_CLUSTER, &v)) {
-			rf_err("bad cluster id '%s' (0..%d)", val, RF_MAX_CLUSTER);
+		if (rf_cluster_parse_id(val, &h->cluster, ""))
 			return -EINVAL;
-		}
-		h->cluster = (uint32_t)v;
 		h->have_cluster = true;
 		return 0;
 	case OPT_DIR:
@@ -394,6 +393,7 @@ static int check(struct health *h)
 
 int cmd_health(int argc, char **argv)
 {
+	static const struct rf_opts health_opts = {opts, ARRAY_SIZE(opts), apply, usage};
 	struct health *h = calloc(1, sizeof(*h));
 	int r;
 
@@ -406,7 +406,7 @@ int cmd_health(int argc, char **argv)
 			     .fill = {80, 95},
 			     .drops = {0, 1000},
 			     .kdrops = {0, 1000}};
-	r = rf_opts_parse(opts, ARRAY_SIZE(opts), argc, argv, apply, h, usage);
+	r = rf_opts_parse(&health_opts, argc, argv, h, NULL);
 	if (!r && !h->have_cluster) {
 		rf_err("missing -c CLUSTER (try 'ringfan health --help')");
 		r = RF_EXIT_USAGE;

@@ -18,17 +18,19 @@
 #include "util.h"
 
 struct run {
-	const char *queue; /* -c: the default device */
-	const char *wait_ms;
+	const char *queue;  /* -i: the default device */
+	const char *wait_s; /* --wait: seconds, "-1" for ever; NULL: not given */
 	bool verbose, guard;
 };
 
 enum { OPT_WAIT = 256, OPT_GUARD, OPT_WHERE };
 
 static const struct opt_desc opts[] = {
-	{'c', "queue", "C@Q", "the default device: ringfan:C@Q (programs run without -i read it)"},
-	{OPT_WAIT, "wait", "SECONDS",
-	 "a program's open waits this long for its queue (-1 for ever)"},
+	{'i', "interface", "SRC",
+	 "the default device, a queue C@Q (ringfan:C@Q; a program run without its own -i "
+	 "reads it)"},
+	{OPT_WAIT, "wait", "SECS",
+	 "a program's open waits for its queue to appear, for ever or SECS seconds", 0, true},
 	{'v', "verbose", NULL,
 	 "the program says \"producer gone\", \"end of the run\"... on stderr"},
 	{OPT_GUARD, "guard-sigbus", NULL,
@@ -43,7 +45,7 @@ static void usage(FILE *f)
 		   "Run a libpcap program (tcpdump, tshark, zeek, suricata, ...) so that it reads\n"
 		   "ringfan queues as devices ringfan:CLUSTER@QUEUE, in place, without an\n"
 		   "interface in between (LD_PRELOAD=" RFP_LIB_NAME ").\n\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 28);
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
 	fprintf(f, "\nExample: ringfan run -- tcpdump -i ringfan:99@0 -w worker0.pcap\n");
 }
 
@@ -56,19 +58,23 @@ static int apply(void *arg, int id, const char *v)
 	uint64_t secs;
 
 	switch (id) {
-	case 'c':
+	case 'i':
+		if (!strncmp(v, "ringfan:", 8))
+			v += 8;
 		if (rf_queue_name_parse(v, &c, &q) < 0) {
-			rf_err("bad queue '%s' for -c (CLUSTER@QUEUE, e.g. 99@0)", v);
+			rf_err("bad queue '%s' for -i (CLUSTER@QUEUE, e.g. 99@0)", v);
 			return -EINVAL;
 		}
 		r->queue = v;
 		return 0;
 	case OPT_WAIT:
-		if (strcmp(v, "-1") && rf_parse_u64(v, 0, INT_MAX / 1000, &secs)) {
-			rf_err("bad value '%s' for --wait (seconds, or -1 for ever)", v);
+		if (v && rf_parse_u64(v, 0, INT_MAX / 1000, &secs)) {
+			rf_err("bad value '%s' for --wait (whole seconds; --wait alone waits for "
+			       "ever)",
+			       v);
 			return -EINVAL;
 		}
-		r->wait_ms = v;
+		r->wait_s = v ? v : "-1";
 		return 0;
 	case 'v':
 		r->verbose = true;
@@ -141,14 +147,13 @@ static int check_queue(const struct run *r)
 	struct rf_queue_info qi;
 	int e;
 
-	if (!r->queue || r->wait_ms)
+	if (!r->queue || r->wait_s)
 		return 0;
 	e = rf_queue_query(r->queue, NULL, &qi, sizeof(qi));
 	if (e == 0)
 		return 0;
 	if (e == -ENOENT)
-		rf_err("no queue %s (is the balancer running? --wait SECONDS waits for it)",
-		       r->queue);
+		rf_err("no queue %s (is the balancer running? --wait waits for it)", r->queue);
 	else
 		rf_err("cannot read queue %s: %s", r->queue, strerror(-e));
 	return e;
@@ -163,8 +168,8 @@ static int set_env(const struct run *r, const char *lib)
 		return -errno;
 	if (r->queue && setenv(RFP_ENV_QUEUE, r->queue, 1) < 0)
 		return -errno;
-	if (r->wait_ms) {
-		secs = strtoll(r->wait_ms, NULL, 10);
+	if (r->wait_s) {
+		secs = strtoll(r->wait_s, NULL, 10);
 		snprintf(ms, sizeof(ms), "%lld", secs < 0 ? -1 : secs * 1000);
 		if (setenv(RFP_ENV_WAIT, ms, 1) < 0)
 			return -errno;
@@ -180,11 +185,11 @@ int cmd_run(int argc, char **argv)
 {
 	struct run r = {0};
 	char lib[PATH_MAX + 64];
-	int sep, e;
+	int first, e;
 
-	for (sep = 1; sep < argc && strcmp(argv[sep], "--"); sep++)
-		;
-	e = rf_opts_parse(opts, ARRAY_SIZE(opts), sep, argv, apply, &r, usage);
+	static const struct rf_opts run_opts = {opts, ARRAY_SIZE(opts), apply, usage, true};
+
+	e = rf_opts_parse(&run_opts, argc, argv, &r, &first);
 	if (e)
 		return e < 0 ? RF_EXIT_OK : e;
 	if (find_library(lib, sizeof(lib)) < 0)
@@ -193,7 +198,7 @@ int cmd_run(int argc, char **argv)
 		printf("%s\n", lib);
 		return RF_EXIT_OK;
 	}
-	if (sep + 1 >= argc) {
+	if (first >= argc) {
 		rf_err("missing '-- PROGRAM' (ringfan run [OPTIONS] -- PROGRAM [ARGS]...)");
 		return RF_EXIT_USAGE;
 	}
@@ -204,8 +209,8 @@ int cmd_run(int argc, char **argv)
 		rf_err("cannot set the environment: %s", strerror(-e));
 		return RF_EXIT_RUNTIME;
 	}
-	execvp(argv[sep + 1], argv + sep + 1);
+	execvp(argv[first], argv + first);
 	e = errno;
-	rf_err("cannot run '%s': %s", argv[sep + 1], strerror(e));
+	rf_err("cannot run '%s': %s", argv[first], strerror(e));
 	return e == ENOENT ? 127 : 126;
 }

@@ -9,6 +9,7 @@
 #define RINGFAN_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,6 +70,16 @@ static inline const char *rf_source_file(const char *spec)
 {
 	return strncmp(spec, "pcap:", 5) ? NULL : spec + 5;
 }
+
+/* Room for rf_source_iface_hint()'s text. */
+#define RF_SOURCE_HINT_MAX 4200
+
+/*
+ * For "no such interface NAME": what NAME may have meant instead, as text
+ * to append (" (to read a capture file, write -i pcap:NAME)"), or "" when
+ * NAME looks like no file. Returns buf.
+ */
+const char *rf_source_iface_hint(const char *name, char *buf, size_t len);
 
 /*
  * Open a source from its spec ("IFACE", "afpacket:IFACE", "pcap:FILE").

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "afpacket.h"
 #include "daemon.h"
@@ -269,6 +270,35 @@ static const struct rf_source_ops afp_ops = {
 	.close = afp_close,
 };
 
+/* A name that ends like a capture file, or is a file: meant as pcap:NAME. */
+const char *rf_source_iface_hint(const char *name, char *buf, size_t len)
+{
+	static const char *const ends[] = {".pcap", ".pcapng", ".cap", ".pcap.gz"};
+	size_t i, n = strlen(name), e;
+	bool file = false;
+	struct stat st;
+
+	for (i = 0; i < ARRAY_SIZE(ends); i++) {
+		e = strlen(ends[i]);
+		file = file || (n > e && !strcmp(name + n - e, ends[i]));
+	}
+	if (!stat(name, &st) && !S_ISDIR(st.st_mode))
+		file = true;
+	if (file)
+		snprintf(buf, len, " (to read a capture file, write -i pcap:%s)", name);
+	else
+		snprintf(buf, len, "%s", "");
+	return buf;
+}
+
+static void open_error(const char *ifname, int r)
+{
+	char hint[RF_SOURCE_HINT_MAX];
+
+	rf_err("cannot capture on interface '%s': %s%s", ifname, afp_error(r),
+	       r == -ENODEV ? rf_source_iface_hint(ifname, hint, sizeof(hint)) : "");
+}
+
 int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opts,
 			    struct rf_source **ret_source)
 {
@@ -276,7 +306,7 @@ int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opt
 	int r;
 
 	if (!*ifname || strlen(ifname) >= IF_NAMESIZE) {
-		rf_err("cannot capture on interface '%s': %s", ifname, afp_error(-ENODEV));
+		open_error(ifname, -ENODEV);
 		return -ENODEV;
 	}
 	a = calloc(1, sizeof(*a));
@@ -294,7 +324,7 @@ int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opt
 		check_offloads(a);
 	r = rf_afp_open(&a->ao, &a->afp);
 	if (r < 0) {
-		rf_err("cannot capture on interface '%s': %s", ifname, afp_error(r));
+		open_error(ifname, r);
 		free(a);
 		return r;
 	}

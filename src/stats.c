@@ -3,7 +3,6 @@
 #include "stats.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -314,63 +313,47 @@ static int show_all(const struct stats_args *a, char *buf, struct rf_stats_snap 
 	return rc;
 }
 
+enum { OPT_CLUSTER = 'c', OPT_JSON = 'j', OPT_HELP = 'h', OPT_DIR = 256 };
+
+static const struct opt_desc opts[] = {
+	{OPT_CLUSTER, "cluster", "ID", "only this cluster"},
+	{OPT_JSON, "json", NULL, "one JSON object"},
+	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
+	{OPT_HELP, "help", NULL, "this help"},
+};
+
 static void stats_usage(FILE *f)
 {
 	fprintf(f, "Usage: ringfan stats [-c CLUSTER] [--json] [--dir DIR]\n\n"
 		   "Print a cluster's counters from its stats file DIR/CLUSTER.stats\n"
-		   "(running or finished). Without -c, every cluster in DIR.\n\n"
-		   "  -c, --cluster ID  only this cluster\n"
-		   "  -j, --json        one JSON object\n"
-		   "      --dir DIR     directory (default $RINGFAN_DIR or /dev/shm/ringfan)\n"
-		   "  -h, --help        this help\n\n"
-		   "Example: ringfan stats -c 99 --json\n");
+		   "(running or finished). Without -c, every cluster in DIR.\n\n");
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
+	fprintf(f, "\nExample: ringfan stats -c 99 --json\n");
+}
+
+static int apply(void *arg, int id, const char *val)
+{
+	struct stats_args *a = arg;
+
+	switch (id) {
+	case OPT_CLUSTER:
+		a->have_cluster = true;
+		return rf_cluster_parse_id(val, &a->cluster, "");
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	case OPT_DIR:
+		a->dir = val;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static int parse_stats_args(struct stats_args *a, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"cluster", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{"dir", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t v;
-	int c;
+	static const struct rf_opts stats_opts = {opts, ARRAY_SIZE(opts), apply, stats_usage};
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:jh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (rf_parse_u64(optarg, 0, RF_MAX_CLUSTER, &v)) {
-				rf_err("bad cluster id '%s' (decimal, 0..%d)", optarg,
-				       RF_MAX_CLUSTER);
-				return RF_EXIT_USAGE;
-			}
-			a->cluster = (uint32_t)v;
-			a->have_cluster = true;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'D':
-			a->dir = optarg;
-			break;
-		case 'h':
-			stats_usage(stdout);
-			return -1;
-		default:
-			rf_err("%s option '%s' (try 'ringfan stats --help')",
-			       c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
-			return RF_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		rf_err("unexpected argument '%s'", argv[optind]);
-		return RF_EXIT_USAGE;
-	}
-	return 0;
+	return rf_opts_parse(&stats_opts, argc, argv, a, NULL);
 }
 
 int cmd_stats(int argc, char **argv)

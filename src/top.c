@@ -29,23 +29,30 @@ enum sort_key { SORT_QUEUE, SORT_PPS, SORT_DROPS, SORT_FILL, SORT_BACKLOG, SORT_
 
 static const char *const sort_names[SORT__MAX] = {"queue", "pps", "drops", "fill", "backlog"};
 
+/* -d, -n and -s are the balancer's --daemon, --queues and count's --snaplen. */
 enum {
 	OPT_CLUSTER = 'c',
-	OPT_DELAY = 'd',
 	OPT_BATCH = 'b',
-	OPT_ITER = 'n',
-	OPT_SORT = 's',
 	OPT_HELP = 'h',
+	OPT_OLD_DELAY = 'd',
+	OPT_OLD_ITER = 'n',
+	OPT_OLD_SORT = 's',
 	OPT_DIR = 256,
+	OPT_DELAY,
+	OPT_ITER,
+	OPT_SORT,
 };
 
 static const struct opt_desc opts[] = {
 	{OPT_CLUSTER, "cluster", "ID", "show this cluster first (default: the lowest)"},
-	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or /dev/shm/ringfan)"},
+	{OPT_DIR, "dir", "DIR", "queue directory (default $RINGFAN_DIR or " RF_DEFAULT_DIR ")"},
 	{OPT_DELAY, "delay", "SECS", "refresh every SECS seconds (default 1)"},
 	{OPT_BATCH, "batch", NULL, "print the table to stdout instead of a full screen"},
 	{OPT_ITER, "iterations", "N", "with --batch: print N tables, then exit (default: forever)"},
 	{OPT_SORT, "sort", "KEY", "order queues by queue, pps, drops, fill or backlog"},
+	{OPT_OLD_DELAY, NULL, "SECS", NULL, OPT_DELAY},
+	{OPT_OLD_ITER, NULL, "N", NULL, OPT_ITER},
+	{OPT_OLD_SORT, NULL, "KEY", NULL, OPT_SORT},
 	{OPT_HELP, "help", NULL, "this help"},
 };
 
@@ -78,13 +85,13 @@ struct top {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: ringfan top [-c CLUSTER] [--batch [-n N]] [OPTIONS]\n\n"
+	fprintf(f, "Usage: ringfan top [-c CLUSTER] [--batch [--iterations N]] [OPTIONS]\n\n"
 		   "Live view of a cluster: per queue packets/s, bits/s, drops/s, ring fill,\n"
 		   "backlog and consumer; per source kernel drops; group totals.\n"
 		   "Keys: q quit, c/C next/previous cluster, s sort, f or space freeze,\n"
 		   "up/down scroll.\n\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts), 26);
-	fprintf(f, "\nExample: ringfan top -c 99 --batch -n 3 -d 0.5\n");
+	rf_print_opts(f, opts, ARRAY_SIZE(opts));
+	fprintf(f, "\nExample: ringfan top -c 99 --batch --iterations 3 --delay 0.5\n");
 }
 
 static int parse_sort(const char *val, enum sort_key *ret)
@@ -102,15 +109,11 @@ static int parse_sort(const char *val, enum sort_key *ret)
 static int apply(void *arg, int id, const char *val)
 {
 	struct top *t = arg;
-	uint64_t v;
 
 	switch (id) {
 	case OPT_CLUSTER:
-		if (rf_parse_u64(val, 0, RF_MAX_CLUSTER, &v)) {
-			rf_err("bad cluster id '%s' (0..%d)", val, RF_MAX_CLUSTER);
+		if (rf_cluster_parse_id(val, &t->cluster, ""))
 			return -EINVAL;
-		}
-		t->cluster = (uint32_t)v;
 		t->have_cluster = true;
 		return 0;
 	case OPT_DIR:
@@ -613,6 +616,7 @@ static int run_screen(struct top *t)
 
 int cmd_top(int argc, char **argv)
 {
+	static const struct rf_opts top_opts = {opts, ARRAY_SIZE(opts), apply, usage};
 	struct top *t = calloc(1, sizeof(*t));
 	int r;
 
@@ -621,7 +625,7 @@ int cmd_top(int argc, char **argv)
 		return RF_EXIT_RUNTIME;
 	}
 	t->delay = 1;
-	r = rf_opts_parse(opts, ARRAY_SIZE(opts), argc, argv, apply, t, usage);
+	r = rf_opts_parse(&top_opts, argc, argv, t, NULL);
 	if (r) {
 		free(t);
 		return r < 0 ? RF_EXIT_OK : r;

@@ -170,49 +170,210 @@ char *rf_fmt_thousands(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
-void rf_print_opts(FILE *f, const struct opt_desc *opts, size_t n, int width)
+/* "-x, --name ARG" (or "    --name[=ARG]") of an option, for --help. */
+static void opt_left(const struct opt_desc *o, char *buf, size_t len)
 {
-	const char *sp, *arg;
-	char left[64];
+	const char *arg = o->arg ? o->arg : "";
+	const char *sep = !o->arg ? "" : o->optional_arg ? "[=" : " ";
+
+	if (o->id < 256)
+		snprintf(buf, len, "-%c, --%s%s%s%s", o->id, o->name, sep, arg,
+			 o->optional_arg ? "]" : "");
+	else
+		snprintf(buf, len, "    --%s%s%s%s", o->name, sep, arg, o->optional_arg ? "]" : "");
+}
+
+#define HELP_COLUMNS 79
+
+/* text after the left column (indent characters wide), wrapped at spaces. */
+static void print_wrapped(FILE *f, const char *text, int indent)
+{
+	int room = HELP_COLUMNS - indent > 30 ? HELP_COLUMNS - indent : 30;
+	const char *p = text;
+	int len;
+
+	while (*p) {
+		len = (int)strlen(p);
+		if (len > room) {
+			for (len = room; len > 0 && p[len] != ' '; len--)
+				;
+			if (!len) /* one long word: as it is */
+				len = (int)strcspn(p, " ");
+		}
+		fprintf(f, "%*s%.*s\n", p == text ? 2 : indent, "", len, p);
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+void rf_print_opts(FILE *f, const struct opt_desc *opts, size_t n)
+{
+	char left[96];
+	int width = 0, w;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		sp = opts[i].arg ? " " : "";
-		arg = opts[i].arg ? opts[i].arg : "";
-		if (opts[i].id < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].id, opts[i].name, sp,
-				 arg);
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name, sp, arg);
-		fprintf(f, "  %-*s %s\n", width, left, opts[i].help);
+		if (!opts[i].help || !opts[i].name)
+			continue;
+		opt_left(&opts[i], left, sizeof(left));
+		w = (int)strlen(left);
+		width = w > width ? w : width;
+	}
+	for (i = 0; i < n; i++) {
+		if (!opts[i].help || !opts[i].name)
+			continue;
+		opt_left(&opts[i], left, sizeof(left));
+		fprintf(f, "  %-*s", width, left);
+		print_wrapped(f, opts[i].help, 4 + width);
 	}
 }
 
-/* getopt_long's tables: lo has n + 1 entries, shorts 2 + 2 * n bytes (':' first). */
-static void opts_getopt(const struct opt_desc *opts, size_t n, struct option *lo, char *shorts)
+static const struct opt_desc *opt_by_id(const struct rf_opts *o, int id)
 {
-	size_t i, k = 0;
+	size_t i;
 
+	for (i = 0; i < o->n; i++)
+		if (o->opts[i].id == id)
+			return &o->opts[i];
+	return NULL;
+}
+
+/* "--name" or "-x", as a user would write the option. */
+static const char *opt_spelling(const struct opt_desc *d, char *buf, size_t len)
+{
+	if (d->name)
+		snprintf(buf, len, "--%s", d->name);
+	else
+		snprintf(buf, len, "-%c", d->id);
+	return buf;
+}
+
+/*
+ * An old spelling: say which option replaces it, and return that option's
+ * id. where: "" on the command line ("--mode", "--file-mode"), else
+ * "FILE:LINE: " (the key as written, the new long name without dashes).
+ */
+static int old_spelling(const struct rf_opts *o, const struct opt_desc *d, const char *cmd,
+			const char *where, const char *key)
+{
+	const struct opt_desc *now = opt_by_id(o, d->old_of);
+	char was[72], use[72];
+
+	if (!now)
+		return d->id;
+	opt_spelling(d, was, sizeof(was));
+	opt_spelling(now, use, sizeof(use));
+	if (*where)
+		rf_warn("%s'%s' is deprecated, use '%s' (the old name goes away in the next "
+			"release)",
+			where, key, key[0] == '-' || !now->name ? use : now->name);
+	else
+		rf_warn("'%s %s' is deprecated, use '%s' (the old spelling goes away in the next "
+			"release)",
+			cmd, was, use);
+	return now->id;
+}
+
+/* --list-options: one tab-separated line per option, for tests and completions. */
+static void list_options(const struct rf_opts *o)
+{
+	const struct opt_desc *d, *now;
+	char shrt[4], lng[72], use[72];
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		d = &o->opts[i];
+		now = d->old_of ? opt_by_id(o, d->old_of) : NULL;
+		snprintf(shrt, sizeof(shrt), d->id < 256 ? "-%c" : "-", d->id);
+		snprintf(lng, sizeof(lng), d->name ? "--%s" : "-", d->name);
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", shrt, lng, d->arg ? d->arg : "-",
+		       !d->arg		 ? "flag"
+		       : d->optional_arg ? "optional"
+					 : "required",
+		       now ? opt_spelling(now, use, sizeof(use)) : "-", d->help ? d->help : "-");
+	}
+}
+
+#define LIST_OPTIONS_ID 0x10000 /* beyond any option's id */
+
+/* getopt_long's tables: lo has n + 2 entries, shorts 3 + 3 * n bytes ("+:" or ':' first). */
+static void opts_getopt(const struct rf_opts *o, struct option *lo, char *shorts)
+{
+	size_t i, k = 0, l = 0;
+	const struct opt_desc *d;
+
+	if (o->options_first)
+		shorts[k++] = '+';
 	shorts[k++] = ':';
-	for (i = 0; i < n; i++) {
-		lo[i] = (struct option){opts[i].name, opts[i].arg ? required_argument : no_argument,
-					NULL, opts[i].id};
-		if (opts[i].id >= 256)
+	for (i = 0; i < o->n; i++) {
+		d = &o->opts[i];
+		if (d->name)
+			lo[l++] = (struct option){d->name,
+						  !d->arg	    ? no_argument
+						  : d->optional_arg ? optional_argument
+								    : required_argument,
+						  NULL, d->id};
+		if (d->id >= 256)
 			continue;
-		shorts[k++] = (char)opts[i].id;
-		if (opts[i].arg)
+		shorts[k++] = (char)d->id;
+		if (d->arg)
+			shorts[k++] = ':';
+		if (d->arg && d->optional_arg)
 			shorts[k++] = ':';
 	}
 	shorts[k] = 0;
-	memset(&lo[n], 0, sizeof(lo[n]));
+	lo[l++] = (struct option){"list-options", no_argument, NULL, LIST_OPTIONS_ID};
+	memset(&lo[l], 0, sizeof(lo[l]));
 }
 
-int rf_opts_parse(const struct opt_desc *opts, size_t n, int argc, char **argv,
-		  int (*apply)(void *arg, int id, const char *value), void *arg,
-		  void (*usage)(FILE *f))
+/* The option getopt could not take: "--name" as written, or "-x". */
+static const char *bad_opt(char **argv, char *buf, size_t len)
 {
-	struct option *lo = calloc(n + 1, sizeof(*lo));
-	char *shorts = malloc(2 + 2 * n);
+	const char *w = argv[optind - 1];
+
+	if (strncmp(w, "--", 2) && optopt > 0 && optopt < 256) {
+		snprintf(buf, len, "-%c", optopt);
+		return buf;
+	}
+	return w;
+}
+
+/* One option from getopt: 0, -1 (help or table printed), or RF_EXIT_USAGE. */
+static int take_opt(const struct rf_opts *o, int c, char **argv, void *arg)
+{
+	const struct opt_desc *d;
+	char buf[8];
+
+	if (c == 'h' || c == LIST_OPTIONS_ID) {
+		if (c == 'h')
+			o->usage(stdout);
+		else
+			list_options(o);
+		return -1;
+	}
+	if (c == '?' && optopt && !strncmp(argv[optind - 1], "--", 2) &&
+	    strchr(argv[optind - 1], '=')) {
+		rf_err("option '%.*s' takes no value (try 'ringfan %s --help')",
+		       (int)strcspn(argv[optind - 1], "="), argv[optind - 1], argv[0]);
+		return RF_EXIT_USAGE;
+	}
+	if (c == '?' || c == ':') {
+		rf_err("%s option '%s' (try 'ringfan %s --help')",
+		       c == ':' ? "missing value for" : "unknown", bad_opt(argv, buf, sizeof(buf)),
+		       argv[0]);
+		return RF_EXIT_USAGE;
+	}
+	d = opt_by_id(o, c);
+	if (d && d->old_of)
+		c = old_spelling(o, d, argv[0], "", "");
+	return o->apply(arg, c, optarg) ? RF_EXIT_USAGE : 0;
+}
+
+int rf_opts_parse(const struct rf_opts *o, int argc, char **argv, void *arg, int *ret_first)
+{
+	struct option *lo = calloc(o->n + 2, sizeof(*lo));
+	char *shorts = malloc(3 + 3 * o->n);
 	int c, r = 0;
 
 	if (!lo || !shorts) {
@@ -220,28 +381,55 @@ int rf_opts_parse(const struct opt_desc *opts, size_t n, int argc, char **argv,
 		r = RF_EXIT_USAGE;
 		goto out;
 	}
-	opts_getopt(opts, n, lo, shorts);
+	opts_getopt(o, lo, shorts);
 	opterr = 0;
 	optind = 0; /* 0, not 1: a full reset of glibc getopt's state */
-	while (!r && (c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			r = -1;
-		} else if (c == '?' || c == ':') {
-			rf_err("%s option '%s' (try 'ringfan %s --help')",
-			       c == ':' ? "missing value for" : "unknown", argv[optind - 1],
-			       argv[0]);
-			r = RF_EXIT_USAGE;
-		} else if (apply(arg, c, optarg)) {
-			r = RF_EXIT_USAGE;
-		}
-	}
-	if (!r && optind < argc) {
+	while (!r && (c = getopt_long(argc, argv, shorts, lo, NULL)) != -1)
+		r = take_opt(o, c, argv, arg);
+	if (!r && optind < argc && !ret_first) {
 		rf_err("unexpected argument '%s' (try 'ringfan %s --help')", argv[optind], argv[0]);
 		r = RF_EXIT_USAGE;
 	}
+	if (!r && ret_first)
+		*ret_first = optind;
 out:
 	free(lo);
 	free(shorts);
 	return r;
+}
+
+static const struct opt_desc *opt_by_key(const struct rf_opts *o, const char *key)
+{
+	size_t i;
+
+	if (key[0] == '-' && key[1] && key[1] != '-' && !key[2])
+		return (unsigned char)key[1] == 'h' ? NULL : opt_by_id(o, (unsigned char)key[1]);
+	if (key[0] == '-' && key[1] == '-')
+		key += 2;
+	for (i = 0; i < o->n; i++)
+		if (o->opts[i].name && !strcmp(o->opts[i].name, key) && o->opts[i].id != 'h')
+			return &o->opts[i];
+	return NULL;
+}
+
+int rf_opts_set(const struct rf_opts *o, const char *key, const char *value, const char *where,
+		void *arg)
+{
+	const struct opt_desc *d = opt_by_key(o, key);
+	int id;
+
+	if (!d) {
+		rf_err("%sunknown option '%s'", where, key);
+		return RF_EXIT_USAGE;
+	}
+	if (d->arg && !d->optional_arg && !*value) {
+		rf_err("%soption '%s' needs a value (%s)", where, key, d->arg);
+		return RF_EXIT_USAGE;
+	}
+	if (!d->arg && *value) {
+		rf_err("%soption '%s' takes no value", where, key);
+		return RF_EXIT_USAGE;
+	}
+	id = d->old_of ? old_spelling(o, d, "", where, key) : d->id;
+	return o->apply(arg, id, *value ? value : NULL) ? RF_EXIT_USAGE : 0;
 }

@@ -48,7 +48,25 @@ bad 2 "missing -n N" -i "pcap:$pcap" -c 99
 bad 2 "bad ring size '1000'" -i "pcap:$pcap" -c 99 -n 2 --ring-size 1000
 bad 2 "unknown source 'xdp:eth0'" -i xdp:eth0 -c 99 -n 2
 bad 2 "unknown user 'no-such-user-rf'" -i "pcap:$pcap" -c 99 -n 2 -D no-such-user-rf
-bad 2 "bad file mode '999'" -i "pcap:$pcap" -c 99 -n 2 --mode 999
+bad 2 "bad file mode '999'" -i "pcap:$pcap" -c 99 -n 2 --file-mode 999
+# --mode was the file mode here and the hash mode in explain: the message says which is which.
+bad 2 "bad file mode '5tuple' \(octal, e.g. 0640\): the file mode is permissions; the hash mode is -m/--hash-mode" \
+	-i "pcap:$pcap" -c 99 -n 2 --mode 5tuple
+# zbalance_ipc's hash modes without an equivalent: what to write instead.
+bad 2 "-m 3: zbalance_ipc's mode 3 .* is two groups here: -n 1,N-1 -m rr" -i "pcap:$pcap" -c 99 -n 4 -m 3
+bad 2 "-m 7: zbalance_ipc's mode 7 .*EtherType.* has no equivalent.*use -m ip or -m 5tuple" \
+	-i "pcap:$pcap" -c 99 -n 4 -m 7
+bad 2 "unknown hash mode '8'" -i "pcap:$pcap" -c 99 -n 4 -m 8
+# -p in the background prints nowhere without a log file: say where the counters are.
+bad 2 "-p with -d prints nowhere \(a daemon has no terminal\): add -l FILE .*'ringfan stats -c 99'" \
+	-i "pcap:$pcap" -c 99 -n 2 -p -d
+# CPUs: numbers this process may run on, as taskset -c writes them.
+bad 2 "bad CPU 'x' for -g" -i "pcap:$pcap" -c 99 -n 2 -g x
+bad 2 "bad CPU list '1,,2' for --egress-cpus" -i "pcap:$pcap" -c 99 -n 2 --egress-cpus 1,,2
+bad 2 "-g: CPU 1023 is not one this process may run on \(it may use [0-9,-]+\)" \
+	-i "pcap:$pcap" -c 99 -n 2 -g 1023
+bad 2 "--egress-cpus: CPU 1023 is not one this process may run on" \
+	-i "pcap:$pcap" -c 99 -n 2 --egress-cpus 0,1023
 bad 2 "missing value for option '-c'" -i "pcap:$pcap" -n 2 -c
 
 # Config file errors name FILE:LINE.
@@ -71,6 +89,12 @@ echo "not a capture" >"$TMP/text.pcap"
 bad 1 "cannot read capture file '$TMP/text.pcap'" -i "pcap:$TMP/text.pcap" -c 99 -n 2 -P "$pidf"
 bad 1 "cannot capture on interface 'rfnosuch0': no such interface" \
 	-i afpacket:rfnosuch0 -c 99 -n 2 -P "$pidf"
+# A capture file given as an interface: the message says how to name a file.
+bad 1 "cannot capture on interface '$pcap': no such interface \(to read a capture file, write -i pcap:$pcap\)" \
+	-i "$pcap" -c 99 -n 2 -P "$pidf"
+(cd "$PCAPS" && expect_fail 1 "interface 'smtp.pcap': no such interface \(to read a capture file, write -i pcap:smtp.pcap\)" \
+	"$RINGFAN" balance -i smtp.pcap -c 99 -n 2 -P "$pidf")
+check_clean
 # A failure after some sources opened also undoes them.
 bad 1 "cannot capture on interface 'rfnosuch1'" -i "pcap:$pcap,rfnosuch1" -c 99 -n 2 -P "$pidf"
 
@@ -106,7 +130,7 @@ bad 1 "cannot start egress of queue 0 to 'lo': an interface takes Ethernet frame
 # --help documents every option with an example, and exits 0.
 help=$("$RINGFAN" balance --help)
 for o in --interface --cluster --queues --hash-mode --egress --print-stats --daemon \
-	--pid-file --log-file --user --ring-size --capture-ring-size --owner --group --mode \
+	--pid-file --log-file --user --ring-size --capture-ring-size --owner --group --file-mode \
 	--dir --rate --speed --loop --capture-outgoing --disable-offloads Example; do
 	grep -q -- "$o" <<<"$help" || fail "--help does not mention $o"
 done

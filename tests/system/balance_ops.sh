@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ringfan balance operations: daemon + pid file + log (SIGHUP reopens it),
+# ringfan balance operations: daemon + pid file + log (SIGHUP reopens it;
+# -p's counters go there),
 # second balancer on the same cluster refused naming the pid, SIGTERM stops
 # cleanly (queues finished, final stats, process gone), a balancer killed -9
 # does not block the next one, a config file gives the same cluster as the
@@ -18,7 +19,7 @@ receiving() { local v; v=$(stat_of "$1" source.0.received); [ -n "$v" ] && ((v >
 # --- daemon, pid file, log file ---
 pidf=$TMP/bal.pid
 logf=$TMP/bal.log
-"$RINGFAN" balance "${endless[@]}" -c 98 -n 2 -d -P "$pidf" -l "$logf" ||
+"$RINGFAN" balance "${endless[@]}" -c 98 -n 2 -d -p -P "$pidf" -l "$logf" ||
 	fail "daemon start failed"
 pid=$(cat "$pidf")
 bg_pid "$pid"
@@ -39,6 +40,10 @@ check_eq "$(stat_of 98 state)" running "state while running"
 seq1=$(stat_of 98 seq)
 wait_until 5 stat_gt 98 seq "$seq1"
 
+# A daemon has no terminal: -p's block of counters goes to the log file.
+wait_until 5 grep -q "^ringfan balance: cluster 98, running, up" "$logf"
+info "ok: -p -d writes the counters to the log"
+
 # --- a second balancer on the same cluster is refused, naming the first ---
 expect_fail 1 "cluster 98 is already served by pid $pid" \
 	"$RINGFAN" balance -i "pcap:$pcap" -c 98 -n 2
@@ -48,7 +53,8 @@ alive "$pid" || fail "the first balancer died"
 mv "$logf" "$logf.1"
 kill -HUP "$pid"
 wait_until 5 grep -q "log file reopened" "$logf"
-info "ok: SIGHUP reopened the log file"
+wait_until 5 grep -q "^ringfan balance: cluster 98, running, up" "$logf"
+info "ok: SIGHUP reopened the log file, and -p writes there"
 
 # --- SIGTERM: clean stop ---
 kill -TERM "$pid"
@@ -120,9 +126,9 @@ if getent passwd nobody >/dev/null && getent group nogroup >/dev/null; then
 		--ring-size 64K 2>/dev/null || fail "run with --owner/--group failed"
 	check_eq "$(stat -c '%U %G %a' "$RINGFAN_DIR/13@0.ring")" "nobody nogroup 640" \
 		"queue file with --owner nobody --group nogroup"
-	"$RINGFAN" balance -i "pcap:$PCAPS/smtp.pcap" -c 14 -n 1 --group nogroup --mode 0600 \
-		--ring-size 64K 2>/dev/null || fail "run with --mode failed"
-	check_eq "$(stat -c '%G %a' "$RINGFAN_DIR/14@0.ring")" "nogroup 600" "queue file with --mode 0600"
+	"$RINGFAN" balance -i "pcap:$PCAPS/smtp.pcap" -c 14 -n 1 --group nogroup --file-mode 0600 \
+		--ring-size 64K 2>/dev/null || fail "run with --file-mode failed"
+	check_eq "$(stat -c '%G %a' "$RINGFAN_DIR/14@0.ring")" "nogroup 600" "queue file with --file-mode 0600"
 fi
 
 # --- -p prints a block of counters ---

@@ -12,31 +12,44 @@ need_cmd tcpreplay capinfos tcpdump setpriv
 # --help names every option.
 help=$("$RINGFAN" count --help)
 for o in --interface --filter --verbose --write --count --duration --json --quiet \
-	--exit-on-detach --snaplen --no-promisc --ring-size --help; do
+	--exit-on-detach --snaplen --no-promisc --capture-ring-size --cpu --help; do
 	grep -q -- "$o" <<<"$help" || fail "--help does not document $o"
 done
 info "ok: --help documents every option"
 
 # Usage errors: status 2, the message names the option or the filter.
-expect_fail 2 "-i IFACE or -i CLUSTER@QUEUE is required" "$RINGFAN" count
+expect_fail 2 "-i IFACE, -i pcap:FILE or -i CLUSTER@QUEUE is required" "$RINGFAN" count
 expect_fail 2 "invalid value for -N/--count: 'abc'" "$RINGFAN" count -i lo -N abc
 expect_fail 2 "invalid value for -N/--count: '0'" "$RINGFAN" count -i lo -N 0
 expect_fail 2 "invalid value for --duration: 'soon'" "$RINGFAN" count -i lo --duration soon
 expect_fail 2 "invalid value for -s/--snaplen: '10'" "$RINGFAN" count -i lo -s 10
-expect_fail 2 "invalid value for --ring-size: 'huge'" "$RINGFAN" count -i lo --ring-size huge
+expect_fail 2 "invalid value for --capture-ring-size: 'huge'" "$RINGFAN" count -i lo --capture-ring-size huge
+expect_fail 2 "invalid value for -g/--cpu: 'x'" "$RINGFAN" count -i lo -g x
+expect_fail 2 "-g: CPU 1023 is not one this process may run on" "$RINGFAN" count -i lo -g 1023
 expect_fail 2 "unknown option '--frobnicate'" "$RINGFAN" count -i lo --frobnicate
-expect_fail 2 "missing value for '-f'" "$RINGFAN" count -i lo -f
+expect_fail 2 "missing value for option '-f'" "$RINGFAN" count -i lo -f
 expect_fail 2 "unexpected argument 'tcp'" "$RINGFAN" count -i lo tcp
 expect_fail 2 "invalid queue name '99@5000'" "$RINGFAN" count -i 99@5000
 expect_fail 2 "invalid queue name 'ringfan:x'" "$RINGFAN" count -i ringfan:x
 expect_fail 2 "invalid queue name '99@'" "$RINGFAN" count -i 99@
 expect_fail 2 "invalid queue name '7@x'" "$RINGFAN" count -i 7@x
+# -i takes the balancer's source syntax; other prefixes are no source.
+expect_fail 2 "unknown source 'xdp:eth0' \(IFACE, afpacket:IFACE, pcap:FILE or CLUSTER@QUEUE\)" \
+	"$RINGFAN" count -i xdp:eth0
+expect_fail 2 "'zc:99@0' is how PF_RING names a queue; here it is -i 99@0" "$RINGFAN" count -i zc:99@0
+expect_fail 2 "invalid value for -i: 'afpacket:'" "$RINGFAN" count -i afpacket:
 expect_fail 2 "bad filter 'tcp port': .*syntax error" "$RINGFAN" count -i lo -f 'tcp port'
 
 # Runtime errors: status 1.
 ns=$(mk_netns err)
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-expect_fail 1 "no such interface 'eth9'" ip netns exec "$ns" "$RINGFAN" count -i eth9
+expect_fail 1 "no such interface 'eth9'$" ip netns exec "$ns" "$RINGFAN" count -i eth9
+expect_fail 1 "no such interface 'eth9'$" ip netns exec "$ns" "$RINGFAN" count -i afpacket:eth9
+# A capture file given as an interface: say how to name a file.
+expect_fail 1 "no such interface '$PCAPS/test.pcap' \(to read a capture file, write -i pcap:$PCAPS/test.pcap\)" \
+	ip netns exec "$ns" "$RINGFAN" count -i "$PCAPS/test.pcap"
+expect_fail 1 "no such interface 'trace.pcap' \(to read a capture file, write -i pcap:trace.pcap\)" \
+	ip netns exec "$ns" "$RINGFAN" count -i trace.pcap
 expect_fail 1 "no such interface 'an-interface-name-far-too-long'" \
 	ip netns exec "$ns" "$RINGFAN" count -i an-interface-name-far-too-long
 ip -n "$ns" link add vdown type veth peer name vdown-peer

@@ -79,7 +79,7 @@ check_eq "$(grep -c ' eth>' "$TMP/v.txt")" 5 "-v lines for -N 5"
 # is then either received or dropped.
 pcap=$PCAPS/test.pcap
 total=$(pcap_packets "$pcap")
-ip netns exec "$NS_RX" "$RINGFAN" count -i veth-rx --ring-size 16k -q --json >"$TMP/drop.json" 2>&1 &
+ip netns exec "$NS_RX" "$RINGFAN" count -i veth-rx --capture-ring-size 16k -q --json >"$TMP/drop.json" 2>&1 &
 pid=$!
 bg_pid "$pid"
 wait_until 10 bound_at_least "$NS_RX" veth-rx 1

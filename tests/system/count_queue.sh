@@ -112,7 +112,7 @@ check_eq "$(json_last "$TMP/term.json" packets)" 179 "final packets after SIGTER
 need_cmd setpriv
 feed 12@10 "$PCAPS/test.pcap" --lossless
 chmod 0755 "$TMP" "$RINGFAN_DIR"
-expect_fail 1 "cannot open queue 12@10: permission denied \(the balancer's --group/--mode" \
+expect_fail 1 "cannot open queue 12@10: permission denied \(the balancer's --group/--file-mode" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$RINGFAN" count -i 12@10
 
 # Drops on the queue (a 64 KiB ring fed without waiting) are count's dropped.

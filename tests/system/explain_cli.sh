@@ -7,12 +7,13 @@ source "$(dirname "$0")/lib.sh"
 
 # Usage errors: 2; unreadable input: 1.
 expect_fail 2 "missing capture FILE" "$RINGFAN" explain
-expect_fail 2 "unknown mode 'bogus'" "$RINGFAN" explain -m bogus x.pcap
-expect_fail 2 "unknown mode '3'" "$RINGFAN" explain -m 3 x.pcap
-expect_fail 2 "bad number of queues '0'" "$RINGFAN" explain -n 0 x.pcap
-expect_fail 2 "bad number of queues 'many'" "$RINGFAN" explain -n many x.pcap
+expect_fail 2 "unknown hash mode 'bogus'" "$RINGFAN" explain -m bogus x.pcap
+expect_fail 2 "-m 3: zbalance_ipc's mode 3 .* -n 1,N-1 -m rr" "$RINGFAN" explain -m 3 x.pcap
+expect_fail 2 "bad queue count '0' in '-n 0'" "$RINGFAN" explain -n 0 x.pcap
+expect_fail 2 "bad queue count 'many'" "$RINGFAN" explain -n many x.pcap
+expect_fail 2 "bad queue count '' in '-n 2,'" "$RINGFAN" explain -n 2, x.pcap
 expect_fail 2 "more than one FILE" "$RINGFAN" explain a.pcap b.pcap
-expect_fail 2 "unrecognized option|invalid option" "$RINGFAN" explain --bogus x.pcap
+expect_fail 2 "unknown option '--bogus'" "$RINGFAN" explain --bogus x.pcap
 expect_fail 1 "cannot open '$TMP/none.pcap': No such file or directory" \
 	"$RINGFAN" explain "$TMP/none.pcap"
 echo "not a capture" >"$TMP/text.pcap"
@@ -66,3 +67,29 @@ bad=$("$RINGFAN" explain -m rr -n 3 --json "$cap" 2>/dev/null |
 check_eq "$bad" 0 "rr packets off (frame-1) % n"
 bad=$("$RINGFAN" explain -m fanout -n 3 --json "$cap" 2>/dev/null | grep -vc '"queue":"all"' || true)
 check_eq "$bad" 0 "fanout packets not on all queues"
+
+# Groups, as the balancer's -n: a queue per group, numbered on across groups.
+line=$("$RINGFAN" explain -m 5tuple -n 2,3 "$cap" 2>/dev/null | head -1)
+grep -qE '^frame=1 queue=[01],[234] ' <<<"$line" || fail "unexpected line with -n 2,3: $line"
+bad=$("$RINGFAN" explain -m 5tuple -n 2,3 --json "$cap" 2>/dev/null | grep -vcE '"queue":\[[01],[234]\]' || true)
+check_eq "$bad" 0 "JSON lines without a [group A, group B] queue array"
+
+# ... and they are the balancer's: with -n 2,3 each queue (written to a pcap
+# file) holds the packets explain gives it, in order (told by their times).
+need_cmd tcpdump
+"$RINGFAN" gen -o "$TMP/g.pcap" --flows 40 --packets 1000 --seed 5 -q || fail "gen failed"
+eg=()
+for q in 0 1 2 3 4; do eg+=(-r "$q:pcap:$TMP/q$q.pcap"); done
+"$RINGFAN" balance -i "pcap:$TMP/g.pcap" -c 31 -n 2,3 -m 5tuple "${eg[@]}" 2>"$TMP/bal.err" ||
+	fail "balance -n 2,3 failed: $(cat "$TMP/bal.err")"
+tcpdump -tt -nr "$TMP/g.pcap" 2>/dev/null | awk '{ print NR, $1 }' >"$TMP/times"
+"$RINGFAN" explain -m 5tuple -n 2,3 "$TMP/g.pcap" 2>/dev/null |
+	sed -n 's/^frame=\([0-9]*\) queue=\([0-9]*\),\([0-9]*\) .*/\1 \2 \3/p' >"$TMP/picks"
+for q in 0 1 2 3 4; do
+	want=$(awk -v q=$q 'NR == FNR { t[$1] = $2; next } $2 == q || $3 == q { print t[$1] }' \
+		"$TMP/times" "$TMP/picks")
+	got=$(tcpdump -tt -nr "$TMP/q$q.pcap" 2>/dev/null | awk '{ print $1 }')
+	[ -n "$want" ] || fail "explain gives queue $q no packet"
+	[ "$want" == "$got" ] || fail "queue $q: the balancer's packets are not explain's"
+done
+info "ok: explain -n 2,3 names the queues balance -n 2,3 writes each packet to"

@@ -139,10 +139,10 @@ bad 2 "bad cluster id 'x'" "${src[@]}" -c x -n 4
 bad 2 "bad ring size '3M'" "${src[@]}" -c 90 -n 4 --ring-size 3M
 bad 2 "bad ring size '99999999999999999999'" "${src[@]}" -c 90 -n 4 --ring-size 99999999999999999999
 bad 2 "bad capture ring size '1K'" "${src[@]}" -c 90 -n 4 --capture-ring-size 1K
-bad 2 "bad file mode '12345'" "${src[@]}" -c 90 -n 4 --mode 12345
+bad 2 "bad file mode '12345'" "${src[@]}" -c 90 -n 4 --file-mode 12345
 bad 2 "unknown group 'rf-no-such-group'" "${src[@]}" -c 90 -n 4 --group rf-no-such-group
 bad 2 "unknown user 'rf-no-such-user'" "${src[@]}" -c 90 -n 4 --owner rf-no-such-user
-bad 2 "unknown hash mode '3'" "${src[@]}" -c 90 -n 4 -m 3
+bad 2 "-m 3: zbalance_ipc's mode 3 .* -n 1,N-1 -m rr" "${src[@]}" -c 90 -n 4 -m 3
 bad 1 "cannot create directory '/nonexistent/rf'" "${src[@]}" -c 90 -n 4 --dir /nonexistent/rf
 conf=$TMP/bad.conf
 head -c 2000 /dev/urandom | tr -d '\n' >"$conf"

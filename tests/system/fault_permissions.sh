@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Permissions against the daemon: `ringfan balance --group G --mode 0640
+# Permissions against the daemon: `ringfan balance --group G --file-mode 0640
 # -D USER` on live-paced traffic. The queue files belong to group G with
 # mode 0640 (the ring not writable by the group); a member of G consumes a
 # queue with `ringfan count` as that user; another unprivileged user is
@@ -20,7 +20,7 @@ c=78
 n=4
 "$RINGFAN" gen -o "$TMP/in.pcap" --flows 200 --packets 20000 --seed 78 -q || fail "ringfan gen failed"
 "$RINGFAN" balance -i "pcap:$TMP/in.pcap" --loop 0 --rate 4000 -c $c -n $n --ring-size 1M \
-	--group "$grp" --mode 0640 -D "$daemon" 2>"$TMP/bal.err" &
+	--group "$grp" --file-mode 0640 -D "$daemon" 2>"$TMP/bal.err" &
 bal=$!
 bg_pid $bal
 wait_until 10 queues_up $c $n

@@ -330,6 +330,34 @@ fi
 expect_fail 1 "cannot open '$TMP/nodir/x.pcap': No such file or directory" \
 	"$RINGFAN" gen -o "$TMP/nodir/x.pcap"
 
+# ---- an interrupted run ----
+# A file is written under a temporary name and renamed when complete: a run
+# stopped by Ctrl-C (SIGINT) or SIGTERM leaves neither a truncated capture
+# nor the temporary, and a file of that name as it was. (A background job's
+# SIGINT is ignored from the start: python puts its default back.)
+tmp_started() { compgen -G "$1/.x.pcap.*" >/dev/null && [ -s "$(compgen -G "$1/.x.pcap.*")" ]; }
+interrupted() { # SIGNAL NUMBER
+	local d=$TMP/int.$1 pid rc=0
+	mkdir -p "$d" && echo "an older file" >"$d/x.pcap"
+	/usr/bin/python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$RINGFAN" gen -q -o "$d/x.pcap" --packets 50000000 &
+	pid=$!
+	bg_pid "$pid"
+	wait_until 30 tmp_started "$d"
+	kill -"$1" "$pid"
+	wait "$pid" || rc=$?
+	check_eq "$rc" $((128 + $2)) "status of gen stopped by SIG$1"
+	check_eq "$(ls -A "$d")" x.pcap "files after gen stopped by SIG$1"
+	check_eq "$(cat "$d/x.pcap")" "an older file" "x.pcap after gen stopped by SIG$1"
+}
+if [ -x /usr/bin/python3 ]; then
+	interrupted INT 2
+	interrupted TERM 15
+else
+	info "no /usr/bin/python3: interrupted runs not checked"
+fi
+
 # ---- usage errors ----
 "$RINGFAN" gen --help | grep -q -- '--frag-ooo' || fail "--help lists the options"
 expect_fail 2 "missing -o FILE" "$RINGFAN" gen --flows 3

@@ -20,7 +20,7 @@ packets=30000
 rate=15000 # 2 s of traffic
 "$RINGFAN" gen -o "$TMP/in.pcap" --flows 300 --packets $packets --size 64-200 -q ||
 	fail "ringfan gen"
-RUN=("${RF_RUN[@]}" --wait 20 --)
+RUN=("${RF_RUN[@]}" --wait=20 --)
 
 start_readers() { # round
 	"${RUN[@]}" tcpdump -n -U -i ringfan:80@0 -w "$TMP/u$1.pcap" 2>"$TMP/u$1.err" &

@@ -119,8 +119,8 @@ grep -q "^ringfan:55@0	ringfan queue 55@0 (RAW, run finished)" "$TMP/list.txt" |
 	fail "pcap_findalldevs does not list ringfan:55@0: $(grep ringfan "$TMP/list.txt")"
 first=$(RINGFAN_PCAP_QUEUE=52@0 LD_PRELOAD=$PRELOAD "$PROBE" list | head -1 | cut -f1)
 check_eq "$first" ringfan:52@0 "the default queue comes first"
-check_eq "$("${RF_RUN[@]}" -c 51@0 -- "$PROBE" list | head -1 | cut -f1)" ringfan:51@0 \
-	"ringfan run -c sets the default device"
+check_eq "$("${RF_RUN[@]}" -i 51@0 -- "$PROBE" list | head -1 | cut -f1)" ringfan:51@0 \
+	"ringfan run -i sets the default device"
 
 # Errors: the device, what is wrong, what to do.
 expect_fail 1 "ringfan:53@0: no such queue in $RINGFAN_DIR \(is a balancer running with -c 53\?\)" \
@@ -136,10 +136,10 @@ holding() { [ "$(qinfo 51@0 consumer_pid)" == "$holder" ]; }
 wait_until 10 holding
 expect_fail 1 "ringfan:51@0: busy: process $holder is attached to the queue" \
 	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:51@0 "$TMP/x.pcap"
-expect_fail 1 "no queue 54@0 \(is the balancer running\? --wait SECONDS waits for it\)" \
-	"$RINGFAN" run -c 54@0 -- true
+expect_fail 1 "no queue 54@0 \(is the balancer running\? --wait waits for it\)" \
+	"$RINGFAN" run -i 54@0 -- true
 expect_fail 127 "cannot run 'no-such-program-here'" "$RINGFAN" run -- no-such-program-here
-expect_fail 2 "missing '-- PROGRAM'" "$RINGFAN" run -c 51@0
+expect_fail 2 "missing '-- PROGRAM'" "$RINGFAN" run -i 51@0
 
 # A ringfan program away from the build tree looks where meson installs the
 # library, and says where it looked when it is not there.

@@ -17,7 +17,7 @@ need_cmd tcpdump tshark capinfos ndpiReader
 BIG=$PCAPS/ndpi-merged-ether.pcap
 [ -r "$BIG" ] || skip "needs $BIG"
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
-RUN=("${RF_RUN[@]}" --wait 20 --)
+RUN=("${RF_RUN[@]}" --wait=20 --)
 
 # Queues 0-1 (group A) and 4-5 (group C) are read by the programs; queues
 # 2-3 (group B, same size and mode, so the same split) are written to files.

@@ -53,7 +53,7 @@ for i in 1 2 3 4 5 6 7 8; do
 	((i % 2)) && mode=0644 # readable by others: every user may write the page
 	rc=0
 	timeout 30 "$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c 60 -n 16 --ring-size 64K --rate 50000 \
-		--group "$GRP" --mode $mode 2>"$TMP/b60.$i.err" || rc=$?
+		--group "$GRP" --file-mode $mode 2>"$TMP/b60.$i.err" || rc=$?
 	((rc == 0 || rc == 1)) || fail "start $i (mode $mode): the balancer exited $rc: $(tail -3 "$TMP/b60.$i.err")"
 	((rc == 0)) || grep -q "cluster 60 finished with losses" "$TMP/b60.$i.err" ||
 		fail "start $i: exit 1 without a losses line: $(tail -3 "$TMP/b60.$i.err")"

@@ -67,7 +67,7 @@ print("locked", flush=True)
 time.sleep(600)' "$2"
 }
 live() { "$RINGFAN" balance -i "pcap:$TMP/in.pcap" --loop 0 --rate 2000 -c 52 -n 2 \
-	--group "$GRP" --mode 0640 2>>"$TMP/b52.err" & bal=$!; bg_pid $bal; }
+	--group "$GRP" --file-mode 0640 2>>"$TMP/b52.err" & bal=$!; bg_pid $bal; }
 live
 wait_until 10 test -e "$RINGFAN_DIR/52@1.ring"
 expect_fail 1 "Permission denied" as "$MEMBER" cat "$RINGFAN_DIR/52.lock"

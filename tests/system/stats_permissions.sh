@@ -2,7 +2,7 @@
 # The stats file (DIR/CLUSTER.stats: capture file names, counters) follows
 # the queue files: their group, and the read bits of their mode, never a
 # write bit for others. By default (0600) only the balancer's user reads it;
-# with --group G --mode 0640 members of G do (`ringfan stats`), others are
+# with --group G --file-mode 0640 members of G do (`ringfan stats`), others are
 # refused. Also while the balancer runs, after -D, and when an older
 # world-readable stats file is in the directory. Throwaway users and a group
 # with unique names are created and removed.
@@ -31,17 +31,17 @@ replay 40
 check_eq "$(perms 40)" "600 root:root" "stats file of a default cluster"
 expect_fail 1 "40.stats.*Permission denied" as "$outside" "$RINGFAN" stats -c 40
 
-# --group G --mode 0640: members of G read the counters, others do not.
-replay 41 --group "$grp" --mode 0640
-check_eq "$(perms 41)" "640 root:$grp" "stats file with --group --mode 0640"
+# --group G --file-mode 0640: members of G read the counters, others do not.
+replay 41 --group "$grp" --file-mode 0640
+check_eq "$(perms 41)" "640 root:$grp" "stats file with --group --file-mode 0640"
 as "$inside" "$RINGFAN" stats -c 41 >"$TMP/stats41" 2>&1 ||
 	fail "a member of $grp could not read the counters: $(cat "$TMP/stats41")"
 grep -q "finished" "$TMP/stats41" || fail "ringfan stats as a member of $grp: $(cat "$TMP/stats41")"
 expect_fail 1 "41.stats.*Permission denied" as "$outside" "$RINGFAN" stats -c 41
 
 # Queues every user may read: so may the counters (written by the balancer only).
-replay 42 --mode 0644
-check_eq "$(perms 42)" "644 root:root" "stats file with --mode 0644"
+replay 42 --file-mode 0644
+check_eq "$(perms 42)" "644 root:root" "stats file with --file-mode 0644"
 
 # An older, world-readable stats file of the cluster gets the cluster's permissions.
 echo "ringfan-stats: 1" >"$RINGFAN_DIR/43.stats"
@@ -50,7 +50,7 @@ replay 43
 check_eq "$(perms 43)" "600 root:root" "stats file that was 0666 before the start"
 
 # While running, rewritten every second, and after -D (rewritten in place).
-"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c 44 -n 2 --rate 1000 --group "$grp" --mode 0640 \
+"$RINGFAN" balance -i "pcap:$TMP/in.pcap" -c 44 -n 2 --rate 1000 --group "$grp" --file-mode 0640 \
 	-D "$daemon" 2>"$TMP/bal44.err" &
 b=$!
 bg_pid $b

@@ -10,7 +10,7 @@
 
 c=60
 start_cluster $c
-"$RINGFAN" top -c $c --batch -n 3 -d 0.5 >"$TMP/top.txt" 2>"$TMP/top.err" ||
+"$RINGFAN" top -c $c --batch --iterations 3 --delay 0.5 >"$TMP/top.txt" 2>"$TMP/top.err" ||
 	fail "top --batch failed: $(cat "$TMP/top.err")"
 check_eq "$(grep -c "^cluster $c (1 of 1), running, pid $bal, mode ip, up " "$TMP/top.txt")" 3 \
 	"tables printed"
@@ -38,13 +38,13 @@ grep -qE "^A +0-1 " "$TMP/frame.3" && grep -qE "^B +2-2 " "$TMP/frame.3" || fail
 long=$(awk 'length($0) > 80' "$TMP/top.txt")
 [ -z "$long" ] || fail "lines wider than 80 columns: $long"
 # Sorted by backlog, queue 1 (no consumer) comes first.
-"$RINGFAN" top -c $c --batch -n 1 --sort backlog >"$TMP/sorted.txt" || fail "top --sort backlog failed"
+"$RINGFAN" top -c $c --batch --iterations 1 --sort backlog >"$TMP/sorted.txt" || fail "top --sort backlog failed"
 check_eq "$(awk '/^QUEUE/ { getline; print $1 }' "$TMP/sorted.txt")" 1 "first queue sorted by backlog"
 
-expect_fail 1 "cannot read stats file '$RINGFAN_DIR/77.stats'" "$RINGFAN" top -c 77 --batch -n 1
+expect_fail 1 "cannot read stats file '$RINGFAN_DIR/77.stats'" "$RINGFAN" top -c 77 --batch --iterations 1
 mkdir "$TMP/empty"
-expect_fail 1 "no clusters in $TMP/empty" "$RINGFAN" top --dir "$TMP/empty" --batch -n 1
+expect_fail 1 "no clusters in $TMP/empty" "$RINGFAN" top --dir "$TMP/empty" --batch --iterations 1
 expect_fail 2 "bad --sort 'bogus'" "$RINGFAN" top --batch --sort bogus
-expect_fail 2 "bad --iterations '0'" "$RINGFAN" top --batch -n 0
+expect_fail 2 "bad --iterations '0'" "$RINGFAN" top --batch --iterations 0
 expect_fail 2 "needs a terminal \(use --batch" "$RINGFAN" top -c $c </dev/null
 echo "PASS: ringfan top --batch shows the gone consumer and its growing backlog"

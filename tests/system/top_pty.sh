@@ -19,7 +19,7 @@ tm() { tmux -S "$SOCK" "$@"; }
 trap 'tm kill-server 2>/dev/null; cleanup' EXIT
 # The pane stays after top exits, with top's exit status in top.rc.
 tm new-session -d -x 80 -y 24 \
-	"env RINGFAN_DIR=$RINGFAN_DIR $RINGFAN top -c $c -d 0.3; echo \$? >$TMP/top.rc; sleep 30" ||
+	"env RINGFAN_DIR=$RINGFAN_DIR $RINGFAN top -c $c --delay 0.3; echo \$? >$TMP/top.rc; sleep 30" ||
 	fail "cannot start tmux"
 screen() { tm capture-pane -p; }
 shows() { screen | grep -qE -- "$1"; }

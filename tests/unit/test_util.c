@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
+#include "thread.h"
 #include "util.h"
 
 static void test_thousands(void **state)
@@ -83,6 +86,152 @@ static void test_parse_size(void **state)
 	assert_int_equal(rf_parse_size("100000000000G", 0, UINT64_MAX, &v), -ERANGE);
 }
 
+/* ---- the option table helper ---- */
+
+enum {
+	T_NAME = 'n',
+	T_FLAG = 'f',
+	T_HELP = 'h',
+	T_OLD_LETTER = 'o',
+	T_LONG = 256,
+	T_WAIT,
+	T_OLD_LONG
+};
+
+static const struct opt_desc t_opts[] = {
+	{T_NAME, "name", "N", "a value"},
+	{T_FLAG, "flag", NULL, "a flag"},
+	{T_LONG, "long-only", "X", "a long option without a letter"},
+	{T_WAIT, "wait", "SECS", "an optional value", 0, true},
+	{T_OLD_LONG, "old-name", "N", NULL, T_NAME},
+	{T_OLD_LETTER, NULL, NULL, NULL, T_FLAG},
+	{T_HELP, "help", NULL, "help"},
+};
+
+/* What apply saw, in order: "id=value;" */
+struct seen {
+	char log[256];
+	int fail_id; /* apply refuses this option */
+};
+
+static int t_apply(void *arg, int id, const char *value)
+{
+	struct seen *s = arg;
+	size_t n = strlen(s->log);
+
+	snprintf(s->log + n, sizeof(s->log) - n, "%d=%s;", id, value ? value : "(null)");
+	return id == s->fail_id ? -1 : 0;
+}
+
+static int usage_calls;
+
+static void t_usage(FILE *f)
+{
+	usage_calls++;
+}
+
+static const struct rf_opts t = {t_opts, sizeof(t_opts) / sizeof(t_opts[0]), t_apply, t_usage};
+
+static int parse(struct seen *s, int *first, const char *a0, ...)
+{
+	char *argv[16];
+	int argc = 0;
+	va_list ap;
+
+	memset(s->log, 0, sizeof(s->log));
+	argv[argc++] = (char *)a0;
+	va_start(ap, a0);
+	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return rf_opts_parse(&t, argc, argv, s, first);
+}
+
+static void test_opts_parse(void **state)
+{
+	struct seen s = {.fail_id = -1};
+	int first;
+
+	/* Letters come from the table: -n takes a value, -f does not. */
+	assert_int_equal(parse(&s, NULL, "t", "-n", "3", "-f", "--long-only=x", NULL), 0);
+	assert_string_equal(s.log, "110=3;102=(null);256=x;");
+	assert_int_equal(parse(&s, NULL, "t", "-fn4", NULL), 0);
+	assert_string_equal(s.log, "102=(null);110=4;");
+	/* An optional value only after '='. */
+	assert_int_equal(parse(&s, NULL, "t", "--wait", "--wait=2", NULL), 0);
+	assert_string_equal(s.log, "257=(null);257=2;");
+	/* Old spellings act as the new option. */
+	assert_int_equal(parse(&s, NULL, "t", "--old-name", "5", "-o", NULL), 0);
+	assert_string_equal(s.log, "110=5;102=(null);");
+	/* Refusals. */
+	assert_int_equal(parse(&s, NULL, "t", "-z", NULL), RF_EXIT_USAGE);
+	assert_int_equal(parse(&s, NULL, "t", "--name", NULL), RF_EXIT_USAGE);
+	assert_int_equal(parse(&s, NULL, "t", "--flag=1", NULL), RF_EXIT_USAGE);
+	assert_int_equal(parse(&s, NULL, "t", "stray", NULL), RF_EXIT_USAGE);
+	s.fail_id = T_NAME;
+	assert_int_equal(parse(&s, NULL, "t", "-n", "bad", NULL), RF_EXIT_USAGE);
+	s.fail_id = -1;
+	/* Positional arguments for those who take them. */
+	assert_int_equal(parse(&s, &first, "t", "a", "-f", "b", NULL), 0);
+	assert_int_equal(first, 2); /* getopt moved the options first: t -f a b */
+	/* A command line to run: options end at the first positional argument. */
+	{
+		struct rf_opts first_t = t;
+		char *argv[] = {"t", "-f", "prog", "-n", "1", NULL};
+
+		first_t.options_first = true;
+		memset(s.log, 0, sizeof(s.log));
+		assert_int_equal(rf_opts_parse(&first_t, 5, argv, &s, &first), 0);
+		assert_int_equal(first, 2);
+		assert_string_equal(argv[3], "-n");
+		assert_string_equal(s.log, "102=(null);");
+	}
+	/* Help: usage called, -1. */
+	usage_calls = 0;
+	assert_int_equal(parse(&s, NULL, "t", "-f", "--help", NULL), -1);
+	assert_int_equal(usage_calls, 1);
+}
+
+static void test_opts_set(void **state)
+{
+	struct seen s = {.fail_id = -1};
+
+	assert_int_equal(rf_opts_set(&t, "name", "1", "f:1: ", &s), 0);
+	assert_int_equal(rf_opts_set(&t, "--name", "2", "f:2: ", &s), 0);
+	assert_int_equal(rf_opts_set(&t, "-n", "3", "f:3: ", &s), 0);
+	assert_int_equal(rf_opts_set(&t, "flag", "", "f:4: ", &s), 0);
+	assert_int_equal(rf_opts_set(&t, "wait", "", "f:5: ", &s), 0);
+	assert_int_equal(rf_opts_set(&t, "old-name", "6", "f:6: ", &s), 0);
+	assert_string_equal(s.log, "110=1;110=2;110=3;102=(null);257=(null);110=6;");
+	assert_int_equal(rf_opts_set(&t, "name", "", "f:7: ", &s), RF_EXIT_USAGE);
+	assert_int_equal(rf_opts_set(&t, "flag", "1", "f:8: ", &s), RF_EXIT_USAGE);
+	assert_int_equal(rf_opts_set(&t, "help", "", "f:9: ", &s), RF_EXIT_USAGE);
+	assert_int_equal(rf_opts_set(&t, "nope", "1", "f:10: ", &s), RF_EXIT_USAGE);
+}
+
+static void test_cpus(void **state)
+{
+	struct rf_cpus c = {0};
+	char buf[64];
+
+	assert_int_equal(rf_cpus_parse("0-3,8,10-11", &c), 0);
+	assert_true(c.given);
+	assert_int_equal(CPU_COUNT(&c.set), 7);
+	assert_string_equal(rf_cpus_format(&c.set, buf, sizeof(buf)), "0-3,8,10-11");
+	assert_int_equal(rf_cpus_nth(&c, 0), 0);
+	assert_int_equal(rf_cpus_nth(&c, 4), 8);
+	assert_int_equal(rf_cpus_nth(&c, 7), 0); /* round again */
+	assert_int_equal(rf_cpus_parse("3", &c), 0);
+	assert_string_equal(rf_cpus_format(&c.set, buf, sizeof(buf)), "3");
+	assert_int_equal(rf_cpus_parse("", &c), -EINVAL);
+	assert_int_equal(rf_cpus_parse("1,,2", &c), -EINVAL);
+	assert_int_equal(rf_cpus_parse("3-1", &c), -EINVAL);
+	assert_int_equal(rf_cpus_parse("01", &c), -EINVAL);
+	assert_int_equal(rf_cpus_parse("1-", &c), -EINVAL);
+	assert_int_equal(rf_cpus_parse("99999", &c), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +239,9 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_decimal_only),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_opts_parse),
+		cmocka_unit_test(test_opts_set),
+		cmocka_unit_test(test_cpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
