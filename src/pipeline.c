@@ -6,25 +6,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A group: its queues, and whether anything is done to their packets. */
+struct pl_group {
+	uint32_t first; /* its first queue */
+	uint32_t count;
+	uint64_t rr;
+	bool treated; /* a queue of the group filters, de-duplicates, strips or slices */
+};
+
+/* A queue's treatment and what it kept out. */
+struct pl_queue {
+	struct rf_pipeline_queue_opts o;
+	struct rf_pipeline_queue_counters c;
+};
+
 struct rf_pipeline {
 	enum rf_mode mode;
 	unsigned int decode_flags;
 	bool tie_fragments; /* mode uses the fragment table (rf_flow_classify) */
 	bool stopping;	    /* tick asked to stop: never wait again */
+	bool redecode;	    /* released fragments are decoded again (strip, dedup need it) */
+	uint32_t hash_seed;
 	unsigned int n_groups;
-	uint32_t first[RF_PIPELINE_MAX_GROUPS]; /* first queue of each group */
-	uint32_t count[RF_PIPELINE_MAX_GROUPS];
-	uint64_t rr[RF_PIPELINE_MAX_GROUPS];
+	struct pl_group groups[RF_PIPELINE_MAX_GROUPS];
 	unsigned int n_queues;
 	struct rf_producer **producers;
-	uint8_t *touched; /* per queue: enqueued into since the last publish */
+	struct pl_queue *queues; /* NULL when nothing is done to any queue's packets */
+	uint8_t *touched;	 /* per queue: enqueued into since the last publish */
 	uint32_t *touch_list;
 	unsigned int n_touched;
 	uint32_t wait_limit; /* packets bigger than this never wait (they may never fit) */
 	struct rf_flow *flow;
+	struct rf_dedup *dedup; /* NULL: no queue de-duplicates */
+	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
+};
+
+/*
+ * One packet on its way to the queues of every group, with what was worked
+ * out for it once: its copy's age, and the last filter answer and stripped
+ * frame (queues of a group mostly share them).
+ */
+struct pl_pkt {
+	const struct rf_packet *pkt;
+	const struct rf_decoded *d;
+	uint64_t dup_age; /* RF_DEDUP_NOT_SEEN: not a copy */
+	const struct rf_filter *filter;
+	bool match;
+	unsigned int strip; /* 0: nothing stripped yet */
+	struct rf_frame stripped;
 };
 
 static bool mode_ties_fragments(enum rf_mode m)
@@ -41,12 +73,61 @@ static int pl_setup_groups(struct rf_pipeline *pl, const struct rf_pipeline_opts
 	for (g = 0; g < o->n_groups; g++) {
 		if (!o->group_queues[g])
 			return -EINVAL;
-		pl->first[g] = total;
-		pl->count[g] = o->group_queues[g];
+		pl->groups[g].first = total;
+		pl->groups[g].count = o->group_queues[g];
 		total += o->group_queues[g];
 	}
 	pl->n_groups = o->n_groups;
 	pl->n_queues = total;
+	return 0;
+}
+
+static bool treats(const struct rf_pipeline_queue_opts *o)
+{
+	return o->filter || o->dedup_ns || o->snaplen || o->strip;
+}
+
+static void pl_mark_treated(struct rf_pipeline *pl)
+{
+	unsigned int g;
+	uint32_t q;
+
+	for (g = 0; g < pl->n_groups; g++) {
+		struct pl_group *gr = &pl->groups[g];
+
+		gr->treated = false;
+		for (q = gr->first; pl->queues && q < gr->first + gr->count; q++)
+			gr->treated = gr->treated || treats(&pl->queues[q].o);
+	}
+}
+
+/* Per-queue treatments: tables and buffers for the ones asked for, made once. */
+static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queue_opts *qo)
+{
+	uint64_t window = 0;
+	unsigned int strip = 0;
+	uint32_t q;
+
+	if (!qo)
+		return 0;
+	pl->queues = calloc(pl->n_queues, sizeof(*pl->queues));
+	if (!pl->queues)
+		return -ENOMEM;
+	for (q = 0; q < pl->n_queues; q++) {
+		pl->queues[q].o = qo[q];
+		if (qo[q].dedup_ns > window)
+			window = qo[q].dedup_ns;
+		strip |= qo[q].strip;
+	}
+	if (window && rf_dedup_new(RF_DEDUP_ENTRIES, window, &pl->dedup))
+		return -ENOMEM;
+	if (strip && !(pl->strip_buf = malloc(RF_STRIP_BUF)))
+		return -ENOMEM;
+	/* The inner frame is found by the full decode. */
+	if (strip & RF_STRIP_TUNNEL)
+		pl->decode_flags &= ~(unsigned int)RF_DECODE_OUTER;
+	pl->redecode = window || strip;
+	pl_mark_treated(pl);
 	return 0;
 }
 
@@ -74,6 +155,10 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	pl->mode = opts->mode;
 	pl->decode_flags = rf_mode_decode_flags(opts->mode);
 	pl->tie_fragments = mode_ties_fragments(opts->mode);
+	pl->hash_seed = opts->hash_seed;
+	r = pl_setup_queues(pl, opts->queue_opts);
+	if (r)
+		goto fail;
 	pl->wait_limit =
 		(uint32_t)(opts->ring_size / 4 > UINT32_MAX ? UINT32_MAX : opts->ring_size / 4);
 	pl->tick = opts->tick;
@@ -90,6 +175,9 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	if (!pl)
 		return;
 	rf_flow_free(pl->flow);
+	rf_dedup_free(pl->dedup);
+	free(pl->strip_buf);
+	free(pl->queues);
 	free(pl->producers);
 	free(pl->touched);
 	free(pl->touch_list);
@@ -148,24 +236,93 @@ static void pl_enqueue(struct rf_pipeline *pl, uint32_t q, const struct rf_packe
 	}
 }
 
-/* Give one packet (with its hash) to every group. */
-static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, bool lossless)
+static bool pl_match(struct pl_pkt *x, const struct rf_filter *f)
 {
+	if (x->filter != f) {
+		x->filter = f;
+		x->match = rf_filter_match(f, x->pkt->data, x->pkt->caplen, x->pkt->wirelen);
+	}
+	return x->match;
+}
+
+/* The packet as queue q delivers it: stripped and sliced. */
+static void pl_shape(struct rf_pipeline *pl, struct pl_pkt *x, const struct pl_queue *pq,
+		     struct rf_packet *out)
+{
+	*out = *x->pkt;
+	if (pq->o.strip) {
+		if (x->strip != pq->o.strip) {
+			struct rf_frame in = {out->data, out->caplen, out->wirelen};
+
+			rf_strip(&in, x->d, pq->o.strip, pl->strip_buf, &x->stripped);
+			x->strip = pq->o.strip;
+		}
+		out->data = x->stripped.data;
+		out->caplen = x->stripped.caplen;
+		out->wirelen = x->stripped.wirelen;
+	}
+	if (pq->o.snaplen && out->caplen > pq->o.snaplen)
+		out->caplen = pq->o.snaplen;
+	out->flags = out->caplen < out->wirelen ? RF_PKT_TRUNCATED : 0;
+}
+
+/* Queue q of a treated group: filter, de-duplicate, strip, slice, enqueue. */
+static void pl_enqueue_treated(struct rf_pipeline *pl, uint32_t q, struct pl_pkt *x, bool lossless)
+{
+	struct pl_queue *pq = &pl->queues[q];
+	struct rf_packet out;
+
+	if (pq->o.filter && !pl_match(x, pq->o.filter)) {
+		pq->c.filtered++;
+		return;
+	}
+	if (pq->o.dedup_ns && x->dup_age <= pq->o.dedup_ns) {
+		pq->c.deduplicated++;
+		return;
+	}
+	if (!pq->o.strip && !pq->o.snaplen) {
+		pl_enqueue(pl, q, x->pkt, lossless);
+		return;
+	}
+	pl_shape(pl, x, pq, &out);
+	pl_enqueue(pl, q, &out, lossless);
+}
+
+static void pl_to_queue(struct rf_pipeline *pl, const struct pl_group *gr, uint32_t q,
+			struct pl_pkt *x, bool lossless)
+{
+	if (gr->treated)
+		pl_enqueue_treated(pl, q, x, lossless);
+	else
+		pl_enqueue(pl, q, x->pkt, lossless);
+}
+
+/* Give one packet (with its hash and decoding) to every group. */
+static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const struct rf_decoded *d,
+			bool lossless)
+{
+	struct pl_pkt x = {.pkt = pkt, .d = d, .dup_age = RF_DEDUP_NOT_SEEN};
 	unsigned int g;
 	uint32_t i;
 
 	pl->c.dispatched++;
+	pkt->hash = rf_hash_reseed(pkt->hash, pl->hash_seed);
+	if (pl->dedup)
+		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
+					  pkt->ts_ns);
 	for (g = 0; g < pl->n_groups; g++) {
+		struct pl_group *gr = &pl->groups[g];
+
 		pl->c.group_received[g]++;
 		if (pl->mode == RF_MODE_FANOUT) {
-			for (i = 0; i < pl->count[g]; i++)
-				pl_enqueue(pl, pl->first[g] + i, pkt, lossless);
+			for (i = 0; i < gr->count; i++)
+				pl_to_queue(pl, gr, gr->first + i, &x, lossless);
 		} else if (pl->mode == RF_MODE_RR) {
-			pl_enqueue(pl, pl->first[g] + (uint32_t)(pl->rr[g]++ % pl->count[g]), pkt,
-				   lossless);
+			pl_to_queue(pl, gr, gr->first + (uint32_t)(gr->rr++ % gr->count), &x,
+				    lossless);
 		} else {
-			pl_enqueue(pl, pl->first[g] + rf_queue_pick(pkt->hash, pl->count[g]), pkt,
-				   lossless);
+			pl_to_queue(pl, gr, gr->first + rf_queue_pick(pkt->hash, gr->count), &x,
+				    lossless);
 		}
 	}
 }
@@ -175,6 +332,7 @@ static void pl_drain_released(struct rf_pipeline *pl, bool lossless)
 {
 	struct rf_flow_pkt fp;
 	struct rf_packet pkt;
+	struct rf_decoded d = {.n_layers = 0};
 	uint32_t hash;
 
 	while (rf_flow_next_released(pl->flow, &fp, &hash, NULL) == 1) {
@@ -185,7 +343,9 @@ static void pl_drain_released(struct rf_pipeline *pl, bool lossless)
 		pkt.ifindex = fp.ifindex;
 		pkt.hash = hash;
 		pkt.flags = fp.caplen < fp.wirelen ? RF_PKT_TRUNCATED : 0;
-		pl_dispatch(pl, &pkt, lossless);
+		if (pl->redecode)
+			rf_decode(fp.data, fp.caplen, fp.linktype, pl->decode_flags, &d);
+		pl_dispatch(pl, &pkt, &d, lossless);
 	}
 }
 
@@ -225,7 +385,7 @@ void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned 
 		rf_decode(pkt->data, pkt->caplen, linktype, pl->decode_flags, &d);
 		pl->c.decode[d.reason < RF_DEC__MAX ? d.reason : RF_DEC_MALFORMED]++;
 		if (pl_classify(pl, pkt, linktype, &d))
-			pl_dispatch(pl, pkt, lossless);
+			pl_dispatch(pl, pkt, &d, lossless);
 		if (pl->tie_fragments)
 			pl_drain_released(pl, lossless);
 	}
@@ -253,6 +413,23 @@ void rf_pipeline_flush(struct rf_pipeline *pl, bool lossless)
 void rf_pipeline_get_counters(const struct rf_pipeline *pl, struct rf_pipeline_counters *ret)
 {
 	*ret = pl->c;
+	ret->dedup_evicted = pl->dedup ? rf_dedup_evicted(pl->dedup) : 0;
+}
+
+void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
+				    struct rf_pipeline_queue_counters *ret)
+{
+	static const struct rf_pipeline_queue_counters none;
+
+	*ret = pl->queues && q < pl->n_queues ? pl->queues[q].c : none;
+}
+
+void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f)
+{
+	if (!pl->queues || q >= pl->n_queues)
+		return;
+	pl->queues[q].o.filter = f;
+	pl_mark_treated(pl);
 }
 
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret)
