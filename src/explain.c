@@ -24,6 +24,7 @@
 struct explain {
 	enum rf_mode mode;
 	uint32_t n;
+	uint32_t seed; /* --hash-seed, as the balancer's */
 	bool json;
 	const char *file;
 	struct rf_flow *flow;
@@ -42,6 +43,7 @@ static void usage(FILE *f)
 		"  -m, --mode MODE   balancing mode (default ip)\n"
 		"  -n, --queues N    number of queues, 1-%d (default 1)\n"
 		"  -j, --json        one JSON object per packet on stdout\n"
+		"      --hash-seed N the balancer's --hash-seed (default 0)\n"
 		"  -h, --help        this text\n\n"
 		"%s\n"
 		"Fields: frame (1-based, as tshark numbers frames), queue (\"all\" in fanout),\n"
@@ -113,6 +115,8 @@ static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 	const char *frag = frag_word(k, released);
 	uint32_t q;
 
+	/* As a balancer with the same --hash-seed records it and picks with it. */
+	hash = rf_hash_reseed(hash, e->seed);
 	fmt_queue(queue, sizeof(queue), e, frame, hash, &q);
 	if (q == UINT32_MAX) {
 		for (uint32_t i = 0; i < e->n; i++)
@@ -272,11 +276,9 @@ static int run(struct explain *e)
 static int parse_args(struct explain *e, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"mode", required_argument, NULL, 'm'},
-		{"queues", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"mode", required_argument, NULL, 'm'}, {"queues", required_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},	{"hash-seed", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
 	};
 	uint64_t n;
 	int c;
@@ -300,6 +302,13 @@ static int parse_args(struct explain *e, int argc, char **argv)
 			break;
 		case 'j':
 			e->json = true;
+			break;
+		case 's':
+			if (rf_parse_u64(optarg, 0, UINT32_MAX, &n) < 0) {
+				rf_err("bad --hash-seed '%s' (0 to %u)", optarg, UINT32_MAX);
+				return -EINVAL;
+			}
+			e->seed = (uint32_t)n;
 			break;
 		case 'h':
 			usage(stdout);
