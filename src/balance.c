@@ -26,6 +26,7 @@
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
+#include "tunnel.h"
 #include "util.h"
 
 #define BURST		 256
@@ -766,6 +767,56 @@ static const char *egress_error(int r, int dlt, char *buf, size_t len)
 	return buf;
 }
 
+/* A VXLAN egress whose path cannot carry its interface's full-size frames. */
+static void log_path_too_small(const struct rf_cfg_egress *ce, const char *ifname,
+			       const struct rf_tunnel_path *t)
+{
+	rf_log("egress of queue %u to '%s': the path is too small: VXLAN to %s adds %u bytes, so "
+	       "frames of up to %u bytes (MTU %u) need a path MTU of %u, and the route to %s%s%s "
+	       "has %u. The kernel fragments longer ones, or drops them without a trace where DF "
+	       "is set (by the tunnel or a router on the way): raise the path's MTU to %u (ip "
+	       "link set DEV mtu %u on every hop), or lower %s's MTU to %u (longer frames then "
+	       "fail at the egress and are counted)",
+	       ce->queue, ifname, t->remote, t->overhead, t->mtu + RF_TUNNEL_INNER_ETH, t->mtu,
+	       t->mtu + t->overhead, t->remote, t->via[0] ? " via " : "", t->via, t->path_mtu,
+	       t->mtu + t->overhead, t->mtu + t->overhead, ifname, t->path_mtu - t->overhead);
+}
+
+/*
+ * An egress to a tunnel interface: say at start whether the path under it
+ * carries the interface's full-size frames, and what to set if not, rather
+ * than lose frames later without a word.
+ */
+static void check_tunnel(const struct rf_cfg_egress *ce)
+{
+	const char *ifname = strncmp(ce->target, "afpacket:", 9) ? ce->target : ce->target + 9;
+	struct rf_tunnel_path t;
+
+	if (!strncmp(ce->target, "pcap:", 5) || rf_tunnel_path(ifname, &t) || !t.kind[0])
+		return;
+	if (!t.checked) {
+		rf_log("egress of queue %u to '%s': a %s tunnel; the MTU of the path under it is "
+		       "not checked (%s; see ringfan-balance(1), TUNNEL EGRESS)",
+		       ce->queue, ifname, t.kind,
+		       strcmp(t.kind, "vxlan") ? "only VXLAN's is" : "it has no unicast remote");
+		return;
+	}
+	if (t.mtu + t.overhead > t.path_mtu)
+		log_path_too_small(ce, ifname, &t);
+	else
+		rf_log("egress of queue %u to '%s': VXLAN to %s%s%s, path MTU %u: frames of up to "
+		       "%u "
+		       "bytes fit",
+		       ce->queue, ifname, t.remote, t.via[0] ? " via " : "", t.via, t.path_mtu,
+		       t.mtu + RF_TUNNEL_INNER_ETH);
+	if (t.mtu < 1500)
+		rf_log("egress of queue %u to '%s': MTU %u: frames longer than %u bytes (%u with a "
+		       "VLAN tag) are not sent and are counted as failed; a 1500-byte network's "
+		       "frames need 'ip link set %s mtu 1500' and a path MTU of %u",
+		       ce->queue, ifname, t.mtu, t.mtu + RF_TUNNEL_INNER_ETH,
+		       t.mtu + RF_TUNNEL_INNER_ETH + 4, ifname, 1500 + t.overhead);
+}
+
 static int start_egresses(struct balancer *b)
 {
 	char name[32], why[128];
@@ -783,6 +834,7 @@ static int start_egresses(struct balancer *b)
 			       egress_error(r, dlt, why, sizeof(why)));
 			return r;
 		}
+		check_tunnel(ce);
 	}
 	return 0;
 }

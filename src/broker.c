@@ -308,51 +308,32 @@ static void put(struct pieces *pc, const uint8_t *p, uint32_t len)
 
 static const uint8_t et_ipv4[2] = {0x08, 0x00}, et_ipv6[2] = {0x86, 0xdd};
 
-/* The Ethernet layer with the highest index in (from, before), or -1. */
-static int last_eth(const struct rf_decoded *d, int from, int before)
+/* Tunnels that carry an Ethernet frame: what mirroring (SPAN to a remote host) uses. */
+static bool carries_ethernet(uint8_t layer)
 {
-	int i;
-
-	for (i = before - 1; i > from; i--)
-		if (d->layers[i] == RF_LAYER_ETH)
-			return i;
-	return -1;
+	return layer == RF_LAYER_VXLAN || layer == RF_LAYER_GENEVE || layer == RF_LAYER_GRE ||
+	       layer == RF_LAYER_ERSPAN;
 }
 
 /*
- * For RF_STRIP_TUNNEL: the frame to deliver is the Ethernet header at layer
- * *ret_eth and what follows it, or, when *ret_ip is not -1, that header's
- * MAC addresses and the IP packet at layer *ret_ip. *ret_end: where the
- * outer IP packet ends. False when the packet went through no tunnel.
+ * For RF_STRIP_TUNNEL: the layer of the Ethernet header the outermost
+ * tunnel carries, and in *ret_end where the outer IP packet ends; -1 when
+ * the packet went through no such tunnel, or is an outer IP fragment.
  */
-static bool find_inner(const uint8_t *pkt, uint32_t caplen, const struct rf_decoded *d,
-		       int *ret_eth, int *ret_ip, uint32_t *ret_end)
+static int first_inner_eth(const uint8_t *pkt, uint32_t caplen, const struct rf_decoded *d,
+			   uint32_t *ret_end)
 {
-	int n = d->n_layers, outer, e, l = -1, prev = -1;
+	int i;
 
 	if (!d->n_ip || (d->ip[0].flags & RF_IP_FRAG) || ip_off(d, 0) < 0)
-		return false;
-	outer = d->ip[0].layer;
-	if (d->n_ip >= 2) {
-		if (ip_off(d, d->n_ip - 1) < 0 || ip_off(d, d->n_ip - 2) < 0)
-			return false;
-		l = d->ip[d->n_ip - 1].layer;
-		prev = d->ip[d->n_ip - 2].layer;
+		return -1;
+	for (i = d->ip[0].layer + 1; i < d->n_layers; i++) {
+		if (d->layers[i] == RF_LAYER_ETH && carries_ethernet(d->layers[i - 1])) {
+			*ret_end = ip_end(pkt, caplen, (uint32_t)ip_off(d, 0), d->ip[0].version);
+			return i;
+		}
 	}
-	e = last_eth(d, outer, n); /* the deepest Ethernet frame in a tunnel */
-	if (e < 0 && l < 0)
-		return false;
-	*ret_ip = -1;
-	*ret_eth = e;
-	if (l > e && e < prev) {
-		/* The innermost IP packet was not carried in an Ethernet frame of its own. */
-		*ret_ip = l;
-		*ret_eth = last_eth(d, -1, l);
-		if (*ret_eth < 0)
-			return false;
-	}
-	*ret_end = ip_end(pkt, caplen, (uint32_t)ip_off(d, 0), d->ip[0].version);
-	return true;
+	return -1;
 }
 
 /*
@@ -429,25 +410,20 @@ static void pieces_out(const struct pieces *pc, const struct rf_frame *in, uint3
 bool rf_strip(const struct rf_frame *in, const struct rf_decoded *d, unsigned int strip,
 	      uint8_t *buf, struct rf_frame *out)
 {
-	struct pieces pc;
+	struct pieces pc = {.n = 0};
 	uint32_t end = in->caplen;
-	int eth = 0, ip = -1;
+	int eth = -1;
 
 	*out = *in;
 	if (!strip || in->caplen > RF_STRIP_BUF || !d->n_layers || d->layers[0] != RF_LAYER_ETH)
 		return false;
-	if ((strip & RF_STRIP_TUNNEL) && !find_inner(in->data, in->caplen, d, &eth, &ip, &end))
+	if (strip & RF_STRIP_TUNNEL)
+		eth = first_inner_eth(in->data, in->caplen, d, &end);
+	if (eth < 0)
 		eth = 0;
-	pc.n = 0;
-	if (ip >= 0) {
-		put(&pc, in->data + d->layer_off[eth], 12);
-		put(&pc, d->ip[d->n_ip - 1].version == 4 ? et_ipv4 : et_ipv6, 2);
-		put(&pc, in->data + d->layer_off[ip], end - d->layer_off[ip]);
-	} else {
-		/* A pseudowire's frame is stripped again; each one is deeper (eth grows). */
-		while (!strip_tags(in->data, end, d, eth, strip, &pc, &eth))
-			pc.n = 0;
-	}
+	/* A pseudowire's frame is stripped again; each one is deeper (eth grows). */
+	while (!strip_tags(in->data, end, d, eth, strip, &pc, &eth))
+		pc.n = 0;
 	if (pc.n == 1 && pc.seg[0].p == in->data && pc.seg[0].len == in->caplen)
 		return false;
 	pieces_out(&pc, in, end, buf, out);

@@ -92,7 +92,7 @@ void rf_dedup_free(struct rf_dedup *t);
 
 #define RF_STRIP_VLAN	0x1 /* 802.1Q / 802.1ad tags of the delivered frame */
 #define RF_STRIP_MPLS	0x2 /* its MPLS label stack (an Ethernet pseudowire: the frame inside) */
-#define RF_STRIP_TUNNEL 0x4 /* tunnel headers: the innermost frame or packet */
+#define RF_STRIP_TUNNEL 0x4 /* the outermost Ethernet-carrying tunnel: the frame it carries */
 #define RF_STRIP_ALL	(RF_STRIP_VLAN | RF_STRIP_MPLS | RF_STRIP_TUNNEL)
 
 /* Largest frame rf_strip() rewrites; a longer one is delivered as it is. */
@@ -118,13 +118,13 @@ struct rf_frame {
  * Remove what strip names from an Ethernet frame (in: its bytes; d: its
  * decoding, which must have gone past the outer IP header for
  * RF_STRIP_TUNNEL, i.e. without RF_DECODE_OUTER):
- *  - RF_STRIP_TUNNEL: a packet that went through tunnels (VXLAN, Geneve,
- *    GRE, ERSPAN, GTP-U, IP-in-IP, Teredo, CAPWAP...) becomes the innermost
- *    Ethernet frame they carry, or, when the innermost IP packet was not
- *    carried in an Ethernet frame (GTP-U, IP-in-IP, GRE with IP), that IP
- *    packet behind the MAC addresses of the last Ethernet header before it.
- *    The frame ends where the outer IP packet ends. Outer IP fragments are
- *    left whole (the inner frame of a fragment is incomplete).
+ *  - RF_STRIP_TUNNEL: a packet whose outer IP packet carries an Ethernet
+ *    frame in VXLAN, Geneve, GRE (transparent Ethernet bridging) or ERSPAN
+ *    (II, III), as mirroring to a remote host sends it, becomes that frame,
+ *    as it was mirrored: tunnels inside it stay. It ends where the outer IP
+ *    packet ends. Tunnels that carry IP (GTP-U, IP-in-IP, GRE with IP) are
+ *    left, and so are outer IP fragments (the frame of a fragment is
+ *    incomplete).
  *  - RF_STRIP_VLAN: the 802.1Q and 802.1ad tags after the (delivered)
  *    frame's MAC addresses are removed.
  *  - RF_STRIP_MPLS: a label stack there is removed, with an IP packet

@@ -14,10 +14,11 @@
 #   broker_oracle.py stripped IN OUT WHAT [OUT WHAT]...
 #       Each OUT holds IN's packets in order with WHAT (tunnel, vlan, mpls, or a
 #       list: ringfan balance --strip) removed, checked field by field: for
-#       every frame, OUT's protocol stack is IN's from its innermost
-#       Ethernet frame (or IP packet) on (tunnel), without VLAN tags (vlan)
-#       or MPLS labels (mpls: a pseudowire's frame), and the innermost
-#       addresses, ports and lengths agree. Frames
+#       every frame, OUT's protocol stack is IN's from the Ethernet frame
+#       its outermost VXLAN, Geneve, GRE or ERSPAN tunnel carries on
+#       (tunnel), without the VLAN tags (vlan) or MPLS labels (mpls: a
+#       pseudowire's frame) of that frame, and the innermost addresses,
+#       ports and lengths agree. Frames
 #       captured short, and ringfan gen's broken packets, that differ are
 #       counted, not compared (tshark shows parts of headers ringfan's
 #       decoder stops at).
@@ -162,25 +163,13 @@ def inner_stack(protos, frag, what):
     """IN's protocols as they must look once what (tunnel, vlan, mpls) is gone."""
     if "mpls" in what and "pwethcw" in protos:  # an Ethernet pseudowire's frame
         protos = protos[protos.index("pwethcw") + 1:]
-    if "tunnel" not in what:
-        frag = True  # nothing inside is taken out
-    top = protos
-    for i, p in enumerate(protos):  # what an ICMP error quotes is no tunnel
-        if p in ("icmp", "icmpv6"):
-            top = protos[:i]
-            break
-    ips = [i for i, p in enumerate(top) if p in ("ip", "ipv6")]
-    eths = [i for i, p in enumerate(top) if p == "eth" and ips and i > ips[0]]
-    e = max(eths) if eths and not frag else -1
-    l = ips[-1] if len(ips) > 1 and not frag else -1
-    if e > l:
-        rest = protos[e:]
-    elif l >= 0 and not [i for i in eths if ips[-2] < i < l]:
-        rest = ["eth"] + protos[l:]
-    elif l >= 0:
-        rest = protos[max(i for i in eths if i < l):]
-    else:
-        rest = protos
+    rest = protos
+    if "tunnel" in what and not frag:
+        # The frame the outermost VXLAN, Geneve, GRE or ERSPAN tunnel carries.
+        for i, p in enumerate(protos):
+            if p == "eth" and protos[i - 1] in ("vxlan", "geneve", "gre", "erspan"):
+                rest = protos[i:]
+                break
     # Tags and labels go from the delivered frame's header only, not from its payload.
     out, j = rest[:1], 1
     while j < len(rest) and rest[j] in VLAN:

@@ -29,7 +29,7 @@ check_eq "$(stat_of 40 queue.1.bytes)" "$(tshark -r "$TMP/want-sliced.pcap" -T f
 # --- stripping, each kind and all at once ---
 # The captures with the most encapsulations (VXLAN, Geneve, GTP-U, GRE, ERSPAN, MPLS, QinQ,
 # PPPoE), an MPLS pseudowire's frame, GRE bridging with outer fragments (left whole), and
-# what gen makes that they lack (CAPWAP 802.3 and 802.11, IP-in-IP, 6in4): one after the other.
+# what gen makes that they lack (CAPWAP, IP-in-IP, 6in4: tunnels of IP, left as they are).
 "$RINGFAN" gen -o "$TMP/all.pcap" --all --flows 50 --packets 600 --seed 11 -q || fail "gen failed"
 mergecap -a -F pcap -w "$TMP/strip-in.pcap" "$PCAPS/arkime_synthetic.pcap" \
 	"$PCAPS/MplsPackets.pcap" "$PCAPS/erspan.pcap" "$TMP/all.pcap" || fail "mergecap failed"

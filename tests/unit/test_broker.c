@@ -195,26 +195,14 @@ static void test_strip_ip_tunnel(void **state)
 	struct rf_frame out;
 	struct rf_pb b;
 
-	/* GTP-U carries IP, not Ethernet: it goes behind the outer MACs. */
+	/* GTP-U carries IP, not a mirrored frame: left as it is. */
 	rf_pb_init(&b, p.b, sizeof(p.b));
 	outer_udp(&b, 2152, 0);
 	rf_pb_gtpu(&b, 0x1234, true, 9);
 	inner_tcp(&b, 1, 64);
 	finish(&p, &b);
-	plain(&want, mac_b, mac_a);
-	assert_true(strip(&p, RF_STRIP_TUNNEL, sbuf, &out));
-	assert_frame(&out, &want);
-	/* GRE over the GTP-U: still the innermost packet. */
-	rf_pb_init(&b, p.b, sizeof(p.b));
-	outer_udp(&b, 2152, 0);
-	rf_pb_gtpu(&b, 0x1234, false, 0);
-	rf_pb_ipv4(&b, ip_b, ip_a, 47, 5, 0, 64);
-	rf_pb_gre(&b, RF_ETH_P_IPV4, true, 99);
-	inner_tcp(&b, 1, 64);
-	finish(&p, &b);
-	assert_true(strip(&p, RF_STRIP_TUNNEL, sbuf, &out));
-	assert_frame(&out, &want);
-	/* GRE bridging an Ethernet frame whose IP packet is itself tunnelled in IP. */
+	assert_false(strip(&p, RF_STRIP_TUNNEL, sbuf, &out));
+	/* GRE bridging a frame that carries IP-in-IP: the frame, its tunnel kept. */
 	rf_pb_init(&b, p.b, sizeof(p.b));
 	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_IPV4);
 	rf_pb_ipv4(&b, ip_a, ip_b, 47, 5, 0, 64);
@@ -223,9 +211,43 @@ static void test_strip_ip_tunnel(void **state)
 	rf_pb_ipv4(&b, ip_b, ip_a, 4, 6, 0, 64);
 	inner_tcp(&b, 1, 64);
 	finish(&p, &b);
-	plain(&want, mac_d, mac_c);
+	rf_pb_init(&b, want.b, sizeof(want.b));
+	rf_pb_eth(&b, mac_d, mac_c, RF_ETH_P_IPV4);
+	rf_pb_ipv4(&b, ip_b, ip_a, 4, 6, 0, 64);
+	inner_tcp(&b, 1, 64);
+	finish(&want, &b);
 	assert_true(strip(&p, RF_STRIP_TUNNEL, sbuf, &out));
 	assert_frame(&out, &want);
+}
+
+static void test_strip_nested(void **state)
+{
+	struct pkt p, want;
+	struct rf_frame out;
+	struct rf_pb b;
+
+	/* VXLAN mirroring a packet that was itself in Geneve: only the mirroring goes. */
+	rf_pb_init(&b, p.b, sizeof(p.b));
+	outer_udp(&b, 4789, 0);
+	rf_pb_vxlan(&b, 42);
+	rf_pb_eth(&b, mac_d, mac_c, RF_ETH_P_IPV4);
+	rf_pb_ipv4(&b, ip_b, ip_a, 17, 8, 0, 64);
+	rf_pb_udp(&b, 7000, 6081);
+	rf_pb_geneve(&b, 7, RF_ETH_P_TEB);
+	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_IPV4);
+	inner_tcp(&b, 1, 64);
+	finish(&p, &b);
+	rf_pb_init(&b, want.b, sizeof(want.b));
+	rf_pb_eth(&b, mac_d, mac_c, RF_ETH_P_IPV4);
+	rf_pb_ipv4(&b, ip_b, ip_a, 17, 8, 0, 64);
+	rf_pb_udp(&b, 7000, 6081);
+	rf_pb_geneve(&b, 7, RF_ETH_P_TEB);
+	rf_pb_eth(&b, mac_b, mac_a, RF_ETH_P_IPV4);
+	inner_tcp(&b, 1, 64);
+	finish(&want, &b);
+	assert_true(strip(&p, RF_STRIP_TUNNEL, sbuf, &out));
+	assert_frame(&out, &want);
+	assert_ptr_equal(out.data, p.b + 54);
 }
 
 static void test_strip_fragment(void **state)
@@ -448,10 +470,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strip_vlan),	 cmocka_unit_test(test_strip_mpls),
 		cmocka_unit_test(test_strip_pseudowire), cmocka_unit_test(test_strip_vxlan),
-		cmocka_unit_test(test_strip_ip_tunnel),	 cmocka_unit_test(test_strip_fragment),
-		cmocka_unit_test(test_strip_truncated),	 cmocka_unit_test(test_strip_names),
-		cmocka_unit_test(test_dedup_signature),	 cmocka_unit_test(test_dedup_window),
-		cmocka_unit_test(test_filter),		 cmocka_unit_test(test_config_rules),
+		cmocka_unit_test(test_strip_ip_tunnel),	 cmocka_unit_test(test_strip_nested),
+		cmocka_unit_test(test_strip_fragment),	 cmocka_unit_test(test_strip_truncated),
+		cmocka_unit_test(test_strip_names),	 cmocka_unit_test(test_dedup_signature),
+		cmocka_unit_test(test_dedup_window),	 cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_config_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
