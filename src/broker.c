@@ -410,7 +410,7 @@ static void pieces_out(const struct pieces *pc, const struct rf_frame *in, uint3
 bool rf_strip(const struct rf_frame *in, const struct rf_decoded *d, unsigned int strip,
 	      uint8_t *buf, struct rf_frame *out)
 {
-	struct pieces pc = {.n = 0};
+	struct pieces pc; /* not cleared: pieces are counted in pc.n */
 	uint32_t end = in->caplen;
 	int eth = -1;
 
@@ -419,8 +419,12 @@ bool rf_strip(const struct rf_frame *in, const struct rf_decoded *d, unsigned in
 		return false;
 	if (strip & RF_STRIP_TUNNEL)
 		eth = first_inner_eth(in->data, in->caplen, d, &end);
-	if (eth < 0)
+	if (eth < 0) {
+		if (!rf_strip_needed(d, strip & ~(unsigned int)RF_STRIP_TUNNEL))
+			return false;
 		eth = 0;
+	}
+	pc.n = 0;
 	/* A pseudowire's frame is stripped again; each one is deeper (eth grows). */
 	while (!strip_tags(in->data, end, d, eth, strip, &pc, &eth))
 		pc.n = 0;

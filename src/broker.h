@@ -138,4 +138,16 @@ struct rf_frame {
 bool rf_strip(const struct rf_frame *in, const struct rf_decoded *d, unsigned int strip,
 	      uint8_t *buf, struct rf_frame *out);
 
+/*
+ * False when rf_strip() would surely leave the frame as it is: no tunnel
+ * asked for, and no tag or label after its Ethernet header (most frames).
+ */
+static inline bool rf_strip_needed(const struct rf_decoded *d, unsigned int strip)
+{
+	uint8_t next = d->n_layers >= 2 ? d->layers[1] : RF_LAYER_NONE;
+
+	return (strip & RF_STRIP_TUNNEL) || next == RF_LAYER_VLAN || next == RF_LAYER_CMD ||
+	       next == RF_LAYER_MPLS;
+}
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* A group: its queues, and whether anything is done to their packets. */
 struct pl_group {
 	uint32_t first; /* its first queue */
@@ -23,9 +25,11 @@ struct pl_queue {
 struct rf_pipeline {
 	enum rf_mode mode;
 	unsigned int decode_flags;
-	bool tie_fragments; /* mode uses the fragment table (rf_flow_classify) */
-	bool stopping;	    /* tick asked to stop: never wait again */
-	bool redecode;	    /* released fragments are decoded again (strip, dedup need it) */
+	bool tie_fragments;	/* mode uses the fragment table (rf_flow_classify) */
+	bool stopping;		/* tick asked to stop: never wait again */
+	bool redecode;		/* released fragments are decoded again (strip, dedup need it) */
+	bool treated;		/* some group is (pl_group.treated) */
+	bool seeded_or_treated; /* hash_seed or treated: one test per packet for both */
 	uint32_t hash_seed;
 	unsigned int n_groups;
 	struct pl_group groups[RF_PIPELINE_MAX_GROUPS];
@@ -92,13 +96,16 @@ static void pl_mark_treated(struct rf_pipeline *pl)
 	unsigned int g;
 	uint32_t q;
 
+	pl->treated = false;
 	for (g = 0; g < pl->n_groups; g++) {
 		struct pl_group *gr = &pl->groups[g];
 
 		gr->treated = false;
 		for (q = gr->first; pl->queues && q < gr->first + gr->count; q++)
 			gr->treated = gr->treated || treats(&pl->queues[q].o);
+		pl->treated = pl->treated || gr->treated;
 	}
+	pl->seeded_or_treated = pl->treated || pl->hash_seed;
 }
 
 /* Per-queue treatments: tables and buffers for the ones asked for, made once. */
@@ -159,6 +166,7 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	r = pl_setup_queues(pl, opts->queue_opts);
 	if (r)
 		goto fail;
+	pl_mark_treated(pl);
 	pl->wait_limit =
 		(uint32_t)(opts->ring_size / 4 > UINT32_MAX ? UINT32_MAX : opts->ring_size / 4);
 	pl->tick = opts->tick;
@@ -245,25 +253,34 @@ static bool pl_match(struct pl_pkt *x, const struct rf_filter *f)
 	return x->match;
 }
 
-/* The packet as queue q delivers it: stripped and sliced. */
-static void pl_shape(struct rf_pipeline *pl, struct pl_pkt *x, const struct pl_queue *pq,
-		     struct rf_packet *out)
+/* The packet as queue q delivers it: stripped and sliced (out, or the packet itself). */
+static const struct rf_packet *pl_shape(struct rf_pipeline *pl, struct pl_pkt *x,
+					const struct pl_queue *pq, struct rf_packet *out)
 {
-	*out = *x->pkt;
-	if (pq->o.strip) {
+	const struct rf_packet *p = x->pkt;
+
+	if (pq->o.strip && rf_strip_needed(x->d, pq->o.strip)) {
 		if (x->strip != pq->o.strip) {
-			struct rf_frame in = {out->data, out->caplen, out->wirelen};
+			struct rf_frame in = {p->data, p->caplen, p->wirelen};
 
 			rf_strip(&in, x->d, pq->o.strip, pl->strip_buf, &x->stripped);
 			x->strip = pq->o.strip;
 		}
+		*out = *p;
 		out->data = x->stripped.data;
 		out->caplen = x->stripped.caplen;
 		out->wirelen = x->stripped.wirelen;
+		out->flags = out->caplen < out->wirelen ? RF_PKT_TRUNCATED : 0;
+		p = out;
 	}
-	if (pq->o.snaplen && out->caplen > pq->o.snaplen)
+	if (pq->o.snaplen && p->caplen > pq->o.snaplen) {
+		if (p != out)
+			*out = *p;
 		out->caplen = pq->o.snaplen;
-	out->flags = out->caplen < out->wirelen ? RF_PKT_TRUNCATED : 0;
+		out->flags = RF_PKT_TRUNCATED;
+		p = out;
+	}
+	return p;
 }
 
 /* Queue q of a treated group: filter, de-duplicate, strip, slice, enqueue. */
@@ -280,33 +297,26 @@ static void pl_enqueue_treated(struct rf_pipeline *pl, uint32_t q, struct pl_pkt
 		pq->c.deduplicated++;
 		return;
 	}
-	if (!pq->o.strip && !pq->o.snaplen) {
-		pl_enqueue(pl, q, x->pkt, lossless);
-		return;
-	}
-	pl_shape(pl, x, pq, &out);
-	pl_enqueue(pl, q, &out, lossless);
+	pl_enqueue(pl, q, pl_shape(pl, x, pq, &out), lossless);
 }
 
-static void pl_to_queue(struct rf_pipeline *pl, const struct pl_group *gr, uint32_t q,
-			struct pl_pkt *x, bool lossless)
+/* The queue of group gr for a packet of hash hash (rr and the hashing modes). */
+static inline uint32_t pl_pick(const struct rf_pipeline *pl, struct pl_group *gr, uint32_t hash)
 {
-	if (gr->treated)
-		pl_enqueue_treated(pl, q, x, lossless);
-	else
-		pl_enqueue(pl, q, x->pkt, lossless);
+	if (pl->mode == RF_MODE_RR)
+		return gr->first + (uint32_t)(gr->rr++ % gr->count);
+	return gr->first + rf_queue_pick(hash, gr->count);
 }
 
-/* Give one packet (with its hash and decoding) to every group. */
-static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const struct rf_decoded *d,
-			bool lossless)
+/* Some group filters, de-duplicates, strips or slices: the packet goes through that. */
+static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl,
+							  struct rf_packet *pkt,
+							  const struct rf_decoded *d, bool lossless)
 {
 	struct pl_pkt x = {.pkt = pkt, .d = d, .dup_age = RF_DEDUP_NOT_SEEN};
 	unsigned int g;
 	uint32_t i;
 
-	pl->c.dispatched++;
-	pkt->hash = rf_hash_reseed(pkt->hash, pl->hash_seed);
 	if (pl->dedup)
 		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
 					  pkt->ts_ns);
@@ -314,15 +324,48 @@ static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const str
 		struct pl_group *gr = &pl->groups[g];
 
 		pl->c.group_received[g]++;
+		if (!gr->treated && pl->mode == RF_MODE_FANOUT) {
+			for (i = 0; i < gr->count; i++)
+				pl_enqueue(pl, gr->first + i, pkt, lossless);
+		} else if (!gr->treated) {
+			pl_enqueue(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
+		} else if (pl->mode == RF_MODE_FANOUT) {
+			for (i = 0; i < gr->count; i++)
+				pl_enqueue_treated(pl, gr->first + i, &x, lossless);
+		} else {
+			pl_enqueue_treated(pl, pl_pick(pl, gr, pkt->hash), &x, lossless);
+		}
+	}
+}
+
+/*
+ * Give one packet (with its hash and decoding) to every group. d may be
+ * NULL (a released fragment) when no queue de-duplicates or strips. With
+ * nothing to do to any queue's packets, this is the whole path.
+ */
+static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const struct rf_decoded *d,
+			bool lossless)
+{
+	unsigned int g;
+	uint32_t i;
+
+	pl->c.dispatched++;
+	if (unlikely(pl->seeded_or_treated)) {
+		pkt->hash = rf_hash_reseed(pkt->hash, pl->hash_seed);
+		if (pl->treated) {
+			pl_dispatch_treated(pl, pkt, d, lossless);
+			return;
+		}
+	}
+	for (g = 0; g < pl->n_groups; g++) {
+		struct pl_group *gr = &pl->groups[g];
+
+		pl->c.group_received[g]++;
 		if (pl->mode == RF_MODE_FANOUT) {
 			for (i = 0; i < gr->count; i++)
-				pl_to_queue(pl, gr, gr->first + i, &x, lossless);
-		} else if (pl->mode == RF_MODE_RR) {
-			pl_to_queue(pl, gr, gr->first + (uint32_t)(gr->rr++ % gr->count), &x,
-				    lossless);
+				pl_enqueue(pl, gr->first + i, pkt, lossless);
 		} else {
-			pl_to_queue(pl, gr, gr->first + rf_queue_pick(pkt->hash, gr->count), &x,
-				    lossless);
+			pl_enqueue(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
 		}
 	}
 }
@@ -332,7 +375,7 @@ static void pl_drain_released(struct rf_pipeline *pl, bool lossless)
 {
 	struct rf_flow_pkt fp;
 	struct rf_packet pkt;
-	struct rf_decoded d = {.n_layers = 0};
+	struct rf_decoded d; /* only when something needs it: clearing it costs every packet */
 	uint32_t hash;
 
 	while (rf_flow_next_released(pl->flow, &fp, &hash, NULL) == 1) {
@@ -345,7 +388,7 @@ static void pl_drain_released(struct rf_pipeline *pl, bool lossless)
 		pkt.flags = fp.caplen < fp.wirelen ? RF_PKT_TRUNCATED : 0;
 		if (pl->redecode)
 			rf_decode(fp.data, fp.caplen, fp.linktype, pl->decode_flags, &d);
-		pl_dispatch(pl, &pkt, &d, lossless);
+		pl_dispatch(pl, &pkt, pl->redecode ? &d : NULL, lossless);
 	}
 }
 
