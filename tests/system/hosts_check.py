@@ -195,31 +195,33 @@ def cmd_stream(inp, frames_file, outs, gap):
     with open(frames_file) as f:
         stream = [frames[int(n) - 1] for n in f.read().split() if ok[int(n) - 1]]
     workers = [pcap_compare.read(o, data_only=True) for o in outs]
-    pos = [0] * len(workers)
-    missing = []
-    for i, k in enumerate(stream):
-        for w, got in enumerate(workers):
-            if pos[w] < len(got) and got[pos[w]] == k:
-                pos[w] += 1
-                break
-        else:
-            missing.append(i)
-    left = sum(len(got) - p for got, p in zip(workers, pos))
-    if left:
-        sys.exit(f"workers hold {left} frames that are not in their sensor's stream, in order")
+    sent, got = collections.Counter(stream), collections.Counter()
+    for w in workers:
+        got.update(w)
+    if got - sent:
+        sys.exit(f"workers hold {sum((got - sent).values())} frames not sent to their sensor")
     if not gap:
-        if missing:
-            sys.exit(f"workers lack {len(missing)} of the {len(stream)} frames, the first "
-                     f"{missing[0] + 1}")
-        print(f"stream: all {len(stream)} frames, in order")
+        if got != sent:
+            sys.exit(f"workers lack {sum((sent - got).values())} of the {len(stream)} frames")
+        print(f"stream: all {len(stream)} frames")
         return
+    # Where the loss is: frames sent once only (identical ones cannot be told apart), each
+    # worker's in the order sent.
+    once = {k for k, n in sent.items() if n == 1}
+    index = {k: i for i, k in enumerate(stream) if k in once}
+    missing = sorted(index[k] for k in once if not got[k])
+    for o, w in zip(outs, workers):
+        seq = [index[k] for k in w if k in once]
+        if seq != sorted(seq):
+            sys.exit(f"{o}: frames out of the order sent")
     if not missing:
         sys.exit(f"nothing of the {len(stream)} frames was lost: the restart was not in the run")
     first, last = missing[0], missing[-1]
-    if last - first + 1 != len(missing):
+    if last - first + 1 != len(missing) + sum(1 for k in stream[first:last + 1] if k not in once):
         sys.exit(f"lost {len(missing)} frames, not in one stretch: {first + 1}..{last + 1}")
+    lost = sum((sent - got).values())
     print(f"gap: lost frames {first + 1}..{last + 1} of the {len(stream)} sent to the sensor "
-          f"({len(missing)}, {100.0 * len(missing) / len(stream):.1f}%), all others delivered")
+          f"({lost}, {100.0 * lost / len(stream):.1f}%), all others delivered")
 
 
 def main():
