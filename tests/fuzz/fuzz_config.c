@@ -138,7 +138,8 @@ static void check_bounds(const struct rf_config *c, bool parsed)
 	for (i = 0; i < c->n_rules; i++) {
 		const struct rf_cfg_rule *r = &c->rules[i];
 
-		if (r->kind < 0 || r->kind >= RF_RULE__MAX || !terminated(r->text, sizeof(r->text)) ||
+		if (r->kind < 0 || r->kind >= RF_RULE__MAX ||
+		    !terminated(r->text, sizeof(r->text)) ||
 		    !terminated(r->scope, sizeof(r->scope)))
 			abort();
 		if ((r->kind == RF_RULE_SNAPLEN && r->value > RF_STRIP_BUF) ||
