@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "config.h"
 #include "decode.h"
+#include "flow.h"
 /* pktbuild.h names the IPv4 header's MF bit as decode.h names rf_ip's: the builder's here. */
 #undef RF_IP_MF
 #include "pktbuild.h"
@@ -402,6 +403,26 @@ static void test_filter(void **state)
 	rf_filter_free(NULL);
 }
 
+/* ---- a second stage of distribution (--hash-seed) ---- */
+
+static void test_hash_seed(void **state)
+{
+	uint32_t n[2][2] = {{0}}, h, i;
+
+	assert_int_equal(rf_hash_reseed(0x12345678, 0), 0x12345678);
+	/* The hashes queue 0 of a 2-queue first stage gets: the same hash puts them all on
+	 * queue 0 of a 2-queue second stage; a seed spreads them. */
+	for (i = 0; i < 100000; i++) {
+		h = (i * 2654435761u) >> 1; /* below 2^31: queue 0 of 2 */
+		assert_int_equal(rf_queue_pick(h, 2), 0);
+		n[0][rf_queue_pick(rf_hash_reseed(h, 0), 2)]++;
+		n[1][rf_queue_pick(rf_hash_reseed(h, 7), 2)]++;
+	}
+	assert_int_equal(n[0][1], 0);
+	assert_true(n[1][0] > 45000 && n[1][1] > 45000);
+	assert_true(rf_hash_reseed(1, 7) != rf_hash_reseed(1, 8));
+}
+
 /* ---- per-queue options of the config ---- */
 
 static int parse(struct rf_config *cfg, const char *const *args, int n)
@@ -474,7 +495,7 @@ int main(void)
 		cmocka_unit_test(test_strip_fragment),	 cmocka_unit_test(test_strip_truncated),
 		cmocka_unit_test(test_strip_names),	 cmocka_unit_test(test_dedup_signature),
 		cmocka_unit_test(test_dedup_window),	 cmocka_unit_test(test_filter),
-		cmocka_unit_test(test_config_rules),
+		cmocka_unit_test(test_hash_seed),	 cmocka_unit_test(test_config_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
