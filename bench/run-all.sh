@@ -108,6 +108,17 @@ else
 	decode_csv
 fi
 
+# ---- what --filter, --dedup, --strip, --snaplen cost per packet (bench/broker.sh)
+if [ ! -x "$build/bench/broker" ]; then
+	skip broker "$build/bench/broker is not built"
+elif [ ! -f "$cap" ]; then
+	skip broker "$cap is absent"
+elif ((quick)); then
+	part broker "$build/bench/broker" -r "$cap" -R 1
+else
+	RUNS=${RUNS:-5} part broker bench/broker.sh "$build"
+fi
+
 # ---- queue throughput: ringfan queue, bare ring, veth AF_PACKET
 # Its tables -> queue.csv (size,ring_mpps,queue_mpps,veth_mpps,veth_bypass_mpps)
 # and queue-instr.csv (size,producer,consumer,loop,total instructions/packet).

@@ -17,6 +17,7 @@
 
 #include <ringfan/ringfan.h>
 
+#include "broker.h"
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
@@ -27,6 +28,7 @@
 #include "source.h"
 #include "stats.h"
 #include "thread.h"
+#include "tunnel.h"
 #include "util.h"
 
 #define BURST		 256
@@ -56,6 +58,14 @@ struct balancer {
 	uint64_t next_tick, last_tick, last_expire;
 	const char *state;
 	int waiting; /* queue a lossless replay waits for, or -1 */
+	/* What is done to each queue's packets; the compiled --filter rules (NULL: none, ""). */
+	struct rf_pipeline_queue_opts *qopts;
+	struct rf_filter *filters[RF_CFG_MAX_RULES];
+	/* For a reload (SIGHUP): the config file (absolute) and the options after it. */
+	char config_file[RF_CFG_PATH_MAX];
+	int n_args;
+	char **args;
+	bool reload; /* SIGHUP seen: re-read the filters between bursts */
 	struct rf_packet pkts[BURST];
 };
 
@@ -111,9 +121,13 @@ static void snap_sources(struct balancer *b, struct rf_stats_snap *s)
 static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned int i)
 {
 	const struct rf_queue_info *base = &b->base[i];
+	struct rf_pipeline_queue_counters pc;
 	struct rf_queue_info info = {0};
 	struct rf_egress_stats es = {0};
 
+	rf_pipeline_get_queue_counters(b->pl, i, &pc);
+	q->filtered = pc.filtered;
+	q->deduplicated = pc.deduplicated;
 	rf_producer_info(b->producers[i], &info, sizeof(info));
 	q->ring_size = info.ring_size;
 	q->generation = info.generation;
@@ -156,6 +170,7 @@ static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
 		}
 	}
 	memcpy(s->decode, pc.decode, sizeof(s->decode));
+	s->dedup_evicted = pc.dedup_evicted;
 }
 
 static void snap_frag(struct balancer *b, struct rf_stats_snap *s)
@@ -232,6 +247,7 @@ static void tick(struct balancer *b, bool force)
 		if (rf_log_reopen())
 			rf_err("cannot reopen log file: %s", strerror(errno));
 		rf_log("log file reopened");
+		b->reload = true; /* not here: tick may run in the middle of a burst */
 	}
 	if (!force && now < b->next_tick)
 		return;
@@ -369,6 +385,191 @@ static int sources_linktype(struct balancer *b)
 	}
 	b->linktype = b->sources[0]->linktype;
 	return 0;
+}
+
+/* ---- what is done to the queues' packets ---- */
+
+/* A rule as it was given: "B:port 53". */
+static void rule_text(const struct rf_cfg_rule *ru, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", ru->scope, ru->scope[0] ? ":" : "", ru->text);
+}
+
+static void free_filters(struct rf_filter **f)
+{
+	unsigned int i;
+
+	for (i = 0; i < RF_CFG_MAX_RULES; i++) {
+		rf_filter_free(f[i]);
+		f[i] = NULL;
+	}
+}
+
+/*
+ * Compile every --filter rule of cfg for link type dlt into ret[rule]
+ * ("" stays NULL). On an error nothing is kept; the message goes to
+ * stderr at start, to the log on a reload.
+ */
+static int compile_filters(const struct rf_config *cfg, int dlt, struct rf_filter **ret,
+			   bool reload)
+{
+	char err[PCAP_ERRBUF_SIZE], text[RF_CFG_FILTER_MAX + RF_CFG_SCOPE_MAX];
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < cfg->n_rules; i++) {
+		const struct rf_cfg_rule *ru = &cfg->rules[i];
+
+		if (ru->kind != RF_RULE_FILTER || !ru->text[0])
+			continue;
+		r = rf_filter_compile(ru->text, dlt, &ret[i], err, sizeof(err));
+		if (!r)
+			continue;
+		rule_text(ru, text, sizeof(text));
+		if (reload)
+			rf_log("bad --filter '%s': %s", text, r == -EINVAL ? err : strerror(-r));
+		else
+			rf_err("bad --filter '%s': %s", text, r == -EINVAL ? err : strerror(-r));
+		free_filters(ret);
+		return r;
+	}
+	return 0;
+}
+
+/* Say which queues each rule applies to. */
+static void log_rules(const struct balancer *b)
+{
+	char text[RF_CFG_FILTER_MAX + RF_CFG_SCOPE_MAX];
+	const struct rf_cfg_rule *ru;
+	unsigned int i;
+
+	for (i = 0; i < b->cfg->n_rules; i++) {
+		ru = &b->cfg->rules[i];
+		if (ru->kind == RF_RULE_FILTER) {
+			rule_text(ru, text, sizeof(text));
+		} else if (ru->kind == RF_RULE_STRIP) {
+			rf_strip_format((unsigned int)ru->value, text, sizeof(text));
+		} else {
+			snprintf(text, sizeof(text), "%llu", (unsigned long long)ru->value);
+		}
+		rf_log("--%s %s%s%s: queues %u-%u", rf_config_rule_name(ru->kind),
+		       ru->kind != RF_RULE_FILTER && ru->scope[0] ? ru->scope : "",
+		       ru->kind != RF_RULE_FILTER && ru->scope[0] ? ":" : "", text, ru->first,
+		       ru->last);
+	}
+}
+
+/* Queue q's treatment from cfg's rules (the filter from filters[rule]). */
+static void queue_opts_of(const struct rf_config *cfg, struct rf_filter *const *filters, uint32_t q,
+			  struct rf_pipeline_queue_opts *o)
+{
+	const struct rf_cfg_rule *ru;
+
+	memset(o, 0, sizeof(*o));
+	if ((ru = rf_config_rule(cfg, RF_RULE_FILTER, q)))
+		o->filter = filters[ru - cfg->rules];
+	if ((ru = rf_config_rule(cfg, RF_RULE_SNAPLEN, q)))
+		o->snaplen = (uint32_t)ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_STRIP, q)))
+		o->strip = (unsigned int)ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_DEDUP, q)))
+		o->dedup_ns = ru->value * 1000;
+}
+
+static int prepare_queue_opts(struct balancer *b)
+{
+	unsigned int strip = 0;
+	uint32_t q;
+	int r;
+
+	b->qopts = calloc(b->cfg->n_queues, sizeof(*b->qopts));
+	if (!b->qopts)
+		return -ENOMEM;
+	r = compile_filters(b->cfg, b->linktype, b->filters, false);
+	if (r)
+		return r;
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		queue_opts_of(b->cfg, b->filters, q, &b->qopts[q]);
+		strip |= b->qopts[q].strip;
+	}
+	if (strip && b->linktype != DLT_EN10MB) {
+		rf_err("--strip takes Ethernet frames apart; the sources' link type is %s",
+		       linktype_name(b->linktype));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Put the filters of a re-read config in place, saying what changed. */
+static void swap_filters(struct balancer *b, const struct rf_config *nc, struct rf_filter **nf)
+{
+	struct rf_pipeline_queue_opts o;
+	const char *was, *now;
+	uint32_t q;
+
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		queue_opts_of(nc, nf, q, &o);
+		was = b->qopts[q].filter ? rf_filter_expr(b->qopts[q].filter) : "";
+		now = o.filter ? rf_filter_expr(o.filter) : "";
+		if (strcmp(was, now))
+			rf_log("queue %u@%u: filter '%s' (was '%s')", b->cfg->cluster, q, now, was);
+		rf_pipeline_set_filter(b->pl, q, o.filter);
+		b->qopts[q].filter = o.filter;
+	}
+	free_filters(b->filters);
+	memcpy(b->filters, nf, sizeof(b->filters));
+}
+
+/* Parse the config file and the options after it again into nc (messages on stderr). */
+static int reread_config(const struct balancer *b, struct rf_config *nc)
+{
+	char **av = calloc((size_t)b->n_args + 3, sizeof(*av));
+	int r;
+
+	if (!av)
+		return -ENOMEM;
+	av[0] = "balance";
+	av[1] = (char *)b->config_file;
+	if (b->n_args)
+		memcpy(av + 2, b->args, (size_t)b->n_args * sizeof(*av));
+	rf_config_init(nc);
+	r = rf_config_parse_args(nc, b->n_args + 2, av);
+	free(av);
+	if (r)
+		return -EINVAL;
+	/* The queues stay as they are: the rules apply to the running groups. */
+	nc->n_groups = b->cfg->n_groups;
+	nc->n_queues = b->cfg->n_queues;
+	memcpy(nc->group_queues, b->cfg->group_queues, sizeof(nc->group_queues));
+	return rf_config_resolve_rules(nc) ? -EINVAL : 0;
+}
+
+/*
+ * SIGHUP: the filters of the config file (and of the options after it)
+ * replace the running ones, between two bursts; queues and consumers stay.
+ * If any filter fails, all the running ones stay.
+ */
+static void reload_filters(struct balancer *b)
+{
+	struct rf_filter *nf[RF_CFG_MAX_RULES] = {0};
+	struct rf_config *nc;
+
+	b->reload = false;
+	if (!b->config_file[0]) {
+		rf_log("SIGHUP: started without a config file: the filters stay");
+		return;
+	}
+	nc = calloc(1, sizeof(*nc));
+	if (!nc || reread_config(b, nc) || compile_filters(nc, b->linktype, nf, true)) {
+		rf_log("SIGHUP: the filters of '%s' were not reloaded; the running ones stay",
+		       b->config_file);
+		free(nc);
+		return;
+	}
+	swap_filters(b, nc, nf);
+	rf_log("SIGHUP: filters reloaded from '%s' (other options change at the next start)",
+	       b->config_file);
+	free(nc);
 }
 
 static const char *producer_error(int r)
@@ -511,6 +712,8 @@ static int make_pipeline(struct balancer *b)
 		.group_queues = b->cfg->group_queues,
 		.producers = b->producers,
 		.ring_size = b->cfg->ring_size,
+		.hash_seed = b->cfg->hash_seed,
+		.queue_opts = b->qopts,
 		.tick = wait_tick,
 		.tick_arg = b,
 	};
@@ -579,6 +782,56 @@ static unsigned int egress_rank(const struct rf_config *cfg, uint32_t q)
 	return n;
 }
 
+/* A VXLAN egress whose path cannot carry its interface's full-size frames. */
+static void log_path_too_small(const struct rf_cfg_egress *ce, const char *ifname,
+			       const struct rf_tunnel_path *t)
+{
+	rf_log("egress of queue %u to '%s': the path is too small: VXLAN to %s adds %u bytes, so "
+	       "frames of up to %u bytes (MTU %u) need a path MTU of %u, and the route to %s%s%s "
+	       "has %u. The kernel fragments longer ones, or drops them without a trace where DF "
+	       "is set (by the tunnel or a router on the way): raise the path's MTU to %u (ip "
+	       "link set DEV mtu %u on every hop), or lower %s's MTU to %u (longer frames then "
+	       "fail at the egress and are counted)",
+	       ce->queue, ifname, t->remote, t->overhead, t->mtu + RF_TUNNEL_INNER_ETH, t->mtu,
+	       t->mtu + t->overhead, t->remote, t->via[0] ? " via " : "", t->via, t->path_mtu,
+	       t->mtu + t->overhead, t->mtu + t->overhead, ifname, t->path_mtu - t->overhead);
+}
+
+/*
+ * An egress to a tunnel interface: say at start whether the path under it
+ * carries the interface's full-size frames, and what to set if not, rather
+ * than lose frames later without a word.
+ */
+static void check_tunnel(const struct rf_cfg_egress *ce)
+{
+	const char *ifname = strncmp(ce->target, "afpacket:", 9) ? ce->target : ce->target + 9;
+	struct rf_tunnel_path t;
+
+	if (!strncmp(ce->target, "pcap:", 5) || rf_tunnel_path(ifname, &t) || !t.kind[0])
+		return;
+	if (!t.checked) {
+		rf_log("egress of queue %u to '%s': a %s tunnel; the MTU of the path under it is "
+		       "not checked (%s; see ringfan-balance(1), TUNNEL EGRESS)",
+		       ce->queue, ifname, t.kind,
+		       strcmp(t.kind, "vxlan") ? "only VXLAN's is" : "it has no unicast remote");
+		return;
+	}
+	if (t.mtu + t.overhead > t.path_mtu)
+		log_path_too_small(ce, ifname, &t);
+	else
+		rf_log("egress of queue %u to '%s': VXLAN to %s%s%s, path MTU %u: frames of up to "
+		       "%u "
+		       "bytes fit",
+		       ce->queue, ifname, t.remote, t.via[0] ? " via " : "", t.via, t.path_mtu,
+		       t.mtu + RF_TUNNEL_INNER_ETH);
+	if (t.mtu < 1500)
+		rf_log("egress of queue %u to '%s': MTU %u: frames longer than %u bytes (%u with a "
+		       "VLAN tag) are not sent and are counted as failed; a 1500-byte network's "
+		       "frames need 'ip link set %s mtu 1500' and a path MTU of %u",
+		       ce->queue, ifname, t.mtu, t.mtu + RF_TUNNEL_INNER_ETH,
+		       t.mtu + RF_TUNNEL_INNER_ETH + 4, ifname, 1500 + t.overhead);
+}
+
 static int start_egresses(struct balancer *b)
 {
 	char name[32], why[128];
@@ -609,6 +862,7 @@ static int start_egresses(struct balancer *b)
 			       egress_error(r, dlt, why, sizeof(why)));
 			return r;
 		}
+		check_tunnel(ce);
 	}
 	return 0;
 }
@@ -652,9 +906,9 @@ static int setup(struct balancer *b)
 	int r;
 
 	if ((r = check_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
-	    (r = open_sources(b)) || (r = sources_linktype(b)) || (r = check_fd_limit(b)) ||
-	    (r = create_queues(b)) || (r = make_pipeline(b)) || (r = open_stats(b)) ||
-	    (r = start_metrics(b)))
+	    (r = open_sources(b)) || (r = sources_linktype(b)) || (r = prepare_queue_opts(b)) ||
+	    (r = check_fd_limit(b)) || (r = create_queues(b)) || (r = make_pipeline(b)) ||
+	    (r = open_stats(b)) || (r = start_metrics(b)))
 		return r;
 	remove_extra_queues(b);
 	b->state = "running";
@@ -705,6 +959,8 @@ static void release_common(struct balancer *b)
 	free(b->egress);
 	free(b->snap);
 	free(b->prev);
+	free(b->qopts);
+	free_filters(b->filters);
 }
 
 /* Setup failed: remove every file this run created. */
@@ -908,14 +1164,17 @@ static bool run(struct balancer *b)
 			return true;
 		expire_live(b);
 		tick(b, false);
+		if (b->reload)
+			reload_filters(b);
 		if (!got && !stop_signal)
 			idle_wait(b);
 	}
 	return false;
 }
 
-static int prepare_paths(struct rf_config *cfg)
+static int prepare_paths(struct balancer *b)
 {
+	struct rf_config *cfg = b->cfg;
 	unsigned int i;
 	int r = 0;
 
@@ -925,6 +1184,7 @@ static int prepare_paths(struct rf_config *cfg)
 	r = rf_absolute_path(cfg->dir, sizeof(cfg->dir));
 	r = r ?: rf_absolute_path(cfg->pid_file, sizeof(cfg->pid_file));
 	r = r ?: rf_absolute_path(cfg->log_file, sizeof(cfg->log_file));
+	r = r ?: rf_absolute_path(b->config_file, sizeof(b->config_file));
 	for (i = 0; !r && i < cfg->n_sources; i++)
 		if (!strncmp(cfg->sources[i], "pcap:", 5) && cfg->sources[i][5] != '/') {
 			char tmp[RF_CFG_PATH_MAX - 5];
@@ -944,7 +1204,7 @@ static int start(struct balancer *b)
 	struct rf_config *cfg = b->cfg;
 	int r;
 
-	if (prepare_paths(cfg))
+	if (prepare_paths(b))
 		return RF_EXIT_USAGE;
 	b->dir = cfg->dir;
 	if (cfg->daemon && (r = rf_daemonize())) {
@@ -967,6 +1227,7 @@ static int start(struct balancer *b)
 	rf_log("cluster %u: %u source(s), %u queue(s) in %u group(s), mode %s, pid %d",
 	       cfg->cluster, b->n_sources, cfg->n_queues, cfg->n_groups,
 	       rf_mode_name((enum rf_mode)cfg->mode), (int)getpid());
+	log_rules(b);
 	rf_daemon_ready();
 	return RF_EXIT_OK;
 }
@@ -987,6 +1248,12 @@ int cmd_balance(int argc, char **argv)
 		return RF_EXIT_RUNTIME;
 	}
 	rf_config_init(cfg);
+	/* Kept for a reload: the parse below reuses argv[1]. */
+	if (argc >= 2 && argv[1][0] != '-') {
+		snprintf(b->config_file, sizeof(b->config_file), "%s", argv[1]);
+		b->n_args = argc - 2;
+		b->args = argv + 2;
+	}
 	r = rf_config_parse_args(cfg, argc, argv);
 	if (!r)
 		r = rf_config_validate(cfg);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "broker.h"
 #include "cluster.h"
 #include "flow.h"
 #include "metrics.h"
@@ -27,9 +28,11 @@ enum opt_id {
 	OPT_PIDFILE = 'P',
 	OPT_LOGFILE = 'l',
 	OPT_USER = 'D',
+	OPT_FILTER = 'f',
 	OPT_HELP = 'h',
 	OPT_CAPTURE_OUTGOING = 'X',
 	OPT_CPU = 'g',
+	OPT_SNAPLEN = 's',
 	OPT_RING_SIZE = 256,
 	OPT_CAPTURE_RING,
 	OPT_OWNER,
@@ -44,6 +47,9 @@ enum opt_id {
 	OPT_DISABLE_OFFLOADS,
 	OPT_EGRESS_CPUS,
 	OPT_OLD_MODE, /* --mode: --file-mode until the next release */
+	OPT_STRIP,
+	OPT_DEDUP,
+	OPT_HASH_SEED,
 };
 
 static const struct opt_desc opts[] = {
@@ -56,6 +62,16 @@ static const struct opt_desc opts[] = {
 	 "0,1,2,4,5,6"},
 	{OPT_EGRESS, "egress", "Q:TARGET",
 	 "re-emit queue Q on IFACE or into pcap:FILE (repeatable)"},
+	{OPT_FILTER, "filter", "[SCOPE:]EXPR",
+	 "deliver only packets matching BPF; SCOPE: a group letter, Q or Q-Q (default every "
+	 "queue; repeatable; SIGHUP re-reads a config file's)"},
+	{OPT_SNAPLEN, "snaplen", "[SCOPE:]BYTES", "deliver at most BYTES of each packet (0: all)"},
+	{OPT_STRIP, "strip", "[SCOPE:]WHAT",
+	 "deliver the frame inside: vlan, mpls, tunnel, a list (vlan,tunnel) or none"},
+	{OPT_DEDUP, "dedup", "[SCOPE:]USEC",
+	 "drop copies of a packet seen within USEC microseconds (0: off)"},
+	{OPT_HASH_SEED, "hash-seed", "N",
+	 "mix N into the flow hash: a second stage of distribution splits again (default 0)"},
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
@@ -499,6 +515,114 @@ static int set_metrics(struct rf_config *cfg, const char *arg, const char *where
 	return 0;
 }
 
+static const char *const rule_names[RF_RULE__MAX] = {
+	[RF_RULE_FILTER] = "filter",
+	[RF_RULE_SNAPLEN] = "snaplen",
+	[RF_RULE_STRIP] = "strip",
+	[RF_RULE_DEDUP] = "dedup",
+};
+
+const char *rf_config_rule_name(int kind)
+{
+	return kind >= 0 && kind < RF_RULE__MAX ? rule_names[kind] : "?";
+}
+
+/* A group letter, or decimal queue numbers "Q" or "Q-Q". */
+static bool is_scope(const char *s, size_t len)
+{
+	size_t i, dashes = 0;
+
+	if (len == 1 && s[0] >= 'A' && s[0] <= 'Z')
+		return true;
+	if (!len || len >= RF_CFG_SCOPE_MAX || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '-')
+			dashes++;
+		else if (s[i] < '0' || s[i] > '9')
+			return false;
+	}
+	return dashes <= 1;
+}
+
+/* The value of a rule, parsed by its kind. */
+static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, const char *where)
+{
+	unsigned int strip;
+
+	switch (r->kind) {
+	case RF_RULE_FILTER:
+		if (strlen(val) >= sizeof(r->text)) {
+			rf_err("%s--filter '%.40s...' is too long (at most %zu bytes)", where, arg,
+			       sizeof(r->text) - 1);
+			return -EINVAL;
+		}
+		strcpy(r->text, val); /* "" lets every packet through */
+		return 0;
+	case RF_RULE_SNAPLEN:
+		if (!rf_parse_u64(val, 0, RF_STRIP_BUF, &r->value))
+			return 0;
+		rf_err("%sbad --snaplen '%s' (bytes, 1 to %d, or 0 for whole packets)", where, arg,
+		       RF_STRIP_BUF);
+		return -EINVAL;
+	case RF_RULE_STRIP:
+		if (!rf_strip_parse(val, &strip)) {
+			r->value = strip;
+			return 0;
+		}
+		rf_err("%sbad --strip '%s' (vlan, mpls, tunnel, a list such as vlan,tunnel, or "
+		       "none)",
+		       where, arg);
+		return -EINVAL;
+	default:
+		if (!rf_parse_u64(val, 0, RF_DEDUP_MAX_US, &r->value))
+			return 0;
+		rf_err("%sbad --dedup '%s' (a window in microseconds, 1 to %d, or 0 for off)",
+		       where, arg, RF_DEDUP_MAX_US);
+		return -EINVAL;
+	}
+}
+
+/* --filter, --snaplen, --strip, --dedup: [SCOPE:]VALUE */
+static int add_rule(struct rf_config *cfg, int kind, const char *arg, const char *where)
+{
+	const char *colon = strchr(arg, ':'), *val = arg;
+	struct rf_cfg_rule *r;
+
+	if (cfg->n_rules >= RF_CFG_MAX_RULES) {
+		rf_err("%stoo many --filter, --snaplen, --strip and --dedup options (at most %d)",
+		       where, RF_CFG_MAX_RULES);
+		return -EINVAL;
+	}
+	r = &cfg->rules[cfg->n_rules];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	if (colon && is_scope(arg, (size_t)(colon - arg))) {
+		memcpy(r->scope, arg, (size_t)(colon - arg));
+		val = colon + 1;
+	}
+	if (kind != RF_RULE_FILTER && !*val) {
+		rf_err("%s--%s '%s' has no value", where, rule_names[kind], arg);
+		return -EINVAL;
+	}
+	if (rule_value(r, val, arg, where))
+		return -EINVAL;
+	cfg->n_rules++;
+	return 0;
+}
+
+int rf_config_parse_hash_seed(const char *arg, uint32_t *ret, const char *where)
+{
+	uint64_t v;
+
+	if (rf_parse_u64(arg, 0, UINT32_MAX, &v)) {
+		rf_err("%sbad --hash-seed '%s' (0 to %u)", where, arg, UINT32_MAX);
+		return -EINVAL;
+	}
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 /* Apply one option; where is "" or "FILE:LINE: " for messages. */
 static int apply(struct rf_config *cfg, int id, const char *arg, const char *where)
 {
@@ -553,6 +677,16 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return copy_str(cfg->dir, sizeof(cfg->dir), arg, "directory", where);
 	case OPT_METRICS:
 		return set_metrics(cfg, arg, where);
+	case OPT_FILTER:
+		return add_rule(cfg, RF_RULE_FILTER, arg, where);
+	case OPT_SNAPLEN:
+		return add_rule(cfg, RF_RULE_SNAPLEN, arg, where);
+	case OPT_STRIP:
+		return add_rule(cfg, RF_RULE_STRIP, arg, where);
+	case OPT_DEDUP:
+		return add_rule(cfg, RF_RULE_DEDUP, arg, where);
+	case OPT_HASH_SEED:
+		return rf_config_parse_hash_seed(arg, &cfg->hash_seed, where);
 	case OPT_RATE:
 	case OPT_SPEED:
 	case OPT_LOOP:
@@ -804,11 +938,70 @@ int rf_config_validate(struct rf_config *cfg)
 		if (!a->mode && a->group != (gid_t)-1)
 			a->mode = cfg->file_mode ? cfg->file_mode : 0640;
 	}
+	if (rf_config_resolve_rules(cfg))
+		return RF_EXIT_USAGE;
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
 	if (!cfg->ring_size)
 		cfg->ring_size = is_file_split(cfg) ? RF_SPLIT_RING_SIZE : RF_DEFAULT_RING_SIZE;
 	return 0;
+}
+
+/* The queues of a rule's scope; false (error printed) when it names none of the cluster's. */
+static bool rule_queues(const struct rf_config *cfg, struct rf_cfg_rule *r)
+{
+	struct rf_cfg_access range;
+	uint32_t g, first = 0;
+
+	if (!r->scope[0]) {
+		r->first = 0;
+		r->last = cfg->n_queues - 1;
+		return true;
+	}
+	if (r->scope[0] >= 'A' && r->scope[0] <= 'Z') {
+		g = (uint32_t)(r->scope[0] - 'A');
+		if (g >= cfg->n_groups) {
+			rf_err("--%s '%s:...': there is no group %s (-n makes groups A to %c)",
+			       rule_names[r->kind], r->scope, r->scope,
+			       cfg->n_groups > 26 ? 'Z' : 'A' + cfg->n_groups - 1);
+			return false;
+		}
+		while (g--)
+			first += cfg->group_queues[g];
+		r->first = first;
+		r->last = first + cfg->group_queues[r->scope[0] - 'A'] - 1;
+		return true;
+	}
+	if (parse_queue_range(r->scope, &range) || range.last >= cfg->n_queues) {
+		rf_err("--%s '%s:...': queue %s out of range (queues 0..%u; a filter that starts "
+		       "with an IPv6 address needs 'host' in front)",
+		       rule_names[r->kind], r->scope, r->scope, cfg->n_queues - 1);
+		return false;
+	}
+	r->first = range.first;
+	r->last = range.last;
+	return true;
+}
+
+int rf_config_resolve_rules(struct rf_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_rules; i++)
+		if (!rule_queues(cfg, &cfg->rules[i]))
+			return RF_EXIT_USAGE;
+	return 0;
+}
+
+const struct rf_cfg_rule *rf_config_rule(const struct rf_config *cfg, int kind, uint32_t q)
+{
+	unsigned int i = cfg->n_rules;
+
+	while (i--)
+		if (cfg->rules[i].kind == kind && q >= cfg->rules[i].first &&
+		    q <= cfg->rules[i].last)
+			return &cfg->rules[i];
+	return NULL;
 }
 
 const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q)

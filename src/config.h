@@ -24,6 +24,9 @@
 #define RF_CFG_MAX_EGRESS  64
 #define RF_CFG_MAX_ACCESS  64
 #define RF_CFG_PATH_MAX	   4096
+#define RF_CFG_MAX_RULES   128
+#define RF_CFG_FILTER_MAX  1024
+#define RF_CFG_SCOPE_MAX   16
 
 #define RF_DEFAULT_RING_SIZE	(16ull << 20) /* per queue */
 #define RF_SPLIT_RING_SIZE	(1ull << 20)  /* per queue, file split (see rf_config_validate) */
@@ -41,6 +44,29 @@ struct rf_cfg_access {
 	uid_t owner;	      /* (uid_t)-1: the cluster's */
 	gid_t group;	      /* (gid_t)-1: the cluster's */
 	mode_t mode;	      /* 0: the cluster's */
+};
+
+/*
+ * What is done to the packets of some queues before they go in (--filter,
+ * --snaplen, --strip, --dedup): given as [SCOPE:]VALUE, where SCOPE is a
+ * group letter (every queue of the group), a queue Q or a range Q-Q, and no
+ * SCOPE means every queue. For each queue the last rule of a kind that
+ * names it counts.
+ */
+enum rf_cfg_rule_kind {
+	RF_RULE_FILTER,	 /* text: a BPF expression ("" lets everything through) */
+	RF_RULE_SNAPLEN, /* value: bytes delivered of each packet (0: all) */
+	RF_RULE_STRIP,	 /* value: RF_STRIP_* of broker.h (0: nothing) */
+	RF_RULE_DEDUP,	 /* value: window in microseconds (0: off) */
+	RF_RULE__MAX
+};
+
+struct rf_cfg_rule {
+	int kind;
+	char scope[RF_CFG_SCOPE_MAX]; /* as given: "", "B", "4", "4-7" */
+	uint32_t first, last;	      /* its queues, set by rf_config_resolve_rules() */
+	uint64_t value;
+	char text[RF_CFG_FILTER_MAX];
 };
 
 struct rf_config {
@@ -77,6 +103,9 @@ struct rf_config {
 	char metrics_listen[RF_METRICS_LISTEN_MAX];
 	struct rf_cpus cpu;	    /* -g: the balancer thread's CPU */
 	struct rf_cpus egress_cpus; /* --egress-cpus: one per egress thread, in queue order */
+	uint32_t hash_seed;	    /* 0: the plain flow hash */
+	struct rf_cfg_rule rules[RF_CFG_MAX_RULES];
+	unsigned int n_rules;
 };
 
 /* Defaults for everything. */
@@ -95,6 +124,18 @@ int rf_config_parse_file(struct rf_config *cfg, const char *path);
 
 /* Checks that need the whole config (required options, -r in range). 0 or RF_EXIT_USAGE. */
 int rf_config_validate(struct rf_config *cfg);
+
+/*
+ * Give each rule its queues (a group letter needs -n). Prints the error
+ * naming the rule. 0 or RF_EXIT_USAGE. Called by rf_config_validate().
+ */
+int rf_config_resolve_rules(struct rf_config *cfg);
+
+/* The rule of a kind that counts for queue q, or NULL. */
+const struct rf_cfg_rule *rf_config_rule(const struct rf_config *cfg, int kind, uint32_t q);
+
+/* The option name of a rule kind ("filter", "snaplen", ...). */
+const char *rf_config_rule_name(int kind);
 
 /* The --access rule for queue q (the last one given that covers it), or NULL. */
 const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q);
@@ -131,5 +172,8 @@ int rf_config_parse_groups(const char *list, uint32_t *ret_queues, unsigned int 
  * zbalance_ipc number that has no equivalent.
  */
 int rf_config_parse_mode(const char *arg, enum rf_mode *ret, const char *where);
+
+/* A --hash-seed value (decimal, 32 bits) into *ret. 0 or -EINVAL (message printed). */
+int rf_config_parse_hash_seed(const char *arg, uint32_t *ret, const char *where);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "thread.h"
+#include "tunnel.h"
 #include "util.h"
 
 #include <ringfan/ringfan.h>
@@ -47,6 +48,8 @@
 #define EG_PCAP_SNAPLEN	   262144
 #define EG_PCAP_HDR_LEN	   24
 #define EG_VLAN_HLEN	   4
+#define EG_IPV4_HLEN	   20
+#define EG_IPV6_HLEN	   40
 
 enum eg_kind { EG_IFACE, EG_PCAP };
 enum eg_stop { EG_RUN, EG_STOP_DRAIN, EG_STOP_NOW };
@@ -86,7 +89,8 @@ struct rf_egress {
 	/* Interface target. */
 	int ifindex;
 	uint32_t max_frame; /* MTU + Ethernet header */
-	bool warned_big, warned_short;
+	bool tunnel;	    /* a tunnel interface (VXLAN, Geneve, GRE...): see ip_cut_short() */
+	bool warned_big, warned_short, warned_cut;
 
 	/* pcap target. */
 	bool is_fifo;
@@ -225,9 +229,11 @@ static int iface_bind(struct rf_egress *e, int ifindex)
 static int iface_open(struct rf_egress *e)
 {
 	int sndbuf = EG_SNDBUF, ifindex, r;
+	struct rf_tunnel_path t;
 
 	if (strlen(e->name) >= IFNAMSIZ || !if_nametoindex(e->name))
 		return -ENODEV;
+	e->tunnel = !rf_tunnel_path(e->name, &t) && t.kind[0];
 	e->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (e->fd < 0)
 		return -errno;
@@ -260,6 +266,26 @@ static bool has_vlan_tag(const struct rf_packet *p)
 	return type == ETH_P_8021Q || type == ETH_P_8021AD;
 }
 
+/*
+ * A tunnel interface drops, counting it only in its tx_dropped, a frame of
+ * EtherType IPv4 or IPv6 (behind any 802.1Q/802.1ad tags) whose IP header
+ * is not whole (the kernel's pskb_inet_may_pull()): such a frame is failed
+ * here, where it is counted.
+ */
+static bool ip_cut_short(const struct rf_packet *p)
+{
+	uint32_t off = ETH_HLEN - 2; /* the EtherType */
+	uint16_t type = (uint16_t)(p->data[off] << 8 | p->data[off + 1]);
+
+	while ((type == ETH_P_8021Q || type == ETH_P_8021AD) &&
+	       off + EG_VLAN_HLEN + 2 <= p->caplen) {
+		off += EG_VLAN_HLEN;
+		type = (uint16_t)(p->data[off] << 8 | p->data[off + 1]);
+	}
+	return (type == ETH_P_IP && p->caplen < off + 2 + EG_IPV4_HLEN) ||
+	       (type == ETH_P_IPV6 && p->caplen < off + 2 + EG_IPV6_HLEN);
+}
+
 /* The kernel refuses frames shorter than a header or longer than MTU + header (+ a tag). */
 static bool frame_fits(struct rf_egress *e, const struct rf_packet *p)
 {
@@ -282,6 +308,17 @@ static bool frame_fits(struct rf_egress *e, const struct rf_packet *p)
 			       e->queue, e->target, p->caplen, max);
 		e->warned_big = true;
 		count_failed(e, 1, -EMSGSIZE);
+		return false;
+	}
+	if (e->tunnel && ip_cut_short(p)) {
+		if (!e->warned_cut)
+			rf_log("egress of queue %s to '%s': packet of %u bytes ends inside its IP "
+			       "header, which a tunnel interface drops: not sent (counted as "
+			       "failed; "
+			       "this is logged once)",
+			       e->queue, e->target, p->caplen);
+		e->warned_cut = true;
+		count_failed(e, 1, -EINVAL);
 		return false;
 	}
 	return true;

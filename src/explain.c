@@ -21,7 +21,8 @@
 
 struct explain {
 	enum rf_mode mode;
-	uint32_t n; /* queues in all */
+	uint32_t n;    /* queues in all */
+	uint32_t seed; /* --hash-seed, as the balancer's */
 	uint32_t group_queues[RF_CFG_MAX_GROUPS];
 	unsigned int n_groups;
 	bool json;
@@ -32,7 +33,14 @@ struct explain {
 	uint64_t packets;
 };
 
-enum { OPT_MODE = 'm', OPT_QUEUES = 'n', OPT_JSON = 'j', OPT_HELP = 'h', OPT_OLD_MODE = 256 };
+enum {
+	OPT_MODE = 'm',
+	OPT_QUEUES = 'n',
+	OPT_JSON = 'j',
+	OPT_HELP = 'h',
+	OPT_OLD_MODE = 256,
+	OPT_HASH_SEED,
+};
 
 static const struct opt_desc opts[] = {
 	{OPT_MODE, "hash-mode", "MODE", "balancing mode (default ip)"},
@@ -40,6 +48,7 @@ static const struct opt_desc opts[] = {
 	{OPT_QUEUES, "queues", "N[,M...]",
 	 "queues per group, as the balancer's -n (default 1): a queue per group"},
 	{OPT_JSON, "json", NULL, "one JSON object per packet on stdout"},
+	{OPT_HASH_SEED, "hash-seed", "N", "the balancer's --hash-seed (default 0)"},
 	{OPT_HELP, "help", NULL, "this text"},
 };
 
@@ -134,6 +143,8 @@ static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 	const char *qo = e->mode == RF_MODE_FANOUT ? "\"" : e->n_groups > 1 ? "[" : "";
 	const char *qc = e->mode == RF_MODE_FANOUT ? "\"" : e->n_groups > 1 ? "]" : "";
 
+	/* As a balancer with the same --hash-seed records it and picks with it. */
+	hash = rf_hash_reseed(hash, e->seed);
 	fmt_queue(queue, sizeof(queue), e, frame, hash);
 	e->reasons[d->reason < RF_DEC__MAX ? d->reason : 0]++;
 	fmt_layers(layers, sizeof(layers), d);
@@ -295,6 +306,8 @@ static int apply(void *arg, int id, const char *val)
 	case OPT_JSON:
 		e->json = true;
 		return 0;
+	case OPT_HASH_SEED:
+		return rf_config_parse_hash_seed(val, &e->seed, "");
 	}
 	return -EINVAL;
 }

@@ -112,6 +112,27 @@ struct rf_flow_key {
 uint32_t rf_flow_hash(enum rf_mode mode, const uint8_t *pkt, const struct rf_decoded *d,
 		      uint32_t ifindex, struct rf_flow_key *ret_key);
 
+/*
+ * The hash of a balancer given a hash seed (--hash-seed): the flow hash
+ * itself for seed 0, else the flow hash and the seed mixed (MurmurHash3's
+ * finaliser), still the same for both directions. A second stage of
+ * distribution needs it: the queues of a first stage each receive one
+ * range of hashes, which the same hash would put on one queue of the next
+ * stage; a different seed spreads each range over all its queues.
+ */
+static inline uint32_t rf_hash_reseed(uint32_t hash, uint32_t seed)
+{
+	if (!seed)
+		return hash;
+	hash ^= seed * 0x9e3779b9u;
+	hash ^= hash >> 16;
+	hash *= 0x85ebca6bu;
+	hash ^= hash >> 13;
+	hash *= 0xc2b2ae35u;
+	hash ^= hash >> 16;
+	return hash;
+}
+
 /* Queue in [0, n) for a hash, without division. n >= 1. */
 static inline uint32_t rf_queue_pick(uint32_t hash, uint32_t n)
 {

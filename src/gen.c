@@ -62,6 +62,8 @@ enum pct_id {
 	P_TRUNC,
 	P_MALFORMED,
 	P_ARP,
+	P_SPAN_COPY,
+	P_RETRANS,
 	P__N
 };
 
@@ -120,6 +122,10 @@ static const struct opt_desc opts[] = {
 	{OPT_PCT + P_FRAG_OOO, "frag-ooo", "PCT", "fragmented datagrams sent out of order"},
 	{OPT_PCT + P_TRUNC, "truncated", "PCT", "packets cut short (captured < wire length)"},
 	{OPT_PCT + P_MALFORMED, "malformed", "PCT", "packets with an impossible header field"},
+	{OPT_PCT + P_SPAN_COPY, "span-copies", "PCT",
+	 "IP packets seen again by a second SPAN port: TTL one less, other MACs (extra frames)"},
+	{OPT_PCT + P_RETRANS, "retransmits", "PCT",
+	 "IPv4 TCP data packets sent again at once with a new IP ID (extra frames)"},
 	{OPT_ALL, "all", NULL, "a bit of everything (options given explicitly win)"},
 	{OPT_RATE, "rate", "PPS", "timestamp spacing in packets per second (default 100000)"},
 	{OPT_SNAPLEN, "snaplen", "BYTES", "capture at most BYTES of each packet (16-262144)"},
@@ -160,6 +166,7 @@ struct gen_flow {
 
 struct gen_stats {
 	uint64_t bytes, frames, fragments, frag_dgrams, frag_ooo, truncated, malformed;
+	uint64_t span_copies, retransmits;
 	uint32_t kind[3], tag[TAG__N], tun[TUN__N], v6, frag, arp;
 };
 
@@ -668,6 +675,69 @@ static int emit(struct gen *g, const uint8_t *pkt, uint32_t len, uint32_t caplen
 	return 0;
 }
 
+/* ---- copies: extra frames after a flow's packet, not counted in --packets ---- */
+
+/* MAC addresses on the far side of the router a second SPAN port looks at. */
+static const uint8_t span_dst[6] = {0x02, 0x00, 0xaa, 0x00, 0x00, 0x02};
+static const uint8_t span_src[6] = {0x02, 0x00, 0xaa, 0x00, 0x00, 0x01};
+
+static void fix_ipv4_csum(uint8_t *p);
+
+/*
+ * The packet just built (b, len bytes in g->pkt) as a second SPAN port on
+ * the other side of a router sees it: other MAC addresses, the outermost
+ * IPv4 TTL (checksum fixed) or IPv6 hop limit one less. One frame later.
+ */
+static int emit_span_copy(struct gen *g, const struct rf_pb *b, uint32_t len)
+{
+	int ip4 = rf_pb_find_first(b, RF_PB_IPV4), ip6 = rf_pb_find_first(b, RF_PB_IPV6);
+	bool v4 = ip4 >= 0 && (ip6 < 0 || ip4 < ip6);
+	uint8_t *p = g->dgram;
+
+	if (ip4 < 0 && ip6 < 0)
+		return 0;
+	memcpy(p, g->pkt, len);
+	memcpy(p, span_dst, 6);
+	memcpy(p + 6, span_src, 6);
+	if (v4) {
+		p[ip4 + 8]--;
+		fix_ipv4_csum(p + ip4);
+	} else {
+		p[ip6 + 7]--;
+	}
+	g->st.span_copies++;
+	return emit(g, p, len, len);
+}
+
+/* The same TCP segment again (sequence number, payload), with the next IP ID. */
+static int emit_retransmit(struct gen *g, struct gen_flow *f, const struct pkt_desc *d)
+{
+	struct rf_pb b;
+	int len = build_packet(g, f, d, &b);
+
+	if (len < 0)
+		return len;
+	g->st.retransmits++;
+	return emit(g, g->pkt, (uint32_t)len, (uint32_t)len);
+}
+
+/* Copies of a whole packet just sent, as the options ask. */
+static int emit_copies(struct gen *g, struct gen_flow *f, const struct pkt_desc *d,
+		       const struct rf_pb *b, uint32_t len)
+{
+	int r = 0;
+
+	/* A FabricPath frame ends in an FCS that a changed copy would get wrong. */
+	if (f->fp_now)
+		return 0;
+	if (rnd_pct(g, g->o->pct[P_SPAN_COPY]))
+		r = emit_span_copy(g, b, len);
+	if (r >= 0 && f->kind == K_TCP && !f->v6 && d->payload && f->tag != TAG_FABRICPATH &&
+	    rnd_pct(g, g->o->pct[P_RETRANS]))
+		r = emit_retransmit(g, f, d);
+	return r;
+}
+
 /* ---- fragments ---- */
 
 /* Fragments of a datagram of dgram_len bytes at MTU mtu. */
@@ -804,7 +874,7 @@ static void pick_data(struct gen *g, struct gen_flow *f, struct pkt_desc *d, uin
 static int send_packet(struct gen *g, struct gen_flow *f, const struct pkt_desc *d)
 {
 	struct rf_pb b;
-	int len, ip4, ip6, ip_off;
+	int len, ip4, ip6, ip_off, r;
 
 	len = build_packet(g, f, d, &b);
 	if (len < 0)
@@ -812,9 +882,10 @@ static int send_packet(struct gen *g, struct gen_flow *f, const struct pkt_desc 
 	if (!d->fragment) {
 		if (f->fp_now)
 			len = rf_pb_fcs(&b);
-		if (len >= 0)
-			len = emit(g, g->pkt, (uint32_t)len, (uint32_t)len);
-		return len < 0 ? len : 1;
+		r = len < 0 ? len : emit(g, g->pkt, (uint32_t)len, (uint32_t)len);
+		if (r >= 0)
+			r = emit_copies(g, f, d, &b, (uint32_t)len);
+		return r < 0 ? r : 1;
 	}
 	ip4 = rf_pb_find_last(&b, RF_PB_IPV4);
 	ip6 = rf_pb_find_last(&b, RF_PB_IPV6);
@@ -1513,7 +1584,8 @@ static void summary(const struct gen *g)
 		"ringfan gen: %s: packets=%llu flows=%u bytes=%llu tcp=%u udp=%u icmp=%u "
 		"ipv6=%u vlan=%u qinq=%u mpls=%u pppoe=%u fabricpath=%u gre=%u vxlan=%u "
 		"geneve=%u gtpu=%u ipip=%u capwap=%u arp=%u frag_flows=%u fragments=%llu "
-		"frag_datagrams=%llu frag_ooo=%llu truncated=%llu malformed=%llu\n",
+		"frag_datagrams=%llu frag_ooo=%llu truncated=%llu malformed=%llu "
+		"span_copies=%llu retransmits=%llu\n",
 		out_name(g->o), (unsigned long long)s->frames, g->n_flows,
 		(unsigned long long)s->bytes, s->kind[K_TCP], s->kind[K_UDP], s->kind[K_ICMP],
 		s->v6, s->tag[TAG_VLAN], s->tag[TAG_QINQ], s->tag[TAG_MPLS], s->tag[TAG_PPPOE],
@@ -1521,7 +1593,8 @@ static void summary(const struct gen *g)
 		s->tun[TUN_GTPU], s->tun[TUN_IPIP], s->tun[TUN_CAPWAP], s->arp, s->frag,
 		(unsigned long long)s->fragments, (unsigned long long)s->frag_dgrams,
 		(unsigned long long)s->frag_ooo, (unsigned long long)s->truncated,
-		(unsigned long long)s->malformed);
+		(unsigned long long)s->malformed, (unsigned long long)s->span_copies,
+		(unsigned long long)s->retransmits);
 }
 
 static int run(struct gen *g)

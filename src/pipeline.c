@@ -6,25 +6,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
+/* A group: its queues, and whether anything is done to their packets. */
+struct pl_group {
+	uint32_t first; /* its first queue */
+	uint32_t count;
+	uint64_t rr;
+	bool treated; /* a queue of the group filters, de-duplicates, strips or slices */
+};
+
+/* A queue's treatment and what it kept out. */
+struct pl_queue {
+	struct rf_pipeline_queue_opts o;
+	struct rf_pipeline_queue_counters c;
+};
+
 struct rf_pipeline {
 	enum rf_mode mode;
 	unsigned int decode_flags;
-	bool tie_fragments; /* mode uses the fragment table (rf_flow_classify) */
-	bool stopping;	    /* tick asked to stop: never wait again */
+	bool tie_fragments;	/* mode uses the fragment table (rf_flow_classify) */
+	bool stopping;		/* tick asked to stop: never wait again */
+	bool redecode;		/* released fragments are decoded again (strip, dedup need it) */
+	bool treated;		/* some group is (pl_group.treated) */
+	bool seeded_or_treated; /* hash_seed or treated: one test per packet for both */
+	uint32_t hash_seed;
 	unsigned int n_groups;
-	uint32_t first[RF_PIPELINE_MAX_GROUPS]; /* first queue of each group */
-	uint32_t count[RF_PIPELINE_MAX_GROUPS];
-	uint64_t rr[RF_PIPELINE_MAX_GROUPS];
+	struct pl_group groups[RF_PIPELINE_MAX_GROUPS];
 	unsigned int n_queues;
 	struct rf_producer **producers;
-	uint8_t *touched; /* per queue: enqueued into since the last publish */
+	struct pl_queue *queues; /* NULL when nothing is done to any queue's packets */
+	uint8_t *touched;	 /* per queue: enqueued into since the last publish */
 	uint32_t *touch_list;
 	unsigned int n_touched;
 	uint32_t wait_limit; /* packets bigger than this never wait (they may never fit) */
 	struct rf_flow *flow;
+	struct rf_dedup *dedup; /* NULL: no queue de-duplicates */
+	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
+};
+
+/*
+ * One packet on its way to the queues of every group, with what was worked
+ * out for it once: its copy's age, and the last filter answer and stripped
+ * frame (queues of a group mostly share them).
+ */
+struct pl_pkt {
+	const struct rf_packet *pkt;
+	const struct rf_decoded *d;
+	uint64_t dup_age; /* RF_DEDUP_NOT_SEEN: not a copy */
+	const struct rf_filter *filter;
+	bool match;
+	unsigned int strip; /* 0: nothing stripped yet */
+	struct rf_frame stripped;
 };
 
 static bool mode_ties_fragments(enum rf_mode m)
@@ -41,12 +77,64 @@ static int pl_setup_groups(struct rf_pipeline *pl, const struct rf_pipeline_opts
 	for (g = 0; g < o->n_groups; g++) {
 		if (!o->group_queues[g])
 			return -EINVAL;
-		pl->first[g] = total;
-		pl->count[g] = o->group_queues[g];
+		pl->groups[g].first = total;
+		pl->groups[g].count = o->group_queues[g];
 		total += o->group_queues[g];
 	}
 	pl->n_groups = o->n_groups;
 	pl->n_queues = total;
+	return 0;
+}
+
+static bool treats(const struct rf_pipeline_queue_opts *o)
+{
+	return o->filter || o->dedup_ns || o->snaplen || o->strip;
+}
+
+static void pl_mark_treated(struct rf_pipeline *pl)
+{
+	unsigned int g;
+	uint32_t q;
+
+	pl->treated = false;
+	for (g = 0; g < pl->n_groups; g++) {
+		struct pl_group *gr = &pl->groups[g];
+
+		gr->treated = false;
+		for (q = gr->first; pl->queues && q < gr->first + gr->count; q++)
+			gr->treated = gr->treated || treats(&pl->queues[q].o);
+		pl->treated = pl->treated || gr->treated;
+	}
+	pl->seeded_or_treated = pl->treated || pl->hash_seed;
+}
+
+/* Per-queue treatments: tables and buffers for the ones asked for, made once. */
+static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queue_opts *qo)
+{
+	uint64_t window = 0;
+	unsigned int strip = 0;
+	uint32_t q;
+
+	if (!qo)
+		return 0;
+	pl->queues = calloc(pl->n_queues, sizeof(*pl->queues));
+	if (!pl->queues)
+		return -ENOMEM;
+	for (q = 0; q < pl->n_queues; q++) {
+		pl->queues[q].o = qo[q];
+		if (qo[q].dedup_ns > window)
+			window = qo[q].dedup_ns;
+		strip |= qo[q].strip;
+	}
+	if (window && rf_dedup_new(RF_DEDUP_ENTRIES, window, &pl->dedup))
+		return -ENOMEM;
+	if (strip && !(pl->strip_buf = malloc(RF_STRIP_BUF)))
+		return -ENOMEM;
+	/* The inner frame is found by the full decode. */
+	if (strip & RF_STRIP_TUNNEL)
+		pl->decode_flags &= ~(unsigned int)RF_DECODE_OUTER;
+	pl->redecode = window || strip;
+	pl_mark_treated(pl);
 	return 0;
 }
 
@@ -74,6 +162,11 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	pl->mode = opts->mode;
 	pl->decode_flags = rf_mode_decode_flags(opts->mode);
 	pl->tie_fragments = mode_ties_fragments(opts->mode);
+	pl->hash_seed = opts->hash_seed;
+	r = pl_setup_queues(pl, opts->queue_opts);
+	if (r)
+		goto fail;
+	pl_mark_treated(pl);
 	pl->wait_limit =
 		(uint32_t)(opts->ring_size / 4 > UINT32_MAX ? UINT32_MAX : opts->ring_size / 4);
 	pl->tick = opts->tick;
@@ -90,6 +183,9 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	if (!pl)
 		return;
 	rf_flow_free(pl->flow);
+	rf_dedup_free(pl->dedup);
+	free(pl->strip_buf);
+	free(pl->queues);
 	free(pl->producers);
 	free(pl->touched);
 	free(pl->touch_list);
@@ -148,24 +244,128 @@ static void pl_enqueue(struct rf_pipeline *pl, uint32_t q, const struct rf_packe
 	}
 }
 
-/* Give one packet (with its hash) to every group. */
-static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, bool lossless)
+static bool pl_match(struct pl_pkt *x, const struct rf_filter *f)
+{
+	if (x->filter != f) {
+		x->filter = f;
+		x->match = rf_filter_match(f, x->pkt->data, x->pkt->caplen, x->pkt->wirelen);
+	}
+	return x->match;
+}
+
+/* The packet as queue q delivers it: stripped and sliced (out, or the packet itself). */
+static const struct rf_packet *pl_shape(struct rf_pipeline *pl, struct pl_pkt *x,
+					const struct pl_queue *pq, struct rf_packet *out)
+{
+	const struct rf_packet *p = x->pkt;
+
+	if (pq->o.strip && rf_strip_needed(x->d, pq->o.strip)) {
+		if (x->strip != pq->o.strip) {
+			struct rf_frame in = {p->data, p->caplen, p->wirelen};
+
+			rf_strip(&in, x->d, pq->o.strip, pl->strip_buf, &x->stripped);
+			x->strip = pq->o.strip;
+		}
+		*out = *p;
+		out->data = x->stripped.data;
+		out->caplen = x->stripped.caplen;
+		out->wirelen = x->stripped.wirelen;
+		out->flags = out->caplen < out->wirelen ? RF_PKT_TRUNCATED : 0;
+		p = out;
+	}
+	if (pq->o.snaplen && p->caplen > pq->o.snaplen) {
+		if (p != out)
+			*out = *p;
+		out->caplen = pq->o.snaplen;
+		out->flags = RF_PKT_TRUNCATED;
+		p = out;
+	}
+	return p;
+}
+
+/* Queue q of a treated group: filter, de-duplicate, strip, slice, enqueue. */
+static void pl_enqueue_treated(struct rf_pipeline *pl, uint32_t q, struct pl_pkt *x, bool lossless)
+{
+	struct pl_queue *pq = &pl->queues[q];
+	struct rf_packet out;
+
+	if (pq->o.filter && !pl_match(x, pq->o.filter)) {
+		pq->c.filtered++;
+		return;
+	}
+	if (pq->o.dedup_ns && x->dup_age <= pq->o.dedup_ns) {
+		pq->c.deduplicated++;
+		return;
+	}
+	pl_enqueue(pl, q, pl_shape(pl, x, pq, &out), lossless);
+}
+
+/* The queue of group gr for a packet of hash hash (rr and the hashing modes). */
+static inline uint32_t pl_pick(const struct rf_pipeline *pl, struct pl_group *gr, uint32_t hash)
+{
+	if (pl->mode == RF_MODE_RR)
+		return gr->first + (uint32_t)(gr->rr++ % gr->count);
+	return gr->first + rf_queue_pick(hash, gr->count);
+}
+
+/* Some group filters, de-duplicates, strips or slices: the packet goes through that. */
+static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl,
+							  struct rf_packet *pkt,
+							  const struct rf_decoded *d, bool lossless)
+{
+	struct pl_pkt x = {.pkt = pkt, .d = d, .dup_age = RF_DEDUP_NOT_SEEN};
+	unsigned int g;
+	uint32_t i;
+
+	if (pl->dedup)
+		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
+					  pkt->ts_ns);
+	for (g = 0; g < pl->n_groups; g++) {
+		struct pl_group *gr = &pl->groups[g];
+
+		pl->c.group_received[g]++;
+		if (!gr->treated && pl->mode == RF_MODE_FANOUT) {
+			for (i = 0; i < gr->count; i++)
+				pl_enqueue(pl, gr->first + i, pkt, lossless);
+		} else if (!gr->treated) {
+			pl_enqueue(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
+		} else if (pl->mode == RF_MODE_FANOUT) {
+			for (i = 0; i < gr->count; i++)
+				pl_enqueue_treated(pl, gr->first + i, &x, lossless);
+		} else {
+			pl_enqueue_treated(pl, pl_pick(pl, gr, pkt->hash), &x, lossless);
+		}
+	}
+}
+
+/*
+ * Give one packet (with its hash and decoding) to every group. d may be
+ * NULL (a released fragment) when no queue de-duplicates or strips. With
+ * nothing to do to any queue's packets, this is the whole path.
+ */
+static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const struct rf_decoded *d,
+			bool lossless)
 {
 	unsigned int g;
 	uint32_t i;
 
 	pl->c.dispatched++;
+	if (unlikely(pl->seeded_or_treated)) {
+		pkt->hash = rf_hash_reseed(pkt->hash, pl->hash_seed);
+		if (pl->treated) {
+			pl_dispatch_treated(pl, pkt, d, lossless);
+			return;
+		}
+	}
 	for (g = 0; g < pl->n_groups; g++) {
+		struct pl_group *gr = &pl->groups[g];
+
 		pl->c.group_received[g]++;
 		if (pl->mode == RF_MODE_FANOUT) {
-			for (i = 0; i < pl->count[g]; i++)
-				pl_enqueue(pl, pl->first[g] + i, pkt, lossless);
-		} else if (pl->mode == RF_MODE_RR) {
-			pl_enqueue(pl, pl->first[g] + (uint32_t)(pl->rr[g]++ % pl->count[g]), pkt,
-				   lossless);
+			for (i = 0; i < gr->count; i++)
+				pl_enqueue(pl, gr->first + i, pkt, lossless);
 		} else {
-			pl_enqueue(pl, pl->first[g] + rf_queue_pick(pkt->hash, pl->count[g]), pkt,
-				   lossless);
+			pl_enqueue(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
 		}
 	}
 }
@@ -175,6 +375,7 @@ static void pl_drain_released(struct rf_pipeline *pl, bool lossless)
 {
 	struct rf_flow_pkt fp;
 	struct rf_packet pkt;
+	struct rf_decoded d; /* only when something needs it: clearing it costs every packet */
 	uint32_t hash;
 
 	while (rf_flow_next_released(pl->flow, &fp, &hash, NULL) == 1) {
@@ -185,7 +386,9 @@ static void pl_drain_released(struct rf_pipeline *pl, bool lossless)
 		pkt.ifindex = fp.ifindex;
 		pkt.hash = hash;
 		pkt.flags = fp.caplen < fp.wirelen ? RF_PKT_TRUNCATED : 0;
-		pl_dispatch(pl, &pkt, lossless);
+		if (pl->redecode)
+			rf_decode(fp.data, fp.caplen, fp.linktype, pl->decode_flags, &d);
+		pl_dispatch(pl, &pkt, pl->redecode ? &d : NULL, lossless);
 	}
 }
 
@@ -225,7 +428,7 @@ void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned 
 		rf_decode(pkt->data, pkt->caplen, linktype, pl->decode_flags, &d);
 		pl->c.decode[d.reason < RF_DEC__MAX ? d.reason : RF_DEC_MALFORMED]++;
 		if (pl_classify(pl, pkt, linktype, &d))
-			pl_dispatch(pl, pkt, lossless);
+			pl_dispatch(pl, pkt, &d, lossless);
 		if (pl->tie_fragments)
 			pl_drain_released(pl, lossless);
 	}
@@ -253,6 +456,23 @@ void rf_pipeline_flush(struct rf_pipeline *pl, bool lossless)
 void rf_pipeline_get_counters(const struct rf_pipeline *pl, struct rf_pipeline_counters *ret)
 {
 	*ret = pl->c;
+	ret->dedup_evicted = pl->dedup ? rf_dedup_evicted(pl->dedup) : 0;
+}
+
+void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
+				    struct rf_pipeline_queue_counters *ret)
+{
+	static const struct rf_pipeline_queue_counters none;
+
+	*ret = pl->queues && q < pl->n_queues ? pl->queues[q].c : none;
+}
+
+void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f)
+{
+	if (!pl->queues || q >= pl->n_queues)
+		return;
+	pl->queues[q].o.filter = f;
+	pl_mark_treated(pl);
 }
 
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret)

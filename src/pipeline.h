@@ -13,6 +13,7 @@
 
 #include <ringfan/ringfan.h>
 
+#include "broker.h"
 #include "decode.h"
 #include "flow.h"
 
@@ -20,12 +21,32 @@
 
 struct rf_pipeline;
 
+/*
+ * What is done to one queue's packets before they go in, in this order:
+ * filter, de-duplicate, strip, slice. All zero: nothing (and no cost).
+ */
+struct rf_pipeline_queue_opts {
+	const struct rf_filter *filter; /* NULL: every packet; the caller keeps it alive */
+	uint64_t dedup_ns;		/* window of de-duplication; 0: none */
+	uint32_t snaplen;		/* bytes delivered of each packet; 0: all */
+	unsigned int strip;		/* RF_STRIP_* (Ethernet sources only) */
+};
+
+/* Per queue, never reset: packets of the group that did not go in, and why. */
+struct rf_pipeline_queue_counters {
+	uint64_t filtered;     /* did not match the queue's filter */
+	uint64_t deduplicated; /* copies of a packet seen within the window */
+};
+
 struct rf_pipeline_opts {
 	enum rf_mode mode;
 	unsigned int n_groups;
 	const uint32_t *group_queues;	      /* queues per group; groups take consecutive queues */
 	struct rf_producer *const *producers; /* one per queue, sum(group_queues) */
 	uint64_t ring_size; /* of every queue: packets bigger than a quarter never wait */
+	uint32_t hash_seed; /* rf_hash_reseed(): 0 for the plain flow hash */
+	/* n_queues entries, or NULL: nothing done to any queue's packets. */
+	const struct rf_pipeline_queue_opts *queue_opts;
 	/*
 	 * Lossless sources: while queue `waiting` is full the pipeline waits for
 	 * its consumer, calling tick about every 100 ms (stats, signals). A
@@ -39,6 +60,8 @@ struct rf_pipeline_counters {
 	uint64_t decode[RF_DEC__MAX];			 /* packets per decode reason */
 	uint64_t group_received[RF_PIPELINE_MAX_GROUPS]; /* packets dispatched to each group */
 	uint64_t dispatched;				 /* packets dispatched (after holding) */
+	/* First copies forgotten early: the de-duplication table was full. */
+	uint64_t dedup_evicted;
 };
 
 int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **ret_pipeline);
@@ -58,6 +81,15 @@ void rf_pipeline_expire(struct rf_pipeline *pl, uint64_t now_ns, bool lossless);
 void rf_pipeline_flush(struct rf_pipeline *pl, bool lossless);
 
 void rf_pipeline_get_counters(const struct rf_pipeline *pl, struct rf_pipeline_counters *ret);
+void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
+				    struct rf_pipeline_queue_counters *ret);
+
+/*
+ * Replace queue q's filter (NULL: none), e.g. on a reload. Only between
+ * bursts: the pipeline may use the old one until then. The caller frees
+ * the old filter afterwards.
+ */
+void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f);
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret);
 
 #endif

@@ -136,6 +136,13 @@ static const struct metric metrics[] = {
 	 QUE(dropped_cursor)},
 	{"ringfan_queue_dropped_packets_total", C, DROP_HELP, SC_QUEUE, "reason", "egress_failed",
 	 QUE(dropped_egress)},
+	{"ringfan_queue_filtered_packets_total", C,
+	 "Packets of the queue's share its filter kept out (never drops)", SC_QUEUE,
+	 .off = QUE(filtered)},
+	{"ringfan_queue_deduplicated_packets_total", C,
+	 "Copies of a packet seen within the queue's de-duplication window, not delivered (never "
+	 "drops)",
+	 SC_QUEUE, .off = QUE(deduplicated)},
 	{"ringfan_queue_consumer_read_packets_total", C,
 	 "Packets the queue's consumers released (as they report it)", SC_QUEUE,
 	 .off = QUE(consumer_read)},
@@ -183,6 +190,9 @@ static const struct metric metrics[] = {
 	 SNAP(frag.table_expired)},
 	{"ringfan_fragments_held", G, "Fragments held now, waiting for their first fragment",
 	 SC_CLUSTER, .off = SNAP(frag.held_now)},
+	{"ringfan_dedup_evicted_total", C,
+	 "First copies forgotten within their window because the de-duplication table was full",
+	 SC_CLUSTER, .off = SNAP(dedup_evicted)},
 };
 
 /* A label value: backslash, double quote and newline escaped. */

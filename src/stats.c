@@ -52,7 +52,23 @@ static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
 	if (q->egress[0])
 		fprintf(f, "  -> %s (sent %llu, failed %llu)", q->egress,
 			(unsigned long long)q->egress_sent, (unsigned long long)q->egress_failed);
+	if (q->filtered || q->deduplicated)
+		fprintf(f, "  not delivered: filtered %s, duplicates %s",
+			rf_fmt_thousands(q->filtered, a, sizeof(a)),
+			rf_fmt_thousands(q->deduplicated, b, sizeof(b)));
 	fputc('\n', f);
+}
+
+/* ", filtered N, duplicates N" when the cluster kept any packet out. */
+static void print_kept_out(FILE *f, const struct rf_stats_snap *s, uint64_t filtered,
+			   uint64_t deduplicated)
+{
+	char a[32], b[32];
+
+	if (!s->totals.filtered && !s->totals.deduplicated)
+		return;
+	fprintf(f, ", filtered %s, duplicates %s", rf_fmt_thousands(filtered, a, sizeof(a)),
+		rf_fmt_thousands(deduplicated, b, sizeof(b)));
 }
 
 static void print_groups(FILE *f, const struct rf_stats_snap *s)
@@ -63,12 +79,14 @@ static void print_groups(FILE *f, const struct rf_stats_snap *s)
 	for (g = 0; g < s->n_groups; g++) {
 		const struct rf_stats_group *gr = &s->groups[g];
 
-		fprintf(f, "  group %c (queues %llu-%llu): received %s, enqueued %s, dropped %s\n",
+		fprintf(f, "  group %c (queues %llu-%llu): received %s, enqueued %s, dropped %s",
 			(char)('A' + (g % 26)), (unsigned long long)gr->first_queue,
 			(unsigned long long)(gr->first_queue + gr->queues - 1),
 			rf_fmt_thousands(gr->received, a, sizeof(a)),
 			rf_fmt_thousands(gr->enqueued, b, sizeof(b)),
 			rf_fmt_thousands(gr->dropped, c, sizeof(c)));
+		print_kept_out(f, s, gr->filtered, gr->deduplicated);
+		fputc('\n', f);
 	}
 }
 
@@ -105,6 +123,7 @@ void rf_stats_print(FILE *f, const struct rf_stats_snap *s, const struct rf_stat
 		rf_fmt_thousands(s->totals.enqueued, b, sizeof(b)),
 		rf_fmt_thousands(s->totals.dropped, c, sizeof(c)),
 		rf_fmt_thousands(s->totals.kernel_drops, d, sizeof(d)));
+	print_kept_out(f, s, s->totals.filtered, s->totals.deduplicated);
 	if (prev)
 		fprintf(f, ", %.0f pps in",
 			rf_rate(s->totals.received, prev->totals.received, secs));
@@ -162,6 +181,8 @@ static void json_groups(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "received", g->received);
 		JU(f, ",", "enqueued", g->enqueued);
 		JU(f, ",", "dropped", g->dropped);
+		JU(f, ",", "filtered", g->filtered);
+		JU(f, ",", "deduplicated", g->deduplicated);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -191,6 +212,8 @@ static void json_queues(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "ring_size", q->ring_size);
 		JU(f, ",", "generation", q->generation);
 		JU(f, ",", "consumer_seen_ns", q->consumer_seen_ns);
+		JU(f, ",", "filtered", q->filtered);
+		JU(f, ",", "deduplicated", q->deduplicated);
 		if (q->egress[0]) {
 			fprintf(f, ",\"egress\":");
 			json_str(f, q->egress);
@@ -226,7 +249,9 @@ static void json_counters(FILE *f, const struct rf_stats_snap *s)
 	JU(f, ",", "kernel_drops", t->kernel_drops);
 	JU(f, ",", "enqueued", t->enqueued);
 	JU(f, ",", "dropped", t->dropped);
-	fputc('}', f);
+	JU(f, ",", "filtered", t->filtered);
+	JU(f, ",", "deduplicated", t->deduplicated);
+	JU(f, "},", "dedup_evicted", s->dedup_evicted);
 }
 
 static void print_json(FILE *f, const struct rf_stats_snap *s, bool alive)

@@ -36,6 +36,8 @@ struct rf_stats_group {
 	uint64_t received; /* packets dispatched to the group */
 	uint64_t enqueued; /* sums over the group's queues */
 	uint64_t dropped;
+	uint64_t filtered;
+	uint64_t deduplicated;
 };
 
 struct rf_stats_queue {
@@ -60,6 +62,10 @@ struct rf_stats_queue {
 	char egress[256];	   /* "" when the queue has no egress */
 	uint64_t egress_sent;
 	uint64_t egress_failed;
+	/* Not delivered, and never drops: the queue's filter kept them out, or they were
+	 * copies of a packet seen within its de-duplication window. */
+	uint64_t filtered;
+	uint64_t deduplicated;
 };
 
 struct rf_stats_frag {
@@ -68,7 +74,7 @@ struct rf_stats_frag {
 };
 
 struct rf_stats_totals {
-	uint64_t received, bytes, kernel_drops, enqueued, dropped;
+	uint64_t received, bytes, kernel_drops, enqueued, dropped, filtered, deduplicated;
 };
 
 struct rf_stats_snap {
@@ -87,6 +93,7 @@ struct rf_stats_snap {
 	struct rf_stats_group groups[RF_STATS_MAX_GROUPS];
 	struct rf_stats_queue queues[RF_STATS_MAX_QUEUES];
 	uint64_t decode[RF_DEC__MAX];
+	uint64_t dedup_evicted; /* first copies forgotten early: the table was too small */
 	struct rf_stats_frag frag;
 	struct rf_stats_totals totals;
 };

@@ -43,6 +43,7 @@ static const struct field top_fields[] = {
 	{"groups", offsetof(struct rf_stats_snap, n_groups)},
 	{"queues", offsetof(struct rf_stats_snap, n_queues)},
 	{"waiting_queue", offsetof(struct rf_stats_snap, waiting_queue)},
+	{"dedup_evicted", offsetof(struct rf_stats_snap, dedup_evicted)},
 };
 
 static const struct field source_fields[] = {
@@ -52,9 +53,10 @@ static const struct field source_fields[] = {
 };
 
 static const struct field group_fields[] = {
-	F(struct rf_stats_group, first_queue), F(struct rf_stats_group, queues),
-	F(struct rf_stats_group, received),    F(struct rf_stats_group, enqueued),
-	F(struct rf_stats_group, dropped),
+	F(struct rf_stats_group, first_queue),	F(struct rf_stats_group, queues),
+	F(struct rf_stats_group, received),	F(struct rf_stats_group, enqueued),
+	F(struct rf_stats_group, dropped),	F(struct rf_stats_group, filtered),
+	F(struct rf_stats_group, deduplicated),
 };
 
 static const struct field queue_fields[] = {
@@ -75,6 +77,8 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, ring_size),
 	F(struct rf_stats_queue, generation),
 	F(struct rf_stats_queue, consumer_seen_ns),
+	F(struct rf_stats_queue, filtered),
+	F(struct rf_stats_queue, deduplicated),
 	FS(struct rf_stats_queue, egress),
 };
 
@@ -89,7 +93,8 @@ static const struct field frag_fields[] = {
 static const struct field total_fields[] = {
 	F(struct rf_stats_totals, received),	 F(struct rf_stats_totals, bytes),
 	F(struct rf_stats_totals, kernel_drops), F(struct rf_stats_totals, enqueued),
-	F(struct rf_stats_totals, dropped),
+	F(struct rf_stats_totals, dropped),	 F(struct rf_stats_totals, filtered),
+	F(struct rf_stats_totals, deduplicated),
 };
 
 static uint64_t *u64_at(const void *base, size_t off)
@@ -102,8 +107,10 @@ void rf_stats_sum(struct rf_stats_snap *s)
 	uint64_t i;
 
 	memset(&s->totals, 0, sizeof(s->totals));
-	for (i = 0; i < s->n_groups; i++)
+	for (i = 0; i < s->n_groups; i++) {
 		s->groups[i].enqueued = s->groups[i].dropped = 0;
+		s->groups[i].filtered = s->groups[i].deduplicated = 0;
+	}
 	for (i = 0; i < s->n_sources; i++) {
 		s->totals.received += s->sources[i].received;
 		s->totals.bytes += s->sources[i].bytes;
@@ -116,9 +123,13 @@ void rf_stats_sum(struct rf_stats_snap *s)
 			q->dropped_full + q->dropped_cursor + q->dropped_toobig + q->dropped_egress;
 		s->totals.enqueued += q->enqueued;
 		s->totals.dropped += q->dropped;
+		s->totals.filtered += q->filtered;
+		s->totals.deduplicated += q->deduplicated;
 		if (q->group < s->n_groups) {
 			s->groups[q->group].enqueued += q->enqueued;
 			s->groups[q->group].dropped += q->dropped;
+			s->groups[q->group].filtered += q->filtered;
+			s->groups[q->group].deduplicated += q->deduplicated;
 		}
 	}
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "config.h"
 #include "flow.h"
 #include "util.h"
@@ -132,6 +133,21 @@ static void check_bounds(const struct rf_config *c, bool parsed)
 		abort();
 	if (c->rate_pps < 0 || c->speed < 0 || c->loops > UINT32_MAX)
 		abort();
+	if (c->n_rules > RF_CFG_MAX_RULES)
+		abort();
+	for (i = 0; i < c->n_rules; i++) {
+		const struct rf_cfg_rule *r = &c->rules[i];
+
+		if (r->kind < 0 || r->kind >= RF_RULE__MAX ||
+		    !terminated(r->text, sizeof(r->text)) ||
+		    !terminated(r->scope, sizeof(r->scope)))
+			abort();
+		if ((r->kind == RF_RULE_SNAPLEN && r->value > RF_STRIP_BUF) ||
+		    (r->kind == RF_RULE_DEDUP && r->value > RF_DEDUP_MAX_US) ||
+		    (r->kind == RF_RULE_STRIP && (r->value & ~(uint64_t)RF_STRIP_ALL)) ||
+		    (r->kind != RF_RULE_FILTER && r->text[0]))
+			abort();
+	}
 }
 
 /* What a successful parse promises on top of the bounds. */
@@ -153,6 +169,17 @@ static void check_valid(struct rf_config *c)
 	}
 	if (!rf_config_dir(c) || !*rf_config_dir(c))
 		abort();
+	/* Every rule names queues of the cluster; the rule a queue gets names it. */
+	for (unsigned int i = 0; i < c->n_rules; i++)
+		if (c->rules[i].first > c->rules[i].last || c->rules[i].last >= c->n_queues)
+			abort();
+	for (uint32_t q = 0; q < c->n_queues; q++)
+		for (int k = 0; k < RF_RULE__MAX; k++) {
+			const struct rf_cfg_rule *r = rf_config_rule(c, k, q);
+
+			if (r && (r->kind != k || q < r->first || q > r->last))
+				abort();
+		}
 	(void)rf_config_live_replay(c);
 }
 

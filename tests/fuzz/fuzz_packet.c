@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: decode one packet and hash it in every mode, through the
- * fragment table as the balancer does. Input: byte 0 selects the link type
+ * fragment table as the balancer does; strip it every way and take its
+ * de-duplication signature (broker.h). Input: byte 0 selects the link type
  * (index into linktypes[], modulo its size), the rest is the packet.
  *
  * The flow objects live across inputs (small, fixed bounds) so that the
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <pcap/dlt.h>
 
+#include "broker.h"
 #include "decode.h"
 #include "flow.h"
 
@@ -116,6 +118,38 @@ static void check_decode_flags(const uint8_t *pkt, uint32_t len, int linktype)
 	}
 }
 
+static uint8_t strip_buf[RF_STRIP_BUF];
+
+/*
+ * Every strip gives a frame inside the packet or the buffer, no longer than
+ * the packet, its wire length shrunk as much as its bytes at most; the
+ * signature does not depend on how far decoding went.
+ */
+static void strip_all(const uint8_t *pkt, uint32_t len, int linktype)
+{
+	struct rf_frame in = {pkt, len, len + 100}, out;
+	struct rf_decoded d, outer;
+	unsigned int s;
+
+	rf_decode(pkt, len, linktype, 0, &d);
+	rf_decode(pkt, len, linktype, RF_DECODE_OUTER, &outer);
+	if (rf_dedup_signature(pkt, len, &d) != rf_dedup_signature(pkt, len, &outer))
+		abort();
+	for (s = 1; s <= RF_STRIP_ALL; s++) {
+		bool done = rf_strip(&in, &d, s, strip_buf, &out);
+		bool inside = out.data >= pkt && out.data + out.caplen <= pkt + len;
+		bool in_buf =
+			out.data >= strip_buf && out.data + out.caplen <= strip_buf + RF_STRIP_BUF;
+
+		if ((!inside && !in_buf) || out.caplen > len || out.wirelen < out.caplen ||
+		    out.wirelen > in.wirelen || (!done && (out.data != pkt || out.caplen != len)) ||
+		    (!rf_strip_needed(&d, s) && done))
+			abort();
+		if (out.caplen)
+			(void)*(volatile const uint8_t *)(out.data + out.caplen - 1);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int linktype;
@@ -135,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hash_all(pkt, (uint32_t)(size - 1), linktype, 0);
 	hash_all(pkt, (uint32_t)(size - 1), linktype, RF_DECODE_OUTER);
 	check_decode_flags(pkt, (uint32_t)(size - 1), linktype);
+	strip_all(pkt, (uint32_t)(size - 1), linktype);
 	if ((clock_ns & 0xff) == 0) {
 		for (int m = 0; m < RF_MODE__MAX; m++) {
 			rf_flow_expire(flows[m], clock_ns);

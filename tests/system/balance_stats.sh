@@ -11,7 +11,8 @@ need_cmd awk
 
 packets_in() { awk -F'\t' -v f="$1" '$1 == f { print $7 }' "$PCAPS/MANIFEST.tsv"; }
 
-# received = sum over the group's queues of (enqueued + dropped), for every group
+# received = sum over the group's queues of (enqueued + dropped + filtered + deduplicated),
+# for every group
 check_invariant() { # cluster
 	local c=$1 g q first n sum rx
 	for ((g = 0; g < $(stat_of "$c" groups); g++)); do
@@ -19,10 +20,11 @@ check_invariant() { # cluster
 		n=$(stat_of "$c" "group.$g.queues")
 		sum=0
 		for ((q = first; q < first + n; q++)); do
-			sum=$((sum + $(stat_of "$c" "queue.$q.enqueued") + $(stat_of "$c" "queue.$q.dropped")))
+			sum=$((sum + $(stat_of "$c" "queue.$q.enqueued") + $(stat_of "$c" "queue.$q.dropped") +
+				$(stat_of "$c" "queue.$q.filtered") + $(stat_of "$c" "queue.$q.deduplicated")))
 		done
 		rx=$(stat_of "$c" "group.$g.received")
-		check_eq "$sum" "$rx" "cluster $c group $g: sum(enqueued + dropped) = received"
+		check_eq "$sum" "$rx" "cluster $c group $g: sum(enqueued + dropped + filtered + deduplicated) = received"
 		check_eq "$rx" "$(stat_of "$c" total.received)" "cluster $c group $g received = sources' total"
 	done
 }
@@ -142,7 +144,7 @@ if [ -x /usr/bin/python3 ]; then
 	got=$(/usr/bin/python3 -c '
 import json, sys
 s = json.loads(sys.stdin.read())
-ok = all(g["received"] == sum(q["enqueued"] + q["dropped"] for q in s["queues"] if q["group"] == g["group"]) for g in s["groups"])
+ok = all(g["received"] == sum(q["enqueued"] + q["dropped"] + q["filtered"] + q["deduplicated"] for q in s["queues"] if q["group"] == g["group"]) for g in s["groups"])
 print(s["cluster"], s["state"], s["alive"], s["totals"]["received"], len(s["queues"]), ok)' <<<"$json")
 	check_eq "$got" "21 finished False $(packets_in $file) 5 True" "stats --json of cluster 21"
 fi

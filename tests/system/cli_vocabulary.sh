@@ -6,6 +6,7 @@
 #    subcommand that has it (the argument's name says what it means: OCTAL
 #    permissions are not a hash MODE, a CPU is not CPUS);
 #  - a letter stands for the same long option everywhere;
+#    (a balancer option's "[SCOPE:]" prefix aside);
 #  - an old spelling names an option of its own subcommand with the same
 #    arity, is no current spelling there, warns naming the new one, and then
 #    acts as it (each is run below: a new old spelling needs a case here);
@@ -28,9 +29,13 @@ done
 info "commands: $(echo $cmds)"
 # Columns of all.tsv: command, short, long, argument, arity, new spelling, help.
 
-# The same long option: one letter, one argument, one arity.
+# The same long option: one letter, one argument, one arity. The balancer's
+# per-group options take "[SCOPE:]" before the argument (ringfan-balance(1),
+# PER-QUEUE OPTIONS): the argument after it is the one compared.
 clash=$(awk -F'\t' '$6 == "-" && $3 != "-" {
-	v = $2 " " $4 " " $5
+	a = $4
+	sub(/^\[SCOPE:\]/, "", a)
+	v = $2 " " a " " $5
 	if ($3 in seen && seen[$3] != v)
 		print $3 ": " where[$3] " has " seen[$3] ", " $1 " has " v
 	else if (!($3 in seen)) { seen[$3] = v; where[$3] = $1 }

@@ -113,7 +113,8 @@ wait_ok() {
 	((rc == 0)) || fail "$2 exited $rc"
 }
 
-# The invariant, for every group: received = sum over its queues of (enqueued + dropped).
+# The invariant, for every group: received = sum over its queues of (enqueued + dropped +
+# filtered + deduplicated).
 check_invariant() { # cluster
 	local c=$1 g q first n sum rx
 	for ((g = 0; g < $(stat_of "$c" groups); g++)); do
@@ -121,10 +122,11 @@ check_invariant() { # cluster
 		n=$(stat_of "$c" "group.$g.queues")
 		sum=0
 		for ((q = first; q < first + n; q++)); do
-			sum=$((sum + $(stat_of "$c" "queue.$q.enqueued") + $(stat_of "$c" "queue.$q.dropped")))
+			sum=$((sum + $(stat_of "$c" "queue.$q.enqueued") + $(stat_of "$c" "queue.$q.dropped") +
+				$(stat_of "$c" "queue.$q.filtered") + $(stat_of "$c" "queue.$q.deduplicated")))
 		done
 		rx=$(stat_of "$c" "group.$g.received")
-		check_eq "$sum" "$rx" "cluster $c group $g: sum(enqueued + dropped) = received"
+		check_eq "$sum" "$rx" "cluster $c group $g: sum(enqueued + dropped + filtered + deduplicated) = received"
 	done
 }
 

@@ -57,6 +57,8 @@ def expected(s):
         put("ringfan_queue_enqueued_bytes_total", q["bytes"], **lab)
         for reason, key in DROPS.items():
             put("ringfan_queue_dropped_packets_total", q.get(key, 0), reason=reason, **lab)
+        put("ringfan_queue_filtered_packets_total", q["filtered"], **lab)
+        put("ringfan_queue_deduplicated_packets_total", q["deduplicated"], **lab)
         put("ringfan_queue_consumer_read_packets_total", q["consumer_read"], **lab)
         put("ringfan_queue_backlog_packets", q["backlog_packets"], **lab)
         put("ringfan_queue_backlog_bytes", q["backlog_bytes"], **lab)
@@ -78,6 +80,7 @@ def expected(s):
     for e in FRAG:
         put("ringfan_fragment_events_total", s["fragments"][e], event=e)
     put("ringfan_fragments_held", s["fragments"]["held_now"])
+    put("ringfan_dedup_evicted_total", s["dedup_evicted"])
     return out
 
 
