@@ -100,9 +100,7 @@ static const char *capture_error(const struct iface_source *a, int r, char *buf,
 	case -EEXIST:
 		if (rf_xdp_hook_owner(a->ifname, owner, sizeof(owner)))
 			snprintf(owner, sizeof(owner), "a queue already has an AF_XDP socket");
-		snprintf(buf, len,
-			 "its XDP hook is taken: %s; one AF_XDP capture per interface (capture it "
-			 "with afpacket: instead, or stop the other one)",
+		snprintf(buf, len, "its XDP hook is taken: %s; one AF_XDP capture per interface",
 			 owner);
 		return buf;
 	case -ENXIO:
@@ -291,32 +289,31 @@ static void try_reopen(struct iface_source *a)
 	check_offloads(a, offloads_of(a, a->xo.mode));
 }
 
-/* Up, AF_XDP: is our program still attached? If someone detached it, attach it again. */
-static void check_hook(struct iface_source *a)
+/*
+ * Up, AF_XDP: is our program still attached? If someone detached it, attach
+ * it again. False while it is not (state detached).
+ */
+static bool hook_ok(struct iface_source *a)
 {
 	int r = rf_xdp_attached(a->x);
 
-	if (r < 0)
-		return;
-	if (r == 1) {
-		set_state(a, IF_RUNNING, "has its XDP program again");
-		return;
-	}
+	if (r != 0)
+		return true; /* attached, or cannot tell */
 	set_state(a, IF_DETACHED,
 		  "lost its XDP program (detached by someone else): frames go "
 		  "to the stack; attaching it again");
 	r = rf_xdp_attach_again(a->x);
 	if (!r) {
 		a->attach_error = 0;
-		set_state(a, IF_RUNNING, "has its XDP program again; capturing again");
-		return;
+		return true;
 	}
 	if (r != a->attach_error)
 		rf_log("source %s: cannot attach the XDP program to interface %s again: %s",
 		       a->base.name, a->ifname,
-		       r == -EPERM || r == -EACCES ? "permission denied (root gave up with -D)"
+		       r == -EPERM || r == -EACCES ? "permission denied (root was given up with -D)"
 						   : strerror(-r));
 	a->attach_error = r;
+	return false;
 }
 
 /* Look at the interface: log and record a change of state. */
@@ -334,10 +331,10 @@ static void check_link(struct iface_source *a)
 		close_gone(a);
 	else if (r == 0)
 		set_state(a, IF_DOWN, "is down");
-	else if (r == 1 && a->x)
-		check_hook(a);
-	else if (r == 1)
-		set_state(a, IF_RUNNING, "is up again");
+	else if (r == 1 && (!a->x || hook_ok(a)))
+		set_state(a, IF_RUNNING,
+			  a->state == IF_DETACHED ? "has its XDP program again; capturing again"
+						  : "is up again");
 }
 
 static int iface_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigned int max)
