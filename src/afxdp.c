@@ -20,7 +20,9 @@
  * a socket being torn down.
  *
  * Each queue has its own frame memory (UMEM) of `frames` frames of
- * RF_XDP_FRAME_SIZE bytes, every one of them in the fill ring at the start.
+ * frame_size bytes, every one of them in the fill ring at the start: 2 KiB
+ * frames when the MTU allows (twice the frames in the same memory, half
+ * the pages touched per packet), else 4 KiB.
  * The rings are libxdp's xsk.h helpers; their indices carry the barriers
  * (peek: acquire load of the kernel's producer index; release/submit:
  * release store of ours, after the frames were read / the addresses
@@ -31,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
@@ -52,14 +55,17 @@
 #include "iface.h"
 #include "util.h"
 
-#define PROG_FILE      "xsk_def_xdp_prog.o"
-#define PROG_NAME      "xsk_def_prog"
-#define MAP_NAME       "xsks_map"
-#define DEF_UMEM       (32ull << 20)
-#define MIN_QUEUE_UMEM (1ull << 20)
-#define MAX_QUEUE_UMEM (4ull << 30)
-#define COMP_RING_SIZE 64u /* receive only: the completion ring stays empty */
-#define OWNER_TEXT_MAX 160
+#define PROG_FILE	  "xsk_def_xdp_prog.o"
+#define PROG_NAME	  "xsk_def_prog"
+#define MAP_NAME	  "xsks_map"
+#define DEF_UMEM	  (32ull << 20)
+#define MIN_QUEUE_UMEM	  (1ull << 20)
+#define MAX_QUEUE_UMEM	  (4ull << 30)
+#define COMP_RING_SIZE	  64u /* receive only: the completion ring stays empty */
+#define OWNER_TEXT_MAX	  160
+#define SMALL_FRAME	  2048u
+#define LARGE_FRAME	  4096u
+#define MAX_VLAN_TAGS_LEN 8u /* two tags on top of the MTU (QinQ) */
 
 struct xq {
 	struct xsk_socket *xsk;
@@ -86,7 +92,8 @@ struct rf_xdp {
 	uint32_t link_flags; /* XDP_FLAGS_*_MODE asked for, 0: auto */
 	enum rf_xdp_mode mode;
 	int epfd;
-	uint32_t frames; /* per queue */
+	uint32_t frames;     /* per queue */
+	uint32_t frame_size; /* SMALL_FRAME or LARGE_FRAME */
 	unsigned int n;
 	unsigned int next; /* the queue the next burst starts with */
 	struct xq *q;
@@ -129,8 +136,19 @@ static void quiet_libraries(void)
 	libxdp_set_print(libxdp_print);
 }
 
+/* The frame a packet of the interface's MTU needs: its data start XDP_PACKET_HEADROOM in. */
+static uint32_t frame_for(const char *ifname)
+{
+	int mtu = rf_iface_mtu(ifname);
+
+	if (mtu > 0 &&
+	    (uint32_t)mtu + ETH_HLEN + MAX_VLAN_TAGS_LEN <= SMALL_FRAME - XDP_PACKET_HEADROOM)
+		return SMALL_FRAME;
+	return LARGE_FRAME;
+}
+
 /* Frames per queue: the queue's share of the memory, a power of two. */
-static uint32_t queue_frames(uint64_t umem, unsigned int n)
+static uint32_t queue_frames(uint64_t umem, unsigned int n, uint32_t frame_size)
 {
 	uint64_t per = (umem ? umem : DEF_UMEM) / n, frames = 1;
 
@@ -138,7 +156,7 @@ static uint32_t queue_frames(uint64_t umem, unsigned int n)
 		per = MIN_QUEUE_UMEM;
 	if (per > MAX_QUEUE_UMEM)
 		per = MAX_QUEUE_UMEM;
-	while (frames * 2 * RF_XDP_FRAME_SIZE <= per)
+	while (frames * 2 * frame_size <= per)
 		frames *= 2;
 	return (uint32_t)frames;
 }
@@ -175,14 +193,14 @@ static int load_prog(struct rf_xdp *x)
 	return 0;
 }
 
-static int fill_all(struct xq *q, uint32_t frames)
+static int fill_all(struct xq *q, uint32_t frames, uint32_t frame_size)
 {
 	uint32_t idx, i;
 
 	if (xsk_ring_prod__reserve(&q->fill, frames, &idx) != frames)
 		return -ENOSPC;
 	for (i = 0; i < frames; i++)
-		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * RF_XDP_FRAME_SIZE;
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * frame_size;
 	xsk_ring_prod__submit(&q->fill, frames);
 	return 0;
 }
@@ -192,7 +210,7 @@ static int open_queue(struct rf_xdp *x, struct xq *q, enum rf_xdp_mode mode)
 	struct xsk_umem_config uc = {
 		.fill_size = x->frames,
 		.comp_size = COMP_RING_SIZE,
-		.frame_size = RF_XDP_FRAME_SIZE,
+		.frame_size = x->frame_size,
 	};
 	struct xsk_socket_config sc = {
 		.rx_size = x->frames,
@@ -204,7 +222,7 @@ static int open_queue(struct rf_xdp *x, struct xq *q, enum rf_xdp_mode mode)
 	void *area;
 	int r;
 
-	q->area_len = (size_t)x->frames * RF_XDP_FRAME_SIZE;
+	q->area_len = (size_t)x->frames * x->frame_size;
 	area = mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED)
 		return -errno;
@@ -215,7 +233,7 @@ static int open_queue(struct rf_xdp *x, struct xq *q, enum rf_xdp_mode mode)
 	r = xsk_socket__create(&q->xsk, x->ifname, q->queue, q->umem, &q->rx, NULL, &sc);
 	if (r)
 		return r;
-	r = fill_all(q, x->frames);
+	r = fill_all(q, x->frames, x->frame_size);
 	if (r)
 		return r;
 	r = xsk_socket__update_xskmap(q->xsk, x->map_fd);
@@ -271,7 +289,8 @@ static int xdp_setup(struct rf_xdp *x, const struct rf_xdp_opts *o)
 	r = pick_queues(o, &first, &x->n);
 	if (r)
 		return r;
-	x->frames = queue_frames(o->umem_size, x->n);
+	x->frame_size = frame_for(o->ifname);
+	x->frames = queue_frames(o->umem_size, x->n, x->frame_size);
 	x->link_flags = o->mode == RF_XDP_MODE_SKB	? XDP_FLAGS_SKB_MODE
 			: o->mode == RF_XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE
 							: 0;
@@ -342,6 +361,7 @@ void rf_xdp_get_info(const struct rf_xdp *x, struct rf_xdp_info *ret)
 	ret->first_queue = x->n ? x->q[0].queue : 0;
 	ret->n_queues = x->n;
 	ret->frames = x->frames;
+	ret->frame_size = x->frame_size;
 	ret->mode = x->mode;
 	ret->prog_id = x->prog_id;
 	ret->prog_name = PROG_NAME;
@@ -393,7 +413,7 @@ int rf_xdp_next_burst(struct rf_xdp *x, struct rf_packet *pkts, unsigned int max
 }
 
 /* Hand the frames of q's taken descriptors back through the fill ring, then the descriptors. */
-static void release_queue(struct xq *q)
+static void release_queue(struct xq *q, uint32_t frame_size)
 {
 	uint32_t fi = 0, i;
 
@@ -406,7 +426,7 @@ static void release_queue(struct xq *q)
 			uint64_t addr = xsk_ring_cons__rx_desc(&q->rx, q->taken_idx + i)->addr;
 
 			*xsk_ring_prod__fill_addr(&q->fill, fi + i) =
-				addr & ~(uint64_t)(RF_XDP_FRAME_SIZE - 1);
+				addr & ~(uint64_t)(frame_size - 1);
 		}
 		xsk_ring_prod__submit(&q->fill, q->taken);
 	}
@@ -423,7 +443,7 @@ void rf_xdp_release(struct rf_xdp *x)
 
 	for (i = 0; i < x->n; i++)
 		if (x->q[i].taken)
-			release_queue(&x->q[i]);
+			release_queue(&x->q[i], x->frame_size);
 }
 
 int rf_xdp_link(const struct rf_xdp *x)

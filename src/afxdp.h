@@ -32,7 +32,6 @@
 #include <ringfan/ringfan.h>
 
 #define RF_XDP_ALL_QUEUES (-1)
-#define RF_XDP_FRAME_SIZE 4096u /* frame memory per packet: the largest frame is 3840 bytes */
 
 struct rf_xdp;
 
@@ -54,7 +53,8 @@ struct rf_xdp_opts {
 struct rf_xdp_info {
 	uint32_t first_queue;
 	uint32_t n_queues;
-	uint32_t frames;       /* per queue, of RF_XDP_FRAME_SIZE bytes */
+	uint32_t frames;       /* per queue */
+	uint32_t frame_size;   /* bytes of frame memory per packet */
 	enum rf_xdp_mode mode; /* as attached: RF_XDP_MODE_SKB or RF_XDP_MODE_NATIVE */
 	bool zerocopy;	       /* every socket is in zero-copy mode (else the kernel copies) */
 	uint32_t prog_id;
@@ -116,8 +116,8 @@ int rf_xdp_attach_again(struct rf_xdp *x);
 
 /*
  * Frames the kernel dropped for this capture since open: no free frame or a
- * full receive ring (the balancer fell behind), or a frame larger than
- * RF_XDP_FRAME_SIZE allows.
+ * full receive ring (the balancer fell behind), or a frame larger than the
+ * frame memory allows (the MTU was raised after open).
  */
 int rf_xdp_stats(const struct rf_xdp *x, uint64_t *ret_drops);
 

@@ -271,6 +271,18 @@ int rf_iface_link(int ifindex, const char *ifname)
 	return !!(ifr.ifr_flags & IFF_UP);
 }
 
+int rf_iface_mtu(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int r;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE)
+		return -ENODEV;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	r = iface_ioctl(SIOCGIFMTU, &ifr);
+	return r ? r : ifr.ifr_mtu;
+}
+
 int rf_iface_rx_queues(const char *ifname)
 {
 	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};

@@ -59,6 +59,9 @@ const char *rf_offload_names(unsigned int mask, char *buf, size_t len);
  */
 int rf_iface_link(int ifindex, const char *ifname);
 
+/* The MTU of ifname. -ENODEV no such interface; other negative errno. */
+int rf_iface_mtu(const char *ifname);
+
 /*
  * The receive queues of ifname (ETHTOOL_GCHANNELS: rx + combined), 1 for
  * an interface that does not say (a single queue). -ENODEV no such

@@ -31,6 +31,18 @@
 
 #define LINK_CHECK_NS (250 * 1000000ull)
 
+/*
+ * An AF_XDP socket is readable as soon as one frame is in it: waking up for
+ * each one would cost a poll, a burst and a queue publish (and a consumer
+ * wake-up) per packet, which costs more than the packet. So after a burst
+ * that emptied the rings, frames are left to gather before the source asks
+ * to be woken again: up to XDP_GATHER_MAX_NS (AF_PACKET's block timeout),
+ * and never longer than a quarter of a queue's frames takes to fill at the
+ * rate just seen. At most that much latency, and about a hundred wake-ups a
+ * second when traffic flows.
+ */
+#define XDP_GATHER_MAX_NS (10 * 1000000ull)
+
 enum if_state { IF_RUNNING, IF_DOWN, IF_GONE, IF_DETACHED };
 
 static const char *const state_names[] = {
@@ -57,6 +69,9 @@ struct iface_source {
 	int reopen_error;	/* last failure to capture it again (logged once) */
 	int attach_error;	/* last failure to attach the XDP program again (logged once) */
 	uint64_t next_check_ns; /* monotonic: when to look at the interface again */
+	uint64_t gather_until;	/* AF_XDP: monotonic: let frames gather until then */
+	uint64_t last_burst_ns; /* AF_XDP: monotonic: the last burst (for the rate) */
+	uint32_t xdp_frames;	/* AF_XDP: frames per queue */
 	uint64_t received;
 	uint64_t bytes;
 	uint64_t drops_closed; /* kernel drops of captures closed when the interface went */
@@ -221,16 +236,17 @@ static void log_xdp(struct iface_source *a)
 	char queues[64];
 
 	rf_xdp_get_info(a->x, &xi);
+	a->xdp_frames = xi.frames;
 	if (xi.n_queues == 1)
 		snprintf(queues, sizeof(queues), "queue %u", xi.first_queue);
 	else
 		snprintf(queues, sizeof(queues), "queues %u-%u", xi.first_queue,
 			 xi.first_queue + xi.n_queues - 1);
-	rf_log("source %s: AF_XDP on %s, %s XDP, %s, %u frames per queue; XDP program %s (id "
-	       "%u) attached through a BPF link, alone on the interface",
+	rf_log("source %s: AF_XDP on %s, %s XDP, %s, %u frames of %u bytes per queue; XDP "
+	       "program %s (id %u) attached through a BPF link, alone on the interface",
 	       a->base.name, queues, rf_xdp_mode_name(xi.mode),
 	       xi.zerocopy ? "zero-copy" : "copy mode (no zero-copy in this driver or mode)",
-	       xi.frames, xi.prog_name, xi.prog_id);
+	       xi.frames, xi.frame_size, xi.prog_name, xi.prog_id);
 	/* Chosen by the kernel: GRO comes before generic XDP. */
 	if (a->xo.mode == RF_XDP_MODE_AUTO && xi.mode == RF_XDP_MODE_SKB)
 		check_offloads(a, RF_OFFLOAD_GRO);
@@ -337,6 +353,18 @@ static void check_link(struct iface_source *a)
 						  : "is up again");
 }
 
+/* A burst of n emptied the rings: let frames gather (see XDP_GATHER_MAX_NS). */
+static void gather(struct iface_source *a, unsigned int n)
+{
+	uint64_t now = rf_now_mono_ns(), since = now - a->last_burst_ns, wait = XDP_GATHER_MAX_NS;
+
+	/* n frames came in `since`: a quarter of the frames comes in quarter * since / n. */
+	if (a->last_burst_ns && since / n * (a->xdp_frames / 4) < wait)
+		wait = since / n * (a->xdp_frames / 4);
+	a->last_burst_ns = now;
+	a->gather_until = now + wait;
+}
+
 static int iface_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigned int max)
 {
 	struct iface_source *a = src_of(s);
@@ -355,6 +383,8 @@ static int iface_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigne
 	for (i = 0; i < n; i++)
 		a->bytes += pkts[i].caplen;
 	a->received += (unsigned int)n;
+	if (a->x && (unsigned int)n < max)
+		gather(a, (unsigned int)n);
 	/* Packets while down: up again? Never check_link() here, the packets are in the ring. */
 	if (a->state == IF_DOWN && rf_now_mono_ns() >= a->next_check_ns) {
 		a->next_check_ns = rf_now_mono_ns() + LINK_CHECK_NS;
@@ -374,22 +404,39 @@ static void iface_release(struct rf_source *s)
 		rf_xdp_release(a->x);
 }
 
+static bool gathering(const struct iface_source *a)
+{
+	return a->x && rf_now_mono_ns() < a->gather_until;
+}
+
+/* No descriptor while AF_XDP frames gather: the wait is wait_ms()'s. */
 static int iface_fd(const struct rf_source *s)
 {
 	const struct iface_source *a = csrc_of(s);
 
+	if (gathering(a))
+		return -1;
 	return a->afp ? rf_afp_fd(a->afp) : a->x ? rf_xdp_fd(a->x) : -1;
 }
 
-/* Running: wait on the capture. Otherwise wake up for the next look at the interface. */
+static int ms_until(uint64_t t)
+{
+	uint64_t now = rf_now_mono_ns();
+
+	return t > now ? (int)((t - now + 999999) / 1000000) : 0;
+}
+
+/*
+ * Running: wait on the capture (after the gathering time of AF_XDP).
+ * Otherwise wake up for the next look at the interface.
+ */
 static int iface_wait_ms(const struct rf_source *s)
 {
 	const struct iface_source *a = csrc_of(s);
-	uint64_t now = rf_now_mono_ns();
 
 	if (a->state == IF_RUNNING)
-		return -1;
-	return a->next_check_ns > now ? (int)((a->next_check_ns - now) / 1000000 + 1) : 0;
+		return gathering(a) ? ms_until(a->gather_until) : -1;
+	return ms_until(a->next_check_ns);
 }
 
 /*
