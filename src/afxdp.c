@@ -208,7 +208,7 @@ static int fill_all(struct xq *q, uint32_t frames, uint32_t frame_size)
 static int open_queue(struct rf_xdp *x, struct xq *q, enum rf_xdp_mode mode)
 {
 	struct xsk_umem_config uc = {
-		.fill_size = x->frames,
+		.fill_size = x->frames * 2, /* see release_queue() */
 		.comp_size = COMP_RING_SIZE,
 		.frame_size = x->frame_size,
 	};
@@ -418,18 +418,22 @@ static void release_queue(struct xq *q, uint32_t frame_size)
 	uint32_t fi = 0, i;
 
 	/*
-	 * Every frame is in exactly one place (fill ring, kernel, rx ring, or
-	 * taken here), and the fill ring holds them all: there is room.
+	 * The kernel publishes how far it read the fill ring only once it has
+	 * used up what it saw there: frames it took can be in the rx ring, and
+	 * taken here, while the fill ring still counts them as unread. Every
+	 * frame is either truly in the fill ring or among those, so the ring
+	 * seems to hold at most `frames`; it has room for twice that, and there
+	 * is always room for what was taken. Were there not, the frames stay
+	 * taken (and are handed back at the next release), never lost.
 	 */
-	if (xsk_ring_prod__reserve(&q->fill, q->taken, &fi) == q->taken) {
-		for (i = 0; i < q->taken; i++) {
-			uint64_t addr = xsk_ring_cons__rx_desc(&q->rx, q->taken_idx + i)->addr;
+	if (xsk_ring_prod__reserve(&q->fill, q->taken, &fi) != q->taken)
+		return;
+	for (i = 0; i < q->taken; i++) {
+		uint64_t addr = xsk_ring_cons__rx_desc(&q->rx, q->taken_idx + i)->addr;
 
-			*xsk_ring_prod__fill_addr(&q->fill, fi + i) =
-				addr & ~(uint64_t)(frame_size - 1);
-		}
-		xsk_ring_prod__submit(&q->fill, q->taken);
+		*xsk_ring_prod__fill_addr(&q->fill, fi + i) = addr & ~(uint64_t)(frame_size - 1);
 	}
+	xsk_ring_prod__submit(&q->fill, q->taken);
 	xsk_ring_cons__release(&q->rx, q->taken);
 	q->taken = 0;
 	/* A zero-copy driver that ran out of frames waits to be told there are new ones. */
