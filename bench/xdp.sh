@@ -31,7 +31,8 @@
 # Environment: RINGFAN_BUILD (default build), RUNS (default 5), RATE
 # (default 300000), SECS (default 3), SIZES (default "64 imix"), RATES
 # (default "200000 400000 600000 800000 1000000 1200000"), PARTS ("cpu
-# zeroloss"), CSV (default bench/results/xdp.csv; part 2 in
+# zeroloss"), CAPTURE_RING (--capture-ring-size of both ringfan sources,
+# default theirs), CSV (default bench/results/xdp.csv; part 2 in
 # xdp-zeroloss.csv).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,7 +116,8 @@ start_capture() {
 		return
 		;;
 	esac
-	ip netns exec "$nsc" "$ringfan" balance -i "$c:vrx" -c "$cl" -n "$q" 2>"$work/bal.err" &
+	ip netns exec "$nsc" "$ringfan" balance -i "$c:vrx" -c "$cl" -n "$q" \
+		${CAPTURE_RING:+--capture-ring-size "$CAPTURE_RING"} 2>"$work/bal.err" &
 	cap=$!
 	pids+=("$cap")
 	running() { [ "$(stat "$cl" pid)" == "$cap" ] && [ "$(stat "$cl" state)" == running ]; }
@@ -168,6 +170,7 @@ stop_capture() { # contender cluster: sets RX, the packets received (not in a su
 
 echo "machine: $(machine)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load before: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs (median)"
+echo "capture ring: ${CAPTURE_RING:-default (32M)}"
 echo "$(tcpdump --version 2>&1 | head -1); libxdp $(pkg-config --modversion libxdp 2>/dev/null || echo '?'), libbpf $(pkg-config --modversion libbpf 2>/dev/null || echo '?')"
 mkdir -p "$(dirname "$csv")"
 
