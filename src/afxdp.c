@@ -108,7 +108,8 @@ const char *rf_xdp_mode_name(enum rf_xdp_mode m)
  * libbpf and libxdp print through these: their warnings (a verifier log, a
  * kernel's refusal) go to the log, their chatter nowhere.
  */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libbpf_print(enum libbpf_print_level level,
+							      const char *fmt, va_list ap)
 {
 	char msg[512];
 
@@ -120,7 +121,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libxdp_print(enum libxdp_print_level level,
+							      const char *fmt, va_list ap)
 {
 	return level == LIBXDP_WARN ? libbpf_print(LIBBPF_WARN, fmt, ap) : 0;
 }
