@@ -642,6 +642,7 @@ int rf_xdp_hook_owner(const char *ifname, char *buf, size_t len)
 	int64_t link;
 	uint32_t id;
 	long pid = 0;
+	bool skb;
 	int r;
 
 	if (!idx)
@@ -659,18 +660,24 @@ int rf_xdp_hook_owner(const char *ifname, char *buf, size_t len)
 		pid = find_holder((uint32_t)link);
 	if (pid)
 		cmdline_of(pid, cmd, sizeof(cmd));
+	skb = qo.attach_mode == XDP_ATTACHED_SKB;
 	r = snprintf(buf, len, "XDP program '%s' (id %u, %s mode)", name, id,
-		     qo.attach_mode == XDP_ATTACHED_SKB ? "skb" : "native");
+		     skb ? "skb" : "native");
 	if (r < 0 || (size_t)r >= len)
 		return 0;
 	if (pid)
-		snprintf(buf + r, len - (size_t)r, ", held by pid %ld (%s) through a BPF link", pid,
-			 cmd);
+		snprintf(buf + r, len - (size_t)r,
+			 ", held by pid %ld (%s) through a BPF link; one AF_XDP capture per "
+			 "interface",
+			 pid, cmd);
 	else if (link > 0)
-		snprintf(buf + r, len - (size_t)r, ", attached through BPF link %u",
+		snprintf(buf + r, len - (size_t)r, ", held through BPF link %u",
 			 (unsigned int)link);
 	else if (!link)
 		snprintf(buf + r, len - (size_t)r,
-			 ", attached without an owner (by ip link or xdp-loader)");
+			 ", attached without an owner (by ip link or xdp-loader, or left by a "
+			 "program that ended); if nothing uses it, 'ip link set dev %s %s off' "
+			 "removes it",
+			 ifname, skb ? "xdpgeneric" : "xdp");
 	return 0;
 }

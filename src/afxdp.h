@@ -78,10 +78,12 @@ int rf_xdp_open(const struct rf_xdp_opts *opts, struct rf_xdp **ret_xdp);
 
 /*
  * Who holds the XDP hook of interface ifname, for a message, into buf: "XDP
- * program 'xsk_def_prog' (id 12, native), held by pid 4242 (ringfan balance
- * -i afxdp:eth1 -c 30 -n 2) through a BPF link", or "... attached without an
- * owner (ip link, xdp-loader)". Looking for the holder needs CAP_SYS_ADMIN;
- * without it only the program is named. -ENOENT when nothing is attached.
+ * program 'xsk_def_prog' (id 12, native mode), held by pid 4242 (ringfan
+ * balance -i afxdp:eth1 -c 30 -n 2) through a BPF link; one AF_XDP capture
+ * per interface", or "..., attached without an owner (...); if nothing uses
+ * it, 'ip link set dev eth1 xdp off' removes it". Looking for the holder
+ * needs CAP_SYS_ADMIN; without it only the program is named. -ENOENT when
+ * nothing is attached.
  */
 int rf_xdp_hook_owner(const char *ifname, char *buf, size_t len);
 

@@ -94,7 +94,7 @@ static bool capturing(const struct iface_source *a)
 
 static const char *capture_error(const struct iface_source *a, int r, char *buf, size_t len)
 {
-	char owner[256];
+	char owner[448];
 
 	switch (r) {
 	case -ENODEV:
@@ -115,8 +115,7 @@ static const char *capture_error(const struct iface_source *a, int r, char *buf,
 	case -EEXIST:
 		if (rf_xdp_hook_owner(a->ifname, owner, sizeof(owner)))
 			snprintf(owner, sizeof(owner), "a queue already has an AF_XDP socket");
-		snprintf(buf, len, "its XDP hook is taken: %s; one AF_XDP capture per interface",
-			 owner);
+		snprintf(buf, len, "its XDP hook is taken: %s", owner);
 		return buf;
 	case -ENXIO:
 		snprintf(buf, len, "no receive queue %d (it has %d)", a->xo.queue,

@@ -3,6 +3,9 @@
 # on `afxdp:rx0` (a veth in a namespace), two `ringfan count` consumers that
 # stay attached across balancer restarts, a part of generated traffic
 # replayed after each event, and every part delivered:
+#   0. libxdp's program left on rx0 without an owner (as a libxdp program
+#      that was killed leaves it): refused, naming it and the command that
+#      removes it, which works;
 #   1. -D nobody: the balancer drops root after set-up and keeps capturing;
 #   2. a second balancer on rx0 is refused, naming the first (its pid);
 #   3. rx0 down and up: state down, then running, capture resumes;
@@ -17,7 +20,7 @@
 #   7. rx0 deleted and created again: gone, then captured anew;
 #   8. SIGKILL: nothing is left attached (the kernel closed the BPF link),
 #      rx0 passes traffic to the stack again, and the next start captures
-#      at once (queues resumed).
+#      at once (queues resumed), here in skb (generic) XDP mode.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd tcpreplay ip
@@ -90,6 +93,17 @@ print(next(l["id"] for l in json.load(sys.stdin) if l.get("prog_id") == int(sys.
 		fail "no BPF link holds program $(prog_id)"
 	nsx bpftool link detach id "$id" || fail "bpftool link detach id $id failed"
 }
+
+# 0. A program without an owner on rx0 (libxdp's own, attached as libxdp does: not a link).
+obj=$(ls /usr/lib/*/bpf/xsk_def_xdp_prog.o 2>/dev/null | head -1)
+if [ -n "$obj" ] && ip -n "$ns" link set dev rx0 xdp obj "$obj" sec xdp 2>/dev/null; then
+	expect_fail 1 "its XDP hook is taken: XDP program 'xsk_def_prog' .*attached without an owner.*'ip link set dev rx0 xdp off' removes it" \
+		ip netns exec "$ns" "$RINGFAN" balance -i afxdp:rx0 -c $c -n $n
+	ip -n "$ns" link set dev rx0 xdp off
+	no_prog || fail "the command the balancer gave did not remove the program"
+else
+	info "cannot attach libxdp's xsk_def_xdp_prog.o with ip link: step 0 left out"
+fi
 
 # 1. -D nobody.
 start_bal a -D nobody
@@ -167,7 +181,10 @@ before=$(rx0)
 nsx tcpreplay -q -i tx0 --pps 4000 "$TMP/p$unseen.pcap" >/dev/null 2>&1 || fail "tcpreplay failed"
 check_eq "$(($(rx0) - before))" $part "packets the stack got on rx0 after the kill"
 total_is $sent || fail "the consumers read packets while no balancer ran"
-start_bal c
+start_bal c --xdp-mode skb
+grep -q "source afxdp:rx0: AF_XDP on queue 0, skb XDP" "$TMP/c.err" "$TMP/c.log" ||
+	fail "not in skb mode: $(cat "$TMP/c.log")"
+ip -n "$ns" link show rx0 | grep -q xdpgeneric || fail "no generic XDP program on rx0"
 replay 6
 kill -TERM $bal
 wait_ok $bal "ringfan balance (SIGTERM)"
