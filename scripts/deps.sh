@@ -5,10 +5,10 @@
 set -euo pipefail
 
 what=${1:-test}
-pkgs=(gcc make meson ninja-build pkg-config libpcap-dev libmnl-dev libcmocka-dev libmicrohttpd-dev libnl-3-dev libnl-route-3-dev libncurses-dev iproute2 procps util-linux)
+pkgs=(gcc make meson ninja-build pkg-config libpcap-dev libmnl-dev libxdp-dev libbpf-dev libcmocka-dev libmicrohttpd-dev libnl-3-dev libnl-route-3-dev libncurses-dev iproute2 procps util-linux)
 case "$what" in
 demo) ;;
-test) pkgs+=(clang libclang-rt-14-dev llvm clang-format scdoc tshark tcpdump tcpreplay python3 prometheus curl tmux ethtool libndpi-bin pmacct argus-server argus-client) ;;
+test) pkgs+=(clang libclang-rt-14-dev llvm clang-format scdoc tshark tcpdump tcpreplay python3 prometheus curl tmux ethtool bpftool libndpi-bin pmacct argus-server argus-client) ;;
 bench) pkgs+=(valgrind gnuplot-nox tcpdump tcpreplay tshark) ;;
 deb) pkgs+=(build-essential debhelper lintian libcmocka-dev) ;;
 *) echo "usage: $0 [demo|test|bench|deb]" >&2; exit 2 ;;

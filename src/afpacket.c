@@ -49,6 +49,7 @@
 #include <pcap/pcap.h>
 
 #include "afpacket.h"
+#include "iface.h"
 #include "util.h"
 
 #define RF_VLAN_HLEN	     4
@@ -513,17 +514,7 @@ int rf_afp_wait(struct rf_afp *a, int timeout_ms)
 
 int rf_afp_link(const struct rf_afp *a)
 {
-	struct ifreq ifr = {0};
-
-	/* By index: a new interface of the same name is another one, not ours. */
-	ifr.ifr_ifindex = a->ifindex;
-	if (ioctl(a->fd, SIOCGIFNAME, &ifr))
-		return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
-	if (strncmp(ifr.ifr_name, a->ifname, IF_NAMESIZE))
-		return -ENODEV;
-	if (ioctl(a->fd, SIOCGIFFLAGS, &ifr))
-		return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
-	return !!(ifr.ifr_flags & IFF_UP);
+	return rf_iface_link(a->ifindex, a->ifname);
 }
 
 int rf_afp_stats(struct rf_afp *a, uint64_t *ret_packets, uint64_t *ret_drops)

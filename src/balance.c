@@ -339,6 +339,7 @@ static int open_sources(struct balancer *b)
 		.capture_ring_size = b->cfg->capture_ring_size,
 		.capture_outgoing = b->cfg->capture_outgoing,
 		.disable_offloads = b->cfg->disable_offloads,
+		.xdp_mode = b->cfg->xdp_mode,
 		.rate_pps = b->cfg->rate_pps,
 		.speed = b->cfg->speed,
 		.loops = b->cfg->loops,

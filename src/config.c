@@ -50,11 +50,13 @@ enum opt_id {
 	OPT_STRIP,
 	OPT_DEDUP,
 	OPT_HASH_SEED,
+	OPT_XDP_MODE,
 };
 
 static const struct opt_desc opts[] = {
 	{OPT_INTERFACE, "interface", "SRC",
-	 "source: IFACE, afpacket:IFACE or pcap:FILE (repeatable or comma-separated; merged)"},
+	 "source: IFACE, afpacket:IFACE, afxdp:IFACE[@QUEUE|@all] or pcap:FILE (repeatable or "
+	 "comma-separated; merged)"},
 	{OPT_CLUSTER, "cluster", "ID", "cluster id (0-65535): queues are named ID@Q"},
 	{OPT_QUEUES, "queues", "N[,M...]", "queues per group: 4,2 = group A queues 0-3, B 4-5"},
 	{OPT_HASH, "hash-mode", "MODE",
@@ -76,6 +78,9 @@ static const struct opt_desc opts[] = {
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
 	 "turn GRO/LRO (with -X also TSO) off on interface sources (else: a warning)"},
+	{OPT_XDP_MODE, "xdp-mode", "MODE",
+	 "afxdp sources: native (in the driver) or skb (generic); default: native if the driver "
+	 "has it"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second (with -d: to the -l file)"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},
@@ -144,7 +149,12 @@ static int copy_str(char *dst, size_t len, const char *src, const char *what, co
 	return 0;
 }
 
-/* "eth1" and "afpacket:eth1" are interfaces; "pcap:FILE" a capture file. */
+static bool is_afxdp(const char *spec)
+{
+	return !strncmp(spec, RF_SOURCE_AFXDP, strlen(RF_SOURCE_AFXDP));
+}
+
+/* "eth1", "afpacket:eth1" and "afxdp:eth1[@Q]" are interfaces; "pcap:FILE" a capture file. */
 static int add_sources(struct rf_config *cfg, const char *list, const char *where)
 {
 	char buf[RF_CFG_PATH_MAX], *rest, *tok;
@@ -160,13 +170,23 @@ static int add_sources(struct rf_config *cfg, const char *list, const char *wher
 			rf_err("%stoo many sources (at most %d)", where, RF_CFG_MAX_SOURCES);
 			return -EINVAL;
 		}
-		if (!strcmp(tok, "pcap:") || !strcmp(tok, "afpacket:")) {
+		if (!strcmp(tok, "pcap:") || !strcmp(tok, "afpacket:") || !strcmp(tok, "afxdp:")) {
 			rf_err("%ssource '%s' names no file or interface", where, tok);
 			return -EINVAL;
 		}
-		if (strchr(tok, ':') && strncmp(tok, "pcap:", 5) && strncmp(tok, "afpacket:", 9)) {
-			rf_err("%sunknown source '%s' (IFACE, afpacket:IFACE or pcap:FILE)", where,
-			       tok);
+		if (strchr(tok, ':') && strncmp(tok, "pcap:", 5) && strncmp(tok, "afpacket:", 9) &&
+		    !is_afxdp(tok)) {
+			rf_err("%sunknown source '%s' (IFACE, afpacket:IFACE, afxdp:IFACE[@QUEUE] "
+			       "or "
+			       "pcap:FILE)",
+			       where, tok);
+			return -EINVAL;
+		}
+		if (is_afxdp(tok) &&
+		    rf_source_parse_afxdp(tok + strlen(RF_SOURCE_AFXDP), NULL, NULL)) {
+			rf_err("%sbad source '%s' (afxdp:IFACE, afxdp:IFACE@QUEUE with a queue "
+			       "number, or afxdp:IFACE@all)",
+			       where, tok);
 			return -EINVAL;
 		}
 		if (copy_str(cfg->sources[cfg->n_sources], RF_CFG_PATH_MAX, tok, "source", where))
@@ -505,6 +525,20 @@ static int set_pacing(struct rf_config *cfg, int id, const char *arg, const char
 	return 0;
 }
 
+static int set_xdp_mode(struct rf_config *cfg, const char *arg, const char *where)
+{
+	static const char *const names[] = {"auto", "skb", "native"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(arg, names[i])) {
+			cfg->xdp_mode = (int)i; /* enum rf_xdp_mode: auto, skb, native */
+			return 0;
+		}
+	rf_err("%sbad --xdp-mode '%s' (native, skb or auto)", where, arg);
+	return -EINVAL;
+}
+
 static int set_metrics(struct rf_config *cfg, const char *arg, const char *where)
 {
 	if (rf_metrics_check_listen(arg)) {
@@ -687,6 +721,8 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return add_rule(cfg, RF_RULE_DEDUP, arg, where);
 	case OPT_HASH_SEED:
 		return rf_config_parse_hash_seed(arg, &cfg->hash_seed, where);
+	case OPT_XDP_MODE:
+		return set_xdp_mode(cfg, arg, where);
 	case OPT_RATE:
 	case OPT_SPEED:
 	case OPT_LOOP:
@@ -825,24 +861,47 @@ int rf_config_parse_args(struct rf_config *cfg, int argc, char **argv)
 	return parse_getopt(cfg, argc, argv);
 }
 
-/* "eth1" and "afpacket:eth1" name the same source. */
-static const char *source_key(const char *spec)
-{
-	return strncmp(spec, "afpacket:", 9) ? spec : spec + 9;
-}
-
+/* One source per interface: "eth1", "afpacket:eth1" and "afxdp:eth1@0" capture the same. */
 static int check_duplicate_sources(const struct rf_config *cfg)
 {
+	char a[RF_CFG_PATH_MAX], b[RF_CFG_PATH_MAX];
+	const char *si, *sj, *ia, *ib;
 	unsigned int i, j;
 
 	for (i = 0; i < cfg->n_sources; i++)
-		for (j = 0; j < i; j++)
-			if (!strcmp(source_key(cfg->sources[i]), source_key(cfg->sources[j]))) {
-				rf_err("source '%s' is given twice (every packet would be counted "
-				       "twice)",
-				       cfg->sources[i]);
+		for (j = 0; j < i; j++) {
+			si = cfg->sources[i];
+			sj = cfg->sources[j];
+			ia = rf_source_iface(si, a, sizeof(a));
+			ib = rf_source_iface(sj, b, sizeof(b));
+			if (ia && ib && !strcmp(ia, ib) && (is_afxdp(si) || is_afxdp(sj))) {
+				rf_err("sources '%s' and '%s' both capture interface %s: give it "
+				       "once (afxdp:%s captures every queue)",
+				       sj, si, ia, ia);
 				return RF_EXIT_USAGE;
 			}
+			if (!strcmp(si, sj) || (ia && ib && !strcmp(ia, ib))) {
+				rf_err("source '%s' is given twice (every packet would be counted "
+				       "twice)",
+				       si);
+				return RF_EXIT_USAGE;
+			}
+		}
+	return 0;
+}
+
+/* XDP sees what an interface receives: -X cannot apply to an afxdp source. */
+static int check_xdp_outgoing(const struct rf_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; cfg->capture_outgoing && i < cfg->n_sources; i++)
+		if (is_afxdp(cfg->sources[i])) {
+			rf_err("-X (--capture-outgoing) cannot apply to source '%s': XDP sees only "
+			       "what an interface receives; capture it with afpacket: instead",
+			       cfg->sources[i]);
+			return RF_EXIT_USAGE;
+		}
 	return 0;
 }
 
@@ -903,7 +962,7 @@ int rf_config_validate(struct rf_config *cfg)
 									    : "-n N");
 		return RF_EXIT_USAGE;
 	}
-	if (check_duplicate_sources(cfg) || check_cpus(cfg))
+	if (check_duplicate_sources(cfg) || check_cpus(cfg) || check_xdp_outgoing(cfg))
 		return RF_EXIT_USAGE;
 	if (cfg->print_stats && cfg->daemon && !cfg->log_file[0]) {
 		rf_err("-p with -d prints nowhere (a daemon has no terminal): add -l FILE to write "

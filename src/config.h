@@ -70,7 +70,8 @@ struct rf_cfg_rule {
 };
 
 struct rf_config {
-	char sources[RF_CFG_MAX_SOURCES][RF_CFG_PATH_MAX]; /* "afpacket:eth1", "pcap:x.pcap" */
+	char sources[RF_CFG_MAX_SOURCES]
+		    [RF_CFG_PATH_MAX]; /* "afpacket:eth1", "afxdp:eth1@0", "pcap:x.pcap" */
 	unsigned int n_sources;
 	uint32_t cluster;
 	bool have_cluster;
@@ -99,6 +100,7 @@ struct rf_config {
 	bool loops_given;      /* --loop makes the replay live-like */
 	bool capture_outgoing; /* -X: interfaces also give the packets the host sends */
 	bool disable_offloads; /* turn GRO/LRO off on interface sources */
+	int xdp_mode;	       /* --xdp-mode: enum rf_xdp_mode of afxdp.h (0: auto) */
 	/* --metrics ADDR:PORT; "" when not serving */
 	char metrics_listen[RF_METRICS_LISTEN_MAX];
 	struct rf_cpus cpu;	    /* -g: the balancer thread's CPU */

@@ -45,10 +45,12 @@ static const struct {
 	{"rx-gro-hw", RF_OFFLOAD_GRO_HW},
 	{"tx-tcp*-segmentation", RF_OFFLOAD_TSO},
 	{"tx-udp-segmentation", RF_OFFLOAD_TSO},
+	{"rx-vlan-hw-parse", RF_OFFLOAD_RXVLAN},
+	{"rx-vlan-stag-hw-parse", RF_OFFLOAD_RXVLAN},
 };
 
 /* Names of the RF_OFFLOAD_* bits, in bit order. */
-static const char *const offload_names[] = {"GRO", "LRO", "hardware GRO", "TSO"};
+static const char *const offload_names[] = {"GRO", "LRO", "hardware GRO", "TSO", "rx VLAN offload"};
 
 /* The feature bits of one interface, and the offload each belongs to (0: none of ours). */
 struct features {
@@ -237,6 +239,70 @@ const char *rf_offload_names(unsigned int mask, char *buf, size_t len)
 	return buf;
 }
 
+/* ---- link state, queues ---- */
+
+/* ioctl on a throwaway socket (an AF_XDP socket takes no interface ioctls). */
+static int iface_ioctl(unsigned long req, void *arg)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, req, arg) ? -errno : 0;
+	close(fd);
+	return r == -ENXIO ? -ENODEV : r;
+}
+
+int rf_iface_link(int ifindex, const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int r;
+
+	/* By index: a new interface of the same name is another one, not ours. */
+	ifr.ifr_ifindex = ifindex;
+	r = iface_ioctl(SIOCGIFNAME, &ifr);
+	if (r)
+		return r;
+	if (strncmp(ifr.ifr_name, ifname, IF_NAMESIZE))
+		return -ENODEV;
+	r = iface_ioctl(SIOCGIFFLAGS, &ifr);
+	if (r)
+		return r;
+	return !!(ifr.ifr_flags & IFF_UP);
+}
+
+int rf_iface_mtu(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int r;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE)
+		return -ENODEV;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	r = iface_ioctl(SIOCGIFMTU, &ifr);
+	return r ? r : ifr.ifr_mtu;
+}
+
+int rf_iface_rx_queues(const char *ifname)
+{
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+	struct ifreq ifr = {0};
+	uint32_t n;
+	int r;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE)
+		return -ENODEV;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	ifr.ifr_data = (void *)&ch;
+	r = iface_ioctl(SIOCETHTOOL, &ifr);
+	if (r == -EOPNOTSUPP)
+		return 1;
+	if (r)
+		return r;
+	n = ch.rx_count + ch.combined_count;
+	return n ? (n > INT32_MAX ? INT32_MAX : (int)n) : 1;
+}
+
 /* ---- veth peers ---- */
 
 struct link_info {
@@ -332,14 +398,6 @@ int rf_iface_veth_peer(const char *ifname)
 
 /* ---- egress loops ---- */
 
-/* The interface of an interface source or egress target; NULL for a file. */
-static const char *iface_of(const char *spec)
-{
-	if (rf_source_file(spec))
-		return NULL;
-	return strncmp(spec, "afpacket:", 9) ? spec : spec + 9;
-}
-
 /* Does egress interface eg (ifindex ei, peer index peer) loop into source src? */
 static int check_one(const struct rf_cfg_egress *e, const char *eg, unsigned int ei, int peer,
 		     const char *src)
@@ -365,18 +423,19 @@ static int check_one(const struct rf_cfg_egress *e, const char *eg, unsigned int
 
 int rf_iface_check_egress_loops(const struct rf_config *cfg)
 {
+	char egb[sizeof(cfg->egress[0].target)], srcb[RF_CFG_PATH_MAX];
 	unsigned int i, j, ei;
 	const char *eg, *src;
 	int peer, r;
 
 	for (i = 0; i < cfg->n_egress; i++) {
-		eg = iface_of(cfg->egress[i].target);
+		eg = rf_source_iface(cfg->egress[i].target, egb, sizeof(egb));
 		ei = eg ? if_nametoindex(eg) : 0;
 		if (!ei)
 			continue; /* a file, or no such interface: the egress says so */
 		peer = rf_iface_veth_peer(eg);
 		for (j = 0; j < cfg->n_sources; j++) {
-			src = iface_of(cfg->sources[j]);
+			src = rf_source_iface(cfg->sources[j], srcb, sizeof(srcb));
 			r = src ? check_one(&cfg->egress[i], eg, ei, peer, src) : 0;
 			if (r)
 				return r;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Facts about network interfaces, asked of the kernel of the caller's
- * network namespace: receive offloads (ethtool features) and a veth's peer
- * (rtnetlink). Used at start-up and when an interface comes back; nothing
- * here is on the packet path, and nothing logs (callers say what it means).
+ * network namespace: receive offloads (ethtool features), receive queues,
+ * whether an interface is still there and up, and a veth's peer
+ * (rtnetlink). Used at start-up, when idle and when an interface comes
+ * back; nothing here is on the packet path, and nothing logs (callers say
+ * what it means).
  */
 #ifndef RINGFAN_IFACE_H
 #define RINGFAN_IFACE_H
@@ -23,6 +25,12 @@ enum {
 	RF_OFFLOAD_LRO = 1u << 1,    /* rx-lro: large receive offload */
 	RF_OFFLOAD_GRO_HW = 1u << 2, /* rx-gro-hw: GRO done by the NIC */
 	RF_OFFLOAD_TSO = 1u << 3,    /* tx-tcp*-segmentation, tx-udp-segmentation */
+	/*
+	 * rx-vlan-hw-parse, rx-vlan-stag-hw-parse: the outer VLAN tag taken out of
+	 * the frame and handed over beside it. AF_PACKET puts it back; XDP, and
+	 * so an AF_XDP capture, never sees it.
+	 */
+	RF_OFFLOAD_RXVLAN = 1u << 4,
 	RF_OFFLOAD_RX_ALL = RF_OFFLOAD_GRO | RF_OFFLOAD_LRO | RF_OFFLOAD_GRO_HW,
 };
 
@@ -42,6 +50,24 @@ int rf_iface_offloads_off(const char *ifname, unsigned int mask, unsigned int *r
 
 /* "GRO, LRO" for a mask of RF_OFFLOAD_*, into buf; returns buf. */
 const char *rf_offload_names(unsigned int mask, char *buf, size_t len);
+
+/*
+ * Interface ifindex, known by the name ifname: 1 up; 0 down (it still
+ * exists); -ENODEV gone (deleted, renamed or moved to another network
+ * namespace: a new interface of that name is another one); other negative
+ * errno. Needs no privilege.
+ */
+int rf_iface_link(int ifindex, const char *ifname);
+
+/* The MTU of ifname. -ENODEV no such interface; other negative errno. */
+int rf_iface_mtu(const char *ifname);
+
+/*
+ * The receive queues of ifname (ETHTOOL_GCHANNELS: rx + combined), 1 for
+ * an interface that does not say (a single queue). -ENODEV no such
+ * interface; other negative errno.
+ */
+int rf_iface_rx_queues(const char *ifname);
 
 /*
  * The ifindex of the peer of veth ifname when that peer is in the caller's

@@ -3,7 +3,7 @@
  * Packet sources of the balancer. A source hands out bursts of packets that
  * stay valid until release; the balancer polls every source in turn, so
  * several sources (the two directions of a tap, or interfaces and files)
- * merge into one stream. A new kind (AF_XDP) only implements the ops.
+ * merge into one stream. A new kind only implements the ops.
  */
 #ifndef RINGFAN_SOURCE_H
 #define RINGFAN_SOURCE_H
@@ -24,7 +24,8 @@ struct rf_source_counters {
 	uint64_t kernel_drops; /* packets the kernel dropped (ring full); 0 for files */
 	/*
 	 * "running"; an interface "down" (it exists, not up) or "gone" (no such
-	 * interface: captured again when it comes back); a file "finished".
+	 * interface: captured again when it comes back), an AF_XDP capture
+	 * "detached" (someone detached its XDP program); a file "finished".
 	 */
 	const char *state;
 };
@@ -49,26 +50,34 @@ struct rf_source_ops {
 
 struct rf_source {
 	const struct rf_source_ops *ops;
-	char name[256]; /* as given: "afpacket:eth1", "pcap:trace.pcap" */
+	char name[256]; /* as given: "afpacket:eth1", "afxdp:eth1@0", "pcap:trace.pcap" */
 	int linktype;	/* DLT_* of every packet of this source */
 	bool lossless;	/* the balancer waits for full queues instead of dropping */
 	bool finished;	/* next_burst returned -ENODATA */
 };
 
 struct rf_source_opts {
-	uint64_t capture_ring_size; /* afpacket: kernel ring bytes */
+	uint64_t capture_ring_size; /* afpacket: kernel ring bytes; afxdp: frame memory */
 	bool capture_outgoing;	    /* afpacket: also packets the host sends on the interface */
-	bool disable_offloads;	    /* afpacket: turn GRO/LRO off (else warn when on) */
+	bool disable_offloads;	    /* interfaces: turn GRO/LRO (...) off (else warn when on) */
+	int xdp_mode;		    /* afxdp: enum rf_xdp_mode of afxdp.h */
 	double rate_pps;	    /* pcap: packets per second, 0: unpaced */
 	double speed;		    /* pcap: multiple of the recorded pace, 0: unpaced */
 	uint64_t loops;		    /* pcap: times to play the file, 0: forever */
 	bool live_replay;	    /* pcap: drop on full queues instead of waiting */
 };
 
+#define RF_SOURCE_PCAP		"pcap:"
+#define RF_SOURCE_AFPACKET	"afpacket:"
+#define RF_SOURCE_AFXDP		"afxdp:"
+#define RF_SOURCE_MAX_XDP_QUEUE 65535
+
 /* The file of a "pcap:FILE" source spec; NULL for an interface. */
 static inline const char *rf_source_file(const char *spec)
 {
-	return strncmp(spec, "pcap:", 5) ? NULL : spec + 5;
+	return strncmp(spec, RF_SOURCE_PCAP, strlen(RF_SOURCE_PCAP))
+		       ? NULL
+		       : spec + strlen(RF_SOURCE_PCAP);
 }
 
 /* Room for rf_source_iface_hint()'s text. */
@@ -82,7 +91,23 @@ static inline const char *rf_source_file(const char *spec)
 const char *rf_source_iface_hint(const char *name, char *buf, size_t len);
 
 /*
- * Open a source from its spec ("IFACE", "afpacket:IFACE", "pcap:FILE").
+ * The interface an interface source spec captures ("eth1" for "eth1",
+ * "afpacket:eth1" and "afxdp:eth1@2"), into buf; NULL for a file or a
+ * malformed afxdp spec.
+ */
+const char *rf_source_iface(const char *spec, char *buf, size_t len);
+
+/*
+ * The part of an afxdp spec after "afxdp:": "IFACE", "IFACE@QUEUE" or
+ * "IFACE@all" (the default: every receive queue). ret_ifname (IF_NAMESIZE
+ * bytes) and ret_queue (a queue or RF_XDP_ALL_QUEUES) may be NULL. -EINVAL
+ * when malformed.
+ */
+int rf_source_parse_afxdp(const char *arg, char *ret_ifname, int *ret_queue);
+
+/*
+ * Open a source from its spec ("IFACE", "afpacket:IFACE", "afxdp:IFACE[@Q]",
+ * "pcap:FILE").
  * Prints a message naming the source on failure and returns a negative
  * errno (-ENODEV, -ENETDOWN, -ENOENT, -EINVAL for a non-capture file, ...).
  */
@@ -93,6 +118,9 @@ int rf_source_pcap_open(const char *path, const struct rf_source_opts *opts,
 			struct rf_source **ret_source);
 int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opts,
 			    struct rf_source **ret_source);
+/* spec: the whole "afxdp:..." spec. */
+int rf_source_afxdp_open(const char *spec, const struct rf_source_opts *opts,
+			 struct rf_source **ret_source);
 
 /* NULL is a no-op. */
 void rf_source_close(struct rf_source *s);

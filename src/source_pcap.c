@@ -365,10 +365,14 @@ int rf_source_open(const char *spec, const struct rf_source_opts *opts,
 
 	if (file)
 		return rf_source_pcap_open(file, opts, ret_source);
-	if (!strncmp(spec, "afpacket:", 9))
-		return rf_source_afpacket_open(spec + 9, opts, ret_source);
+	if (!strncmp(spec, RF_SOURCE_AFPACKET, strlen(RF_SOURCE_AFPACKET)))
+		return rf_source_afpacket_open(spec + strlen(RF_SOURCE_AFPACKET), opts, ret_source);
+	if (!strncmp(spec, RF_SOURCE_AFXDP, strlen(RF_SOURCE_AFXDP)))
+		return rf_source_afxdp_open(spec, opts, ret_source);
 	if (strchr(spec, ':')) {
-		rf_err("unknown source '%s' (IFACE, afpacket:IFACE or pcap:FILE)", spec);
+		rf_err("unknown source '%s' (IFACE, afpacket:IFACE, afxdp:IFACE[@QUEUE] or "
+		       "pcap:FILE)",
+		       spec);
 		return -EINVAL;
 	}
 	return rf_source_afpacket_open(spec, opts, ret_source);

@@ -37,7 +37,7 @@ done
 for f in bin/ringfan include/ringfan/ringfan.h "$libdir/libringfan.so.0" \
 	"$libdir/libringfan.so" "$libdir/pkgconfig/libringfan.pc" lib/systemd/system/ringfan@.service \
 	lib/sysusers.d/ringfan.conf lib/tmpfiles.d/ringfan.conf \
-	share/doc/ringfan/examples/cluster.conf.example \
+	share/doc/ringfan/examples/cluster.conf.example share/doc/ringfan/examples/afxdp.conf \
 	share/man/man1/ringfan.1 share/man/man1/ringfan-balance.1 share/man/man3/libringfan.3; do
 	[ -e "$dest$prefix/$f" ] || fail "not installed: $prefix/$f"
 done

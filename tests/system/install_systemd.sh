@@ -7,7 +7,9 @@
 # config, copied as is, on interfaces named as in it, inside the unit's
 # sandbox. The balancer drops to its user with only the unit's bounding
 # set, sees a read-only system, captures, re-emits queue 4 and serves a
-# consumer; `systemctl stop` stops it. Skips where
+# consumer; `systemctl stop` stops it. Then an afxdp source with the shipped
+# drop-in (the container gets CAP_BPF and the bpf system call, as a host's
+# systemd has them). Skips where
 # systemd-nspawn is missing or cannot boot a container.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -33,6 +35,7 @@ Requires=basic.target
 After=basic.target
 EOF
 systemd-nspawn --quiet --register=no --keep-unit --console=read-only --machine=$machine -D / \
+	--capability=CAP_BPF --system-call-filter=bpf \
 	--volatile=yes --private-network --overlay="/etc:$TMP/etc:/etc" \
 	--bind-ro="$dest$prefix:$prefix" -b systemd.unit=rftest.target >"$TMP/boot.log" 2>&1 &
 nspawn=$!
@@ -128,3 +131,42 @@ check_eq "$(stat_of queue.4.enqueued)" $n "packets enqueued for queue 4"
 in_ct pkill -INT -x tcpdump
 wait_until 10 grep -q 'packets captured' "$TMP/tcpdump.err"
 check_eq "$(in_ct tcpdump -r /tmp/ids.pcap 2>/dev/null | wc -l)" $n "packets re-emitted on veth-ids"
+
+# An afxdp source under the unit: refused without the shipped drop-in
+# (examples/afxdp.conf); with it, it captures; killed, it leaves no XDP
+# program on the interface, and systemd's restart captures again.
+# 2 MiB of frame memory: the container's systemd may not lock more (its own
+# RLIMIT_MEMLOCK; a host's PID 1 raises it to the unit's LimitMEMLOCK=infinity).
+printf 'interface afxdp:eth1\ndisable-offloads\ncapture-ring-size 2M\ncluster 98\nqueues 1\nuser ringfan\n' \
+	>"$dest$prefix/etc/ringfan/cluster-98.conf"
+journal98() { in_ct journalctl -u ringfan@98 --no-pager -q -n 20 2>&1 || true; }
+stat98() { in_ct awk -F': ' -v k="$1" '$1 == k { print $2 }' "$qdir/98.stats" 2>/dev/null || true; }
+stat98_is() { [ "$(stat98 "$1")" == "$2" ]; }
+xdp_on_eth1() { in_ct ip link show eth1 | grep -q 'prog/xdp'; }
+# Without the drop-in, the unit's sandbox refuses the BPF system call.
+in_ct systemctl start ringfan@98
+refused() { journal98 | grep -q "cannot capture on interface 'eth1' with afxdp:eth1: permission denied"; }
+wait_until 10 refused
+in_ct systemctl stop ringfan@98
+info "ok: without the drop-in: $(journal98 | grep -m1 -o 'cannot capture.*')"
+in_ct mkdir -p /etc/systemd/system/ringfan@98.service.d
+in_ct cp $prefix/share/doc/ringfan/examples/afxdp.conf /etc/systemd/system/ringfan@98.service.d/
+in_ct systemctl daemon-reload
+in_ct systemctl start ringfan@98 || fail "systemctl start ringfan@98: $(journal98)"
+wait_until 10 stat98_is state running
+xdp_on_eth1 || fail "no XDP program on eth1: $(journal98)"
+nsenter -t "$init" -n tcpreplay -q -i wire1 "$TMP/in.pcap" >"$TMP/replay.log" 2>&1 ||
+	fail "tcpreplay on wire1 failed: $(cat "$TMP/replay.log")"
+wait_until 10 stat98_is total.received 400
+info "ok: ringfan@98 captured 400 packets with afxdp:eth1 under the unit's sandbox"
+pid98=$(in_ct systemctl show -P MainPID ringfan@98)
+in_ct systemctl kill -s KILL ringfan@98
+# RestartSec=2: the program is gone before systemd starts the next balancer.
+gone98() { ! xdp_on_eth1 && ! in_ct kill -0 "$pid98" 2>/dev/null; }
+wait_until 2 gone98
+info "ok: killed, ringfan@98 left no XDP program on eth1"
+restarted() { [ "$(in_ct systemctl show -P MainPID ringfan@98)" -gt 0 ] && stat98_is state running && xdp_on_eth1; }
+wait_until 10 restarted
+in_ct systemctl stop ringfan@98 || fail "systemctl stop ringfan@98: $(journal98)"
+xdp_on_eth1 && fail "an XDP program is left on eth1 after systemctl stop"
+info "ok: restarted by systemd, it captured again; stopped, it left nothing"
