@@ -15,7 +15,9 @@ rate=60000
 qs=(62@0 62@1 62@2 62@3)
 hostile=${qs[3]}
 
-"$QSTRESS" produce --records "$records" --rate $rate --min 60 --max 1500 --ring-size $((32 << 20)) \
+# 128 MiB rings hold about 4 s of a queue: a consumer starved of CPU for a
+# while (a sanitizer build on a busy machine) must not turn into drops.
+"$QSTRESS" produce --records "$records" --rate $rate --min 60 --max 1500 --ring-size $((128 << 20)) \
 	"${qs[@]}" >"$TMP/prod" &
 prod=$!
 bg_pid $prod
