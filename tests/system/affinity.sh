@@ -38,16 +38,24 @@ else
 fi
 
 mkdir -p "$TMP/out"
-for cap in "${caps[@]}"; do
-	name=$(basename "$cap")
-	tshark -r "$cap" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
+# One capture through tshark and explain in every mode; one capture per core at once.
+dissect() { # capture
+	local name m
+	name=$(basename "$1")
+	tshark -r "$1" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
 		-T fields -E occurrence=a -E aggregator=, "${targs[@]}" \
-		>"$TMP/out/$name.tsv" 2>/dev/null || fail "tshark cannot read $name"
+		>"$TMP/out/$name.tsv" 2>/dev/null || { echo "tshark cannot read $name" >"$TMP/$name.fail"; return; }
 	for m in "${MODES[@]}"; do
-		"$RINGFAN" explain -m "$m" -n 7 --json "$cap" >"$TMP/out/$name.$m.json" \
-			2>"$TMP/out/$name.$m.err" || fail "explain -m $m failed on $name"
+		"$RINGFAN" explain -m "$m" -n 7 --json "$1" >"$TMP/out/$name.$m.json" \
+			2>"$TMP/out/$name.$m.err" || echo "explain -m $m failed on $name" >"$TMP/$name.fail"
 	done
+}
+for cap in "${caps[@]}"; do
+	while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+	dissect "$cap" &
 done
+wait
+! ls "$TMP"/*.fail >/dev/null 2>&1 || fail "$(cat "$TMP"/*.fail | head -3)"
 info "ran ${#MODES[@]} modes over ${#caps[@]} captures"
 
 /usr/bin/python3 - "$TMP/out" "${MODES[*]}" "${FIELDS[@]}" <<'EOF'

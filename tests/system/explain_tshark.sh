@@ -37,19 +37,28 @@ for f in "${FIELDS[@]}"; do targs+=(-e "$f"); done
 "$RINGFAN" gen -q -o "$TMP/gen-encap.pcap" --flows 200 --packets 3000 --seed 5 --ipv6 25 \
 	--frag 10 --vlan 10 --pppoe 20 --fabricpath 20 --capwap 30 --arp 60 ||
 	fail "ringfan gen failed"
+# One capture through tshark and explain (both modes); several at once, one per core.
+dissect() { # capture
+	local name
+	name=$(basename "$1")
+	tshark -r "$1" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
+		-T fields -E occurrence=a -E aggregator=, "${targs[@]}" \
+		>"$TMP/$name.tsv" 2>/dev/null || { echo "tshark cannot read $name" >"$TMP/$name.fail"; return; }
+	"$RINGFAN" explain -m 5tuple -n 7 --json "$1" >"$TMP/$name.outer.json" 2>/dev/null ||
+		echo "explain -m 5tuple failed on $name" >"$TMP/$name.fail"
+	"$RINGFAN" explain -m inner-5tuple -n 7 --json "$1" >"$TMP/$name.inner.json" 2>/dev/null ||
+		echo "explain -m inner-5tuple failed on $name" >"$TMP/$name.fail"
+}
 n=0
+jobs_max=$(nproc)
 for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng "$TMP/gen-encap.pcap"; do
 	[ -f "$cap" ] || continue
-	name=$(basename "$cap")
-	tshark -r "$cap" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
-		-T fields -E occurrence=a -E aggregator=, "${targs[@]}" \
-		>"$TMP/$name.tsv" 2>/dev/null || fail "tshark cannot read $name"
-	"$RINGFAN" explain -m 5tuple -n 7 --json "$cap" >"$TMP/$name.outer.json" 2>/dev/null ||
-		fail "explain -m 5tuple failed on $name"
-	"$RINGFAN" explain -m inner-5tuple -n 7 --json "$cap" >"$TMP/$name.inner.json" 2>/dev/null ||
-		fail "explain -m inner-5tuple failed on $name"
+	while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+	dissect "$cap" &
 	n=$((n + 1))
 done
+wait
+! ls "$TMP"/*.fail >/dev/null 2>&1 || fail "$(cat "$TMP"/*.fail | head -3)"
 info "dissected $n captures with tshark and ringfan"
 
 /usr/bin/python3 - "$TMP" "${FIELDS[@]}" <<'EOF'
