@@ -578,13 +578,17 @@ static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
 /*
  * After "gone": a producer is back on our generation. It takes the lock
  * first and counts itself in producer_starts after: waiting for both keeps
- * check_producer() from counting the same return a second time.
+ * check_producer() from counting the same return a second time. One that
+ * came, published and went (finished or not) between two looks was back
+ * all the same: what it left is read.
  */
 static bool producer_back(struct rf_consumer *c)
 {
 	uint32_t starts = atomic_load_explicit(&c->m->hdr->producer_starts, memory_order_relaxed);
 
-	if (!c->gone || starts == c->starts_seen || !producer_here(c))
+	if (!c->gone || starts == c->starts_seen)
+		return false;
+	if (!producer_here(c) && !has_news(c))
 		return false;
 	c->starts_seen = starts;
 	c->next_liveness_ns = rf_mono_ns() + RF_LIVENESS_NS;
