@@ -91,6 +91,7 @@ kill -9 $feeder
 wait_until 10 grep -q "ringfan: queue 56@0: producer gone; waiting for it to come back" "$TMP/gone.err"
 alive $reader || fail "the reader ended when the producer went away: $(cat "$TMP/gone.err")"
 feed 56@0 "$PCAPS/smtp.pcap" --lossless # resumes the queue, then ends the run
+timeout 20 tail --pid=$reader -f /dev/null || fail "the reader did not end after the producer finished the run"
 wait $reader || fail "the reader failed after the producer came back: $(cat "$TMP/gone.err")"
 grep -q "ringfan: queue 56@0: producer is back" "$TMP/gone.err" || fail "no 'back': $(cat "$TMP/gone.err")"
 grep -q "ringfan: queue 56@0: end of the run" "$TMP/gone.err" || fail "no 'end': $(cat "$TMP/gone.err")"
