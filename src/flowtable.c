@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Flow table: buckets of RF_FT_WAYS entries (two cache lines), indexed by
+ * the low bits of the flow hash (the queue pick uses the high bits).
+ */
+#include "flowtable.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define E_USED	  0x01
+#define E_CLOSING 0x02 /* TCP FIN or RST seen: expires after close_ns */
+#define E_SHUNTED 0x04 /* reached the cut-off (counted once) */
+
+_Static_assert(sizeof(struct rf_ft_entry) == 32, "two entries per cache line");
+
+struct rf_ft {
+	struct rf_ft_entry *e; /* n_buckets * RF_FT_WAYS */
+	uint32_t mask;	       /* n_buckets - 1 */
+	uint32_t sweep;	       /* next bucket to sweep */
+	uint64_t idle_ns, close_ns;
+	uint64_t shunt_packets, shunt_bytes;
+	uint64_t now; /* newest timestamp seen */
+	struct rf_ft_stats s;
+};
+
+int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
+{
+	struct rf_ft *t;
+	uint32_t n = RF_FT_WAYS;
+
+	if (!o || !o->entries || o->entries > RF_FT_MAX_ENTRIES)
+		return -EINVAL;
+	while (n < o->entries)
+		n <<= 1;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->e = aligned_alloc(64, (size_t)n * sizeof(*t->e));
+	if (!t->e) {
+		free(t);
+		return -ENOMEM;
+	}
+	memset(t->e, 0, (size_t)n * sizeof(*t->e));
+	t->mask = n / RF_FT_WAYS - 1;
+	t->idle_ns = o->idle_ns ? o->idle_ns : RF_FT_DEFAULT_IDLE_NS;
+	t->close_ns = o->close_ns ? o->close_ns : RF_FT_DEFAULT_CLOSE_NS;
+	t->shunt_packets = o->shunt_packets;
+	t->shunt_bytes = o->shunt_bytes;
+	t->s.entries = n;
+	*ret_table = t;
+	return 0;
+}
+
+void rf_ft_free(struct rf_ft *t)
+{
+	if (!t)
+		return;
+	free(t->e);
+	free(t);
+}
+
+static inline struct rf_ft_entry *bucket(const struct rf_ft *t, uint32_t hash)
+{
+	return &t->e[(size_t)(hash & t->mask) * RF_FT_WAYS];
+}
+
+static inline bool expired(const struct rf_ft *t, const struct rf_ft_entry *e)
+{
+	uint64_t limit = e->flags & E_CLOSING ? t->close_ns : t->idle_ns;
+
+	return t->now > e->last_ns && t->now - e->last_ns >= limit;
+}
+
+static void remove_expired(struct rf_ft *t, struct rf_ft_entry *e)
+{
+	e->flags = 0;
+	t->s.expired++;
+	t->s.active--;
+}
+
+static void start(struct rf_ft *t, struct rf_ft_entry *e, uint32_t hash, uint64_t ts)
+{
+	memset(e, 0, sizeof(*e));
+	e->hash = hash;
+	e->flags = E_USED;
+	e->last_ns = ts;
+	t->s.created++;
+	t->s.active++;
+}
+
+/* A slot for a new flow in bucket b: free, expired, or evicted; NULL: none. */
+static struct rf_ft_entry *claim(struct rf_ft *t, struct rf_ft_entry *b)
+{
+	struct rf_ft_entry *free_slot = NULL, *oldest = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		struct rf_ft_entry *e = &b[i];
+
+		if (e->flags & E_USED && expired(t, e))
+			remove_expired(t, e);
+		if (!(e->flags & E_USED)) {
+			if (!free_slot)
+				free_slot = e;
+		} else if (!oldest || e->last_ns < oldest->last_ns) {
+			oldest = e;
+		}
+	}
+	if (free_slot)
+		return free_slot;
+	if (t->now - oldest->last_ns < RF_FT_EVICT_IDLE_NS || t->now < oldest->last_ns)
+		return NULL;
+	oldest->flags = 0;
+	t->s.evicted++;
+	t->s.active--;
+	return oldest;
+}
+
+/* Count the packet into its flow; true when it is past the cut-off. */
+static bool account(struct rf_ft *t, struct rf_ft_entry *e, uint32_t wirelen)
+{
+	bool shunt = (t->shunt_packets && e->packets >= t->shunt_packets) ||
+		     (t->shunt_bytes && e->bytes >= t->shunt_bytes);
+
+	if (e->packets != UINT32_MAX)
+		e->packets++;
+	e->bytes += wirelen;
+	if (shunt) {
+		t->s.shunted++;
+		if (!(e->flags & E_SHUNTED)) {
+			e->flags |= E_SHUNTED;
+			t->s.shunted_flows++;
+		}
+	}
+	return shunt;
+}
+
+static inline uint8_t close_flags(uint8_t tcp_flags)
+{
+	return tcp_flags & (RF_FT_TCP_FIN | RF_FT_TCP_RST) ? E_CLOSING : 0;
+}
+
+/* A SYN without ACK on a closed flow: its ports were reused by a new connection. */
+static inline bool reopened(const struct rf_ft_entry *e, uint8_t tcp_flags)
+{
+	return e->flags & E_CLOSING &&
+	       (tcp_flags & (RF_FT_TCP_SYN | RF_FT_TCP_ACK)) == RF_FT_TCP_SYN;
+}
+
+int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+		 uint8_t tcp_flags, struct rf_ft_entry **ret_entry)
+{
+	struct rf_ft_entry *b = bucket(t, hash), *e;
+	unsigned int i;
+	int verdict = RF_FT_FOUND;
+
+	if (ts_ns > t->now)
+		t->now = ts_ns;
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		e = &b[i];
+		if (e->hash != hash || !(e->flags & E_USED))
+			continue;
+		if (!expired(t, e) && !reopened(e, tcp_flags))
+			goto found;
+		remove_expired(t, e);
+		break;
+	}
+	e = claim(t, b);
+	if (!e) {
+		t->s.fallback++;
+		*ret_entry = NULL;
+		return RF_FT_FALLBACK;
+	}
+	start(t, e, hash, ts_ns);
+	verdict = RF_FT_NEW;
+found:
+	if (ts_ns > e->last_ns)
+		e->last_ns = ts_ns;
+	e->flags |= close_flags(tcp_flags);
+	*ret_entry = e;
+	if (account(t, e, wirelen))
+		return RF_FT_SHUNT;
+	return verdict;
+}
+
+const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash)
+{
+	const struct rf_ft_entry *b = bucket(t, hash);
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_WAYS; i++)
+		if (b[i].hash == hash && b[i].flags & E_USED && !expired(t, &b[i]))
+			return &b[i];
+	return NULL;
+}
+
+void rf_ft_sweep(struct rf_ft *t, uint64_t now_ns, uint32_t n)
+{
+	unsigned int i;
+
+	if (now_ns > t->now)
+		t->now = now_ns;
+	for (; n; n--) {
+		struct rf_ft_entry *b = &t->e[(size_t)t->sweep * RF_FT_WAYS];
+
+		for (i = 0; i < RF_FT_WAYS; i++)
+			if (b[i].flags & E_USED && expired(t, &b[i]))
+				remove_expired(t, &b[i]);
+		t->sweep = (t->sweep + 1) & t->mask;
+	}
+}
+
+uint64_t rf_ft_now(const struct rf_ft *t)
+{
+	return t->now;
+}
+
+void rf_ft_get_stats(const struct rf_ft *t, struct rf_ft_stats *ret_stats)
+{
+	*ret_stats = t->s;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The flow table of one group (--flow-table): which queue each live flow
+ * went to, how much of it went there, and whether the rest is shunted.
+ *
+ * A flow is what the group's mode hashes alike: the table is keyed by the
+ * packet's flow hash (rf_flow_hash() / rf_flow_classify(), after
+ * rf_hash_reseed()), so both directions share one entry and fragments and
+ * tunnels are keyed as the mode keys them, without decoding anything again.
+ * Two flows whose 32-bit hashes are equal share one entry: they already share
+ * a queue under the hash, and here they also share the shunt counts.
+ *
+ * Memory: entries are allocated by rf_ft_new() (a power of two, in buckets of
+ * RF_FT_WAYS); nothing per packet allocates. The clock is the packets'
+ * timestamps (the newest seen), as in the fragment table: an entry not seen
+ * for idle_ns expires, a TCP flow that sent FIN or RST expires after close_ns
+ * (not at once, so that its last packets are still known). A new flow whose
+ * bucket is full takes the slot of the least recently seen flow when that one
+ * was idle for at least RF_FT_EVICT_IDLE_NS (counted: evicted); otherwise it
+ * is not recorded and is placed by the hash (counted: fallback). So a flow
+ * can change queue only after it was counted as evicted.
+ *
+ * Not thread-safe: one table per group, used by the balancer thread.
+ */
+#ifndef RINGFAN_FLOWTABLE_H
+#define RINGFAN_FLOWTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RF_FT_WAYS	       4		    /* entries per bucket */
+#define RF_FT_DEFAULT_ENTRIES  (1u << 20)	    /* per group, when an option needs a table */
+#define RF_FT_MAX_ENTRIES      (1u << 26)	    /* 64 Mi entries: 2 GiB per group */
+#define RF_FT_DEFAULT_IDLE_NS  (60ull * 1000000000) /* an entry unseen this long expires */
+#define RF_FT_DEFAULT_CLOSE_NS (2ull * 1000000000)  /* after a TCP FIN or RST */
+#define RF_FT_EVICT_IDLE_NS    (1ull * 1000000000)  /* a flow idle this long may be evicted */
+
+/* TCP flags the table looks at (the byte at offset 13 of the TCP header). */
+#define RF_FT_TCP_FIN 0x01
+#define RF_FT_TCP_SYN 0x02
+#define RF_FT_TCP_RST 0x04
+#define RF_FT_TCP_ACK 0x10
+
+struct rf_ft_opts {
+	size_t sz;		/* sizeof(struct rf_ft_opts) */
+	uint32_t entries;	/* rounded up to a power of two, at least RF_FT_WAYS */
+	uint64_t idle_ns;	/* 0: RF_FT_DEFAULT_IDLE_NS */
+	uint64_t close_ns;	/* 0: RF_FT_DEFAULT_CLOSE_NS */
+	uint64_t shunt_packets; /* deliver a flow's first N packets, shunt the rest; 0: all */
+	uint64_t shunt_bytes;	/* deliver until B wire bytes of it went; 0: all */
+};
+
+/* One flow. The caller sets queue when rf_ft_lookup() says RF_FT_NEW. */
+struct rf_ft_entry {
+	uint32_t hash;
+	uint16_t queue; /* index within the group */
+	uint8_t flags;	/* RF_FT_E_* (internal) */
+	uint8_t pad;
+	uint32_t packets; /* saturating */
+	uint32_t pad2;
+	uint64_t bytes;
+	uint64_t last_ns; /* timestamp of its newest packet */
+};
+
+enum rf_ft_verdict {
+	RF_FT_FOUND = 0,    /* a known flow, to be delivered to entry->queue */
+	RF_FT_NEW = 1,	    /* a new flow: the caller places it and sets entry->queue */
+	RF_FT_SHUNT = 2,    /* past the shunt cut-off: not to be enqueued (entry->queue: where) */
+	RF_FT_FALLBACK = 3, /* not recorded (bucket full of live flows): place by the hash */
+};
+
+/* Counters; never reset. active = created - expired - evicted. */
+struct rf_ft_stats {
+	uint64_t entries; /* capacity */
+	uint64_t active;
+	uint64_t created;
+	uint64_t expired;	/* idle or closed entries removed */
+	uint64_t evicted;	/* idle-but-not-expired entries replaced by a new flow */
+	uint64_t fallback;	/* packets placed by the hash: no slot for their flow */
+	uint64_t shunted;	/* packets shunted */
+	uint64_t shunted_flows; /* flows that reached the cut-off */
+};
+
+struct rf_ft;
+
+/* 0 and *ret_table, or -EINVAL (entries 0 or too many) / -ENOMEM. */
+int rf_ft_new(const struct rf_ft_opts *opts, struct rf_ft **ret_table);
+
+/* Free; accepts NULL. */
+void rf_ft_free(struct rf_ft *t);
+
+/*
+ * The flow of a packet of hash hash, at ts_ns, of wirelen bytes, with TCP
+ * flags tcp_flags (0 when not TCP or unknown). Counts the packet into its
+ * flow and returns an rf_ft_verdict; *ret_entry is the flow's entry (NULL
+ * with RF_FT_FALLBACK), valid until the next call.
+ */
+int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+		 uint8_t tcp_flags, struct rf_ft_entry **ret_entry);
+
+/*
+ * The entry of a flow without counting a packet (for explaining), or NULL.
+ */
+const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash);
+
+/*
+ * Remove expired entries of up to n buckets (a sweep that goes round the
+ * table across calls), at now_ns on the packets' clock.
+ */
+void rf_ft_sweep(struct rf_ft *t, uint64_t now_ns, uint32_t n);
+
+/* The newest packet timestamp seen (the table's clock). */
+uint64_t rf_ft_now(const struct rf_ft *t);
+
+void rf_ft_get_stats(const struct rf_ft *t, struct rf_ft_stats *ret_stats);
+
+#endif
