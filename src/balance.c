@@ -128,6 +128,7 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	rf_pipeline_get_queue_counters(b->pl, i, &pc);
 	q->filtered = pc.filtered;
 	q->deduplicated = pc.deduplicated;
+	q->shunted = pc.shunted;
 	rf_producer_info(b->producers[i], &info, sizeof(info));
 	q->ring_size = info.ring_size;
 	q->generation = info.generation;
@@ -152,6 +153,19 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	q->backlog_bytes = info.backlog_bytes;
 }
 
+static void snap_table(struct balancer *b, struct rf_stats_group *gr, unsigned int g)
+{
+	struct rf_ft_stats fs;
+
+	gr->flow_table = rf_pipeline_get_table_stats(b->pl, g, &fs) ? fs.entries : 0;
+	gr->flows_active = fs.active;
+	gr->flows_created = fs.created;
+	gr->flows_expired = fs.expired;
+	gr->flows_evicted = fs.evicted;
+	gr->flows_shunted = fs.shunted_flows;
+	gr->flow_fallback = fs.fallback;
+}
+
 static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
 {
 	struct rf_pipeline_counters pc;
@@ -164,6 +178,7 @@ static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
 		s->groups[g].first_queue = q;
 		s->groups[g].queues = b->cfg->group_queues[g];
 		s->groups[g].received = pc.group_received[g];
+		snap_table(b, &s->groups[g], g);
 		for (i = 0; i < b->cfg->group_queues[g]; i++, q++) {
 			s->queues[q].group = g;
 			snap_queue(b, &s->queues[q], q);
@@ -705,8 +720,26 @@ static int create_queues(struct balancer *b)
 	return 0;
 }
 
+/* Each group's flow table and shunt cut-offs (its first queue's rules: they are per group). */
+static void group_opts_of(const struct rf_config *cfg, struct rf_pipeline_group_opts *go)
+{
+	const struct rf_cfg_rule *ru;
+	uint32_t first = 0;
+	unsigned int g;
+
+	for (g = 0; g < cfg->n_groups; first += cfg->group_queues[g], g++) {
+		memset(&go[g], 0, sizeof(go[g]));
+		go[g].flow_table = rf_config_flow_table(cfg);
+		if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_PACKETS, first)))
+			go[g].shunt_packets = ru->value;
+		if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_BYTES, first)))
+			go[g].shunt_bytes = ru->value;
+	}
+}
+
 static int make_pipeline(struct balancer *b)
 {
+	struct rf_pipeline_group_opts go[RF_CFG_MAX_GROUPS];
 	struct rf_pipeline_opts po = {
 		.mode = (enum rf_mode)b->cfg->mode,
 		.n_groups = b->cfg->n_groups,
@@ -715,10 +748,14 @@ static int make_pipeline(struct balancer *b)
 		.ring_size = b->cfg->ring_size,
 		.hash_seed = b->cfg->hash_seed,
 		.queue_opts = b->qopts,
+		.group_opts = go,
 		.tick = wait_tick,
 		.tick_arg = b,
 	};
-	int r = rf_pipeline_new(&po, &b->pl);
+	int r;
+
+	group_opts_of(b->cfg, go);
+	r = rf_pipeline_new(&po, &b->pl);
 
 	if (r)
 		rf_err("cannot set up the packet path: %s", strerror(-r));

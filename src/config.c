@@ -12,6 +12,7 @@
 #include "broker.h"
 #include "cluster.h"
 #include "flow.h"
+#include "flowtable.h"
 #include "metrics.h"
 #include "source.h"
 #include "thread.h"
@@ -51,6 +52,9 @@ enum opt_id {
 	OPT_DEDUP,
 	OPT_HASH_SEED,
 	OPT_XDP_MODE,
+	OPT_FLOW_TABLE,
+	OPT_SHUNT_PACKETS,
+	OPT_SHUNT_BYTES,
 };
 
 static const struct opt_desc opts[] = {
@@ -74,6 +78,13 @@ static const struct opt_desc opts[] = {
 	 "drop copies of a packet seen within USEC microseconds (0: off)"},
 	{OPT_HASH_SEED, "hash-seed", "N",
 	 "mix N into the flow hash: a second stage of distribution splits again (default 0)"},
+	{OPT_FLOW_TABLE, "flow-table", "SIZE",
+	 "flows each group's table holds (e.g. 1M; off: the stateless hash; default 1M when "
+	 "shunting, else off)"},
+	{OPT_SHUNT_PACKETS, "shunt-packets", "[GROUP:]N",
+	 "deliver only the first N packets of each flow, count the rest as shunted (0: all)"},
+	{OPT_SHUNT_BYTES, "shunt-bytes", "[GROUP:]BYTES",
+	 "deliver each flow until BYTES of it went (k/M/G), count the rest as shunted (0: all)"},
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
@@ -554,6 +565,8 @@ static const char *const rule_names[RF_RULE__MAX] = {
 	[RF_RULE_SNAPLEN] = "snaplen",
 	[RF_RULE_STRIP] = "strip",
 	[RF_RULE_DEDUP] = "dedup",
+	[RF_RULE_SHUNT_PACKETS] = "shunt-packets",
+	[RF_RULE_SHUNT_BYTES] = "shunt-bytes",
 };
 
 const char *rf_config_rule_name(int kind)
@@ -608,6 +621,18 @@ static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, c
 		       "none)",
 		       where, arg);
 		return -EINVAL;
+	case RF_RULE_SHUNT_PACKETS:
+		if (!rf_parse_u64(val, 0, UINT32_MAX, &r->value))
+			return 0;
+		rf_err("%sbad --shunt-packets '%s' (packets, 1 to %u, or 0 for all)", where, arg,
+		       UINT32_MAX);
+		return -EINVAL;
+	case RF_RULE_SHUNT_BYTES:
+		if (!rf_parse_size(val, 0, UINT64_MAX / 2, &r->value))
+			return 0;
+		rf_err("%sbad --shunt-bytes '%s' (bytes, with k, M or G, or 0 for all)", where,
+		       arg);
+		return -EINVAL;
 	default:
 		if (!rf_parse_u64(val, 0, RF_DEDUP_MAX_US, &r->value))
 			return 0;
@@ -624,7 +649,8 @@ static int add_rule(struct rf_config *cfg, int kind, const char *arg, const char
 	struct rf_cfg_rule *r;
 
 	if (cfg->n_rules >= RF_CFG_MAX_RULES) {
-		rf_err("%stoo many --filter, --snaplen, --strip and --dedup options (at most %d)",
+		rf_err("%stoo many --filter, --snaplen, --strip, --dedup and --shunt-* options (at "
+		       "most %d)",
 		       where, RF_CFG_MAX_RULES);
 		return -EINVAL;
 	}
@@ -634,6 +660,14 @@ static int add_rule(struct rf_config *cfg, int kind, const char *arg, const char
 	if (colon && is_scope(arg, (size_t)(colon - arg))) {
 		memcpy(r->scope, arg, (size_t)(colon - arg));
 		val = colon + 1;
+	}
+	if ((kind == RF_RULE_SHUNT_PACKETS || kind == RF_RULE_SHUNT_BYTES) && r->scope[0] &&
+	    (r->scope[0] < 'A' || r->scope[0] > 'Z')) {
+		rf_err("%s--%s '%s': shunting is per group: the scope is a group letter (A:10), "
+		       "not "
+		       "queues",
+		       where, rule_names[kind], arg);
+		return -EINVAL;
 	}
 	if (kind != RF_RULE_FILTER && !*val) {
 		rf_err("%s--%s '%s' has no value", where, rule_names[kind], arg);
@@ -654,6 +688,22 @@ int rf_config_parse_hash_seed(const char *arg, uint32_t *ret, const char *where)
 		return -EINVAL;
 	}
 	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int set_flow_table(struct rf_config *cfg, const char *arg, const char *where)
+{
+	uint64_t v;
+
+	if (!strcmp(arg, "off"))
+		v = 0;
+	else if (rf_parse_size(arg, 0, RF_FT_MAX_ENTRIES, &v)) {
+		rf_err("%sbad --flow-table '%s' (flows per group, %u to %u, k/M suffixes, or off)",
+		       where, arg, RF_FT_WAYS, RF_FT_MAX_ENTRIES);
+		return -EINVAL;
+	}
+	cfg->flow_table = (uint32_t)v;
+	cfg->flow_table_given = true;
 	return 0;
 }
 
@@ -719,6 +769,12 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return add_rule(cfg, RF_RULE_STRIP, arg, where);
 	case OPT_DEDUP:
 		return add_rule(cfg, RF_RULE_DEDUP, arg, where);
+	case OPT_SHUNT_PACKETS:
+		return add_rule(cfg, RF_RULE_SHUNT_PACKETS, arg, where);
+	case OPT_SHUNT_BYTES:
+		return add_rule(cfg, RF_RULE_SHUNT_BYTES, arg, where);
+	case OPT_FLOW_TABLE:
+		return set_flow_table(cfg, arg, where);
 	case OPT_HASH_SEED:
 		return rf_config_parse_hash_seed(arg, &cfg->hash_seed, where);
 	case OPT_XDP_MODE:
@@ -951,6 +1007,45 @@ static bool is_file_split(const struct rf_config *cfg)
 	return true;
 }
 
+static bool needs_flow_table(const struct rf_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_rules; i++)
+		if ((cfg->rules[i].kind == RF_RULE_SHUNT_PACKETS ||
+		     cfg->rules[i].kind == RF_RULE_SHUNT_BYTES) &&
+		    cfg->rules[i].value)
+			return true;
+	return false;
+}
+
+uint32_t rf_config_flow_table(const struct rf_config *cfg)
+{
+	if (cfg->flow_table_given)
+		return cfg->flow_table;
+	return needs_flow_table(cfg) ? RF_FT_DEFAULT_ENTRIES : 0;
+}
+
+/* A flow table needs flows: a hashing mode, and a size when shunting asks for one. */
+static int check_flow_table(const struct rf_config *cfg)
+{
+	bool need = needs_flow_table(cfg);
+
+	if (cfg->flow_table_given && !cfg->flow_table && need) {
+		rf_err("--shunt-packets and --shunt-bytes count each flow's packets in the flow "
+		       "table: give --flow-table a size (e.g. 1M), not off");
+		return -EINVAL;
+	}
+	if ((cfg->mode == RF_MODE_RR || cfg->mode == RF_MODE_FANOUT) &&
+	    (need || rf_config_flow_table(cfg))) {
+		rf_err("-m %s has no flows: --flow-table and shunting need a hashing mode (ip, "
+		       "5tuple, inner-ip, inner-5tuple, vlan, iface)",
+		       rf_mode_name((enum rf_mode)cfg->mode));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rf_config_validate(struct rf_config *cfg)
 {
 	unsigned int i;
@@ -962,7 +1057,8 @@ int rf_config_validate(struct rf_config *cfg)
 									    : "-n N");
 		return RF_EXIT_USAGE;
 	}
-	if (check_duplicate_sources(cfg) || check_cpus(cfg) || check_xdp_outgoing(cfg))
+	if (check_duplicate_sources(cfg) || check_cpus(cfg) || check_xdp_outgoing(cfg) ||
+	    check_flow_table(cfg))
 		return RF_EXIT_USAGE;
 	if (cfg->print_stats && cfg->daemon && !cfg->log_file[0]) {
 		rf_err("-p with -d prints nowhere (a daemon has no terminal): add -l FILE to write "

@@ -58,6 +58,9 @@ enum rf_cfg_rule_kind {
 	RF_RULE_SNAPLEN, /* value: bytes delivered of each packet (0: all) */
 	RF_RULE_STRIP,	 /* value: RF_STRIP_* of broker.h (0: nothing) */
 	RF_RULE_DEDUP,	 /* value: window in microseconds (0: off) */
+	/* Per group (SCOPE: a group letter or none), with a flow table: */
+	RF_RULE_SHUNT_PACKETS, /* value: packets of a flow delivered, the rest shunted (0: all) */
+	RF_RULE_SHUNT_BYTES,   /* value: wire bytes of a flow delivered (0: all) */
 	RF_RULE__MAX
 };
 
@@ -106,6 +109,9 @@ struct rf_config {
 	struct rf_cpus cpu;	    /* -g: the balancer thread's CPU */
 	struct rf_cpus egress_cpus; /* --egress-cpus: one per egress thread, in queue order */
 	uint32_t hash_seed;	    /* 0: the plain flow hash */
+	/* --flow-table: entries per group; 0 with flow_table_given: off */
+	uint32_t flow_table;
+	bool flow_table_given;
 	struct rf_cfg_rule rules[RF_CFG_MAX_RULES];
 	unsigned int n_rules;
 };
@@ -138,6 +144,12 @@ const struct rf_cfg_rule *rf_config_rule(const struct rf_config *cfg, int kind, 
 
 /* The option name of a rule kind ("filter", "snaplen", ...). */
 const char *rf_config_rule_name(int kind);
+
+/*
+ * Entries of each group's flow table: --flow-table, else RF_FT_DEFAULT_ENTRIES
+ * when an option needs a table (--shunt-*), else 0 (no table: the stateless hash).
+ */
+uint32_t rf_config_flow_table(const struct rf_config *cfg);
 
 /* The --access rule for queue q (the last one given that covers it), or NULL. */
 const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q);

@@ -13,8 +13,11 @@ struct pl_group {
 	uint32_t first; /* its first queue */
 	uint32_t count;
 	uint64_t rr;
-	bool treated; /* a queue of the group filters, de-duplicates, strips or slices */
+	bool treated;	  /* a queue of the group filters, de-duplicates, strips or slices */
+	struct rf_ft *ft; /* flow table; NULL: the stateless hash */
 };
+
+#define PL_SHUNTED UINT32_MAX /* pl_pick_flow(): the packet is not enqueued */
 
 /* A queue's treatment and what it kept out. */
 struct pl_queue {
@@ -29,7 +32,10 @@ struct rf_pipeline {
 	bool stopping;		/* tick asked to stop: never wait again */
 	bool redecode;		/* released fragments are decoded again (strip, dedup need it) */
 	bool treated;		/* some group is (pl_group.treated) */
-	bool seeded_or_treated; /* hash_seed or treated: one test per packet for both */
+	bool tables;		/* some group has a flow table */
+	bool tcp_close;		/* flows are connections: TCP FIN/RST close their entries */
+	bool inner;		/* the mode keys the innermost IP header */
+	bool seeded_or_treated; /* hash_seed, treated or tables: one test per packet for all */
 	uint32_t hash_seed;
 	unsigned int n_groups;
 	struct pl_group groups[RF_PIPELINE_MAX_GROUPS];
@@ -43,6 +49,7 @@ struct rf_pipeline {
 	struct rf_flow *flow;
 	struct rf_dedup *dedup; /* NULL: no queue de-duplicates */
 	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
+	uint64_t *shunted;	/* per queue, when some group has a flow table */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
@@ -59,6 +66,7 @@ struct pl_pkt {
 	uint64_t dup_age; /* RF_DEDUP_NOT_SEEN: not a copy */
 	const struct rf_filter *filter;
 	bool match;
+	uint8_t tcp_flags;  /* of the packet's flow's TCP header (tcp_close modes), else 0 */
 	unsigned int strip; /* 0: nothing stripped yet */
 	struct rf_frame stripped;
 };
@@ -105,7 +113,7 @@ static void pl_mark_treated(struct rf_pipeline *pl)
 			gr->treated = gr->treated || treats(&pl->queues[q].o);
 		pl->treated = pl->treated || gr->treated;
 	}
-	pl->seeded_or_treated = pl->treated || pl->hash_seed;
+	pl->seeded_or_treated = pl->treated || pl->hash_seed || pl->tables;
 }
 
 /* Per-queue treatments: tables and buffers for the ones asked for, made once. */
@@ -138,6 +146,36 @@ static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queu
 	return 0;
 }
 
+/* Flow tables of the groups that have one, made once. */
+static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_pipeline_group_opts *go)
+{
+	unsigned int g;
+	int r;
+
+	for (g = 0; go && g < pl->n_groups; g++) {
+		struct rf_ft_opts o = {
+			.sz = sizeof(o),
+			.entries = go[g].flow_table,
+			.shunt_packets = go[g].shunt_packets,
+			.shunt_bytes = go[g].shunt_bytes,
+		};
+
+		if (!go[g].flow_table)
+			continue;
+		if (pl->mode == RF_MODE_RR || pl->mode == RF_MODE_FANOUT)
+			return -EINVAL;
+		r = rf_ft_new(&o, &pl->groups[g].ft);
+		if (r)
+			return r;
+		pl->tables = true;
+	}
+	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
+		return -ENOMEM;
+	pl->tcp_close = pl->mode == RF_MODE_5TUPLE || pl->mode == RF_MODE_INNER_5TUPLE;
+	pl->inner = pl->mode == RF_MODE_INNER_IP || pl->mode == RF_MODE_INNER_5TUPLE;
+	return 0;
+}
+
 int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **ret_pipeline)
 {
 	struct rf_pipeline *pl;
@@ -166,6 +204,9 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	r = pl_setup_queues(pl, opts->queue_opts);
 	if (r)
 		goto fail;
+	r = pl_setup_tables(pl, opts->group_opts);
+	if (r)
+		goto fail;
 	pl_mark_treated(pl);
 	pl->wait_limit =
 		(uint32_t)(opts->ring_size / 4 > UINT32_MAX ? UINT32_MAX : opts->ring_size / 4);
@@ -180,8 +221,13 @@ fail:
 
 void rf_pipeline_free(struct rf_pipeline *pl)
 {
+	unsigned int g;
+
 	if (!pl)
 		return;
+	for (g = 0; g < pl->n_groups; g++)
+		rf_ft_free(pl->groups[g].ft);
+	free(pl->shunted);
 	rf_flow_free(pl->flow);
 	rf_dedup_free(pl->dedup);
 	free(pl->strip_buf);
@@ -308,33 +354,80 @@ static inline uint32_t pl_pick(const struct rf_pipeline *pl, struct pl_group *gr
 	return gr->first + rf_queue_pick(hash, gr->count);
 }
 
-/* Some group filters, de-duplicates, strips or slices: the packet goes through that. */
+/*
+ * The TCP flags of the header the mode keys (0: not TCP, not reached, or
+ * flows are not connections in this mode): FIN and RST close a table entry.
+ */
+static uint8_t pl_tcp_flags(const struct rf_pipeline *pl, const struct rf_packet *pkt,
+			    const struct rf_decoded *d)
+{
+	const struct rf_ip *ip;
+
+	if (!pl->tcp_close || !d || !d->n_ip)
+		return 0;
+	ip = &d->ip[pl->inner ? d->n_ip - 1 : 0];
+	if (ip->proto != 6 || !ip->l4_off || (uint32_t)ip->l4_off + 14 > pkt->caplen)
+		return 0;
+	return pkt->data[ip->l4_off + 13];
+}
+
+/* The queue of group gr (with a flow table) for a packet, or PL_SHUNTED. */
+static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const struct pl_pkt *x)
+{
+	const struct rf_packet *pkt = x->pkt;
+	struct rf_ft_entry *e;
+
+	switch (rf_ft_lookup(gr->ft, pkt->hash, pkt->ts_ns, pkt->wirelen, x->tcp_flags, &e)) {
+	case RF_FT_NEW:
+		e->queue = (uint16_t)rf_queue_pick(pkt->hash, gr->count);
+		/* fall through */
+	case RF_FT_FOUND:
+		return gr->first + e->queue;
+	case RF_FT_SHUNT:
+		pl->shunted[gr->first + e->queue]++;
+		return PL_SHUNTED;
+	default: /* not recorded: the hash, as without a table */
+		return pl_pick(pl, gr, pkt->hash);
+	}
+}
+
+/*
+ * Some group filters, de-duplicates, strips, slices or has a flow table:
+ * the packet goes through that.
+ */
 static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl,
 							  struct rf_packet *pkt,
 							  const struct rf_decoded *d, bool lossless)
 {
 	struct pl_pkt x = {.pkt = pkt, .d = d, .dup_age = RF_DEDUP_NOT_SEEN};
 	unsigned int g;
-	uint32_t i;
+	uint32_t i, q;
 
 	if (pl->dedup)
 		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
 					  pkt->ts_ns);
+	if (pl->tables)
+		x.tcp_flags = pl_tcp_flags(pl, pkt, d);
 	for (g = 0; g < pl->n_groups; g++) {
 		struct pl_group *gr = &pl->groups[g];
 
 		pl->c.group_received[g]++;
-		if (!gr->treated && pl->mode == RF_MODE_FANOUT) {
-			for (i = 0; i < gr->count; i++)
-				pl_enqueue(pl, gr->first + i, pkt, lossless);
-		} else if (!gr->treated) {
-			pl_enqueue(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
-		} else if (pl->mode == RF_MODE_FANOUT) {
-			for (i = 0; i < gr->count; i++)
-				pl_enqueue_treated(pl, gr->first + i, &x, lossless);
-		} else {
-			pl_enqueue_treated(pl, pl_pick(pl, gr, pkt->hash), &x, lossless);
+		if (pl->mode == RF_MODE_FANOUT) {
+			for (i = 0; i < gr->count; i++) {
+				if (gr->treated)
+					pl_enqueue_treated(pl, gr->first + i, &x, lossless);
+				else
+					pl_enqueue(pl, gr->first + i, pkt, lossless);
+			}
+			continue;
 		}
+		q = gr->ft ? pl_pick_flow(pl, gr, &x) : pl_pick(pl, gr, pkt->hash);
+		if (q == PL_SHUNTED)
+			continue;
+		if (gr->treated)
+			pl_enqueue_treated(pl, q, &x, lossless);
+		else
+			pl_enqueue(pl, q, pkt, lossless);
 	}
 }
 
@@ -352,7 +445,7 @@ static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const str
 	pl->c.dispatched++;
 	if (unlikely(pl->seeded_or_treated)) {
 		pkt->hash = rf_hash_reseed(pkt->hash, pl->hash_seed);
-		if (pl->treated) {
+		if (pl->treated || pl->tables) {
 			pl_dispatch_treated(pl, pkt, d, lossless);
 			return;
 		}
@@ -416,6 +509,16 @@ static bool pl_classify(struct rf_pipeline *pl, struct rf_packet *pkt, int linkt
 	return true;
 }
 
+/* Expired entries no packet comes back for: a few buckets per burst, round each table. */
+static void pl_sweep_tables(struct rf_pipeline *pl, unsigned int n)
+{
+	unsigned int g;
+
+	for (g = 0; g < pl->n_groups; g++)
+		if (pl->groups[g].ft)
+			rf_ft_sweep(pl->groups[g].ft, 0, n / 8 + 1);
+}
+
 void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n, int linktype,
 		       bool lossless)
 {
@@ -432,6 +535,8 @@ void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned 
 		if (pl->tie_fragments)
 			pl_drain_released(pl, lossless);
 	}
+	if (unlikely(pl->tables))
+		pl_sweep_tables(pl, n);
 	pl_publish_touched(pl);
 }
 
@@ -465,6 +570,7 @@ void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
 	static const struct rf_pipeline_queue_counters none;
 
 	*ret = pl->queues && q < pl->n_queues ? pl->queues[q].c : none;
+	ret->shunted = pl->shunted && q < pl->n_queues ? pl->shunted[q] : 0;
 }
 
 void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f)
@@ -478,4 +584,15 @@ void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret)
 {
 	rf_flow_get_stats(pl->flow, ret);
+}
+
+bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
+				 struct rf_ft_stats *ret)
+{
+	if (g >= pl->n_groups || !pl->groups[g].ft) {
+		memset(ret, 0, sizeof(*ret));
+		return false;
+	}
+	rf_ft_get_stats(pl->groups[g].ft, ret);
+	return true;
 }

@@ -16,6 +16,7 @@
 #include "broker.h"
 #include "decode.h"
 #include "flow.h"
+#include "flowtable.h"
 
 #define RF_PIPELINE_MAX_GROUPS 32
 
@@ -36,6 +37,17 @@ struct rf_pipeline_queue_opts {
 struct rf_pipeline_queue_counters {
 	uint64_t filtered;     /* did not match the queue's filter */
 	uint64_t deduplicated; /* copies of a packet seen within the window */
+	uint64_t shunted;      /* of flows on this queue, past their group's shunt cut-off */
+};
+
+/*
+ * A group's flow table (flowtable.h). All zero: none, the stateless hash
+ * (and no cost). Shunting needs a table.
+ */
+struct rf_pipeline_group_opts {
+	uint32_t flow_table; /* entries; 0: no table */
+	uint64_t shunt_packets;
+	uint64_t shunt_bytes;
 };
 
 struct rf_pipeline_opts {
@@ -47,6 +59,8 @@ struct rf_pipeline_opts {
 	uint32_t hash_seed; /* rf_hash_reseed(): 0 for the plain flow hash */
 	/* n_queues entries, or NULL: nothing done to any queue's packets. */
 	const struct rf_pipeline_queue_opts *queue_opts;
+	/* n_groups entries, or NULL: no group has a flow table. */
+	const struct rf_pipeline_group_opts *group_opts;
 	/*
 	 * Lossless sources: while queue `waiting` is full the pipeline waits for
 	 * its consumer, calling tick about every 100 ms (stats, signals). A
@@ -91,5 +105,9 @@ void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
  */
 void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f);
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret);
+
+/* Group g's flow table counters; false (ret zeroed) when it has no table. */
+bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
+				 struct rf_ft_stats *ret);
 
 #endif
