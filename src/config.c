@@ -55,6 +55,9 @@ enum opt_id {
 	OPT_FLOW_TABLE,
 	OPT_SHUNT_PACKETS,
 	OPT_SHUNT_BYTES,
+	OPT_PLACEMENT,
+	OPT_WEIGHTS,
+	OPT_FLOW_TIMEOUT,
 };
 
 static const struct opt_desc opts[] = {
@@ -81,10 +84,18 @@ static const struct opt_desc opts[] = {
 	{OPT_FLOW_TABLE, "flow-table", "SIZE",
 	 "flows each group's table holds (e.g. 1M; off: the stateless hash; default 1M when "
 	 "shunting, else off)"},
+	{OPT_FLOW_TIMEOUT, "flow-timeout", "IDLE[,CLOSED]",
+	 "seconds a flow stays in the flow table unseen (default 60), and after a TCP FIN or "
+	 "RST (default 5)"},
 	{OPT_SHUNT_PACKETS, "shunt-packets", "[GROUP:]N",
 	 "deliver only the first N packets of each flow, count the rest as shunted (0: all)"},
 	{OPT_SHUNT_BYTES, "shunt-bytes", "[GROUP:]BYTES",
 	 "deliver each flow until BYTES of it went (k/M/G), count the rest as shunted (0: all)"},
+	{OPT_PLACEMENT, "placement", "[GROUP:]HOW",
+	 "where new flows go: hash (default), weighted (--weights) or least-loaded (fewest "
+	 "recent packets; a flow stays)"},
+	{OPT_WEIGHTS, "weights", "[GROUP:]W,W..",
+	 "with --placement weighted: one weight per queue of the group (e.g. 2,1,1,1)"},
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
@@ -567,6 +578,8 @@ static const char *const rule_names[RF_RULE__MAX] = {
 	[RF_RULE_DEDUP] = "dedup",
 	[RF_RULE_SHUNT_PACKETS] = "shunt-packets",
 	[RF_RULE_SHUNT_BYTES] = "shunt-bytes",
+	[RF_RULE_PLACEMENT] = "placement",
+	[RF_RULE_WEIGHTS] = "weights",
 };
 
 const char *rf_config_rule_name(int kind)
@@ -595,6 +608,8 @@ static bool is_scope(const char *s, size_t len)
 /* The value of a rule, parsed by its kind. */
 static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, const char *where)
 {
+	uint32_t weights[RF_PLACE_BUCKETS];
+	enum rf_placement place;
 	unsigned int strip;
 
 	switch (r->kind) {
@@ -620,6 +635,24 @@ static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, c
 		rf_err("%sbad --strip '%s' (vlan, mpls, tunnel, a list such as vlan,tunnel, or "
 		       "none)",
 		       where, arg);
+		return -EINVAL;
+	case RF_RULE_PLACEMENT:
+		if (!rf_placement_parse(val, &place)) {
+			r->value = place;
+			return 0;
+		}
+		rf_err("%sbad --placement '%s' (hash, weighted or least-loaded)", where, arg);
+		return -EINVAL;
+	case RF_RULE_WEIGHTS:
+		if (strlen(val) < sizeof(r->text) &&
+		    rf_weights_parse(val, weights, RF_PLACE_BUCKETS) > 0) {
+			strcpy(r->text, val);
+			return 0;
+		}
+		rf_err("%sbad --weights '%s' (one weight per queue of the group, 0 to %d, not all "
+		       "0, "
+		       "e.g. 2,1,1,1)",
+		       where, arg, RF_PLACE_MAX_WEIGHT);
 		return -EINVAL;
 	case RF_RULE_SHUNT_PACKETS:
 		if (!rf_parse_u64(val, 0, UINT32_MAX, &r->value))
@@ -707,6 +740,28 @@ static int set_flow_table(struct rf_config *cfg, const char *arg, const char *wh
 	return 0;
 }
 
+/* --flow-timeout IDLE[,CLOSED] */
+static int set_flow_timeout(struct rf_config *cfg, const char *arg, const char *where)
+{
+	char buf[64], *comma;
+	uint64_t idle, closed = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	comma = strchr(buf, ',');
+	if (comma)
+		*comma++ = 0;
+	if (strlen(arg) >= sizeof(buf) || rf_parse_u64(buf, 1, RF_FT_MAX_IDLE_S, &idle) ||
+	    (comma && rf_parse_u64(comma, 1, RF_FT_MAX_IDLE_S, &closed))) {
+		rf_err("%sbad --flow-timeout '%s' (IDLE[,CLOSED] in seconds, 1 to %llu; e.g. "
+		       "60,5)",
+		       where, arg, (unsigned long long)RF_FT_MAX_IDLE_S);
+		return -EINVAL;
+	}
+	cfg->flow_idle_s = idle;
+	cfg->flow_closed_s = closed;
+	return 0;
+}
+
 /* Apply one option; where is "" or "FILE:LINE: " for messages. */
 static int apply(struct rf_config *cfg, int id, const char *arg, const char *where)
 {
@@ -775,6 +830,12 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return add_rule(cfg, RF_RULE_SHUNT_BYTES, arg, where);
 	case OPT_FLOW_TABLE:
 		return set_flow_table(cfg, arg, where);
+	case OPT_FLOW_TIMEOUT:
+		return set_flow_timeout(cfg, arg, where);
+	case OPT_PLACEMENT:
+		return add_rule(cfg, RF_RULE_PLACEMENT, arg, where);
+	case OPT_WEIGHTS:
+		return add_rule(cfg, RF_RULE_WEIGHTS, arg, where);
 	case OPT_HASH_SEED:
 		return rf_config_parse_hash_seed(arg, &cfg->hash_seed, where);
 	case OPT_XDP_MODE:
@@ -1012,11 +1073,62 @@ static bool needs_flow_table(const struct rf_config *cfg)
 	unsigned int i;
 
 	for (i = 0; i < cfg->n_rules; i++)
-		if ((cfg->rules[i].kind == RF_RULE_SHUNT_PACKETS ||
-		     cfg->rules[i].kind == RF_RULE_SHUNT_BYTES) &&
-		    cfg->rules[i].value)
+		if (((cfg->rules[i].kind == RF_RULE_SHUNT_PACKETS ||
+		      cfg->rules[i].kind == RF_RULE_SHUNT_BYTES) &&
+		     cfg->rules[i].value) ||
+		    (cfg->rules[i].kind == RF_RULE_PLACEMENT &&
+		     cfg->rules[i].value == RF_PLACE_LEAST_LOADED))
 			return true;
 	return false;
+}
+
+uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g)
+{
+	uint32_t first = 0;
+
+	while (g--)
+		first += cfg->group_queues[g];
+	return first;
+}
+
+/* Each group's --placement and --weights agree with each other and with its queues. */
+static int check_placement(const struct rf_config *cfg)
+{
+	uint32_t w[RF_PLACE_BUCKETS];
+	const struct rf_cfg_rule *p, *ws;
+	unsigned int g;
+	int n;
+
+	for (g = 0; g < cfg->n_groups; g++) {
+		uint32_t first = rf_config_group_first(cfg, g);
+		bool weighted;
+
+		p = rf_config_rule(cfg, RF_RULE_PLACEMENT, first);
+		ws = rf_config_rule(cfg, RF_RULE_WEIGHTS, first);
+		weighted = p && p->value == RF_PLACE_WEIGHTED;
+		if (p && p->value != RF_PLACE_HASH &&
+		    (cfg->mode == RF_MODE_RR || cfg->mode == RF_MODE_FANOUT)) {
+			rf_err("--placement %s: -m %s has no flows to place",
+			       rf_placement_name((enum rf_placement)p->value),
+			       rf_mode_name((enum rf_mode)cfg->mode));
+			return -EINVAL;
+		}
+		if (weighted != !!ws) {
+			rf_err(weighted ? "group %c: --placement weighted needs --weights (one per "
+					  "queue, e.g. --weights %c:2,1,1,1)"
+					: "group %c: --weights needs --placement weighted "
+					  "(%c:weighted)",
+			       'A' + g, 'A' + g);
+			return -EINVAL;
+		}
+		if (ws && (n = rf_weights_parse(ws->text, w, RF_PLACE_BUCKETS)) !=
+				  (int)cfg->group_queues[g]) {
+			rf_err("--weights '%s': group %c has %u queues, %d weights given", ws->text,
+			       'A' + g, cfg->group_queues[g], n);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 uint32_t rf_config_flow_table(const struct rf_config *cfg)
@@ -1032,14 +1144,14 @@ static int check_flow_table(const struct rf_config *cfg)
 	bool need = needs_flow_table(cfg);
 
 	if (cfg->flow_table_given && !cfg->flow_table && need) {
-		rf_err("--shunt-packets and --shunt-bytes count each flow's packets in the flow "
-		       "table: give --flow-table a size (e.g. 1M), not off");
+		rf_err("--shunt-packets, --shunt-bytes and --placement least-loaded keep each "
+		       "flow in the flow table: give --flow-table a size (e.g. 1M), not off");
 		return -EINVAL;
 	}
 	if ((cfg->mode == RF_MODE_RR || cfg->mode == RF_MODE_FANOUT) &&
 	    (need || rf_config_flow_table(cfg))) {
-		rf_err("-m %s has no flows: --flow-table and shunting need a hashing mode (ip, "
-		       "5tuple, inner-ip, inner-5tuple, vlan, iface)",
+		rf_err("-m %s has no flows: --flow-table, shunting and least-loaded placement "
+		       "need a hashing mode (ip, 5tuple, inner-ip, inner-5tuple, vlan, iface)",
 		       rf_mode_name((enum rf_mode)cfg->mode));
 		return -EINVAL;
 	}
@@ -1093,7 +1205,7 @@ int rf_config_validate(struct rf_config *cfg)
 		if (!a->mode && a->group != (gid_t)-1)
 			a->mode = cfg->file_mode ? cfg->file_mode : 0640;
 	}
-	if (rf_config_resolve_rules(cfg))
+	if (rf_config_resolve_rules(cfg) || check_placement(cfg))
 		return RF_EXIT_USAGE;
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
@@ -1121,10 +1233,9 @@ static bool rule_queues(const struct rf_config *cfg, struct rf_cfg_rule *r)
 			       cfg->n_groups > 26 ? 'Z' : 'A' + cfg->n_groups - 1);
 			return false;
 		}
-		while (g--)
-			first += cfg->group_queues[g];
+		first = rf_config_group_first(cfg, g);
 		r->first = first;
-		r->last = first + cfg->group_queues[r->scope[0] - 'A'] - 1;
+		r->last = first + cfg->group_queues[g] - 1;
 		return true;
 	}
 	if (parse_queue_range(r->scope, &range) || range.last >= cfg->n_queues) {

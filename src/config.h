@@ -61,6 +61,8 @@ enum rf_cfg_rule_kind {
 	/* Per group (SCOPE: a group letter or none), with a flow table: */
 	RF_RULE_SHUNT_PACKETS, /* value: packets of a flow delivered, the rest shunted (0: all) */
 	RF_RULE_SHUNT_BYTES,   /* value: wire bytes of a flow delivered (0: all) */
+	RF_RULE_PLACEMENT,     /* value: enum rf_placement of flowtable.h */
+	RF_RULE_WEIGHTS,       /* text: one weight per queue of the group ("2,1,1,1") */
 	RF_RULE__MAX
 };
 
@@ -112,6 +114,8 @@ struct rf_config {
 	/* --flow-table: entries per group; 0 with flow_table_given: off */
 	uint32_t flow_table;
 	bool flow_table_given;
+	/* --flow-timeout IDLE[,CLOSED]: expiry of table entries; 0: the defaults */
+	uint64_t flow_idle_s, flow_closed_s;
 	struct rf_cfg_rule rules[RF_CFG_MAX_RULES];
 	unsigned int n_rules;
 };
@@ -147,9 +151,13 @@ const char *rf_config_rule_name(int kind);
 
 /*
  * Entries of each group's flow table: --flow-table, else RF_FT_DEFAULT_ENTRIES
- * when an option needs a table (--shunt-*), else 0 (no table: the stateless hash).
+ * when an option needs a table (--shunt-*, --placement least-loaded), else 0
+ * (no table: the stateless hash).
  */
 uint32_t rf_config_flow_table(const struct rf_config *cfg);
+
+/* The first queue of group g. */
+uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g);
 
 /* The --access rule for queue q (the last one given that covers it), or NULL. */
 const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q);

@@ -91,6 +91,20 @@ static void start(struct rf_ft *t, struct rf_ft_entry *e, uint32_t hash, uint64_
 	t->s.active++;
 }
 
+/*
+ * A new connection on the ports of one that closed: a new flow (counted as
+ * the old one expiring and a new one created) that keeps the old one's
+ * queue, so that the ports' packets stay together.
+ */
+static void restart(struct rf_ft *t, struct rf_ft_entry *e, uint64_t ts)
+{
+	uint16_t queue = e->queue;
+
+	remove_expired(t, e);
+	start(t, e, e->hash, ts);
+	e->queue = queue;
+}
+
 /* A slot for a new flow in bucket b: free, expired, or evicted; NULL: none. */
 static struct rf_ft_entry *claim(struct rf_ft *t, struct rf_ft_entry *b)
 {
@@ -157,14 +171,19 @@ int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirele
 	unsigned int i;
 	int verdict = RF_FT_FOUND;
 
+	/* The clock never goes back: an older timestamp (a merged capture) is now. */
 	if (ts_ns > t->now)
 		t->now = ts_ns;
+	ts_ns = t->now;
 	for (i = 0; i < RF_FT_WAYS; i++) {
 		e = &b[i];
 		if (e->hash != hash || !(e->flags & E_USED))
 			continue;
-		if (!expired(t, e) && !reopened(e, tcp_flags))
+		if (!expired(t, e)) {
+			if (reopened(e, tcp_flags))
+				restart(t, e, ts_ns);
 			goto found;
+		}
 		remove_expired(t, e);
 		break;
 	}
@@ -177,8 +196,7 @@ int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirele
 	start(t, e, hash, ts_ns);
 	verdict = RF_FT_NEW;
 found:
-	if (ts_ns > e->last_ns)
-		e->last_ns = ts_ns;
+	e->last_ns = ts_ns;
 	e->flags |= close_flags(tcp_flags);
 	*ret_entry = e;
 	if (account(t, e, wirelen))
@@ -221,4 +239,80 @@ uint64_t rf_ft_now(const struct rf_ft *t)
 void rf_ft_get_stats(const struct rf_ft *t, struct rf_ft_stats *ret_stats)
 {
 	*ret_stats = t->s;
+}
+
+static const char *const placement_names[RF_PLACE__MAX] = {
+	[RF_PLACE_HASH] = "hash",
+	[RF_PLACE_WEIGHTED] = "weighted",
+	[RF_PLACE_LEAST_LOADED] = "least-loaded",
+};
+
+int rf_placement_parse(const char *s, enum rf_placement *ret)
+{
+	unsigned int i;
+
+	for (i = 0; s && i < RF_PLACE__MAX; i++)
+		if (!strcmp(s, placement_names[i])) {
+			*ret = (enum rf_placement)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *rf_placement_name(enum rf_placement p)
+{
+	return (unsigned int)p < RF_PLACE__MAX ? placement_names[p] : "?";
+}
+
+int rf_weights_parse(const char *s, uint32_t *ret_weights, unsigned int max)
+{
+	uint32_t w[RF_PLACE_BUCKETS];
+	unsigned int n = 0;
+	uint64_t total = 0;
+	const char *p = s;
+
+	if (max > RF_PLACE_BUCKETS)
+		max = RF_PLACE_BUCKETS;
+	for (;;) {
+		char *end;
+		unsigned long v;
+
+		if (*p < '0' || *p > '9' || n >= max)
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v > RF_PLACE_MAX_WEIGHT || (end - p > 1 && *p == '0'))
+			return -EINVAL;
+		w[n++] = (uint32_t)v;
+		total += v;
+		if (!*end)
+			break;
+		if (*end != ',')
+			return -EINVAL;
+		p = end + 1;
+	}
+	if (!total)
+		return -EINVAL;
+	memcpy(ret_weights, w, n * sizeof(*w));
+	return (int)n;
+}
+
+void rf_weights_fill(const uint32_t *weights, unsigned int n, uint16_t *ind)
+{
+	int64_t cur[RF_PLACE_BUCKETS] = {0};
+	int64_t total = 0;
+	unsigned int b, q, best;
+
+	for (q = 0; q < n; q++)
+		total += weights[q];
+	for (b = 0; b < RF_PLACE_BUCKETS; b++) {
+		best = 0;
+		for (q = 0; q < n; q++) {
+			cur[q] += weights[q];
+			if (cur[q] > cur[best])
+				best = q;
+		}
+		cur[best] -= total;
+		ind[b] = (uint16_t)best;
+	}
 }

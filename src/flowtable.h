@@ -12,9 +12,12 @@
  *
  * Memory: entries are allocated by rf_ft_new() (a power of two, in buckets of
  * RF_FT_WAYS); nothing per packet allocates. The clock is the packets'
- * timestamps (the newest seen), as in the fragment table: an entry not seen
+ * timestamps (the newest seen, so that it never goes back: a packet older
+ * than that, as in a merged capture, counts as seen now): an entry not seen
  * for idle_ns expires, a TCP flow that sent FIN or RST expires after close_ns
- * (not at once, so that its last packets are still known). A new flow whose
+ * (not at once, so that its last packets are still known); a SYN that reuses
+ * the ports of a closed flow before then starts a new flow on the same queue.
+ * A new flow whose
  * bucket is full takes the slot of the least recently seen flow when that one
  * was idle for at least RF_FT_EVICT_IDLE_NS (counted: evicted); otherwise it
  * is not recorded and is placed by the hash (counted: fallback). So a flow
@@ -28,12 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RF_FT_WAYS	       4		    /* entries per bucket */
-#define RF_FT_DEFAULT_ENTRIES  (1u << 20)	    /* per group, when an option needs a table */
-#define RF_FT_MAX_ENTRIES      (1u << 26)	    /* 64 Mi entries: 2 GiB per group */
-#define RF_FT_DEFAULT_IDLE_NS  (60ull * 1000000000) /* an entry unseen this long expires */
-#define RF_FT_DEFAULT_CLOSE_NS (2ull * 1000000000)  /* after a TCP FIN or RST */
-#define RF_FT_EVICT_IDLE_NS    (1ull * 1000000000)  /* a flow idle this long may be evicted */
+#define RF_FT_WAYS	       4		      /* entries per bucket */
+#define RF_FT_DEFAULT_ENTRIES  (1u << 20)	      /* per group, when an option needs a table */
+#define RF_FT_MAX_ENTRIES      (1u << 26)	      /* 64 Mi entries: 2 GiB per group */
+#define RF_FT_DEFAULT_IDLE_NS  (60ull * 1000000000)   /* an entry unseen this long expires */
+#define RF_FT_MAX_IDLE_S       (100ull * 366 * 86400) /* --flow-timeout: a century (old captures) */
+#define RF_FT_DEFAULT_CLOSE_NS (2ull * 1000000000)    /* after a TCP FIN or RST */
+#define RF_FT_EVICT_IDLE_NS    (1ull * 1000000000)    /* a flow idle this long may be evicted */
 
 /* TCP flags the table looks at (the byte at offset 13 of the TCP header). */
 #define RF_FT_TCP_FIN 0x01
@@ -82,6 +86,35 @@ struct rf_ft_stats {
 };
 
 struct rf_ft;
+
+/* Where a group puts a new flow (--placement). */
+enum rf_placement {
+	RF_PLACE_HASH = 0,     /* the flow hash (stateless; the default) */
+	RF_PLACE_WEIGHTED,     /* the hash through an indirection table filled by --weights */
+	RF_PLACE_LEAST_LOADED, /* the queue with the fewest recent packets (needs a table) */
+	RF_PLACE__MAX
+};
+
+/* Buckets of a weighted group's indirection table (as a NIC's RSS table). */
+#define RF_PLACE_BUCKETS    1024
+#define RF_PLACE_MAX_WEIGHT 1000
+
+/* "hash", "weighted", "least-loaded" -> enum rf_placement; 0 or -EINVAL. */
+int rf_placement_parse(const char *s, enum rf_placement *ret);
+const char *rf_placement_name(enum rf_placement p);
+
+/*
+ * "2,1,1,1": one weight (0 to RF_PLACE_MAX_WEIGHT, not all 0) per queue, at
+ * most max. Returns the number of weights, or -EINVAL.
+ */
+int rf_weights_parse(const char *s, uint32_t *ret_weights, unsigned int max);
+
+/*
+ * Fill ind[RF_PLACE_BUCKETS] with queue indexes in proportion to the n
+ * weights, interleaved (smooth weighted round robin), so that each queue's
+ * buckets spread over the hash range.
+ */
+void rf_weights_fill(const uint32_t *weights, unsigned int n, uint16_t *ind);
 
 /* 0 and *ret_table, or -EINVAL (entries 0 or too many) / -ENOMEM. */
 int rf_ft_new(const struct rf_ft_opts *opts, struct rf_ft **ret_table);

@@ -15,7 +15,14 @@ struct pl_group {
 	uint64_t rr;
 	bool treated;	  /* a queue of the group filters, de-duplicates, strips or slices */
 	struct rf_ft *ft; /* flow table; NULL: the stateless hash */
+	enum rf_placement placement;
+	uint16_t *ind;	     /* weighted: RF_PLACE_BUCKETS queue indexes; else NULL */
+	uint64_t *load;	     /* least-loaded: recent packets per queue of the group; else NULL */
+	uint64_t load_count; /* packets since the loads were last halved */
 };
+
+/* least-loaded: the loads are halved every this many packets of the group ("recent"). */
+#define PL_LOAD_HALF_LIFE (1u << 20)
 
 #define PL_SHUNTED UINT32_MAX /* pl_pick_flow(): the packet is not enqueued */
 
@@ -146,28 +153,60 @@ static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queu
 	return 0;
 }
 
-/* Flow tables of the groups that have one, made once. */
+/* A group's placement: its indirection table or load counters, made once. */
+static int pl_setup_placement(struct pl_group *gr, const struct rf_pipeline_group_opts *go)
+{
+	gr->placement = go->placement;
+	if (go->placement == RF_PLACE_WEIGHTED) {
+		if (!go->weights)
+			return -EINVAL;
+		gr->ind = calloc(RF_PLACE_BUCKETS, sizeof(*gr->ind));
+		if (!gr->ind)
+			return -ENOMEM;
+		rf_weights_fill(go->weights, gr->count, gr->ind);
+	} else if (go->placement == RF_PLACE_LEAST_LOADED) {
+		if (!go->flow_table)
+			return -EINVAL;
+		gr->load = calloc(gr->count, sizeof(*gr->load));
+		if (!gr->load)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A group's flow table, if it has one. */
+static int pl_setup_table(struct rf_pipeline *pl, struct pl_group *gr,
+			  const struct rf_pipeline_group_opts *go)
+{
+	struct rf_ft_opts o = {
+		.sz = sizeof(o),
+		.entries = go->flow_table,
+		.idle_ns = go->idle_ns,
+		.close_ns = go->close_ns,
+		.shunt_packets = go->shunt_packets,
+		.shunt_bytes = go->shunt_bytes,
+	};
+
+	if (!go->flow_table && go->placement == RF_PLACE_HASH)
+		return 0;
+	if (pl->mode == RF_MODE_RR || pl->mode == RF_MODE_FANOUT)
+		return -EINVAL;
+	pl->tables = true; /* the slow path: weights need it too */
+	return go->flow_table ? rf_ft_new(&o, &gr->ft) : 0;
+}
+
+/* Flow tables and placements of the groups that have one, made once. */
 static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_pipeline_group_opts *go)
 {
 	unsigned int g;
 	int r;
 
 	for (g = 0; go && g < pl->n_groups; g++) {
-		struct rf_ft_opts o = {
-			.sz = sizeof(o),
-			.entries = go[g].flow_table,
-			.shunt_packets = go[g].shunt_packets,
-			.shunt_bytes = go[g].shunt_bytes,
-		};
-
-		if (!go[g].flow_table)
-			continue;
-		if (pl->mode == RF_MODE_RR || pl->mode == RF_MODE_FANOUT)
-			return -EINVAL;
-		r = rf_ft_new(&o, &pl->groups[g].ft);
+		r = pl_setup_table(pl, &pl->groups[g], &go[g]);
+		if (!r)
+			r = pl_setup_placement(&pl->groups[g], &go[g]);
 		if (r)
 			return r;
-		pl->tables = true;
 	}
 	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
 		return -ENOMEM;
@@ -225,8 +264,11 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 
 	if (!pl)
 		return;
-	for (g = 0; g < pl->n_groups; g++)
+	for (g = 0; g < pl->n_groups; g++) {
 		rf_ft_free(pl->groups[g].ft);
+		free(pl->groups[g].ind);
+		free(pl->groups[g].load);
+	}
 	free(pl->shunted);
 	rf_flow_free(pl->flow);
 	rf_dedup_free(pl->dedup);
@@ -371,6 +413,47 @@ static uint8_t pl_tcp_flags(const struct rf_pipeline *pl, const struct rf_packet
 	return pkt->data[ip->l4_off + 13];
 }
 
+/* The queue of group gr by the hash, through the weights' indirection table if any. */
+static inline uint32_t pl_pick_hash(const struct rf_pipeline *pl, struct pl_group *gr,
+				    uint32_t hash)
+{
+	if (gr->ind)
+		return gr->first + gr->ind[rf_queue_pick(hash, RF_PLACE_BUCKETS)];
+	return pl_pick(pl, gr, hash);
+}
+
+/* least-loaded: the group's queue (index) with the fewest recent packets. */
+static uint16_t pl_least_loaded(const struct pl_group *gr)
+{
+	uint32_t i, best = 0;
+
+	for (i = 1; i < gr->count; i++)
+		if (gr->load[i] < gr->load[best])
+			best = i;
+	return (uint16_t)best;
+}
+
+/* least-loaded: one more packet on queue q; older ones count less and less. */
+static void pl_count_load(struct pl_group *gr, uint32_t q)
+{
+	uint32_t i;
+
+	gr->load[q - gr->first]++;
+	if (++gr->load_count < PL_LOAD_HALF_LIFE)
+		return;
+	gr->load_count = 0;
+	for (i = 0; i < gr->count; i++)
+		gr->load[i] /= 2;
+}
+
+/* Where a new flow of group gr goes (a queue index within the group). */
+static uint16_t pl_place(const struct rf_pipeline *pl, struct pl_group *gr, uint32_t hash)
+{
+	if (gr->placement == RF_PLACE_LEAST_LOADED)
+		return pl_least_loaded(gr);
+	return (uint16_t)(pl_pick_hash(pl, gr, hash) - gr->first);
+}
+
 /* The queue of group gr (with a flow table) for a packet, or PL_SHUNTED. */
 static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const struct pl_pkt *x)
 {
@@ -379,7 +462,7 @@ static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const 
 
 	switch (rf_ft_lookup(gr->ft, pkt->hash, pkt->ts_ns, pkt->wirelen, x->tcp_flags, &e)) {
 	case RF_FT_NEW:
-		e->queue = (uint16_t)rf_queue_pick(pkt->hash, gr->count);
+		e->queue = pl_place(pl, gr, pkt->hash);
 		/* fall through */
 	case RF_FT_FOUND:
 		return gr->first + e->queue;
@@ -387,7 +470,7 @@ static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const 
 		pl->shunted[gr->first + e->queue]++;
 		return PL_SHUNTED;
 	default: /* not recorded: the hash, as without a table */
-		return pl_pick(pl, gr, pkt->hash);
+		return pl_pick_hash(pl, gr, pkt->hash);
 	}
 }
 
@@ -421,9 +504,11 @@ static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl
 			}
 			continue;
 		}
-		q = gr->ft ? pl_pick_flow(pl, gr, &x) : pl_pick(pl, gr, pkt->hash);
+		q = gr->ft ? pl_pick_flow(pl, gr, &x) : pl_pick_hash(pl, gr, pkt->hash);
 		if (q == PL_SHUNTED)
 			continue;
+		if (gr->load)
+			pl_count_load(gr, q);
 		if (gr->treated)
 			pl_enqueue_treated(pl, q, &x, lossless);
 		else

@@ -46,8 +46,12 @@ struct rf_pipeline_queue_counters {
  */
 struct rf_pipeline_group_opts {
 	uint32_t flow_table; /* entries; 0: no table */
+	uint64_t idle_ns;    /* 0: the table's default */
+	uint64_t close_ns;   /* 0: the table's default */
 	uint64_t shunt_packets;
 	uint64_t shunt_bytes;
+	enum rf_placement placement; /* RF_PLACE_LEAST_LOADED needs a table */
+	const uint32_t *weights;     /* RF_PLACE_WEIGHTED: one per queue of the group */
 };
 
 struct rf_pipeline_opts {

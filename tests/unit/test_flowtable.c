@@ -112,9 +112,12 @@ static void test_tcp_close(void **state)
 	assert_int_equal(rf_ft_lookup(t, 9, SEC + 1000 + RF_FT_DEFAULT_CLOSE_NS, 60, 0, &e),
 			 RF_FT_NEW);
 	assert_int_equal(stats(t).expired, 1);
-	/* RST, then the ports reused by a new connection at once */
+	/* RST, then the ports reused by a new connection at once: a new flow, same queue */
+	e->queue = 2;
 	assert_int_equal(rf_ft_lookup(t, 9, 10 * SEC, 60, RF_FT_TCP_RST, &e), RF_FT_FOUND);
-	assert_int_equal(rf_ft_lookup(t, 9, 10 * SEC, 60, RF_FT_TCP_SYN, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 9, 10 * SEC, 60, RF_FT_TCP_SYN, &e), RF_FT_FOUND);
+	assert_int_equal(e->queue, 2);
+	assert_int_equal(e->packets, 1);
 	assert_int_equal(stats(t).expired, 2);
 	assert_int_equal(stats(t).created, 3);
 	rf_ft_free(t);
