@@ -66,6 +66,8 @@ struct balancer {
 	int n_args;
 	char **args;
 	bool reload; /* SIGHUP seen: re-read the filters between bursts */
+	uint64_t *
+		consumer_seen; /* --failover: per queue, monotonic ns a consumer was last attached */
 	struct rf_packet pkts[BURST];
 };
 
@@ -129,6 +131,7 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	q->filtered = pc.filtered;
 	q->deduplicated = pc.deduplicated;
 	q->shunted = pc.shunted;
+	q->failed_over = rf_pipeline_queue_down(b->pl, i);
 	rf_producer_info(b->producers[i], &info, sizeof(info));
 	q->ring_size = info.ring_size;
 	q->generation = info.generation;
@@ -157,7 +160,8 @@ static void snap_table(struct balancer *b, struct rf_stats_group *gr, unsigned i
 {
 	struct rf_ft_stats fs;
 
-	gr->flow_table = rf_pipeline_get_table_stats(b->pl, g, &fs) ? fs.entries : 0;
+	gr->flow_table =
+		rf_pipeline_get_table_stats(b->pl, g, &fs, &gr->flows_moved) ? fs.entries : 0;
 	gr->flows_active = fs.active;
 	gr->flows_created = fs.created;
 	gr->flows_expired = fs.expired;
@@ -252,6 +256,37 @@ static void print_block(struct balancer *b, uint64_t now)
 	memcpy(b->prev, b->snap, sizeof(*b->prev));
 }
 
+/*
+ * --failover: a queue whose consumer has been gone (by the kernel-held lock
+ * the library reads, never by what a consumer wrote) for the time given gets
+ * no new flows; it gets them again once a consumer is back.
+ */
+static void check_failover(struct balancer *b, uint64_t now)
+{
+	struct rf_queue_info info;
+	uint32_t q;
+	bool down;
+
+	for (q = 0; b->consumer_seen && q < b->cfg->n_queues; q++) {
+		memset(&info, 0, sizeof(info));
+		rf_producer_info(b->producers[q], &info, sizeof(info));
+		if (info.consumer_pid > 0)
+			b->consumer_seen[q] = now;
+		down = now - b->consumer_seen[q] >= b->cfg->failover_s * 1000000000ull;
+		if (down == rf_pipeline_queue_down(b->pl, q))
+			continue;
+		rf_pipeline_set_queue_down(b->pl, q, down);
+		if (down)
+			rf_log("queue %u@%u: no consumer for %llu s: new flows go to the group's "
+			       "other queues%s",
+			       b->cfg->cluster, q, (unsigned long long)b->cfg->failover_s,
+			       b->cfg->failover_move ? ", and so do its flows" : "");
+		else
+			rf_log("queue %u@%u: a consumer is back: it gets new flows again",
+			       b->cfg->cluster, q);
+	}
+}
+
 /* Once a second: stats file and the -p block. Also handles SIGHUP. */
 static void tick(struct balancer *b, bool force)
 {
@@ -266,6 +301,7 @@ static void tick(struct balancer *b, bool force)
 	}
 	if (!force && now < b->next_tick)
 		return;
+	check_failover(b, now);
 	write_stats(b);
 	if (b->cfg->print_stats)
 		print_block(b, now);
@@ -738,11 +774,26 @@ static void group_opts_of(const struct rf_config *cfg, struct rf_pipeline_group_
 		go[g].flow_table = rf_config_flow_table(cfg);
 		go[g].idle_ns = cfg->flow_idle_s * 1000000000ull;
 		go[g].close_ns = cfg->flow_closed_s * 1000000000ull;
+		go[g].failover_move = cfg->failover_move;
 		if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_PACKETS, first)))
 			go[g].shunt_packets = ru->value;
 		if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_BYTES, first)))
 			go[g].shunt_bytes = ru->value;
 	}
+}
+
+/* A queue that never had a consumer counts as gone since the start. */
+static int start_failover(struct balancer *b)
+{
+	uint64_t now = rf_now_mono_ns();
+	uint32_t q;
+
+	b->consumer_seen = calloc(b->cfg->n_queues, sizeof(*b->consumer_seen));
+	if (!b->consumer_seen)
+		return -ENOMEM;
+	for (q = 0; q < b->cfg->n_queues; q++)
+		b->consumer_seen[q] = now;
+	return 0;
 }
 
 static int make_pipeline(struct balancer *b)
@@ -766,10 +817,11 @@ static int make_pipeline(struct balancer *b)
 
 	group_opts_of(b->cfg, go, weights);
 	r = rf_pipeline_new(&po, &b->pl);
-
-	if (r)
+	if (r) {
 		rf_err("cannot set up the packet path: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	return b->cfg->failover_s ? start_failover(b) : 0;
 }
 
 static int open_stats(struct balancer *b)
@@ -1008,6 +1060,7 @@ static void release_common(struct balancer *b)
 	free(b->snap);
 	free(b->prev);
 	free(b->qopts);
+	free(b->consumer_seen);
 	free_filters(b->filters);
 }
 

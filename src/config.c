@@ -58,6 +58,8 @@ enum opt_id {
 	OPT_PLACEMENT,
 	OPT_WEIGHTS,
 	OPT_FLOW_TIMEOUT,
+	OPT_FAILOVER,
+	OPT_FAILOVER_MOVE,
 };
 
 static const struct opt_desc opts[] = {
@@ -96,6 +98,11 @@ static const struct opt_desc opts[] = {
 	 "recent packets; a flow stays)"},
 	{OPT_WEIGHTS, "weights", "[GROUP:]W,W..",
 	 "with --placement weighted: one weight per queue of the group (e.g. 2,1,1,1)"},
+	{OPT_FAILOVER, "failover", "SECONDS",
+	 "a queue whose consumer is gone this long gets no new flows until it is back (0: "
+	 "off)"},
+	{OPT_FAILOVER_MOVE, "failover-move", NULL,
+	 "with --failover: move the gone consumer's flows to live queues too (counted)"},
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
@@ -832,6 +839,15 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return set_flow_table(cfg, arg, where);
 	case OPT_FLOW_TIMEOUT:
 		return set_flow_timeout(cfg, arg, where);
+	case OPT_FAILOVER:
+		if (!rf_parse_u64(arg, 0, RF_FT_MAX_IDLE_S, &cfg->failover_s))
+			return 0;
+		rf_err("%sbad --failover '%s' (seconds, 1 to %llu, or 0 for off)", where, arg,
+		       (unsigned long long)RF_FT_MAX_IDLE_S);
+		return -EINVAL;
+	case OPT_FAILOVER_MOVE:
+		cfg->failover_move = true;
+		return 0;
 	case OPT_PLACEMENT:
 		return add_rule(cfg, RF_RULE_PLACEMENT, arg, where);
 	case OPT_WEIGHTS:
@@ -1079,7 +1095,7 @@ static bool needs_flow_table(const struct rf_config *cfg)
 		    (cfg->rules[i].kind == RF_RULE_PLACEMENT &&
 		     cfg->rules[i].value == RF_PLACE_LEAST_LOADED))
 			return true;
-	return false;
+	return cfg->failover_s > 0;
 }
 
 uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g)
@@ -1144,14 +1160,21 @@ static int check_flow_table(const struct rf_config *cfg)
 	bool need = needs_flow_table(cfg);
 
 	if (cfg->flow_table_given && !cfg->flow_table && need) {
-		rf_err("--shunt-packets, --shunt-bytes and --placement least-loaded keep each "
-		       "flow in the flow table: give --flow-table a size (e.g. 1M), not off");
+		rf_err("--shunt-packets, --shunt-bytes, --placement least-loaded and --failover "
+		       "keep each flow in the flow table: give --flow-table a size (e.g. 1M), not "
+		       "off");
+		return -EINVAL;
+	}
+	if (cfg->failover_move && !cfg->failover_s) {
+		rf_err("--failover-move moves the flows of a queue failed over: give --failover "
+		       "SECONDS too");
 		return -EINVAL;
 	}
 	if ((cfg->mode == RF_MODE_RR || cfg->mode == RF_MODE_FANOUT) &&
 	    (need || rf_config_flow_table(cfg))) {
-		rf_err("-m %s has no flows: --flow-table, shunting and least-loaded placement "
-		       "need a hashing mode (ip, 5tuple, inner-ip, inner-5tuple, vlan, iface)",
+		rf_err("-m %s has no flows: --flow-table, shunting, least-loaded placement and "
+		       "failover need a hashing mode (ip, 5tuple, inner-ip, inner-5tuple, vlan, "
+		       "iface)",
 		       rf_mode_name((enum rf_mode)cfg->mode));
 		return -EINVAL;
 	}

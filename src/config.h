@@ -116,6 +116,9 @@ struct rf_config {
 	bool flow_table_given;
 	/* --flow-timeout IDLE[,CLOSED]: expiry of table entries; 0: the defaults */
 	uint64_t flow_idle_s, flow_closed_s;
+	/* --failover SECONDS: a queue whose consumer is gone this long gets no new flows; 0: off */
+	uint64_t failover_s;
+	bool failover_move; /* --failover-move: its flows move too */
 	struct rf_cfg_rule rules[RF_CFG_MAX_RULES];
 	unsigned int n_rules;
 };

@@ -19,6 +19,9 @@ struct pl_group {
 	uint16_t *ind;	     /* weighted: RF_PLACE_BUCKETS queue indexes; else NULL */
 	uint64_t *load;	     /* least-loaded: recent packets per queue of the group; else NULL */
 	uint64_t load_count; /* packets since the loads were last halved */
+	uint32_t n_down;     /* its queues failed over */
+	bool failover_move;
+	uint64_t moved; /* known flows moved off a failed-over queue */
 };
 
 /* least-loaded: the loads are halved every this many packets of the group ("recent"). */
@@ -57,6 +60,7 @@ struct rf_pipeline {
 	struct rf_dedup *dedup; /* NULL: no queue de-duplicates */
 	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
 	uint64_t *shunted;	/* per queue, when some group has a flow table */
+	uint8_t *down;		/* per queue, when some group has a flow table: failed over */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
@@ -157,6 +161,7 @@ static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queu
 static int pl_setup_placement(struct pl_group *gr, const struct rf_pipeline_group_opts *go)
 {
 	gr->placement = go->placement;
+	gr->failover_move = go->failover_move;
 	if (go->placement == RF_PLACE_WEIGHTED) {
 		if (!go->weights)
 			return -EINVAL;
@@ -208,7 +213,8 @@ static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_pipeline_grou
 		if (r)
 			return r;
 	}
-	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
+	if (pl->tables && (!(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))) ||
+			   !(pl->down = calloc(pl->n_queues, 1))))
 		return -ENOMEM;
 	pl->tcp_close = pl->mode == RF_MODE_5TUPLE || pl->mode == RF_MODE_INNER_5TUPLE;
 	pl->inner = pl->mode == RF_MODE_INNER_IP || pl->mode == RF_MODE_INNER_5TUPLE;
@@ -270,6 +276,7 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 		free(pl->groups[g].load);
 	}
 	free(pl->shunted);
+	free(pl->down);
 	rf_flow_free(pl->flow);
 	rf_dedup_free(pl->dedup);
 	free(pl->strip_buf);
@@ -422,13 +429,36 @@ static inline uint32_t pl_pick_hash(const struct rf_pipeline *pl, struct pl_grou
 	return pl_pick(pl, gr, hash);
 }
 
-/* least-loaded: the group's queue (index) with the fewest recent packets. */
-static uint16_t pl_least_loaded(const struct pl_group *gr)
+static inline bool pl_down(const struct rf_pipeline *pl, const struct pl_group *gr, uint32_t i)
 {
-	uint32_t i, best = 0;
+	return gr->n_down && gr->n_down < gr->count && pl->down[gr->first + i];
+}
 
-	for (i = 1; i < gr->count; i++)
-		if (gr->load[i] < gr->load[best])
+/*
+ * Failover: queue index i of group gr if it is live, else one of the live
+ * queues chosen by the hash (the same one for a flow while they stay live).
+ */
+static uint32_t pl_live(const struct rf_pipeline *pl, const struct pl_group *gr, uint32_t i,
+			uint32_t hash)
+{
+	uint32_t k, j;
+
+	if (!pl_down(pl, gr, i))
+		return i;
+	k = rf_queue_pick(rf_hash_reseed(hash, 0x5f3759df), gr->count - gr->n_down);
+	for (j = 0; j < gr->count; j++)
+		if (!pl->down[gr->first + j] && !k--)
+			return j;
+	return i;
+}
+
+/* least-loaded: the group's live queue (index) with the fewest recent packets. */
+static uint16_t pl_least_loaded(const struct rf_pipeline *pl, const struct pl_group *gr)
+{
+	uint32_t i, best = UINT32_MAX;
+
+	for (i = 0; i < gr->count; i++)
+		if (!pl_down(pl, gr, i) && (best == UINT32_MAX || gr->load[i] < gr->load[best]))
 			best = i;
 	return (uint16_t)best;
 }
@@ -446,12 +476,12 @@ static void pl_count_load(struct pl_group *gr, uint32_t q)
 		gr->load[i] /= 2;
 }
 
-/* Where a new flow of group gr goes (a queue index within the group). */
+/* Where a new flow of group gr goes (a queue index within the group): a live queue. */
 static uint16_t pl_place(const struct rf_pipeline *pl, struct pl_group *gr, uint32_t hash)
 {
 	if (gr->placement == RF_PLACE_LEAST_LOADED)
-		return pl_least_loaded(gr);
-	return (uint16_t)(pl_pick_hash(pl, gr, hash) - gr->first);
+		return pl_least_loaded(pl, gr);
+	return (uint16_t)pl_live(pl, gr, pl_pick_hash(pl, gr, hash) - gr->first, hash);
 }
 
 /* The queue of group gr (with a flow table) for a packet, or PL_SHUNTED. */
@@ -463,14 +493,19 @@ static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const 
 	switch (rf_ft_lookup(gr->ft, pkt->hash, pkt->ts_ns, pkt->wirelen, x->tcp_flags, &e)) {
 	case RF_FT_NEW:
 		e->queue = pl_place(pl, gr, pkt->hash);
-		/* fall through */
+		return gr->first + e->queue;
 	case RF_FT_FOUND:
+		if (unlikely(gr->failover_move && pl_down(pl, gr, e->queue))) {
+			e->queue = pl_place(pl, gr, pkt->hash);
+			gr->moved++;
+		}
 		return gr->first + e->queue;
 	case RF_FT_SHUNT:
 		pl->shunted[gr->first + e->queue]++;
 		return PL_SHUNTED;
-	default: /* not recorded: the hash, as without a table */
-		return pl_pick_hash(pl, gr, pkt->hash);
+	default: /* not recorded: the hash, as without a table, among the live queues */
+		return gr->first +
+		       pl_live(pl, gr, pl_pick_hash(pl, gr, pkt->hash) - gr->first, pkt->hash);
 	}
 }
 
@@ -672,12 +707,42 @@ void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_sta
 }
 
 bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
-				 struct rf_ft_stats *ret)
+				 struct rf_ft_stats *ret, uint64_t *ret_moved)
 {
 	if (g >= pl->n_groups || !pl->groups[g].ft) {
 		memset(ret, 0, sizeof(*ret));
+		*ret_moved = 0;
 		return false;
 	}
 	rf_ft_get_stats(pl->groups[g].ft, ret);
+	*ret_moved = pl->groups[g].moved;
 	return true;
+}
+
+static struct pl_group *pl_group_of(struct rf_pipeline *pl, uint32_t q)
+{
+	unsigned int g;
+
+	for (g = 0; g < pl->n_groups; g++)
+		if (q >= pl->groups[g].first && q < pl->groups[g].first + pl->groups[g].count)
+			return &pl->groups[g];
+	return NULL;
+}
+
+void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down)
+{
+	struct pl_group *gr = pl_group_of(pl, q);
+
+	if (!gr || !gr->ft || !pl->down || pl->down[q] == down)
+		return;
+	pl->down[q] = down;
+	if (down)
+		gr->n_down++;
+	else
+		gr->n_down--;
+}
+
+bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q)
+{
+	return pl->down && q < pl->n_queues && pl->down[q];
 }

@@ -52,6 +52,7 @@ struct rf_pipeline_group_opts {
 	uint64_t shunt_bytes;
 	enum rf_placement placement; /* RF_PLACE_LEAST_LOADED needs a table */
 	const uint32_t *weights;     /* RF_PLACE_WEIGHTED: one per queue of the group */
+	bool failover_move;	     /* a known flow of a failed-over queue moves to a live one */
 };
 
 struct rf_pipeline_opts {
@@ -110,8 +111,19 @@ void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
 void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f);
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret);
 
-/* Group g's flow table counters; false (ret zeroed) when it has no table. */
+/*
+ * Group g's flow table counters, and the flows moved off failed-over queues
+ * (--failover-move); false (both zeroed) when it has no table.
+ */
 bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
-				 struct rf_ft_stats *ret);
+				 struct rf_ft_stats *ret, uint64_t *ret_moved);
+
+/*
+ * Failover: queue q (of a group with a flow table) gets no new flows while
+ * down; its known flows stay unless the group moves them. Unless every queue
+ * of its group is down. Between bursts.
+ */
+void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down);
+bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q);
 
 #endif

@@ -137,6 +137,7 @@ static const struct metric metrics[] = {
 	 GRP(flows_evicted)},
 	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "shunted",
 	 GRP(flows_shunted)},
+	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "moved", GRP(flows_moved)},
 	{"ringfan_group_flow_fallback_packets_total", C,
 	 "Packets placed by the hash because the flow table had no room for their flow", SC_GROUP,
 	 .off = GRP(flow_fallback)},
@@ -163,6 +164,9 @@ static const struct metric metrics[] = {
 	 "Packets of the queue's flows past their group's shunt cut-off, not delivered (never "
 	 "drops)",
 	 SC_QUEUE, .off = QUE(shunted)},
+	{"ringfan_queue_failed_over", G,
+	 "1 while the queue gets no new flows: its consumer is gone past --failover", SC_QUEUE,
+	 .off = QUE(failed_over)},
 	{"ringfan_queue_consumer_read_packets_total", C,
 	 "Packets the queue's consumers released (as they report it)", SC_QUEUE,
 	 .off = QUE(consumer_read)},

@@ -58,6 +58,8 @@ static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
 			rf_fmt_thousands(q->deduplicated, b, sizeof(b)));
 	if (q->shunted)
 		fprintf(f, "  shunted %s", rf_fmt_thousands(q->shunted, a, sizeof(a)));
+	if (q->failed_over)
+		fprintf(f, "  failed over: no new flows");
 	fputc('\n', f);
 }
 
@@ -79,14 +81,15 @@ static void print_table(FILE *f, const struct rf_stats_group *gr)
 
 	fprintf(f,
 		"    flows: active %s of %s, created %s, expired %s, evicted %s, shunted %s, "
-		"placed by hash (no room) %s packets\n",
+		"placed by hash (no room) %s packets, moved %llu\n",
 		rf_fmt_thousands(gr->flows_active, a, sizeof(a)),
 		rf_fmt_thousands(gr->flow_table, b, sizeof(b)),
 		rf_fmt_thousands(gr->flows_created, c, sizeof(c)),
 		rf_fmt_thousands(gr->flows_expired, d, sizeof(d)),
 		rf_fmt_thousands(gr->flows_evicted, e, sizeof(e)),
 		rf_fmt_thousands(gr->flows_shunted, g, sizeof(g)),
-		rf_fmt_thousands(gr->flow_fallback, h, sizeof(h)));
+		rf_fmt_thousands(gr->flow_fallback, h, sizeof(h)),
+		(unsigned long long)gr->flows_moved);
 }
 
 static void print_groups(FILE *f, const struct rf_stats_snap *s)
@@ -216,6 +219,7 @@ static void json_groups(FILE *f, const struct rf_stats_snap *s)
 			JU(f, ",", "evicted", g->flows_evicted);
 			JU(f, ",", "shunted", g->flows_shunted);
 			JU(f, ",", "fallback_packets", g->flow_fallback);
+			JU(f, ",", "moved", g->flows_moved);
 			fputc('}', f);
 		}
 		fputc('}', f);
@@ -250,6 +254,7 @@ static void json_queues(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "filtered", q->filtered);
 		JU(f, ",", "deduplicated", q->deduplicated);
 		JU(f, ",", "shunted", q->shunted);
+		JU(f, ",", "failed_over", q->failed_over);
 		if (q->egress[0]) {
 			fprintf(f, ",\"egress\":");
 			json_str(f, q->egress);

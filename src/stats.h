@@ -46,6 +46,7 @@ struct rf_stats_group {
 	uint64_t flow_table;
 	uint64_t flows_active, flows_created, flows_expired, flows_evicted, flows_shunted;
 	uint64_t flow_fallback;
+	uint64_t flows_moved; /* off failed-over queues (--failover-move) */
 };
 
 struct rf_stats_queue {
@@ -74,7 +75,8 @@ struct rf_stats_queue {
 	 * copies of a packet seen within its de-duplication window. */
 	uint64_t filtered;
 	uint64_t deduplicated;
-	uint64_t shunted; /* of its group's flows past the shunt cut-off (never drops) */
+	uint64_t shunted;     /* of its group's flows past the shunt cut-off (never drops) */
+	uint64_t failed_over; /* 1: its consumer is gone past --failover: no new flows */
 };
 
 struct rf_stats_frag {

@@ -60,7 +60,7 @@ static const struct field group_fields[] = {
 	F(struct rf_stats_group, flow_table),	 F(struct rf_stats_group, flows_active),
 	F(struct rf_stats_group, flows_created), F(struct rf_stats_group, flows_expired),
 	F(struct rf_stats_group, flows_evicted), F(struct rf_stats_group, flows_shunted),
-	F(struct rf_stats_group, flow_fallback),
+	F(struct rf_stats_group, flow_fallback), F(struct rf_stats_group, flows_moved),
 };
 
 static const struct field queue_fields[] = {
@@ -84,6 +84,7 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, filtered),
 	F(struct rf_stats_queue, deduplicated),
 	F(struct rf_stats_queue, shunted),
+	F(struct rf_stats_queue, failed_over),
 	FS(struct rf_stats_queue, egress),
 };
 
