@@ -31,10 +31,11 @@
 #include "tunnel.h"
 #include "util.h"
 
-#define BURST		 256
-#define TICK_NS		 1000000000ull
-#define EXPIRE_EVERY_NS	 50000000ull
-#define IDLE_WAIT_MS_MAX 100
+#define BURST		    256
+#define TICK_NS		    1000000000ull
+#define EXPIRE_EVERY_NS	    50000000ull
+#define SHUNT_READ_EVERY_NS 20000000ull /* a consumer page holds 256 requests */
+#define IDLE_WAIT_MS_MAX    100
 
 struct balancer {
 	struct rf_config *cfg;
@@ -55,7 +56,7 @@ struct balancer {
 	bool lock_created;
 	bool pid_written;
 	uint64_t started_ns;
-	uint64_t next_tick, last_tick, last_expire;
+	uint64_t next_tick, last_tick, last_expire, last_shunt_read;
 	const char *state;
 	int waiting; /* queue a lossless replay waits for, or -1 */
 	/* What is done to each queue's packets; the compiled --filter rules (NULL: none, ""). */
@@ -131,6 +132,8 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	q->filtered = pc.filtered;
 	q->deduplicated = pc.deduplicated;
 	q->shunted = pc.shunted;
+	q->shunt_requests = pc.shunt_asked;
+	q->shunt_refused = pc.shunt_refused;
 	q->failed_over = rf_pipeline_queue_down(b->pl, i);
 	rf_producer_info(b->producers[i], &info, sizeof(info));
 	q->ring_size = info.ring_size;
@@ -284,6 +287,29 @@ static void check_failover(struct balancer *b, uint64_t now)
 		else
 			rf_log("queue %u@%u: a consumer is back: it gets new flows again",
 			       b->cfg->cluster, q);
+	}
+}
+
+/*
+ * Shunt requests of the consumers (rf_consumer_shunt), each read from its own
+ * queue's page and honoured only for a flow of that queue.
+ */
+static void read_shunt_requests(struct balancer *b)
+{
+	struct rf_shunt_request req[64];
+	uint64_t lost;
+	uint32_t q;
+	int i, n;
+
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		do {
+			n = rf_producer_shunt_requests(b->producers[q], req, ARRAY_SIZE(req),
+						       &lost);
+			for (i = 0; i < n; i++)
+				rf_pipeline_shunt_request(b->pl, q, req[i].hash, req[i].seconds);
+			if (lost)
+				rf_pipeline_shunt_lost(b->pl, q, lost);
+		} while (n == (int)ARRAY_SIZE(req));
 	}
 }
 
@@ -1252,6 +1278,17 @@ static void expire_live(struct balancer *b)
 	rf_pipeline_expire(b->pl, rf_now_real_ns(), false);
 }
 
+/* The consumers' shunt requests, every SHUNT_READ_EVERY_NS. */
+static void poll_shunt_requests(struct balancer *b)
+{
+	uint64_t now = rf_now_mono_ns();
+
+	if (now - b->last_shunt_read < SHUNT_READ_EVERY_NS)
+		return;
+	b->last_shunt_read = now;
+	read_shunt_requests(b);
+}
+
 /* Returns true when the input ended (every source finished). */
 static bool run(struct balancer *b)
 {
@@ -1264,6 +1301,7 @@ static bool run(struct balancer *b)
 		if (done)
 			return true;
 		expire_live(b);
+		poll_shunt_requests(b);
 		tick(b, false);
 		if (b->reload)
 			reload_filters(b);

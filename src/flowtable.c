@@ -137,7 +137,8 @@ static struct rf_ft_entry *claim(struct rf_ft *t, struct rf_ft_entry *b)
 static bool account(struct rf_ft *t, struct rf_ft_entry *e, uint32_t wirelen)
 {
 	bool shunt = (t->shunt_packets && e->packets >= t->shunt_packets) ||
-		     (t->shunt_bytes && e->bytes >= t->shunt_bytes);
+		     (t->shunt_bytes && e->bytes >= t->shunt_bytes) ||
+		     (e->shunt_until && t->now / 1000000000 < e->shunt_until);
 
 	if (e->packets != UINT32_MAX)
 		e->packets++;
@@ -213,6 +214,26 @@ const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash)
 		if (b[i].hash == hash && b[i].flags & E_USED && !expired(t, &b[i]))
 			return &b[i];
 	return NULL;
+}
+
+int rf_ft_shunt(struct rf_ft *t, uint32_t hash, uint16_t queue, uint32_t seconds)
+{
+	struct rf_ft_entry *b = bucket(t, hash);
+	uint64_t until;
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		struct rf_ft_entry *e = &b[i];
+
+		if (e->hash != hash || !(e->flags & E_USED) || expired(t, e))
+			continue;
+		if (e->queue != queue)
+			return -EPERM;
+		until = seconds ? t->now / 1000000000 + seconds : UINT32_MAX;
+		e->shunt_until = until > UINT32_MAX ? UINT32_MAX : (uint32_t)until;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void rf_ft_sweep(struct rf_ft *t, uint64_t now_ns, uint32_t n)

@@ -60,8 +60,8 @@ struct rf_ft_entry {
 	uint16_t queue; /* index within the group */
 	uint8_t flags;	/* RF_FT_E_* (internal) */
 	uint8_t pad;
-	uint32_t packets; /* saturating */
-	uint32_t pad2;
+	uint32_t packets;     /* saturating */
+	uint32_t shunt_until; /* rf_ft_shunt(): seconds on the table's clock; 0: none */
 	uint64_t bytes;
 	uint64_t last_ns; /* timestamp of its newest packet */
 };
@@ -82,7 +82,7 @@ struct rf_ft_stats {
 	uint64_t evicted;	/* idle-but-not-expired entries replaced by a new flow */
 	uint64_t fallback;	/* packets placed by the hash: no slot for their flow */
 	uint64_t shunted;	/* packets shunted */
-	uint64_t shunted_flows; /* flows that reached the cut-off */
+	uint64_t shunted_flows; /* flows that reached the cut-off, or shunted on request */
 };
 
 struct rf_ft;
@@ -135,6 +135,13 @@ int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirele
  * The entry of a flow without counting a packet (for explaining), or NULL.
  */
 const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash);
+
+/*
+ * A consumer asked to shunt the flow of hash hash from queue (an index in
+ * the group) for seconds (0: the flow's life). Returns 0, -ENOENT (no such
+ * flow in the table) or -EPERM (the flow goes to another queue: refused).
+ */
+int rf_ft_shunt(struct rf_ft *t, uint32_t hash, uint16_t queue, uint32_t seconds);
 
 /*
  * Remove expired entries of up to n buckets (a sweep that goes round the

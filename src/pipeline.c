@@ -61,6 +61,7 @@ struct rf_pipeline {
 	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
 	uint64_t *shunted;	/* per queue, when some group has a flow table */
 	uint8_t *down;		/* per queue, when some group has a flow table: failed over */
+	uint64_t *shunt_asked, *shunt_refused; /* per queue: rf_pipeline_shunt_request() */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
@@ -236,7 +237,10 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	pl->producers = calloc(pl->n_queues, sizeof(*pl->producers));
 	pl->touched = calloc(pl->n_queues, 1);
 	pl->touch_list = calloc(pl->n_queues, sizeof(*pl->touch_list));
-	if (!pl->producers || !pl->touched || !pl->touch_list)
+	pl->shunt_asked = calloc(pl->n_queues, sizeof(*pl->shunt_asked));
+	pl->shunt_refused = calloc(pl->n_queues, sizeof(*pl->shunt_refused));
+	if (!pl->producers || !pl->touched || !pl->touch_list || !pl->shunt_asked ||
+	    !pl->shunt_refused)
 		goto fail;
 	memcpy(pl->producers, opts->producers, pl->n_queues * sizeof(*pl->producers));
 	r = rf_flow_new(opts->mode, NULL, &pl->flow);
@@ -277,6 +281,8 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	}
 	free(pl->shunted);
 	free(pl->down);
+	free(pl->shunt_asked);
+	free(pl->shunt_refused);
 	rf_flow_free(pl->flow);
 	rf_dedup_free(pl->dedup);
 	free(pl->strip_buf);
@@ -691,6 +697,8 @@ void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
 
 	*ret = pl->queues && q < pl->n_queues ? pl->queues[q].c : none;
 	ret->shunted = pl->shunted && q < pl->n_queues ? pl->shunted[q] : 0;
+	ret->shunt_asked = q < pl->n_queues ? pl->shunt_asked[q] : 0;
+	ret->shunt_refused = q < pl->n_queues ? pl->shunt_refused[q] : 0;
 }
 
 void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f)
@@ -745,4 +753,26 @@ void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down)
 bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q)
 {
 	return pl->down && q < pl->n_queues && pl->down[q];
+}
+
+int rf_pipeline_shunt_request(struct rf_pipeline *pl, uint32_t q, uint32_t hash, uint32_t seconds)
+{
+	struct pl_group *gr = pl_group_of(pl, q);
+	int r = -EOPNOTSUPP;
+
+	if (q >= pl->n_queues)
+		return -EINVAL;
+	if (gr->ft)
+		r = rf_ft_shunt(gr->ft, hash, (uint16_t)(q - gr->first), seconds);
+	if (r)
+		pl->shunt_refused[q]++;
+	else
+		pl->shunt_asked[q]++;
+	return r;
+}
+
+void rf_pipeline_shunt_lost(struct rf_pipeline *pl, uint32_t q, uint64_t lost)
+{
+	if (q < pl->n_queues)
+		pl->shunt_refused[q] += lost;
 }

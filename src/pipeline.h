@@ -35,9 +35,11 @@ struct rf_pipeline_queue_opts {
 
 /* Per queue, never reset: packets of the group that did not go in, and why. */
 struct rf_pipeline_queue_counters {
-	uint64_t filtered;     /* did not match the queue's filter */
-	uint64_t deduplicated; /* copies of a packet seen within the window */
-	uint64_t shunted;      /* of flows on this queue, past their group's shunt cut-off */
+	uint64_t filtered;	/* did not match the queue's filter */
+	uint64_t deduplicated;	/* copies of a packet seen within the window */
+	uint64_t shunted;	/* of flows on this queue, past their group's shunt cut-off */
+	uint64_t shunt_asked;	/* shunt requests of its consumer honoured */
+	uint64_t shunt_refused; /* refused: not a flow of this queue (or no table), or lost */
 };
 
 /*
@@ -125,5 +127,15 @@ bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
  */
 void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down);
 bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q);
+
+/*
+ * Queue q's consumer asks to shunt the flow of hash hash for seconds (0: its
+ * life): honoured only if q's group has a flow table that places that flow
+ * on q. Counted either way. Returns 0 or -ENOENT / -EPERM / -EOPNOTSUPP.
+ */
+int rf_pipeline_shunt_request(struct rf_pipeline *pl, uint32_t q, uint32_t hash, uint32_t seconds);
+
+/* Requests of queue q's consumer that were lost (overwritten before they were read). */
+void rf_pipeline_shunt_lost(struct rf_pipeline *pl, uint32_t q, uint64_t lost);
 
 #endif

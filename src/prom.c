@@ -164,6 +164,14 @@ static const struct metric metrics[] = {
 	 "Packets of the queue's flows past their group's shunt cut-off, not delivered (never "
 	 "drops)",
 	 SC_QUEUE, .off = QUE(shunted)},
+	{"ringfan_queue_shunt_requests_total", C,
+	 "Shunt requests of the queue's consumer, by outcome (refused: not a flow of this queue, "
+	 "no flow table, or lost)",
+	 SC_QUEUE, "outcome", "honoured", QUE(shunt_requests)},
+	{"ringfan_queue_shunt_requests_total", C,
+	 "Shunt requests of the queue's consumer, by outcome (refused: not a flow of this queue, "
+	 "no flow table, or lost)",
+	 SC_QUEUE, "outcome", "refused", QUE(shunt_refused)},
 	{"ringfan_queue_failed_over", G,
 	 "1 while the queue gets no new flows: its consumer is gone past --failover", SC_QUEUE,
 	 .off = QUE(failed_over)},

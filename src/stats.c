@@ -60,6 +60,10 @@ static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
 		fprintf(f, "  shunted %s", rf_fmt_thousands(q->shunted, a, sizeof(a)));
 	if (q->failed_over)
 		fprintf(f, "  failed over: no new flows");
+	if (q->shunt_requests || q->shunt_refused)
+		fprintf(f, "  shunt requests %llu (refused %llu)",
+			(unsigned long long)q->shunt_requests,
+			(unsigned long long)q->shunt_refused);
 	fputc('\n', f);
 }
 
@@ -255,6 +259,8 @@ static void json_queues(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "deduplicated", q->deduplicated);
 		JU(f, ",", "shunted", q->shunted);
 		JU(f, ",", "failed_over", q->failed_over);
+		JU(f, ",", "shunt_requests", q->shunt_requests);
+		JU(f, ",", "shunt_refused", q->shunt_refused);
 		if (q->egress[0]) {
 			fprintf(f, ",\"egress\":");
 			json_str(f, q->egress);

@@ -85,6 +85,8 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, deduplicated),
 	F(struct rf_stats_queue, shunted),
 	F(struct rf_stats_queue, failed_over),
+	F(struct rf_stats_queue, shunt_requests),
+	F(struct rf_stats_queue, shunt_refused),
 	FS(struct rf_stats_queue, egress),
 };
 

@@ -68,6 +68,8 @@ def expected(s):
         put("ringfan_queue_deduplicated_packets_total", q["deduplicated"], **lab)
         put("ringfan_queue_shunted_packets_total", q["shunted"], **lab)
         put("ringfan_queue_failed_over", q["failed_over"], **lab)
+        put("ringfan_queue_shunt_requests_total", q["shunt_requests"], outcome="honoured", **lab)
+        put("ringfan_queue_shunt_requests_total", q["shunt_refused"], outcome="refused", **lab)
         put("ringfan_queue_consumer_read_packets_total", q["consumer_read"], **lab)
         put("ringfan_queue_backlog_packets", q["backlog_packets"], **lab)
         put("ringfan_queue_backlog_bytes", q["backlog_bytes"], **lab)

@@ -200,6 +200,28 @@ static void test_shunt_bytes(void **state)
 	rf_ft_free(t);
 }
 
+static void test_shunt_request(void **state)
+{
+	struct rf_ft *t = table(64, 0, 0);
+	struct rf_ft_entry *e;
+
+	(void)state;
+	assert_int_equal(rf_ft_lookup(t, 5, 10 * SEC, 60, 0, &e), RF_FT_NEW);
+	e->queue = 1;
+	/* only for the queue the flow goes to, and only a known flow */
+	assert_int_equal(rf_ft_shunt(t, 5, 2, 0), -EPERM);
+	assert_int_equal(rf_ft_shunt(t, 6, 1, 0), -ENOENT);
+	assert_int_equal(rf_ft_lookup(t, 5, 10 * SEC, 60, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_shunt(t, 5, 1, 3), 0);
+	assert_int_equal(rf_ft_lookup(t, 5, 11 * SEC, 60, 0, &e), RF_FT_SHUNT);
+	/* for 3 seconds: delivered again after */
+	assert_int_equal(rf_ft_lookup(t, 5, 14 * SEC, 60, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_shunt(t, 5, 1, 0), 0); /* the flow's life */
+	assert_int_equal(rf_ft_lookup(t, 5, 50 * SEC, 60, 0, &e), RF_FT_SHUNT);
+	assert_int_equal(stats(t).shunted_flows, 1);
+	rf_ft_free(t);
+}
+
 /* Many more flows than entries: bounded, and every packet is accounted for. */
 static void test_many_flows(void **state)
 {
@@ -240,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_idle_expiry),   cmocka_unit_test(test_tcp_close),
 		cmocka_unit_test(test_pressure),      cmocka_unit_test(test_shunt_packets),
 		cmocka_unit_test(test_shunt_bytes),   cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_shunt_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
