@@ -5,6 +5,8 @@
  */
 #include "flowtable.h"
 
+#include "flow.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -336,4 +338,218 @@ void rf_weights_fill(const uint32_t *weights, unsigned int n, uint16_t *ind)
 		cur[best] -= total;
 		ind[b] = (uint16_t)best;
 	}
+}
+
+/* ---- placement ---- */
+
+struct rf_place {
+	uint32_t count;
+	struct rf_ft *ft;
+	enum rf_placement placement;
+	bool failover_move;
+	uint16_t *ind;	     /* weighted: RF_PLACE_BUCKETS queue indexes */
+	uint64_t *load;	     /* least-loaded: recent packets per queue */
+	uint64_t load_count; /* packets since the loads were last halved */
+	uint8_t *down;	     /* per queue: failed over */
+	uint32_t n_down;
+	uint64_t moved;
+};
+
+static const char *const why_names[RF_WHY__MAX] = {
+	[RF_WHY_HASH] = "hash",
+	[RF_WHY_WEIGHT] = "weight",
+	[RF_WHY_LEAST_LOADED] = "least-loaded",
+	[RF_WHY_FAILOVER] = "failover",
+	[RF_WHY_FALLBACK] = "fallback",
+	[RF_WHY_MOVED] = "moved",
+	[RF_WHY_SHUNTED] = "shunted",
+};
+
+const char *rf_place_why_name(enum rf_place_why why)
+{
+	return (unsigned int)why < RF_WHY__MAX ? why_names[why] : "?";
+}
+
+void rf_place_free(struct rf_place *p)
+{
+	if (!p)
+		return;
+	rf_ft_free(p->ft);
+	free(p->ind);
+	free(p->load);
+	free(p->down);
+	free(p);
+}
+
+int rf_place_new(const struct rf_place_opts *o, struct rf_place **ret_place)
+{
+	struct rf_place *p;
+	int r = -ENOMEM;
+
+	if (!o->queues || o->queues > UINT16_MAX || o->placement >= RF_PLACE__MAX ||
+	    (o->placement == RF_PLACE_WEIGHTED && !o->weights) ||
+	    (o->placement == RF_PLACE_LEAST_LOADED && !o->table.entries))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->count = o->queues;
+	p->placement = o->placement;
+	p->failover_move = o->failover_move;
+	if (!(p->down = calloc(p->count, 1)))
+		goto fail;
+	if (o->placement == RF_PLACE_WEIGHTED) {
+		if (!(p->ind = calloc(RF_PLACE_BUCKETS, sizeof(*p->ind))))
+			goto fail;
+		rf_weights_fill(o->weights, p->count, p->ind);
+	}
+	if (o->placement == RF_PLACE_LEAST_LOADED &&
+	    !(p->load = calloc(p->count, sizeof(*p->load))))
+		goto fail;
+	if (o->table.entries && (r = rf_ft_new(&o->table, &p->ft)))
+		goto fail;
+	*ret_place = p;
+	return 0;
+fail:
+	rf_place_free(p);
+	return r;
+}
+
+static inline bool is_down(const struct rf_place *p, uint32_t i)
+{
+	return p->n_down && p->n_down < p->count && p->down[i];
+}
+
+/* The hash's queue, through the weights' indirection table if any. */
+static inline uint32_t by_hash(const struct rf_place *p, uint32_t hash, enum rf_place_why *why)
+{
+	if (p->ind) {
+		*why = RF_WHY_WEIGHT;
+		return p->ind[rf_queue_pick(hash, RF_PLACE_BUCKETS)];
+	}
+	*why = RF_WHY_HASH;
+	return rf_queue_pick(hash, p->count);
+}
+
+/*
+ * Failover: queue i if it is live, else one of the live queues chosen by the
+ * hash (the same one for a flow while they stay live).
+ */
+static uint32_t live(const struct rf_place *p, uint32_t i, uint32_t hash, enum rf_place_why *why)
+{
+	uint32_t k, j;
+
+	if (!is_down(p, i))
+		return i;
+	*why = RF_WHY_FAILOVER;
+	k = rf_queue_pick(rf_hash_reseed(hash, 0x5f3759df), p->count - p->n_down);
+	for (j = 0; j < p->count; j++)
+		if (!p->down[j] && !k--)
+			return j;
+	return i;
+}
+
+/* least-loaded: the live queue with the fewest recent packets. */
+static uint32_t least_loaded(const struct rf_place *p)
+{
+	uint32_t i, best = UINT32_MAX;
+
+	for (i = 0; i < p->count; i++)
+		if (!is_down(p, i) && (best == UINT32_MAX || p->load[i] < p->load[best]))
+			best = i;
+	return best;
+}
+
+/* One more packet on queue i; older ones count less and less. */
+static void count_load(struct rf_place *p, uint32_t i)
+{
+	uint32_t j;
+
+	p->load[i]++;
+	if (++p->load_count < RF_PLACE_LOAD_HALF_LIFE)
+		return;
+	p->load_count = 0;
+	for (j = 0; j < p->count; j++)
+		p->load[j] /= 2;
+}
+
+/* Where a new flow goes: a live queue. */
+static uint32_t place_new(const struct rf_place *p, uint32_t hash, enum rf_place_why *why)
+{
+	if (p->placement == RF_PLACE_LEAST_LOADED) {
+		*why = RF_WHY_LEAST_LOADED;
+		return least_loaded(p);
+	}
+	return live(p, by_hash(p, hash, why), hash, why);
+}
+
+static uint32_t place_flow(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			   uint8_t tcp_flags, enum rf_place_why *why)
+{
+	struct rf_ft_entry *e;
+	enum rf_place_why w;
+	uint32_t i;
+
+	switch (rf_ft_lookup(p->ft, hash, ts_ns, wirelen, tcp_flags, &e)) {
+	case RF_FT_NEW:
+		e->queue = (uint16_t)place_new(p, hash, why);
+		e->why = (uint8_t)*why;
+		return e->queue;
+	case RF_FT_FOUND:
+		if (p->failover_move && is_down(p, e->queue)) {
+			e->queue = (uint16_t)place_new(p, hash, &w);
+			e->why = RF_WHY_MOVED;
+			p->moved++;
+		}
+		*why = (enum rf_place_why)e->why;
+		return e->queue;
+	case RF_FT_SHUNT:
+		*why = RF_WHY_SHUNTED;
+		return e->queue;
+	default:
+		i = live(p, by_hash(p, hash, why), hash, why);
+		if (*why != RF_WHY_FAILOVER)
+			*why = RF_WHY_FALLBACK;
+		return i;
+	}
+}
+
+uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			 uint8_t tcp_flags, enum rf_place_why *ret_why)
+{
+	uint32_t i;
+
+	if (p->ft)
+		i = place_flow(p, hash, ts_ns, wirelen, tcp_flags, ret_why);
+	else
+		i = live(p, by_hash(p, hash, ret_why), hash, ret_why);
+	if (p->load && *ret_why != RF_WHY_SHUNTED)
+		count_load(p, i);
+	return i;
+}
+
+void rf_place_set_down(struct rf_place *p, uint32_t i, bool down)
+{
+	if (i >= p->count || p->down[i] == down)
+		return;
+	p->down[i] = down;
+	if (down)
+		p->n_down++;
+	else
+		p->n_down--;
+}
+
+bool rf_place_down(const struct rf_place *p, uint32_t i)
+{
+	return i < p->count && p->down[i];
+}
+
+struct rf_ft *rf_place_table(const struct rf_place *p)
+{
+	return p->ft;
+}
+
+uint64_t rf_place_moved(const struct rf_place *p)
+{
+	return p->moved;
 }

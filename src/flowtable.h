@@ -29,6 +29,7 @@
 #define RINGFAN_FLOWTABLE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RF_FT_WAYS	       4		      /* entries per bucket */
@@ -57,9 +58,9 @@ struct rf_ft_opts {
 /* One flow. The caller sets queue when rf_ft_lookup() says RF_FT_NEW. */
 struct rf_ft_entry {
 	uint32_t hash;
-	uint16_t queue; /* index within the group */
-	uint8_t flags;	/* RF_FT_E_* (internal) */
-	uint8_t pad;
+	uint16_t queue;	      /* index within the group */
+	uint8_t flags;	      /* RF_FT_E_* (internal) */
+	uint8_t why;	      /* enum rf_place_why of its placement (the caller's) */
 	uint32_t packets;     /* saturating */
 	uint32_t shunt_until; /* rf_ft_shunt(): seconds on the table's clock; 0: none */
 	uint64_t bytes;
@@ -153,5 +154,62 @@ void rf_ft_sweep(struct rf_ft *t, uint64_t now_ns, uint32_t n);
 uint64_t rf_ft_now(const struct rf_ft *t);
 
 void rf_ft_get_stats(const struct rf_ft *t, struct rf_ft_stats *ret_stats);
+
+/*
+ * A group's placement of flows: its flow table (or none), its placement, the
+ * weights' indirection table, the queues' recent loads (least-loaded) and
+ * which queues failed over. The balancer's per-packet path and explain both
+ * decide through rf_place_packet(), so that explain says what the balancer
+ * does. Not thread-safe.
+ */
+struct rf_place_opts {
+	size_t sz;		     /* sizeof(struct rf_place_opts) */
+	uint32_t queues;	     /* of the group, 1 to 65535 */
+	struct rf_ft_opts table;     /* entries 0: no table */
+	enum rf_placement placement; /* RF_PLACE_LEAST_LOADED needs a table */
+	const uint32_t *weights;     /* RF_PLACE_WEIGHTED: one per queue */
+	bool failover_move;	     /* a known flow of a failed-over queue moves */
+};
+
+/* Why a packet went where it went (or did not go). */
+enum rf_place_why {
+	RF_WHY_HASH = 0,     /* the flow hash (a known flow: why it was placed where it is) */
+	RF_WHY_WEIGHT,	     /* the hash through the weights' indirection table */
+	RF_WHY_LEAST_LOADED, /* a new flow, given the least loaded queue */
+	RF_WHY_FAILOVER,     /* the queue the hash gave is failed over: a live one instead */
+	RF_WHY_FALLBACK,     /* no room in the table: the hash, among the live queues */
+	RF_WHY_MOVED,	     /* a known flow moved off a failed-over queue */
+	RF_WHY_SHUNTED,	     /* past the cut-off or shunted on request: not enqueued */
+	RF_WHY__MAX
+};
+
+/* least-loaded: the loads are halved every this many packets of the group ("recent"). */
+#define RF_PLACE_LOAD_HALF_LIFE (1u << 20)
+
+struct rf_place;
+
+/* 0 and *ret_place, or -EINVAL (bad options) / -ENOMEM. */
+int rf_place_new(const struct rf_place_opts *opts, struct rf_place **ret_place);
+void rf_place_free(struct rf_place *p);
+
+/*
+ * The queue (index within the group) of a packet of hash hash; *ret_why says
+ * why, RF_WHY_SHUNTED: not to be enqueued (the queue is its flow's). Counts
+ * the packet into its flow and the delivered ones into the queue's load.
+ */
+uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			 uint8_t tcp_flags, enum rf_place_why *ret_why);
+
+/* "hash", "weight", "least-loaded", "failover", "fallback", "moved", "shunted" */
+const char *rf_place_why_name(enum rf_place_why why);
+
+/* Failover: queue i gets no new flows while down (unless all are). */
+void rf_place_set_down(struct rf_place *p, uint32_t i, bool down);
+bool rf_place_down(const struct rf_place *p, uint32_t i);
+
+/* The group's table (NULL: none), for its counters and shunt requests. */
+struct rf_ft *rf_place_table(const struct rf_place *p);
+/* Known flows moved off failed-over queues. */
+uint64_t rf_place_moved(const struct rf_place *p);
 
 #endif

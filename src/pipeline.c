@@ -13,21 +13,9 @@ struct pl_group {
 	uint32_t first; /* its first queue */
 	uint32_t count;
 	uint64_t rr;
-	bool treated;	  /* a queue of the group filters, de-duplicates, strips or slices */
-	struct rf_ft *ft; /* flow table; NULL: the stateless hash */
-	enum rf_placement placement;
-	uint16_t *ind;	     /* weighted: RF_PLACE_BUCKETS queue indexes; else NULL */
-	uint64_t *load;	     /* least-loaded: recent packets per queue of the group; else NULL */
-	uint64_t load_count; /* packets since the loads were last halved */
-	uint32_t n_down;     /* its queues failed over */
-	bool failover_move;
-	uint64_t moved; /* known flows moved off a failed-over queue */
+	bool treated;		/* a queue of the group filters, de-duplicates, strips or slices */
+	struct rf_place *place; /* flow table and placement; NULL: the stateless hash */
 };
-
-/* least-loaded: the loads are halved every this many packets of the group ("recent"). */
-#define PL_LOAD_HALF_LIFE (1u << 20)
-
-#define PL_SHUNTED UINT32_MAX /* pl_pick_flow(): the packet is not enqueued */
 
 /* A queue's treatment and what it kept out. */
 struct pl_queue {
@@ -57,10 +45,9 @@ struct rf_pipeline {
 	unsigned int n_touched;
 	uint32_t wait_limit; /* packets bigger than this never wait (they may never fit) */
 	struct rf_flow *flow;
-	struct rf_dedup *dedup; /* NULL: no queue de-duplicates */
-	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
-	uint64_t *shunted;	/* per queue, when some group has a flow table */
-	uint8_t *down;		/* per queue, when some group has a flow table: failed over */
+	struct rf_dedup *dedup;		       /* NULL: no queue de-duplicates */
+	uint8_t *strip_buf;		       /* RF_STRIP_BUF bytes when a queue strips */
+	uint64_t *shunted;		       /* per queue, when some group has a flow table */
 	uint64_t *shunt_asked, *shunt_refused; /* per queue: rf_pipeline_shunt_request() */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
@@ -158,39 +145,22 @@ static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queu
 	return 0;
 }
 
-/* A group's placement: its indirection table or load counters, made once. */
-static int pl_setup_placement(struct pl_group *gr, const struct rf_pipeline_group_opts *go)
-{
-	gr->placement = go->placement;
-	gr->failover_move = go->failover_move;
-	if (go->placement == RF_PLACE_WEIGHTED) {
-		if (!go->weights)
-			return -EINVAL;
-		gr->ind = calloc(RF_PLACE_BUCKETS, sizeof(*gr->ind));
-		if (!gr->ind)
-			return -ENOMEM;
-		rf_weights_fill(go->weights, gr->count, gr->ind);
-	} else if (go->placement == RF_PLACE_LEAST_LOADED) {
-		if (!go->flow_table)
-			return -EINVAL;
-		gr->load = calloc(gr->count, sizeof(*gr->load));
-		if (!gr->load)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A group's flow table, if it has one. */
-static int pl_setup_table(struct rf_pipeline *pl, struct pl_group *gr,
+/* A group's flow table and placement, if it has either. */
+static int pl_setup_place(struct rf_pipeline *pl, struct pl_group *gr,
 			  const struct rf_pipeline_group_opts *go)
 {
-	struct rf_ft_opts o = {
+	struct rf_place_opts o = {
 		.sz = sizeof(o),
-		.entries = go->flow_table,
-		.idle_ns = go->idle_ns,
-		.close_ns = go->close_ns,
-		.shunt_packets = go->shunt_packets,
-		.shunt_bytes = go->shunt_bytes,
+		.queues = gr->count,
+		.table = {.sz = sizeof(o.table),
+			  .entries = go->flow_table,
+			  .idle_ns = go->idle_ns,
+			  .close_ns = go->close_ns,
+			  .shunt_packets = go->shunt_packets,
+			  .shunt_bytes = go->shunt_bytes},
+		.placement = go->placement,
+		.weights = go->weights,
+		.failover_move = go->failover_move,
 	};
 
 	if (!go->flow_table && go->placement == RF_PLACE_HASH)
@@ -198,7 +168,7 @@ static int pl_setup_table(struct rf_pipeline *pl, struct pl_group *gr,
 	if (pl->mode == RF_MODE_RR || pl->mode == RF_MODE_FANOUT)
 		return -EINVAL;
 	pl->tables = true; /* the slow path: weights need it too */
-	return go->flow_table ? rf_ft_new(&o, &gr->ft) : 0;
+	return rf_place_new(&o, &gr->place);
 }
 
 /* Flow tables and placements of the groups that have one, made once. */
@@ -208,14 +178,11 @@ static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_pipeline_grou
 	int r;
 
 	for (g = 0; go && g < pl->n_groups; g++) {
-		r = pl_setup_table(pl, &pl->groups[g], &go[g]);
-		if (!r)
-			r = pl_setup_placement(&pl->groups[g], &go[g]);
+		r = pl_setup_place(pl, &pl->groups[g], &go[g]);
 		if (r)
 			return r;
 	}
-	if (pl->tables && (!(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))) ||
-			   !(pl->down = calloc(pl->n_queues, 1))))
+	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
 		return -ENOMEM;
 	pl->tcp_close = pl->mode == RF_MODE_5TUPLE || pl->mode == RF_MODE_INNER_5TUPLE;
 	pl->inner = pl->mode == RF_MODE_INNER_IP || pl->mode == RF_MODE_INNER_5TUPLE;
@@ -274,13 +241,9 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 
 	if (!pl)
 		return;
-	for (g = 0; g < pl->n_groups; g++) {
-		rf_ft_free(pl->groups[g].ft);
-		free(pl->groups[g].ind);
-		free(pl->groups[g].load);
-	}
+	for (g = 0; g < pl->n_groups; g++)
+		rf_place_free(pl->groups[g].place);
 	free(pl->shunted);
-	free(pl->down);
 	free(pl->shunt_asked);
 	free(pl->shunt_refused);
 	rf_flow_free(pl->flow);
@@ -426,93 +389,21 @@ static uint8_t pl_tcp_flags(const struct rf_pipeline *pl, const struct rf_packet
 	return pkt->data[ip->l4_off + 13];
 }
 
-/* The queue of group gr by the hash, through the weights' indirection table if any. */
-static inline uint32_t pl_pick_hash(const struct rf_pipeline *pl, struct pl_group *gr,
-				    uint32_t hash)
-{
-	if (gr->ind)
-		return gr->first + gr->ind[rf_queue_pick(hash, RF_PLACE_BUCKETS)];
-	return pl_pick(pl, gr, hash);
-}
+#define PL_SHUNTED UINT32_MAX /* pl_pick_flow(): the packet is not enqueued */
 
-static inline bool pl_down(const struct rf_pipeline *pl, const struct pl_group *gr, uint32_t i)
-{
-	return gr->n_down && gr->n_down < gr->count && pl->down[gr->first + i];
-}
-
-/*
- * Failover: queue index i of group gr if it is live, else one of the live
- * queues chosen by the hash (the same one for a flow while they stay live).
- */
-static uint32_t pl_live(const struct rf_pipeline *pl, const struct pl_group *gr, uint32_t i,
-			uint32_t hash)
-{
-	uint32_t k, j;
-
-	if (!pl_down(pl, gr, i))
-		return i;
-	k = rf_queue_pick(rf_hash_reseed(hash, 0x5f3759df), gr->count - gr->n_down);
-	for (j = 0; j < gr->count; j++)
-		if (!pl->down[gr->first + j] && !k--)
-			return j;
-	return i;
-}
-
-/* least-loaded: the group's live queue (index) with the fewest recent packets. */
-static uint16_t pl_least_loaded(const struct rf_pipeline *pl, const struct pl_group *gr)
-{
-	uint32_t i, best = UINT32_MAX;
-
-	for (i = 0; i < gr->count; i++)
-		if (!pl_down(pl, gr, i) && (best == UINT32_MAX || gr->load[i] < gr->load[best]))
-			best = i;
-	return (uint16_t)best;
-}
-
-/* least-loaded: one more packet on queue q; older ones count less and less. */
-static void pl_count_load(struct pl_group *gr, uint32_t q)
-{
-	uint32_t i;
-
-	gr->load[q - gr->first]++;
-	if (++gr->load_count < PL_LOAD_HALF_LIFE)
-		return;
-	gr->load_count = 0;
-	for (i = 0; i < gr->count; i++)
-		gr->load[i] /= 2;
-}
-
-/* Where a new flow of group gr goes (a queue index within the group): a live queue. */
-static uint16_t pl_place(const struct rf_pipeline *pl, struct pl_group *gr, uint32_t hash)
-{
-	if (gr->placement == RF_PLACE_LEAST_LOADED)
-		return pl_least_loaded(pl, gr);
-	return (uint16_t)pl_live(pl, gr, pl_pick_hash(pl, gr, hash) - gr->first, hash);
-}
-
-/* The queue of group gr (with a flow table) for a packet, or PL_SHUNTED. */
+/* The queue of group gr (with a flow table or a placement) for a packet, or PL_SHUNTED. */
 static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const struct pl_pkt *x)
 {
 	const struct rf_packet *pkt = x->pkt;
-	struct rf_ft_entry *e;
+	enum rf_place_why why;
+	uint32_t q;
 
-	switch (rf_ft_lookup(gr->ft, pkt->hash, pkt->ts_ns, pkt->wirelen, x->tcp_flags, &e)) {
-	case RF_FT_NEW:
-		e->queue = pl_place(pl, gr, pkt->hash);
-		return gr->first + e->queue;
-	case RF_FT_FOUND:
-		if (unlikely(gr->failover_move && pl_down(pl, gr, e->queue))) {
-			e->queue = pl_place(pl, gr, pkt->hash);
-			gr->moved++;
-		}
-		return gr->first + e->queue;
-	case RF_FT_SHUNT:
-		pl->shunted[gr->first + e->queue]++;
-		return PL_SHUNTED;
-	default: /* not recorded: the hash, as without a table, among the live queues */
-		return gr->first +
-		       pl_live(pl, gr, pl_pick_hash(pl, gr, pkt->hash) - gr->first, pkt->hash);
-	}
+	q = gr->first +
+	    rf_place_packet(gr->place, pkt->hash, pkt->ts_ns, pkt->wirelen, x->tcp_flags, &why);
+	if (why != RF_WHY_SHUNTED)
+		return q;
+	pl->shunted[q]++;
+	return PL_SHUNTED;
 }
 
 /*
@@ -545,11 +436,9 @@ static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl
 			}
 			continue;
 		}
-		q = gr->ft ? pl_pick_flow(pl, gr, &x) : pl_pick_hash(pl, gr, pkt->hash);
+		q = gr->place ? pl_pick_flow(pl, gr, &x) : pl_pick(pl, gr, pkt->hash);
 		if (q == PL_SHUNTED)
 			continue;
-		if (gr->load)
-			pl_count_load(gr, q);
 		if (gr->treated)
 			pl_enqueue_treated(pl, q, &x, lossless);
 		else
@@ -641,8 +530,8 @@ static void pl_sweep_tables(struct rf_pipeline *pl, unsigned int n)
 	unsigned int g;
 
 	for (g = 0; g < pl->n_groups; g++)
-		if (pl->groups[g].ft)
-			rf_ft_sweep(pl->groups[g].ft, 0, n / 8 + 1);
+		if (pl->groups[g].place && rf_place_table(pl->groups[g].place))
+			rf_ft_sweep(rf_place_table(pl->groups[g].place), 0, n / 8 + 1);
 }
 
 void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n, int linktype,
@@ -717,13 +606,13 @@ void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_sta
 bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
 				 struct rf_ft_stats *ret, uint64_t *ret_moved)
 {
-	if (g >= pl->n_groups || !pl->groups[g].ft) {
+	if (g >= pl->n_groups || !pl->groups[g].place || !rf_place_table(pl->groups[g].place)) {
 		memset(ret, 0, sizeof(*ret));
 		*ret_moved = 0;
 		return false;
 	}
-	rf_ft_get_stats(pl->groups[g].ft, ret);
-	*ret_moved = pl->groups[g].moved;
+	rf_ft_get_stats(rf_place_table(pl->groups[g].place), ret);
+	*ret_moved = rf_place_moved(pl->groups[g].place);
 	return true;
 }
 
@@ -741,18 +630,15 @@ void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down)
 {
 	struct pl_group *gr = pl_group_of(pl, q);
 
-	if (!gr || !gr->ft || !pl->down || pl->down[q] == down)
-		return;
-	pl->down[q] = down;
-	if (down)
-		gr->n_down++;
-	else
-		gr->n_down--;
+	if (gr && gr->place && rf_place_table(gr->place))
+		rf_place_set_down(gr->place, q - gr->first, down);
 }
 
 bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q)
 {
-	return pl->down && q < pl->n_queues && pl->down[q];
+	const struct pl_group *gr = pl_group_of((struct rf_pipeline *)pl, q);
+
+	return gr && gr->place && rf_place_down(gr->place, q - gr->first);
 }
 
 int rf_pipeline_shunt_request(struct rf_pipeline *pl, uint32_t q, uint32_t hash, uint32_t seconds)
@@ -762,8 +648,9 @@ int rf_pipeline_shunt_request(struct rf_pipeline *pl, uint32_t q, uint32_t hash,
 
 	if (q >= pl->n_queues)
 		return -EINVAL;
-	if (gr->ft)
-		r = rf_ft_shunt(gr->ft, hash, (uint16_t)(q - gr->first), seconds);
+	if (gr->place && rf_place_table(gr->place))
+		r = rf_ft_shunt(rf_place_table(gr->place), hash, (uint16_t)(q - gr->first),
+				seconds);
 	if (r)
 		pl->shunt_refused[q]++;
 	else
