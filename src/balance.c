@@ -782,32 +782,6 @@ static int create_queues(struct balancer *b)
 	return 0;
 }
 
-/* Each group's flow table and shunt cut-offs (its first queue's rules: they are per group). */
-static void group_opts_of(const struct rf_config *cfg, struct rf_pipeline_group_opts *go,
-			  uint32_t (*weights)[RF_PLACE_BUCKETS])
-{
-	const struct rf_cfg_rule *ru;
-	uint32_t first = 0;
-	unsigned int g;
-
-	for (g = 0; g < cfg->n_groups; first += cfg->group_queues[g], g++) {
-		memset(&go[g], 0, sizeof(go[g]));
-		if ((ru = rf_config_rule(cfg, RF_RULE_PLACEMENT, first)))
-			go[g].placement = (enum rf_placement)ru->value;
-		if ((ru = rf_config_rule(cfg, RF_RULE_WEIGHTS, first)) &&
-		    rf_weights_parse(ru->text, weights[g], RF_PLACE_BUCKETS) > 0)
-			go[g].weights = weights[g];
-		go[g].flow_table = rf_config_flow_table(cfg);
-		go[g].idle_ns = cfg->flow_idle_s * 1000000000ull;
-		go[g].close_ns = cfg->flow_closed_s * 1000000000ull;
-		go[g].failover_move = cfg->failover_move;
-		if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_PACKETS, first)))
-			go[g].shunt_packets = ru->value;
-		if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_BYTES, first)))
-			go[g].shunt_bytes = ru->value;
-	}
-}
-
 /* A queue that never had a consumer counts as gone since the start. */
 static int start_failover(struct balancer *b)
 {
@@ -824,7 +798,7 @@ static int start_failover(struct balancer *b)
 
 static int make_pipeline(struct balancer *b)
 {
-	struct rf_pipeline_group_opts go[RF_CFG_MAX_GROUPS];
+	struct rf_place_opts go[RF_CFG_MAX_GROUPS];
 	static uint32_t weights[RF_CFG_MAX_GROUPS]
 			       [RF_PLACE_BUCKETS]; /* 128 KiB: not on the stack */
 	struct rf_pipeline_opts po = {
@@ -839,9 +813,11 @@ static int make_pipeline(struct balancer *b)
 		.tick = wait_tick,
 		.tick_arg = b,
 	};
+	unsigned int g;
 	int r;
 
-	group_opts_of(b->cfg, go, weights);
+	for (g = 0; g < b->cfg->n_groups; g++)
+		rf_config_place_opts(b->cfg, g, weights[g], &go[g]);
 	r = rf_pipeline_new(&po, &b->pl);
 	if (r) {
 		rf_err("cannot set up the packet path: %s", strerror(-r));

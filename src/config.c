@@ -1107,6 +1107,31 @@ uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g)
 	return first;
 }
 
+void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t *weights,
+			  struct rf_place_opts *ret)
+{
+	uint32_t first = rf_config_group_first(cfg, g);
+	const struct rf_cfg_rule *ru;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->sz = sizeof(*ret);
+	ret->queues = cfg->group_queues[g];
+	ret->table.sz = sizeof(ret->table);
+	ret->table.entries = rf_config_flow_table(cfg);
+	ret->table.idle_ns = cfg->flow_idle_s * 1000000000ull;
+	ret->table.close_ns = cfg->flow_closed_s * 1000000000ull;
+	if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_PACKETS, first)))
+		ret->table.shunt_packets = ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_BYTES, first)))
+		ret->table.shunt_bytes = ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_PLACEMENT, first)))
+		ret->placement = (enum rf_placement)ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_WEIGHTS, first)) &&
+	    rf_weights_parse(ru->text, weights, RF_PLACE_BUCKETS) > 0)
+		ret->weights = weights;
+	ret->failover_move = cfg->failover_move;
+}
+
 /* Each group's --placement and --weights agree with each other and with its queues. */
 static int check_placement(const struct rf_config *cfg)
 {

@@ -15,6 +15,7 @@
 #include <ringfan/ringfan.h>
 
 #include "flow.h"
+#include "flowtable.h"
 #include "metrics.h"
 #include "thread.h"
 
@@ -158,6 +159,14 @@ const char *rf_config_rule_name(int kind);
  * (no table: the stateless hash).
  */
 uint32_t rf_config_flow_table(const struct rf_config *cfg);
+
+/*
+ * Group g's flow table and placement as the options give them (queues set
+ * to the group's). weights: RF_PLACE_BUCKETS entries of the caller's, which
+ * ret->weights may point to.
+ */
+void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t *weights,
+			  struct rf_place_opts *ret);
 
 /* The first queue of group g. */
 uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g);

@@ -147,32 +147,21 @@ static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queu
 
 /* A group's flow table and placement, if it has either. */
 static int pl_setup_place(struct rf_pipeline *pl, struct pl_group *gr,
-			  const struct rf_pipeline_group_opts *go)
+			  const struct rf_place_opts *go)
 {
-	struct rf_place_opts o = {
-		.sz = sizeof(o),
-		.queues = gr->count,
-		.table = {.sz = sizeof(o.table),
-			  .entries = go->flow_table,
-			  .idle_ns = go->idle_ns,
-			  .close_ns = go->close_ns,
-			  .shunt_packets = go->shunt_packets,
-			  .shunt_bytes = go->shunt_bytes},
-		.placement = go->placement,
-		.weights = go->weights,
-		.failover_move = go->failover_move,
-	};
+	struct rf_place_opts o = *go;
 
-	if (!go->flow_table && go->placement == RF_PLACE_HASH)
+	if (!go->table.entries && go->placement == RF_PLACE_HASH)
 		return 0;
 	if (pl->mode == RF_MODE_RR || pl->mode == RF_MODE_FANOUT)
 		return -EINVAL;
 	pl->tables = true; /* the slow path: weights need it too */
+	o.queues = gr->count;
 	return rf_place_new(&o, &gr->place);
 }
 
 /* Flow tables and placements of the groups that have one, made once. */
-static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_pipeline_group_opts *go)
+static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_place_opts *go)
 {
 	unsigned int g;
 	int r;

@@ -42,21 +42,6 @@ struct rf_pipeline_queue_counters {
 	uint64_t shunt_refused; /* refused: not a flow of this queue (or no table), or lost */
 };
 
-/*
- * A group's flow table (flowtable.h). All zero: none, the stateless hash
- * (and no cost). Shunting needs a table.
- */
-struct rf_pipeline_group_opts {
-	uint32_t flow_table; /* entries; 0: no table */
-	uint64_t idle_ns;    /* 0: the table's default */
-	uint64_t close_ns;   /* 0: the table's default */
-	uint64_t shunt_packets;
-	uint64_t shunt_bytes;
-	enum rf_placement placement; /* RF_PLACE_LEAST_LOADED needs a table */
-	const uint32_t *weights;     /* RF_PLACE_WEIGHTED: one per queue of the group */
-	bool failover_move;	     /* a known flow of a failed-over queue moves to a live one */
-};
-
 struct rf_pipeline_opts {
 	enum rf_mode mode;
 	unsigned int n_groups;
@@ -66,8 +51,12 @@ struct rf_pipeline_opts {
 	uint32_t hash_seed; /* rf_hash_reseed(): 0 for the plain flow hash */
 	/* n_queues entries, or NULL: nothing done to any queue's packets. */
 	const struct rf_pipeline_queue_opts *queue_opts;
-	/* n_groups entries, or NULL: no group has a flow table. */
-	const struct rf_pipeline_group_opts *group_opts;
+	/*
+	 * n_groups entries, or NULL: each group's flow table and placement
+	 * (rf_config_place_opts(); queues is the group's). A group with no
+	 * table and hash placement costs nothing.
+	 */
+	const struct rf_place_opts *group_opts;
 	/*
 	 * Lossless sources: while queue `waiting` is full the pipeline waits for
 	 * its consumer, calling tick about every 100 ms (stats, signals). A
