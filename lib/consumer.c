@@ -767,3 +767,22 @@ int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info
 	rf_copy_info(&qi, ret_info, sz);
 	return 0;
 }
+
+int rf_consumer_shunt(struct rf_consumer *c, uint32_t hash, uint32_t seconds)
+{
+	struct rf_cons_page *cp;
+	uint32_t h;
+
+	if (!c || seconds > RF_SHUNT_MAX_SECONDS)
+		return -EINVAL;
+	if (!c->m || !c->m->cons)
+		return -EPIPE;
+	cp = c->m->cons;
+	h = atomic_load_explicit(&cp->shunt_head, memory_order_relaxed);
+	atomic_store_explicit(&cp->shunt[h % RF_SHUNT_SLOTS].hash, hash, memory_order_relaxed);
+	atomic_store_explicit(&cp->shunt[h % RF_SHUNT_SLOTS].seconds, seconds,
+			      memory_order_relaxed);
+	/* S1: the slot before the head that announces it; pairs with the producer's acquire. */
+	atomic_store_explicit(&cp->shunt_head, h + 1, memory_order_release);
+	return 0;
+}

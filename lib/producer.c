@@ -36,6 +36,7 @@ struct rf_producer {
 	uint64_t enqueued, enqueued_bytes, dropped_full, dropped_cursor, dropped_toobig;
 	uint64_t enqueued_pub, bytes_pub; /* enqueued, enqueued_bytes at the last publish */
 	int ring_fd, cons_fd;
+	uint32_t shunt_seen; /* shunt requests read from the consumer page (older ones ignored) */
 	size_t map_len;
 	struct rf_paths paths;
 };
@@ -240,6 +241,7 @@ static int map_files(struct rf_producer *p)
 	}
 	/* The page belongs to consumers: read it only through p->cons, trusting nothing. */
 	p->cons = m;
+	p->shunt_seen = atomic_load_explicit(&p->cons->shunt_head, memory_order_relaxed);
 	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->ring_fd,
 		 0);
 	if (m == MAP_FAILED)
@@ -817,4 +819,33 @@ void rf_producer_destroy(struct rf_producer *p)
 		return;
 	rf_producer_publish(p);
 	producer_free(p);
+}
+
+int rf_producer_shunt_requests(struct rf_producer *p, struct rf_shunt_request *ret,
+			       unsigned int max, uint64_t *ret_lost)
+{
+	uint32_t head, n, i;
+	uint64_t lost = 0;
+
+	if (ret_lost)
+		*ret_lost = 0;
+	if (!p || !p->cons || p->damaged)
+		return 0;
+	/* S1 pairs with the consumer's release: the slots below head are written. */
+	head = atomic_load_explicit(&p->cons->shunt_head, memory_order_acquire);
+	if (head - p->shunt_seen > RF_SHUNT_SLOTS) {
+		lost = head - p->shunt_seen - RF_SHUNT_SLOTS;
+		p->shunt_seen = head - RF_SHUNT_SLOTS;
+	}
+	for (n = 0; n < max && p->shunt_seen != head; n++, p->shunt_seen++) {
+		i = p->shunt_seen % RF_SHUNT_SLOTS;
+		ret[n].hash = atomic_load_explicit(&p->cons->shunt[i].hash, memory_order_relaxed);
+		ret[n].seconds =
+			atomic_load_explicit(&p->cons->shunt[i].seconds, memory_order_relaxed);
+		if (ret[n].seconds > RF_SHUNT_MAX_SECONDS)
+			ret[n].seconds = RF_SHUNT_MAX_SECONDS;
+	}
+	if (ret_lost)
+		*ret_lost = lost;
+	return (int)n;
 }

@@ -33,6 +33,8 @@
 /* Largest record: a quarter of the ring, so that a full ring holds several. */
 #define RF_REC_MAX_SHIFT   2
 #define RF_REC_MAX_LEN_CAP (16u << 20)
+/* Shunt requests a consumer page holds (rf_cons_page.shunt) */
+#define RF_SHUNT_SLOTS 256
 
 /* rf_ring_hdr.features: which optional header fields a producer filled in */
 #define RF_FEAT_LINKTYPE 0x1u /* link_type is set (else RF_LINKTYPE_DEFAULT) */
@@ -129,13 +131,33 @@ struct rf_cons_page {
 	/* Consumer counters. */
 	alignas(RF_CACHE_LINE) _Atomic uint64_t released; /* packets released, all consumers */
 	uint8_t pad2[RF_CACHE_LINE - 8];
+
+	/*
+	 * Shunt requests (rf_consumer_shunt), appended after version 1's page
+	 * (older consumers leave it zero, older producers never read it): a ring
+	 * of RF_SHUNT_SLOTS requests the consumer writes and the producer reads
+	 * with its own cursor. The consumer fills slot shunt_head % RF_SHUNT_SLOTS,
+	 * then stores shunt_head + 1 with release (S1); the producer loads
+	 * shunt_head with acquire (pairs with S1) and then reads the slots,
+	 * trusting nothing: it skips requests a flood overwrote and checks each
+	 * one against its own state.
+	 */
+	alignas(RF_CACHE_LINE) _Atomic uint32_t shunt_head; /* requests written (free-running) */
+	uint8_t pad3[RF_CACHE_LINE - 4];
+	struct rf_shunt_slot {
+		_Atomic uint32_t hash;	  /* the flow hash of a packet the consumer received */
+		_Atomic uint32_t seconds; /* how long; 0: as long as the flow lasts */
+	} shunt[RF_SHUNT_SLOTS];
 };
 
 _Static_assert(offsetof(struct rf_cons_page, tail) == 128, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, waiting) == 136, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, pid) == 140, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, released) == 256, "consumer page layout");
-_Static_assert(sizeof(struct rf_cons_page) == 320, "consumer page layout");
+_Static_assert(offsetof(struct rf_cons_page, shunt_head) == 320, "consumer page layout");
+_Static_assert(offsetof(struct rf_cons_page, shunt) == 384, "consumer page layout");
+_Static_assert(sizeof(struct rf_shunt_slot) == 8, "consumer page layout");
+_Static_assert(sizeof(struct rf_cons_page) == 384 + 8 * RF_SHUNT_SLOTS, "consumer page layout");
 _Static_assert(sizeof(struct rf_cons_page) <= RF_CONS_PAGE_SIZE, "consumer page fits");
 
 /* One record in the data area; caplen packet bytes follow at hdr_len. */

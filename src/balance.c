@@ -31,10 +31,11 @@
 #include "tunnel.h"
 #include "util.h"
 
-#define BURST		 256
-#define TICK_NS		 1000000000ull
-#define EXPIRE_EVERY_NS	 50000000ull
-#define IDLE_WAIT_MS_MAX 100
+#define BURST		    256
+#define TICK_NS		    1000000000ull
+#define EXPIRE_EVERY_NS	    50000000ull
+#define SHUNT_READ_EVERY_NS 20000000ull /* a consumer page holds 256 requests */
+#define IDLE_WAIT_MS_MAX    100
 
 struct balancer {
 	struct rf_config *cfg;
@@ -55,7 +56,7 @@ struct balancer {
 	bool lock_created;
 	bool pid_written;
 	uint64_t started_ns;
-	uint64_t next_tick, last_tick, last_expire;
+	uint64_t next_tick, last_tick, last_expire, last_shunt_read;
 	const char *state;
 	int waiting; /* queue a lossless replay waits for, or -1 */
 	/* What is done to each queue's packets; the compiled --filter rules (NULL: none, ""). */
@@ -66,6 +67,8 @@ struct balancer {
 	int n_args;
 	char **args;
 	bool reload; /* SIGHUP seen: re-read the filters between bursts */
+	uint64_t *
+		consumer_seen; /* --failover: per queue, monotonic ns a consumer was last attached */
 	struct rf_packet pkts[BURST];
 };
 
@@ -128,6 +131,10 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	rf_pipeline_get_queue_counters(b->pl, i, &pc);
 	q->filtered = pc.filtered;
 	q->deduplicated = pc.deduplicated;
+	q->shunted = pc.shunted;
+	q->shunt_requests = pc.shunt_asked;
+	q->shunt_refused = pc.shunt_refused;
+	q->failed_over = rf_pipeline_queue_down(b->pl, i);
 	rf_producer_info(b->producers[i], &info, sizeof(info));
 	q->ring_size = info.ring_size;
 	q->generation = info.generation;
@@ -152,6 +159,20 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	q->backlog_bytes = info.backlog_bytes;
 }
 
+static void snap_table(struct balancer *b, struct rf_stats_group *gr, unsigned int g)
+{
+	struct rf_ft_stats fs;
+
+	gr->flow_table =
+		rf_pipeline_get_table_stats(b->pl, g, &fs, &gr->flows_moved) ? fs.entries : 0;
+	gr->flows_active = fs.active;
+	gr->flows_created = fs.created;
+	gr->flows_expired = fs.expired;
+	gr->flows_evicted = fs.evicted;
+	gr->flows_shunted = fs.shunted_flows;
+	gr->flow_fallback = fs.fallback;
+}
+
 static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
 {
 	struct rf_pipeline_counters pc;
@@ -164,6 +185,7 @@ static void snap_groups_queues(struct balancer *b, struct rf_stats_snap *s)
 		s->groups[g].first_queue = q;
 		s->groups[g].queues = b->cfg->group_queues[g];
 		s->groups[g].received = pc.group_received[g];
+		snap_table(b, &s->groups[g], g);
 		for (i = 0; i < b->cfg->group_queues[g]; i++, q++) {
 			s->queues[q].group = g;
 			snap_queue(b, &s->queues[q], q);
@@ -237,6 +259,60 @@ static void print_block(struct balancer *b, uint64_t now)
 	memcpy(b->prev, b->snap, sizeof(*b->prev));
 }
 
+/*
+ * --failover: a queue whose consumer has been gone (by the kernel-held lock
+ * the library reads, never by what a consumer wrote) for the time given gets
+ * no new flows; it gets them again once a consumer is back.
+ */
+static void check_failover(struct balancer *b, uint64_t now)
+{
+	struct rf_queue_info info;
+	uint32_t q;
+	bool down;
+
+	for (q = 0; b->consumer_seen && q < b->cfg->n_queues; q++) {
+		memset(&info, 0, sizeof(info));
+		rf_producer_info(b->producers[q], &info, sizeof(info));
+		if (info.consumer_pid > 0)
+			b->consumer_seen[q] = now;
+		down = now - b->consumer_seen[q] >= b->cfg->failover_s * 1000000000ull;
+		if (down == rf_pipeline_queue_down(b->pl, q))
+			continue;
+		rf_pipeline_set_queue_down(b->pl, q, down);
+		if (down)
+			rf_log("queue %u@%u: no consumer for %llu s: new flows go to the group's "
+			       "other queues%s",
+			       b->cfg->cluster, q, (unsigned long long)b->cfg->failover_s,
+			       b->cfg->failover_move ? ", and so do its flows" : "");
+		else
+			rf_log("queue %u@%u: a consumer is back: it gets new flows again",
+			       b->cfg->cluster, q);
+	}
+}
+
+/*
+ * Shunt requests of the consumers (rf_consumer_shunt), each read from its own
+ * queue's page and honoured only for a flow of that queue.
+ */
+static void read_shunt_requests(struct balancer *b)
+{
+	struct rf_shunt_request req[64];
+	uint64_t lost;
+	uint32_t q;
+	int i, n;
+
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		do {
+			n = rf_producer_shunt_requests(b->producers[q], req, ARRAY_SIZE(req),
+						       &lost);
+			for (i = 0; i < n; i++)
+				rf_pipeline_shunt_request(b->pl, q, req[i].hash, req[i].seconds);
+			if (lost)
+				rf_pipeline_shunt_lost(b->pl, q, lost);
+		} while (n == (int)ARRAY_SIZE(req));
+	}
+}
+
 /* Once a second: stats file and the -p block. Also handles SIGHUP. */
 static void tick(struct balancer *b, bool force)
 {
@@ -251,6 +327,7 @@ static void tick(struct balancer *b, bool force)
 	}
 	if (!force && now < b->next_tick)
 		return;
+	check_failover(b, now);
 	write_stats(b);
 	if (b->cfg->print_stats)
 		print_block(b, now);
@@ -705,8 +782,25 @@ static int create_queues(struct balancer *b)
 	return 0;
 }
 
+/* A queue that never had a consumer counts as gone since the start. */
+static int start_failover(struct balancer *b)
+{
+	uint64_t now = rf_now_mono_ns();
+	uint32_t q;
+
+	b->consumer_seen = calloc(b->cfg->n_queues, sizeof(*b->consumer_seen));
+	if (!b->consumer_seen)
+		return -ENOMEM;
+	for (q = 0; q < b->cfg->n_queues; q++)
+		b->consumer_seen[q] = now;
+	return 0;
+}
+
 static int make_pipeline(struct balancer *b)
 {
+	struct rf_place_opts go[RF_CFG_MAX_GROUPS];
+	static uint32_t weights[RF_CFG_MAX_GROUPS]
+			       [RF_PLACE_BUCKETS]; /* 128 KiB: not on the stack */
 	struct rf_pipeline_opts po = {
 		.mode = (enum rf_mode)b->cfg->mode,
 		.n_groups = b->cfg->n_groups,
@@ -715,14 +809,21 @@ static int make_pipeline(struct balancer *b)
 		.ring_size = b->cfg->ring_size,
 		.hash_seed = b->cfg->hash_seed,
 		.queue_opts = b->qopts,
+		.group_opts = go,
 		.tick = wait_tick,
 		.tick_arg = b,
 	};
-	int r = rf_pipeline_new(&po, &b->pl);
+	unsigned int g;
+	int r;
 
-	if (r)
+	for (g = 0; g < b->cfg->n_groups; g++)
+		rf_config_place_opts(b->cfg, g, weights[g], &go[g]);
+	r = rf_pipeline_new(&po, &b->pl);
+	if (r) {
 		rf_err("cannot set up the packet path: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	return b->cfg->failover_s ? start_failover(b) : 0;
 }
 
 static int open_stats(struct balancer *b)
@@ -961,6 +1062,7 @@ static void release_common(struct balancer *b)
 	free(b->snap);
 	free(b->prev);
 	free(b->qopts);
+	free(b->consumer_seen);
 	free_filters(b->filters);
 }
 
@@ -1152,6 +1254,17 @@ static void expire_live(struct balancer *b)
 	rf_pipeline_expire(b->pl, rf_now_real_ns(), false);
 }
 
+/* The consumers' shunt requests, every SHUNT_READ_EVERY_NS. */
+static void poll_shunt_requests(struct balancer *b)
+{
+	uint64_t now = rf_now_mono_ns();
+
+	if (now - b->last_shunt_read < SHUNT_READ_EVERY_NS)
+		return;
+	b->last_shunt_read = now;
+	read_shunt_requests(b);
+}
+
 /* Returns true when the input ended (every source finished). */
 static bool run(struct balancer *b)
 {
@@ -1164,6 +1277,7 @@ static bool run(struct balancer *b)
 		if (done)
 			return true;
 		expire_live(b);
+		poll_shunt_requests(b);
 		tick(b, false);
 		if (b->reload)
 			reload_filters(b);

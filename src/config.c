@@ -12,6 +12,7 @@
 #include "broker.h"
 #include "cluster.h"
 #include "flow.h"
+#include "flowtable.h"
 #include "metrics.h"
 #include "source.h"
 #include "thread.h"
@@ -51,6 +52,14 @@ enum opt_id {
 	OPT_DEDUP,
 	OPT_HASH_SEED,
 	OPT_XDP_MODE,
+	OPT_FLOW_TABLE,
+	OPT_SHUNT_PACKETS,
+	OPT_SHUNT_BYTES,
+	OPT_PLACEMENT,
+	OPT_WEIGHTS,
+	OPT_FLOW_TIMEOUT,
+	OPT_FAILOVER,
+	OPT_FAILOVER_MOVE,
 };
 
 static const struct opt_desc opts[] = {
@@ -74,6 +83,26 @@ static const struct opt_desc opts[] = {
 	 "drop copies of a packet seen within USEC microseconds (0: off)"},
 	{OPT_HASH_SEED, "hash-seed", "N",
 	 "mix N into the flow hash: a second stage of distribution splits again (default 0)"},
+	{OPT_FLOW_TABLE, "flow-table", "SIZE",
+	 "flows each group's table holds (e.g. 1M; off: the stateless hash; default 1M when "
+	 "shunting, else off)"},
+	{OPT_FLOW_TIMEOUT, "flow-timeout", "IDLE[,CLOSED]",
+	 "seconds a flow stays in the flow table unseen (default 60), and after a TCP FIN or "
+	 "RST (default 5)"},
+	{OPT_SHUNT_PACKETS, "shunt-packets", "[GROUP:]N",
+	 "deliver only the first N packets of each flow, count the rest as shunted (0: all)"},
+	{OPT_SHUNT_BYTES, "shunt-bytes", "[GROUP:]BYTES",
+	 "deliver each flow until BYTES of it went (k/M/G), count the rest as shunted (0: all)"},
+	{OPT_PLACEMENT, "placement", "[GROUP:]HOW",
+	 "where new flows go: hash (default), weighted (--weights) or least-loaded (fewest "
+	 "recent packets; a flow stays)"},
+	{OPT_WEIGHTS, "weights", "[GROUP:]W,W..",
+	 "with --placement weighted: one weight per queue of the group (e.g. 2,1,1,1)"},
+	{OPT_FAILOVER, "failover", "SECONDS",
+	 "a queue whose consumer is gone this long gets no new flows until it is back (0: "
+	 "off)"},
+	{OPT_FAILOVER_MOVE, "failover-move", NULL,
+	 "with --failover: move the gone consumer's flows to live queues too (counted)"},
 	{OPT_CAPTURE_OUTGOING, "capture-outgoing", NULL,
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
@@ -554,6 +583,10 @@ static const char *const rule_names[RF_RULE__MAX] = {
 	[RF_RULE_SNAPLEN] = "snaplen",
 	[RF_RULE_STRIP] = "strip",
 	[RF_RULE_DEDUP] = "dedup",
+	[RF_RULE_SHUNT_PACKETS] = "shunt-packets",
+	[RF_RULE_SHUNT_BYTES] = "shunt-bytes",
+	[RF_RULE_PLACEMENT] = "placement",
+	[RF_RULE_WEIGHTS] = "weights",
 };
 
 const char *rf_config_rule_name(int kind)
@@ -582,6 +615,8 @@ static bool is_scope(const char *s, size_t len)
 /* The value of a rule, parsed by its kind. */
 static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, const char *where)
 {
+	uint32_t weights[RF_PLACE_BUCKETS];
+	enum rf_placement place;
 	unsigned int strip;
 
 	switch (r->kind) {
@@ -608,6 +643,36 @@ static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, c
 		       "none)",
 		       where, arg);
 		return -EINVAL;
+	case RF_RULE_PLACEMENT:
+		if (!rf_placement_parse(val, &place)) {
+			r->value = place;
+			return 0;
+		}
+		rf_err("%sbad --placement '%s' (hash, weighted or least-loaded)", where, arg);
+		return -EINVAL;
+	case RF_RULE_WEIGHTS:
+		if (strlen(val) < sizeof(r->text) &&
+		    rf_weights_parse(val, weights, RF_PLACE_BUCKETS) > 0) {
+			strcpy(r->text, val);
+			return 0;
+		}
+		rf_err("%sbad --weights '%s' (one weight per queue of the group, 0 to %d, not all "
+		       "0, "
+		       "e.g. 2,1,1,1)",
+		       where, arg, RF_PLACE_MAX_WEIGHT);
+		return -EINVAL;
+	case RF_RULE_SHUNT_PACKETS:
+		if (!rf_parse_u64(val, 0, UINT32_MAX, &r->value))
+			return 0;
+		rf_err("%sbad --shunt-packets '%s' (packets, 1 to %u, or 0 for all)", where, arg,
+		       UINT32_MAX);
+		return -EINVAL;
+	case RF_RULE_SHUNT_BYTES:
+		if (!rf_parse_size(val, 0, UINT64_MAX / 2, &r->value))
+			return 0;
+		rf_err("%sbad --shunt-bytes '%s' (bytes, with k, M or G, or 0 for all)", where,
+		       arg);
+		return -EINVAL;
 	default:
 		if (!rf_parse_u64(val, 0, RF_DEDUP_MAX_US, &r->value))
 			return 0;
@@ -624,7 +689,8 @@ static int add_rule(struct rf_config *cfg, int kind, const char *arg, const char
 	struct rf_cfg_rule *r;
 
 	if (cfg->n_rules >= RF_CFG_MAX_RULES) {
-		rf_err("%stoo many --filter, --snaplen, --strip and --dedup options (at most %d)",
+		rf_err("%stoo many --filter, --snaplen, --strip, --dedup and --shunt-* options (at "
+		       "most %d)",
 		       where, RF_CFG_MAX_RULES);
 		return -EINVAL;
 	}
@@ -634,6 +700,14 @@ static int add_rule(struct rf_config *cfg, int kind, const char *arg, const char
 	if (colon && is_scope(arg, (size_t)(colon - arg))) {
 		memcpy(r->scope, arg, (size_t)(colon - arg));
 		val = colon + 1;
+	}
+	if ((kind == RF_RULE_SHUNT_PACKETS || kind == RF_RULE_SHUNT_BYTES) && r->scope[0] &&
+	    (r->scope[0] < 'A' || r->scope[0] > 'Z')) {
+		rf_err("%s--%s '%s': shunting is per group: the scope is a group letter (A:10), "
+		       "not "
+		       "queues",
+		       where, rule_names[kind], arg);
+		return -EINVAL;
 	}
 	if (kind != RF_RULE_FILTER && !*val) {
 		rf_err("%s--%s '%s' has no value", where, rule_names[kind], arg);
@@ -654,6 +728,44 @@ int rf_config_parse_hash_seed(const char *arg, uint32_t *ret, const char *where)
 		return -EINVAL;
 	}
 	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int set_flow_table(struct rf_config *cfg, const char *arg, const char *where)
+{
+	uint64_t v;
+
+	if (!strcmp(arg, "off"))
+		v = 0;
+	else if (rf_parse_size(arg, 0, RF_FT_MAX_ENTRIES, &v)) {
+		rf_err("%sbad --flow-table '%s' (flows per group, %u to %u, k/M suffixes, or off)",
+		       where, arg, RF_FT_WAYS, RF_FT_MAX_ENTRIES);
+		return -EINVAL;
+	}
+	cfg->flow_table = (uint32_t)v;
+	cfg->flow_table_given = true;
+	return 0;
+}
+
+/* --flow-timeout IDLE[,CLOSED] */
+static int set_flow_timeout(struct rf_config *cfg, const char *arg, const char *where)
+{
+	char buf[64], *comma;
+	uint64_t idle, closed = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	comma = strchr(buf, ',');
+	if (comma)
+		*comma++ = 0;
+	if (strlen(arg) >= sizeof(buf) || rf_parse_u64(buf, 1, RF_FT_MAX_IDLE_S, &idle) ||
+	    (comma && rf_parse_u64(comma, 1, RF_FT_MAX_IDLE_S, &closed))) {
+		rf_err("%sbad --flow-timeout '%s' (IDLE[,CLOSED] in seconds, 1 to %llu; e.g. "
+		       "60,5)",
+		       where, arg, (unsigned long long)RF_FT_MAX_IDLE_S);
+		return -EINVAL;
+	}
+	cfg->flow_idle_s = idle;
+	cfg->flow_closed_s = closed;
 	return 0;
 }
 
@@ -719,6 +831,27 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 		return add_rule(cfg, RF_RULE_STRIP, arg, where);
 	case OPT_DEDUP:
 		return add_rule(cfg, RF_RULE_DEDUP, arg, where);
+	case OPT_SHUNT_PACKETS:
+		return add_rule(cfg, RF_RULE_SHUNT_PACKETS, arg, where);
+	case OPT_SHUNT_BYTES:
+		return add_rule(cfg, RF_RULE_SHUNT_BYTES, arg, where);
+	case OPT_FLOW_TABLE:
+		return set_flow_table(cfg, arg, where);
+	case OPT_FLOW_TIMEOUT:
+		return set_flow_timeout(cfg, arg, where);
+	case OPT_FAILOVER:
+		if (!rf_parse_u64(arg, 0, RF_FT_MAX_IDLE_S, &cfg->failover_s))
+			return 0;
+		rf_err("%sbad --failover '%s' (seconds, 1 to %llu, or 0 for off)", where, arg,
+		       (unsigned long long)RF_FT_MAX_IDLE_S);
+		return -EINVAL;
+	case OPT_FAILOVER_MOVE:
+		cfg->failover_move = true;
+		return 0;
+	case OPT_PLACEMENT:
+		return add_rule(cfg, RF_RULE_PLACEMENT, arg, where);
+	case OPT_WEIGHTS:
+		return add_rule(cfg, RF_RULE_WEIGHTS, arg, where);
 	case OPT_HASH_SEED:
 		return rf_config_parse_hash_seed(arg, &cfg->hash_seed, where);
 	case OPT_XDP_MODE:
@@ -951,6 +1084,128 @@ static bool is_file_split(const struct rf_config *cfg)
 	return true;
 }
 
+static bool needs_flow_table(const struct rf_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_rules; i++)
+		if (((cfg->rules[i].kind == RF_RULE_SHUNT_PACKETS ||
+		      cfg->rules[i].kind == RF_RULE_SHUNT_BYTES) &&
+		     cfg->rules[i].value) ||
+		    (cfg->rules[i].kind == RF_RULE_PLACEMENT &&
+		     cfg->rules[i].value == RF_PLACE_LEAST_LOADED))
+			return true;
+	return cfg->failover_s > 0;
+}
+
+uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g)
+{
+	uint32_t first = 0;
+
+	while (g--)
+		first += cfg->group_queues[g];
+	return first;
+}
+
+void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t *weights,
+			  struct rf_place_opts *ret)
+{
+	uint32_t first = rf_config_group_first(cfg, g);
+	const struct rf_cfg_rule *ru;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->sz = sizeof(*ret);
+	ret->queues = cfg->group_queues[g];
+	ret->table.sz = sizeof(ret->table);
+	ret->table.entries = rf_config_flow_table(cfg);
+	ret->table.idle_ns = cfg->flow_idle_s * 1000000000ull;
+	ret->table.close_ns = cfg->flow_closed_s * 1000000000ull;
+	if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_PACKETS, first)))
+		ret->table.shunt_packets = ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_BYTES, first)))
+		ret->table.shunt_bytes = ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_PLACEMENT, first)))
+		ret->placement = (enum rf_placement)ru->value;
+	if ((ru = rf_config_rule(cfg, RF_RULE_WEIGHTS, first)) &&
+	    rf_weights_parse(ru->text, weights, RF_PLACE_BUCKETS) > 0)
+		ret->weights = weights;
+	ret->failover_move = cfg->failover_move;
+}
+
+/* Each group's --placement and --weights agree with each other and with its queues. */
+static int check_placement(const struct rf_config *cfg)
+{
+	uint32_t w[RF_PLACE_BUCKETS];
+	const struct rf_cfg_rule *p, *ws;
+	unsigned int g;
+	int n;
+
+	for (g = 0; g < cfg->n_groups; g++) {
+		uint32_t first = rf_config_group_first(cfg, g);
+		bool weighted;
+
+		p = rf_config_rule(cfg, RF_RULE_PLACEMENT, first);
+		ws = rf_config_rule(cfg, RF_RULE_WEIGHTS, first);
+		weighted = p && p->value == RF_PLACE_WEIGHTED;
+		if (p && p->value != RF_PLACE_HASH &&
+		    (cfg->mode == RF_MODE_RR || cfg->mode == RF_MODE_FANOUT)) {
+			rf_err("--placement %s: -m %s has no flows to place",
+			       rf_placement_name((enum rf_placement)p->value),
+			       rf_mode_name((enum rf_mode)cfg->mode));
+			return -EINVAL;
+		}
+		if (weighted != !!ws) {
+			rf_err(weighted ? "group %c: --placement weighted needs --weights (one per "
+					  "queue, e.g. --weights %c:2,1,1,1)"
+					: "group %c: --weights needs --placement weighted "
+					  "(%c:weighted)",
+			       'A' + g, 'A' + g);
+			return -EINVAL;
+		}
+		if (ws && (n = rf_weights_parse(ws->text, w, RF_PLACE_BUCKETS)) !=
+				  (int)cfg->group_queues[g]) {
+			rf_err("--weights '%s': group %c has %u queues, %d weights given", ws->text,
+			       'A' + g, cfg->group_queues[g], n);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+uint32_t rf_config_flow_table(const struct rf_config *cfg)
+{
+	if (cfg->flow_table_given)
+		return cfg->flow_table;
+	return needs_flow_table(cfg) ? RF_FT_DEFAULT_ENTRIES : 0;
+}
+
+/* A flow table needs flows: a hashing mode, and a size when shunting asks for one. */
+static int check_flow_table(const struct rf_config *cfg)
+{
+	bool need = needs_flow_table(cfg);
+
+	if (cfg->flow_table_given && !cfg->flow_table && need) {
+		rf_err("--shunt-packets, --shunt-bytes, --placement least-loaded and --failover "
+		       "keep each flow in the flow table: give --flow-table a size (e.g. 1M), not "
+		       "off");
+		return -EINVAL;
+	}
+	if (cfg->failover_move && !cfg->failover_s) {
+		rf_err("--failover-move moves the flows of a queue failed over: give --failover "
+		       "SECONDS too");
+		return -EINVAL;
+	}
+	if ((cfg->mode == RF_MODE_RR || cfg->mode == RF_MODE_FANOUT) &&
+	    (need || rf_config_flow_table(cfg))) {
+		rf_err("-m %s has no flows: --flow-table, shunting, least-loaded placement and "
+		       "failover need a hashing mode (ip, 5tuple, inner-ip, inner-5tuple, vlan, "
+		       "iface)",
+		       rf_mode_name((enum rf_mode)cfg->mode));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rf_config_validate(struct rf_config *cfg)
 {
 	unsigned int i;
@@ -962,7 +1217,8 @@ int rf_config_validate(struct rf_config *cfg)
 									    : "-n N");
 		return RF_EXIT_USAGE;
 	}
-	if (check_duplicate_sources(cfg) || check_cpus(cfg) || check_xdp_outgoing(cfg))
+	if (check_duplicate_sources(cfg) || check_cpus(cfg) || check_xdp_outgoing(cfg) ||
+	    check_flow_table(cfg))
 		return RF_EXIT_USAGE;
 	if (cfg->print_stats && cfg->daemon && !cfg->log_file[0]) {
 		rf_err("-p with -d prints nowhere (a daemon has no terminal): add -l FILE to write "
@@ -997,7 +1253,7 @@ int rf_config_validate(struct rf_config *cfg)
 		if (!a->mode && a->group != (gid_t)-1)
 			a->mode = cfg->file_mode ? cfg->file_mode : 0640;
 	}
-	if (rf_config_resolve_rules(cfg))
+	if (rf_config_resolve_rules(cfg) || check_placement(cfg))
 		return RF_EXIT_USAGE;
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;
@@ -1025,10 +1281,9 @@ static bool rule_queues(const struct rf_config *cfg, struct rf_cfg_rule *r)
 			       cfg->n_groups > 26 ? 'Z' : 'A' + cfg->n_groups - 1);
 			return false;
 		}
-		while (g--)
-			first += cfg->group_queues[g];
+		first = rf_config_group_first(cfg, g);
 		r->first = first;
-		r->last = first + cfg->group_queues[r->scope[0] - 'A'] - 1;
+		r->last = first + cfg->group_queues[g] - 1;
 		return true;
 	}
 	if (parse_queue_range(r->scope, &range) || range.last >= cfg->n_queues) {

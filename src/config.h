@@ -15,6 +15,7 @@
 #include <ringfan/ringfan.h>
 
 #include "flow.h"
+#include "flowtable.h"
 #include "metrics.h"
 #include "thread.h"
 
@@ -58,6 +59,11 @@ enum rf_cfg_rule_kind {
 	RF_RULE_SNAPLEN, /* value: bytes delivered of each packet (0: all) */
 	RF_RULE_STRIP,	 /* value: RF_STRIP_* of broker.h (0: nothing) */
 	RF_RULE_DEDUP,	 /* value: window in microseconds (0: off) */
+	/* Per group (SCOPE: a group letter or none), with a flow table: */
+	RF_RULE_SHUNT_PACKETS, /* value: packets of a flow delivered, the rest shunted (0: all) */
+	RF_RULE_SHUNT_BYTES,   /* value: wire bytes of a flow delivered (0: all) */
+	RF_RULE_PLACEMENT,     /* value: enum rf_placement of flowtable.h */
+	RF_RULE_WEIGHTS,       /* text: one weight per queue of the group ("2,1,1,1") */
 	RF_RULE__MAX
 };
 
@@ -106,6 +112,14 @@ struct rf_config {
 	struct rf_cpus cpu;	    /* -g: the balancer thread's CPU */
 	struct rf_cpus egress_cpus; /* --egress-cpus: one per egress thread, in queue order */
 	uint32_t hash_seed;	    /* 0: the plain flow hash */
+	/* --flow-table: entries per group; 0 with flow_table_given: off */
+	uint32_t flow_table;
+	bool flow_table_given;
+	/* --flow-timeout IDLE[,CLOSED]: expiry of table entries; 0: the defaults */
+	uint64_t flow_idle_s, flow_closed_s;
+	/* --failover SECONDS: a queue whose consumer is gone this long gets no new flows; 0: off */
+	uint64_t failover_s;
+	bool failover_move; /* --failover-move: its flows move too */
 	struct rf_cfg_rule rules[RF_CFG_MAX_RULES];
 	unsigned int n_rules;
 };
@@ -138,6 +152,24 @@ const struct rf_cfg_rule *rf_config_rule(const struct rf_config *cfg, int kind, 
 
 /* The option name of a rule kind ("filter", "snaplen", ...). */
 const char *rf_config_rule_name(int kind);
+
+/*
+ * Entries of each group's flow table: --flow-table, else RF_FT_DEFAULT_ENTRIES
+ * when an option needs a table (--shunt-*, --placement least-loaded), else 0
+ * (no table: the stateless hash).
+ */
+uint32_t rf_config_flow_table(const struct rf_config *cfg);
+
+/*
+ * Group g's flow table and placement as the options give them (queues set
+ * to the group's). weights: RF_PLACE_BUCKETS entries of the caller's, which
+ * ret->weights may point to.
+ */
+void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t *weights,
+			  struct rf_place_opts *ret);
+
+/* The first queue of group g. */
+uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g);
 
 /* The --access rule for queue q (the last one given that covers it), or NULL. */
 const struct rf_cfg_access *rf_config_access(const struct rf_config *cfg, uint32_t q);

@@ -50,6 +50,19 @@ struct count_opts {
 	bool stop_at_end; /* --stop-at-end: never go on to another run */
 	bool verbose, json, quiet, exit_on_detach, promisc;
 	struct rf_cpus cpu; /* -g */
+	uint64_t
+		shunt_after; /* --shunt-after: ask the balancer to shunt a flow after N; 0: never */
+};
+
+/*
+ * --shunt-after: packets seen per flow hash, in a table fixed at start
+ * (flows that find no slot in reach are not counted, so never asked for).
+ */
+#define SHUNT_SLOTS (1u << 16)
+#define SHUNT_REACH 8
+struct shunt_slot {
+	uint32_t hash;
+	uint32_t packets; /* 0: free */
 };
 
 /* What -i names (the balancer's source syntax, and queues). */
@@ -83,6 +96,7 @@ struct count {
 	uint64_t start_ns, last_ns, last_pkts, last_bytes;
 	uint64_t drop_base; /* the queue's drops when we attached: we count the rest */
 	uint64_t gen, ended_gen, generations, restarts;
+	struct shunt_slot *shunt; /* --shunt-after */
 	bool iface_down, producer_gone;
 	bool done;
 	int status;
@@ -123,6 +137,7 @@ enum {
 	OPT_NEXT_RUN,
 	OPT_STOP_AT_END,
 	OPT_OLD_RING_SIZE, /* --ring-size: the queue ring in balance; here --capture-ring-size */
+	OPT_SHUNT_AFTER,
 };
 
 static const struct opt_desc opts[] = {
@@ -154,6 +169,9 @@ static const struct opt_desc opts[] = {
 	{OPT_STOP_AT_END, "stop-at-end", NULL,
 	 "queue: never go on to another run, not even one that began before the end of this "
 	 "one"},
+	{OPT_SHUNT_AFTER, "shunt-after", "N",
+	 "queue: after N packets of a flow, ask the balancer to stop sending it "
+	 "(rf_consumer_shunt)"},
 	{OPT_NO_PROMISC, "no-promisc", NULL, "interface: do not turn on promiscuous mode"},
 	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
 	 "interface: kernel ring size (default " STR(DEF_RING_SIZE_MB) "M)"},
@@ -283,6 +301,10 @@ static int parse_one(void *arg_o, int c, const char *arg)
 	case OPT_NEXT_RUN:
 	case OPT_STOP_AT_END:
 		return set_run_end(o, c);
+	case OPT_SHUNT_AFTER:
+		if (rf_parse_u64(arg, 1, UINT32_MAX - 1, &o->shunt_after))
+			return bad_value("--shunt-after", arg);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -690,6 +712,27 @@ static void run_ended(struct count *c)
 	c->ended_gen = qi.generation; /* said once per run */
 }
 
+/* --shunt-after: count each packet into its flow; at N, ask for the flow to be shunted. */
+static void shunt_note(struct count *c, const struct rf_packet *pkts, int n)
+{
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		uint32_t h = pkts[i].hash;
+
+		for (k = 0; k < SHUNT_REACH; k++) {
+			struct shunt_slot *s = &c->shunt[(h + (uint32_t)k) & (SHUNT_SLOTS - 1)];
+
+			if (s->packets && s->hash != h)
+				continue;
+			s->hash = h;
+			if (s->packets < UINT32_MAX && ++s->packets == c->o.shunt_after)
+				rf_consumer_shunt(c->cons, h, 0);
+			break;
+		}
+	}
+}
+
 static int queue_step(struct count *c, int timeout_ms)
 {
 	struct rf_packet pkts[BURST];
@@ -701,6 +744,8 @@ static int queue_step(struct count *c, int timeout_ms)
 		if (r || c->done) /* not ours to take: not released, they stay in the queue */
 			return r;
 		handle_burst(c, pkts, n);
+		if (c->shunt)
+			shunt_note(c, pkts, n);
 		/* Released packets are never delivered again: they must be in the
 		 * file (the kernel's page cache) first, not in our stdio buffer. */
 		r = check_dump(c, true);
@@ -1049,6 +1094,14 @@ static int setup(struct count *c)
 	}
 	if (setup_filter(c) < 0)
 		return RF_EXIT_USAGE;
+	if (c->o.shunt_after && c->kind != SRC_QUEUE) {
+		rf_err("count: --shunt-after asks a balancer through a queue: -i CLUSTER@QUEUE");
+		return RF_EXIT_USAGE;
+	}
+	if (c->o.shunt_after && !(c->shunt = calloc(SHUNT_SLOTS, sizeof(*c->shunt)))) {
+		rf_err("count: out of memory");
+		return RF_EXIT_RUNTIME;
+	}
 	if (c->kind == SRC_IFACE && open_iface(c) < 0)
 		return RF_EXIT_RUNTIME;
 	if (setup_dumper(c) < 0)
@@ -1151,5 +1204,6 @@ int cmd_count(int argc, char **argv)
 		r = finish(&c, run(&c));
 	}
 	cleanup(&c);
+	free(c.shunt);
 	return r;
 }

@@ -13,7 +13,8 @@ struct pl_group {
 	uint32_t first; /* its first queue */
 	uint32_t count;
 	uint64_t rr;
-	bool treated; /* a queue of the group filters, de-duplicates, strips or slices */
+	bool treated;		/* a queue of the group filters, de-duplicates, strips or slices */
+	struct rf_place *place; /* flow table and placement; NULL: the stateless hash */
 };
 
 /* A queue's treatment and what it kept out. */
@@ -29,7 +30,10 @@ struct rf_pipeline {
 	bool stopping;		/* tick asked to stop: never wait again */
 	bool redecode;		/* released fragments are decoded again (strip, dedup need it) */
 	bool treated;		/* some group is (pl_group.treated) */
-	bool seeded_or_treated; /* hash_seed or treated: one test per packet for both */
+	bool tables;		/* some group has a flow table */
+	bool tcp_close;		/* flows are connections: TCP FIN/RST close their entries */
+	bool inner;		/* the mode keys the innermost IP header */
+	bool seeded_or_treated; /* hash_seed, treated or tables: one test per packet for all */
 	uint32_t hash_seed;
 	unsigned int n_groups;
 	struct pl_group groups[RF_PIPELINE_MAX_GROUPS];
@@ -41,8 +45,10 @@ struct rf_pipeline {
 	unsigned int n_touched;
 	uint32_t wait_limit; /* packets bigger than this never wait (they may never fit) */
 	struct rf_flow *flow;
-	struct rf_dedup *dedup; /* NULL: no queue de-duplicates */
-	uint8_t *strip_buf;	/* RF_STRIP_BUF bytes when a queue strips */
+	struct rf_dedup *dedup;		       /* NULL: no queue de-duplicates */
+	uint8_t *strip_buf;		       /* RF_STRIP_BUF bytes when a queue strips */
+	uint64_t *shunted;		       /* per queue, when some group has a flow table */
+	uint64_t *shunt_asked, *shunt_refused; /* per queue: rf_pipeline_shunt_request() */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
 	struct rf_pipeline_counters c;
@@ -59,6 +65,7 @@ struct pl_pkt {
 	uint64_t dup_age; /* RF_DEDUP_NOT_SEEN: not a copy */
 	const struct rf_filter *filter;
 	bool match;
+	uint8_t tcp_flags;  /* of the packet's flow's TCP header (tcp_close modes), else 0 */
 	unsigned int strip; /* 0: nothing stripped yet */
 	struct rf_frame stripped;
 };
@@ -105,7 +112,7 @@ static void pl_mark_treated(struct rf_pipeline *pl)
 			gr->treated = gr->treated || treats(&pl->queues[q].o);
 		pl->treated = pl->treated || gr->treated;
 	}
-	pl->seeded_or_treated = pl->treated || pl->hash_seed;
+	pl->seeded_or_treated = pl->treated || pl->hash_seed || pl->tables;
 }
 
 /* Per-queue treatments: tables and buffers for the ones asked for, made once. */
@@ -138,6 +145,39 @@ static int pl_setup_queues(struct rf_pipeline *pl, const struct rf_pipeline_queu
 	return 0;
 }
 
+/* A group's flow table and placement, if it has either. */
+static int pl_setup_place(struct rf_pipeline *pl, struct pl_group *gr,
+			  const struct rf_place_opts *go)
+{
+	struct rf_place_opts o = *go;
+
+	if (!go->table.entries && go->placement == RF_PLACE_HASH)
+		return 0;
+	if (pl->mode == RF_MODE_RR || pl->mode == RF_MODE_FANOUT)
+		return -EINVAL;
+	pl->tables = true; /* the slow path: weights need it too */
+	o.queues = gr->count;
+	return rf_place_new(&o, &gr->place);
+}
+
+/* Flow tables and placements of the groups that have one, made once. */
+static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_place_opts *go)
+{
+	unsigned int g;
+	int r;
+
+	for (g = 0; go && g < pl->n_groups; g++) {
+		r = pl_setup_place(pl, &pl->groups[g], &go[g]);
+		if (r)
+			return r;
+	}
+	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
+		return -ENOMEM;
+	pl->tcp_close = pl->mode == RF_MODE_5TUPLE || pl->mode == RF_MODE_INNER_5TUPLE;
+	pl->inner = pl->mode == RF_MODE_INNER_IP || pl->mode == RF_MODE_INNER_5TUPLE;
+	return 0;
+}
+
 int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **ret_pipeline)
 {
 	struct rf_pipeline *pl;
@@ -153,7 +193,10 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	pl->producers = calloc(pl->n_queues, sizeof(*pl->producers));
 	pl->touched = calloc(pl->n_queues, 1);
 	pl->touch_list = calloc(pl->n_queues, sizeof(*pl->touch_list));
-	if (!pl->producers || !pl->touched || !pl->touch_list)
+	pl->shunt_asked = calloc(pl->n_queues, sizeof(*pl->shunt_asked));
+	pl->shunt_refused = calloc(pl->n_queues, sizeof(*pl->shunt_refused));
+	if (!pl->producers || !pl->touched || !pl->touch_list || !pl->shunt_asked ||
+	    !pl->shunt_refused)
 		goto fail;
 	memcpy(pl->producers, opts->producers, pl->n_queues * sizeof(*pl->producers));
 	r = rf_flow_new(opts->mode, NULL, &pl->flow);
@@ -164,6 +207,9 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	pl->tie_fragments = mode_ties_fragments(opts->mode);
 	pl->hash_seed = opts->hash_seed;
 	r = pl_setup_queues(pl, opts->queue_opts);
+	if (r)
+		goto fail;
+	r = pl_setup_tables(pl, opts->group_opts);
 	if (r)
 		goto fail;
 	pl_mark_treated(pl);
@@ -180,8 +226,15 @@ fail:
 
 void rf_pipeline_free(struct rf_pipeline *pl)
 {
+	unsigned int g;
+
 	if (!pl)
 		return;
+	for (g = 0; g < pl->n_groups; g++)
+		rf_place_free(pl->groups[g].place);
+	free(pl->shunted);
+	free(pl->shunt_asked);
+	free(pl->shunt_refused);
 	rf_flow_free(pl->flow);
 	rf_dedup_free(pl->dedup);
 	free(pl->strip_buf);
@@ -308,33 +361,77 @@ static inline uint32_t pl_pick(const struct rf_pipeline *pl, struct pl_group *gr
 	return gr->first + rf_queue_pick(hash, gr->count);
 }
 
-/* Some group filters, de-duplicates, strips or slices: the packet goes through that. */
+/*
+ * The TCP flags of the header the mode keys (0: not TCP, not reached, or
+ * flows are not connections in this mode): FIN and RST close a table entry.
+ */
+static uint8_t pl_tcp_flags(const struct rf_pipeline *pl, const struct rf_packet *pkt,
+			    const struct rf_decoded *d)
+{
+	const struct rf_ip *ip;
+
+	if (!pl->tcp_close || !d || !d->n_ip)
+		return 0;
+	ip = &d->ip[pl->inner ? d->n_ip - 1 : 0];
+	if (ip->proto != 6 || !ip->l4_off || (uint32_t)ip->l4_off + 14 > pkt->caplen)
+		return 0;
+	return pkt->data[ip->l4_off + 13];
+}
+
+#define PL_SHUNTED UINT32_MAX /* pl_pick_flow(): the packet is not enqueued */
+
+/* The queue of group gr (with a flow table or a placement) for a packet, or PL_SHUNTED. */
+static uint32_t pl_pick_flow(struct rf_pipeline *pl, struct pl_group *gr, const struct pl_pkt *x)
+{
+	const struct rf_packet *pkt = x->pkt;
+	enum rf_place_why why;
+	uint32_t q;
+
+	q = gr->first +
+	    rf_place_packet(gr->place, pkt->hash, pkt->ts_ns, pkt->wirelen, x->tcp_flags, &why);
+	if (why != RF_WHY_SHUNTED)
+		return q;
+	pl->shunted[q]++;
+	return PL_SHUNTED;
+}
+
+/*
+ * Some group filters, de-duplicates, strips, slices or has a flow table:
+ * the packet goes through that.
+ */
 static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl,
 							  struct rf_packet *pkt,
 							  const struct rf_decoded *d, bool lossless)
 {
 	struct pl_pkt x = {.pkt = pkt, .d = d, .dup_age = RF_DEDUP_NOT_SEEN};
 	unsigned int g;
-	uint32_t i;
+	uint32_t i, q;
 
 	if (pl->dedup)
 		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
 					  pkt->ts_ns);
+	if (pl->tables)
+		x.tcp_flags = pl_tcp_flags(pl, pkt, d);
 	for (g = 0; g < pl->n_groups; g++) {
 		struct pl_group *gr = &pl->groups[g];
 
 		pl->c.group_received[g]++;
-		if (!gr->treated && pl->mode == RF_MODE_FANOUT) {
-			for (i = 0; i < gr->count; i++)
-				pl_enqueue(pl, gr->first + i, pkt, lossless);
-		} else if (!gr->treated) {
-			pl_enqueue(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
-		} else if (pl->mode == RF_MODE_FANOUT) {
-			for (i = 0; i < gr->count; i++)
-				pl_enqueue_treated(pl, gr->first + i, &x, lossless);
-		} else {
-			pl_enqueue_treated(pl, pl_pick(pl, gr, pkt->hash), &x, lossless);
+		if (pl->mode == RF_MODE_FANOUT) {
+			for (i = 0; i < gr->count; i++) {
+				if (gr->treated)
+					pl_enqueue_treated(pl, gr->first + i, &x, lossless);
+				else
+					pl_enqueue(pl, gr->first + i, pkt, lossless);
+			}
+			continue;
 		}
+		q = gr->place ? pl_pick_flow(pl, gr, &x) : pl_pick(pl, gr, pkt->hash);
+		if (q == PL_SHUNTED)
+			continue;
+		if (gr->treated)
+			pl_enqueue_treated(pl, q, &x, lossless);
+		else
+			pl_enqueue(pl, q, pkt, lossless);
 	}
 }
 
@@ -352,7 +449,7 @@ static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const str
 	pl->c.dispatched++;
 	if (unlikely(pl->seeded_or_treated)) {
 		pkt->hash = rf_hash_reseed(pkt->hash, pl->hash_seed);
-		if (pl->treated) {
+		if (pl->treated || pl->tables) {
 			pl_dispatch_treated(pl, pkt, d, lossless);
 			return;
 		}
@@ -416,6 +513,16 @@ static bool pl_classify(struct rf_pipeline *pl, struct rf_packet *pkt, int linkt
 	return true;
 }
 
+/* Expired entries no packet comes back for: a few buckets per burst, round each table. */
+static void pl_sweep_tables(struct rf_pipeline *pl, unsigned int n)
+{
+	unsigned int g;
+
+	for (g = 0; g < pl->n_groups; g++)
+		if (pl->groups[g].place && rf_place_table(pl->groups[g].place))
+			rf_ft_sweep(rf_place_table(pl->groups[g].place), 0, n / 8 + 1);
+}
+
 void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n, int linktype,
 		       bool lossless)
 {
@@ -432,6 +539,8 @@ void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned 
 		if (pl->tie_fragments)
 			pl_drain_released(pl, lossless);
 	}
+	if (unlikely(pl->tables))
+		pl_sweep_tables(pl, n);
 	pl_publish_touched(pl);
 }
 
@@ -465,6 +574,9 @@ void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
 	static const struct rf_pipeline_queue_counters none;
 
 	*ret = pl->queues && q < pl->n_queues ? pl->queues[q].c : none;
+	ret->shunted = pl->shunted && q < pl->n_queues ? pl->shunted[q] : 0;
+	ret->shunt_asked = q < pl->n_queues ? pl->shunt_asked[q] : 0;
+	ret->shunt_refused = q < pl->n_queues ? pl->shunt_refused[q] : 0;
 }
 
 void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f)
@@ -478,4 +590,65 @@ void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret)
 {
 	rf_flow_get_stats(pl->flow, ret);
+}
+
+bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
+				 struct rf_ft_stats *ret, uint64_t *ret_moved)
+{
+	if (g >= pl->n_groups || !pl->groups[g].place || !rf_place_table(pl->groups[g].place)) {
+		memset(ret, 0, sizeof(*ret));
+		*ret_moved = 0;
+		return false;
+	}
+	rf_ft_get_stats(rf_place_table(pl->groups[g].place), ret);
+	*ret_moved = rf_place_moved(pl->groups[g].place);
+	return true;
+}
+
+static struct pl_group *pl_group_of(struct rf_pipeline *pl, uint32_t q)
+{
+	unsigned int g;
+
+	for (g = 0; g < pl->n_groups; g++)
+		if (q >= pl->groups[g].first && q < pl->groups[g].first + pl->groups[g].count)
+			return &pl->groups[g];
+	return NULL;
+}
+
+void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down)
+{
+	struct pl_group *gr = pl_group_of(pl, q);
+
+	if (gr && gr->place && rf_place_table(gr->place))
+		rf_place_set_down(gr->place, q - gr->first, down);
+}
+
+bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q)
+{
+	const struct pl_group *gr = pl_group_of((struct rf_pipeline *)pl, q);
+
+	return gr && gr->place && rf_place_down(gr->place, q - gr->first);
+}
+
+int rf_pipeline_shunt_request(struct rf_pipeline *pl, uint32_t q, uint32_t hash, uint32_t seconds)
+{
+	struct pl_group *gr = pl_group_of(pl, q);
+	int r = -EOPNOTSUPP;
+
+	if (q >= pl->n_queues)
+		return -EINVAL;
+	if (gr->place && rf_place_table(gr->place))
+		r = rf_ft_shunt(rf_place_table(gr->place), hash, (uint16_t)(q - gr->first),
+				seconds);
+	if (r)
+		pl->shunt_refused[q]++;
+	else
+		pl->shunt_asked[q]++;
+	return r;
+}
+
+void rf_pipeline_shunt_lost(struct rf_pipeline *pl, uint32_t q, uint64_t lost)
+{
+	if (q < pl->n_queues)
+		pl->shunt_refused[q] += lost;
 }

@@ -16,6 +16,7 @@
 #include "broker.h"
 #include "decode.h"
 #include "flow.h"
+#include "flowtable.h"
 
 #define RF_PIPELINE_MAX_GROUPS 32
 
@@ -34,8 +35,11 @@ struct rf_pipeline_queue_opts {
 
 /* Per queue, never reset: packets of the group that did not go in, and why. */
 struct rf_pipeline_queue_counters {
-	uint64_t filtered;     /* did not match the queue's filter */
-	uint64_t deduplicated; /* copies of a packet seen within the window */
+	uint64_t filtered;	/* did not match the queue's filter */
+	uint64_t deduplicated;	/* copies of a packet seen within the window */
+	uint64_t shunted;	/* of flows on this queue, past their group's shunt cut-off */
+	uint64_t shunt_asked;	/* shunt requests of its consumer honoured */
+	uint64_t shunt_refused; /* refused: not a flow of this queue (or no table), or lost */
 };
 
 struct rf_pipeline_opts {
@@ -47,6 +51,12 @@ struct rf_pipeline_opts {
 	uint32_t hash_seed; /* rf_hash_reseed(): 0 for the plain flow hash */
 	/* n_queues entries, or NULL: nothing done to any queue's packets. */
 	const struct rf_pipeline_queue_opts *queue_opts;
+	/*
+	 * n_groups entries, or NULL: each group's flow table and placement
+	 * (rf_config_place_opts(); queues is the group's). A group with no
+	 * table and hash placement costs nothing.
+	 */
+	const struct rf_place_opts *group_opts;
 	/*
 	 * Lossless sources: while queue `waiting` is full the pipeline waits for
 	 * its consumer, calling tick about every 100 ms (stats, signals). A
@@ -91,5 +101,30 @@ void rf_pipeline_get_queue_counters(const struct rf_pipeline *pl, uint32_t q,
  */
 void rf_pipeline_set_filter(struct rf_pipeline *pl, uint32_t q, const struct rf_filter *f);
 void rf_pipeline_get_flow_stats(const struct rf_pipeline *pl, struct rf_flow_stats *ret);
+
+/*
+ * Group g's flow table counters, and the flows moved off failed-over queues
+ * (--failover-move); false (both zeroed) when it has no table.
+ */
+bool rf_pipeline_get_table_stats(const struct rf_pipeline *pl, unsigned int g,
+				 struct rf_ft_stats *ret, uint64_t *ret_moved);
+
+/*
+ * Failover: queue q (of a group with a flow table) gets no new flows while
+ * down; its known flows stay unless the group moves them. Unless every queue
+ * of its group is down. Between bursts.
+ */
+void rf_pipeline_set_queue_down(struct rf_pipeline *pl, uint32_t q, bool down);
+bool rf_pipeline_queue_down(const struct rf_pipeline *pl, uint32_t q);
+
+/*
+ * Queue q's consumer asks to shunt the flow of hash hash for seconds (0: its
+ * life): honoured only if q's group has a flow table that places that flow
+ * on q. Counted either way. Returns 0 or -ENOENT / -EPERM / -EOPNOTSUPP.
+ */
+int rf_pipeline_shunt_request(struct rf_pipeline *pl, uint32_t q, uint32_t hash, uint32_t seconds);
+
+/* Requests of queue q's consumer that were lost (overwritten before they were read). */
+void rf_pipeline_shunt_lost(struct rf_pipeline *pl, uint32_t q, uint64_t lost);
 
 #endif

@@ -53,6 +53,7 @@ struct metric {
 #define QUE(f)	  offsetof(struct rf_stats_queue, f)
 #define DROP_HELP "Packets the queue's consumer should have had and did not, by reason"
 #define FRAG_HELP "Fragment tracking events (port-based modes), by event"
+#define FLOW_HELP "Flows of the group's flow table, by what happened to them"
 
 static double m_up(const struct ctx *x)
 {
@@ -124,6 +125,22 @@ static const struct metric metrics[] = {
 	{"ringfan_group_received_packets_total", C, "Packets dispatched to the group", SC_GROUP,
 	 .off = GRP(received)},
 	{"ringfan_group_queues", G, "Queues of the group", SC_GROUP, .off = GRP(queues)},
+	{"ringfan_group_flow_table_entries", G, "Flows the group's flow table holds (0: no table)",
+	 SC_GROUP, .off = GRP(flow_table)},
+	{"ringfan_group_flows_active", G, "Flows in the group's flow table", SC_GROUP,
+	 .off = GRP(flows_active)},
+	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "created",
+	 GRP(flows_created)},
+	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "expired",
+	 GRP(flows_expired)},
+	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "evicted",
+	 GRP(flows_evicted)},
+	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "shunted",
+	 GRP(flows_shunted)},
+	{"ringfan_group_flows_total", C, FLOW_HELP, SC_GROUP, "event", "moved", GRP(flows_moved)},
+	{"ringfan_group_flow_fallback_packets_total", C,
+	 "Packets placed by the hash because the flow table had no room for their flow", SC_GROUP,
+	 .off = GRP(flow_fallback)},
 	{"ringfan_queue_enqueued_packets_total", C, "Packets written to the queue", SC_QUEUE,
 	 .off = QUE(enqueued)},
 	{"ringfan_queue_enqueued_bytes_total", C, "Bytes (captured) written to the queue", SC_QUEUE,
@@ -143,6 +160,21 @@ static const struct metric metrics[] = {
 	 "Copies of a packet seen within the queue's de-duplication window, not delivered (never "
 	 "drops)",
 	 SC_QUEUE, .off = QUE(deduplicated)},
+	{"ringfan_queue_shunted_packets_total", C,
+	 "Packets of the queue's flows past their group's shunt cut-off, not delivered (never "
+	 "drops)",
+	 SC_QUEUE, .off = QUE(shunted)},
+	{"ringfan_queue_shunt_requests_total", C,
+	 "Shunt requests of the queue's consumer, by outcome (refused: not a flow of this queue, "
+	 "no flow table, or lost)",
+	 SC_QUEUE, "outcome", "honoured", QUE(shunt_requests)},
+	{"ringfan_queue_shunt_requests_total", C,
+	 "Shunt requests of the queue's consumer, by outcome (refused: not a flow of this queue, "
+	 "no flow table, or lost)",
+	 SC_QUEUE, "outcome", "refused", QUE(shunt_refused)},
+	{"ringfan_queue_failed_over", G,
+	 "1 while the queue gets no new flows: its consumer is gone past --failover", SC_QUEUE,
+	 .off = QUE(failed_over)},
 	{"ringfan_queue_consumer_read_packets_total", C,
 	 "Packets the queue's consumers released (as they report it)", SC_QUEUE,
 	 .off = QUE(consumer_read)},

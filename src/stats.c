@@ -56,6 +56,14 @@ static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
 		fprintf(f, "  not delivered: filtered %s, duplicates %s",
 			rf_fmt_thousands(q->filtered, a, sizeof(a)),
 			rf_fmt_thousands(q->deduplicated, b, sizeof(b)));
+	if (q->shunted)
+		fprintf(f, "  shunted %s", rf_fmt_thousands(q->shunted, a, sizeof(a)));
+	if (q->failed_over)
+		fprintf(f, "  failed over: no new flows");
+	if (q->shunt_requests || q->shunt_refused)
+		fprintf(f, "  shunt requests %llu (refused %llu)",
+			(unsigned long long)q->shunt_requests,
+			(unsigned long long)q->shunt_refused);
 	fputc('\n', f);
 }
 
@@ -69,6 +77,23 @@ static void print_kept_out(FILE *f, const struct rf_stats_snap *s, uint64_t filt
 		return;
 	fprintf(f, ", filtered %s, duplicates %s", rf_fmt_thousands(filtered, a, sizeof(a)),
 		rf_fmt_thousands(deduplicated, b, sizeof(b)));
+}
+
+static void print_table(FILE *f, const struct rf_stats_group *gr)
+{
+	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
+
+	fprintf(f,
+		"    flows: active %s of %s, created %s, expired %s, evicted %s, shunted %s, "
+		"placed by hash (no room) %s packets, moved %llu\n",
+		rf_fmt_thousands(gr->flows_active, a, sizeof(a)),
+		rf_fmt_thousands(gr->flow_table, b, sizeof(b)),
+		rf_fmt_thousands(gr->flows_created, c, sizeof(c)),
+		rf_fmt_thousands(gr->flows_expired, d, sizeof(d)),
+		rf_fmt_thousands(gr->flows_evicted, e, sizeof(e)),
+		rf_fmt_thousands(gr->flows_shunted, g, sizeof(g)),
+		rf_fmt_thousands(gr->flow_fallback, h, sizeof(h)),
+		(unsigned long long)gr->flows_moved);
 }
 
 static void print_groups(FILE *f, const struct rf_stats_snap *s)
@@ -86,7 +111,11 @@ static void print_groups(FILE *f, const struct rf_stats_snap *s)
 			rf_fmt_thousands(gr->enqueued, b, sizeof(b)),
 			rf_fmt_thousands(gr->dropped, c, sizeof(c)));
 		print_kept_out(f, s, gr->filtered, gr->deduplicated);
+		if (gr->flow_table)
+			fprintf(f, ", shunted %s", rf_fmt_thousands(gr->shunted, a, sizeof(a)));
 		fputc('\n', f);
+		if (gr->flow_table)
+			print_table(f, gr);
 	}
 }
 
@@ -124,6 +153,8 @@ void rf_stats_print(FILE *f, const struct rf_stats_snap *s, const struct rf_stat
 		rf_fmt_thousands(s->totals.dropped, c, sizeof(c)),
 		rf_fmt_thousands(s->totals.kernel_drops, d, sizeof(d)));
 	print_kept_out(f, s, s->totals.filtered, s->totals.deduplicated);
+	if (s->totals.shunted)
+		fprintf(f, ", shunted %s", rf_fmt_thousands(s->totals.shunted, a, sizeof(a)));
 	if (prev)
 		fprintf(f, ", %.0f pps in",
 			rf_rate(s->totals.received, prev->totals.received, secs));
@@ -183,6 +214,18 @@ static void json_groups(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "dropped", g->dropped);
 		JU(f, ",", "filtered", g->filtered);
 		JU(f, ",", "deduplicated", g->deduplicated);
+		JU(f, ",", "shunted", g->shunted);
+		if (g->flow_table) {
+			JU(f, ",\"flows\":{", "table", g->flow_table);
+			JU(f, ",", "active", g->flows_active);
+			JU(f, ",", "created", g->flows_created);
+			JU(f, ",", "expired", g->flows_expired);
+			JU(f, ",", "evicted", g->flows_evicted);
+			JU(f, ",", "shunted", g->flows_shunted);
+			JU(f, ",", "fallback_packets", g->flow_fallback);
+			JU(f, ",", "moved", g->flows_moved);
+			fputc('}', f);
+		}
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -214,6 +257,10 @@ static void json_queues(FILE *f, const struct rf_stats_snap *s)
 		JU(f, ",", "consumer_seen_ns", q->consumer_seen_ns);
 		JU(f, ",", "filtered", q->filtered);
 		JU(f, ",", "deduplicated", q->deduplicated);
+		JU(f, ",", "shunted", q->shunted);
+		JU(f, ",", "failed_over", q->failed_over);
+		JU(f, ",", "shunt_requests", q->shunt_requests);
+		JU(f, ",", "shunt_refused", q->shunt_refused);
 		if (q->egress[0]) {
 			fprintf(f, ",\"egress\":");
 			json_str(f, q->egress);
@@ -251,6 +298,7 @@ static void json_counters(FILE *f, const struct rf_stats_snap *s)
 	JU(f, ",", "dropped", t->dropped);
 	JU(f, ",", "filtered", t->filtered);
 	JU(f, ",", "deduplicated", t->deduplicated);
+	JU(f, ",", "shunted", t->shunted);
 	JU(f, "},", "dedup_evicted", s->dedup_evicted);
 }
 

@@ -38,6 +38,15 @@ struct rf_stats_group {
 	uint64_t dropped;
 	uint64_t filtered;
 	uint64_t deduplicated;
+	uint64_t shunted;
+	/* Its flow table (--flow-table): entries (0: none), flows in it, and what
+	 * happened to flows: created, expired (idle or closed), evicted (to make room,
+	 * while possibly live), shunted (reached the cut-off); packets placed by the
+	 * hash because their flow found no room (fallback). */
+	uint64_t flow_table;
+	uint64_t flows_active, flows_created, flows_expired, flows_evicted, flows_shunted;
+	uint64_t flow_fallback;
+	uint64_t flows_moved; /* off failed-over queues (--failover-move) */
 };
 
 struct rf_stats_queue {
@@ -66,6 +75,11 @@ struct rf_stats_queue {
 	 * copies of a packet seen within its de-duplication window. */
 	uint64_t filtered;
 	uint64_t deduplicated;
+	uint64_t shunted;     /* of its group's flows past the shunt cut-off (never drops) */
+	uint64_t failed_over; /* 1: its consumer is gone past --failover: no new flows */
+	/* Its consumer's shunt requests (rf_consumer_shunt): honoured, and refused (not a
+	 * flow of this queue, no flow table, or overwritten before they were read). */
+	uint64_t shunt_requests, shunt_refused;
 };
 
 struct rf_stats_frag {
@@ -74,7 +88,7 @@ struct rf_stats_frag {
 };
 
 struct rf_stats_totals {
-	uint64_t received, bytes, kernel_drops, enqueued, dropped, filtered, deduplicated;
+	uint64_t received, bytes, kernel_drops, enqueued, dropped, filtered, deduplicated, shunted;
 };
 
 struct rf_stats_snap {

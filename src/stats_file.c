@@ -53,10 +53,14 @@ static const struct field source_fields[] = {
 };
 
 static const struct field group_fields[] = {
-	F(struct rf_stats_group, first_queue),	F(struct rf_stats_group, queues),
-	F(struct rf_stats_group, received),	F(struct rf_stats_group, enqueued),
-	F(struct rf_stats_group, dropped),	F(struct rf_stats_group, filtered),
-	F(struct rf_stats_group, deduplicated),
+	F(struct rf_stats_group, first_queue),	 F(struct rf_stats_group, queues),
+	F(struct rf_stats_group, received),	 F(struct rf_stats_group, enqueued),
+	F(struct rf_stats_group, dropped),	 F(struct rf_stats_group, filtered),
+	F(struct rf_stats_group, deduplicated),	 F(struct rf_stats_group, shunted),
+	F(struct rf_stats_group, flow_table),	 F(struct rf_stats_group, flows_active),
+	F(struct rf_stats_group, flows_created), F(struct rf_stats_group, flows_expired),
+	F(struct rf_stats_group, flows_evicted), F(struct rf_stats_group, flows_shunted),
+	F(struct rf_stats_group, flow_fallback), F(struct rf_stats_group, flows_moved),
 };
 
 static const struct field queue_fields[] = {
@@ -79,6 +83,10 @@ static const struct field queue_fields[] = {
 	F(struct rf_stats_queue, consumer_seen_ns),
 	F(struct rf_stats_queue, filtered),
 	F(struct rf_stats_queue, deduplicated),
+	F(struct rf_stats_queue, shunted),
+	F(struct rf_stats_queue, failed_over),
+	F(struct rf_stats_queue, shunt_requests),
+	F(struct rf_stats_queue, shunt_refused),
 	FS(struct rf_stats_queue, egress),
 };
 
@@ -94,7 +102,7 @@ static const struct field total_fields[] = {
 	F(struct rf_stats_totals, received),	 F(struct rf_stats_totals, bytes),
 	F(struct rf_stats_totals, kernel_drops), F(struct rf_stats_totals, enqueued),
 	F(struct rf_stats_totals, dropped),	 F(struct rf_stats_totals, filtered),
-	F(struct rf_stats_totals, deduplicated),
+	F(struct rf_stats_totals, deduplicated), F(struct rf_stats_totals, shunted),
 };
 
 static uint64_t *u64_at(const void *base, size_t off)
@@ -109,7 +117,7 @@ void rf_stats_sum(struct rf_stats_snap *s)
 	memset(&s->totals, 0, sizeof(s->totals));
 	for (i = 0; i < s->n_groups; i++) {
 		s->groups[i].enqueued = s->groups[i].dropped = 0;
-		s->groups[i].filtered = s->groups[i].deduplicated = 0;
+		s->groups[i].filtered = s->groups[i].deduplicated = s->groups[i].shunted = 0;
 	}
 	for (i = 0; i < s->n_sources; i++) {
 		s->totals.received += s->sources[i].received;
@@ -125,11 +133,13 @@ void rf_stats_sum(struct rf_stats_snap *s)
 		s->totals.dropped += q->dropped;
 		s->totals.filtered += q->filtered;
 		s->totals.deduplicated += q->deduplicated;
+		s->totals.shunted += q->shunted;
 		if (q->group < s->n_groups) {
 			s->groups[q->group].enqueued += q->enqueued;
 			s->groups[q->group].dropped += q->dropped;
 			s->groups[q->group].filtered += q->filtered;
 			s->groups[q->group].deduplicated += q->deduplicated;
+			s->groups[q->group].shunted += q->shunted;
 		}
 	}
 }

@@ -236,6 +236,28 @@ RF_EXPORT int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_
 RF_EXPORT int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info,
 			       size_t sz);
 
+/* Longest shunt a consumer may ask for (a day); 0 asks for the flow's life. */
+#define RF_SHUNT_MAX_SECONDS 86400u
+
+/*
+ * Ask the balancer to stop sending a flow to this queue: hash is the
+ * rf_packet.hash of a packet of it that this consumer received; for seconds
+ * seconds (1 to RF_SHUNT_MAX_SECONDS), or 0: as long as the balancer keeps
+ * the flow in its flow table. The request goes through this consumer's own
+ * page: the balancer reads it every 20 ms and honours it only for a
+ * flow its flow table places on this very queue (so a consumer can never
+ * affect another queue); later packets of the flow are counted as shunted
+ * there, never as drops. Without a flow table (balance --flow-table) the
+ * request is refused and counted. The page holds 256 requests not yet read:
+ * more than that within 20 ms, and the oldest are lost (counted as refused).
+ * Not thread-safe (like rf_consumer_release). Returns 0, -EINVAL (seconds
+ * too large, or c NULL) or -EPIPE (not attached to a queue page).
+ *
+ * For an IDS: Zeek's NetControl or Suricata's bypass hook hand the flow's
+ * last packet hash to a small plugin that calls this (see README).
+ */
+RF_EXPORT int rf_consumer_shunt(struct rf_consumer *c, uint32_t hash, uint32_t seconds);
+
 /* Detach and unmap; the committed cursor stays for the next consumer. NULL is a no-op. */
 RF_EXPORT void rf_consumer_close(struct rf_consumer *c);
 
@@ -384,6 +406,22 @@ RF_EXPORT const char *rf_producer_start_name(int how);
  * them. NULL is a no-op.
  */
 RF_EXPORT void rf_producer_destroy(struct rf_producer *p);
+
+/* One shunt request read from a queue's consumer page (rf_consumer_shunt). */
+struct rf_shunt_request {
+	uint32_t hash;
+	uint32_t seconds; /* 0: the flow's life; at most RF_SHUNT_MAX_SECONDS */
+};
+
+/*
+ * The shunt requests the queue's consumer wrote since the last call (or since
+ * the producer took the queue over), at most max. Values are as the consumer
+ * wrote them, seconds clamped: the caller checks each against its own state.
+ * Requests overwritten before they were read are lost (*ret_lost, may be
+ * NULL). Returns the number of requests in ret.
+ */
+RF_EXPORT int rf_producer_shunt_requests(struct rf_producer *p, struct rf_shunt_request *ret,
+					 unsigned int max, uint64_t *ret_lost);
 
 /*
  * Delete a queue's files (consumers that have it mapped keep their mapping).

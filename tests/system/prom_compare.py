@@ -51,6 +51,13 @@ def expected(s):
     for g in s["groups"]:
         put("ringfan_group_received_packets_total", g["received"], group=str(g["group"]))
         put("ringfan_group_queues", g["queues"], group=str(g["group"]))
+        flows = g.get("flows", {})
+        put("ringfan_group_flow_table_entries", flows.get("table", 0), group=str(g["group"]))
+        put("ringfan_group_flows_active", flows.get("active", 0), group=str(g["group"]))
+        for e in ("created", "expired", "evicted", "shunted", "moved"):
+            put("ringfan_group_flows_total", flows.get(e, 0), event=e, group=str(g["group"]))
+        put("ringfan_group_flow_fallback_packets_total", flows.get("fallback_packets", 0),
+            group=str(g["group"]))
     for q in s["queues"]:
         lab = {"queue": str(q["queue"]), "group": str(q["group"])}
         put("ringfan_queue_enqueued_packets_total", q["enqueued"], **lab)
@@ -59,6 +66,10 @@ def expected(s):
             put("ringfan_queue_dropped_packets_total", q.get(key, 0), reason=reason, **lab)
         put("ringfan_queue_filtered_packets_total", q["filtered"], **lab)
         put("ringfan_queue_deduplicated_packets_total", q["deduplicated"], **lab)
+        put("ringfan_queue_shunted_packets_total", q["shunted"], **lab)
+        put("ringfan_queue_failed_over", q["failed_over"], **lab)
+        put("ringfan_queue_shunt_requests_total", q["shunt_requests"], outcome="honoured", **lab)
+        put("ringfan_queue_shunt_requests_total", q["shunt_refused"], outcome="refused", **lab)
         put("ringfan_queue_consumer_read_packets_total", q["consumer_read"], **lab)
         put("ringfan_queue_backlog_packets", q["backlog_packets"], **lab)
         put("ringfan_queue_backlog_bytes", q["backlog_bytes"], **lab)

@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Flow table: buckets of RF_FT_WAYS entries (two cache lines), indexed by
+ * the low bits of the flow hash (the queue pick uses the high bits).
+ */
+#include "flowtable.h"
+
+#include "flow.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define E_USED	  0x01
+#define E_CLOSING 0x02 /* TCP FIN or RST seen: expires after close_ns */
+#define E_SHUNTED 0x04 /* reached the cut-off (counted once) */
+
+_Static_assert(sizeof(struct rf_ft_entry) == 32, "two entries per cache line");
+
+struct rf_ft {
+	struct rf_ft_entry *e; /* n_buckets * RF_FT_WAYS */
+	uint32_t mask;	       /* n_buckets - 1 */
+	uint32_t sweep;	       /* next bucket to sweep */
+	uint64_t idle_ns, close_ns;
+	uint64_t shunt_packets, shunt_bytes;
+	uint64_t now; /* newest timestamp seen */
+	struct rf_ft_stats s;
+};
+
+int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
+{
+	struct rf_ft *t;
+	uint32_t n = RF_FT_WAYS;
+
+	if (!o || !o->entries || o->entries > RF_FT_MAX_ENTRIES)
+		return -EINVAL;
+	while (n < o->entries)
+		n <<= 1;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->e = aligned_alloc(64, (size_t)n * sizeof(*t->e));
+	if (!t->e) {
+		free(t);
+		return -ENOMEM;
+	}
+	memset(t->e, 0, (size_t)n * sizeof(*t->e));
+	t->mask = n / RF_FT_WAYS - 1;
+	t->idle_ns = o->idle_ns ? o->idle_ns : RF_FT_DEFAULT_IDLE_NS;
+	t->close_ns = o->close_ns ? o->close_ns : RF_FT_DEFAULT_CLOSE_NS;
+	t->shunt_packets = o->shunt_packets;
+	t->shunt_bytes = o->shunt_bytes;
+	t->s.entries = n;
+	*ret_table = t;
+	return 0;
+}
+
+void rf_ft_free(struct rf_ft *t)
+{
+	if (!t)
+		return;
+	free(t->e);
+	free(t);
+}
+
+static inline struct rf_ft_entry *bucket(const struct rf_ft *t, uint32_t hash)
+{
+	return &t->e[(size_t)(hash & t->mask) * RF_FT_WAYS];
+}
+
+static inline bool expired(const struct rf_ft *t, const struct rf_ft_entry *e)
+{
+	uint64_t limit = e->flags & E_CLOSING ? t->close_ns : t->idle_ns;
+
+	return t->now > e->last_ns && t->now - e->last_ns >= limit;
+}
+
+static void remove_expired(struct rf_ft *t, struct rf_ft_entry *e)
+{
+	e->flags = 0;
+	t->s.expired++;
+	t->s.active--;
+}
+
+static void start(struct rf_ft *t, struct rf_ft_entry *e, uint32_t hash, uint64_t ts)
+{
+	memset(e, 0, sizeof(*e));
+	e->hash = hash;
+	e->flags = E_USED;
+	e->last_ns = ts;
+	t->s.created++;
+	t->s.active++;
+}
+
+/*
+ * A new connection on the ports of one that closed: a new flow (counted as
+ * the old one expiring and a new one created) that keeps the old one's
+ * queue, so that the ports' packets stay together.
+ */
+static void restart(struct rf_ft *t, struct rf_ft_entry *e, uint64_t ts)
+{
+	uint16_t queue = e->queue;
+
+	remove_expired(t, e);
+	start(t, e, e->hash, ts);
+	e->queue = queue;
+}
+
+/* A slot for a new flow in bucket b: free, expired, or evicted; NULL: none. */
+static struct rf_ft_entry *claim(struct rf_ft *t, struct rf_ft_entry *b)
+{
+	struct rf_ft_entry *free_slot = NULL, *oldest = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		struct rf_ft_entry *e = &b[i];
+
+		if (e->flags & E_USED && expired(t, e))
+			remove_expired(t, e);
+		if (!(e->flags & E_USED)) {
+			if (!free_slot)
+				free_slot = e;
+		} else if (!oldest || e->last_ns < oldest->last_ns) {
+			oldest = e;
+		}
+	}
+	if (free_slot)
+		return free_slot;
+	if (t->now - oldest->last_ns < RF_FT_EVICT_IDLE_NS || t->now < oldest->last_ns)
+		return NULL;
+	oldest->flags = 0;
+	t->s.evicted++;
+	t->s.active--;
+	return oldest;
+}
+
+/* Count the packet into its flow; true when it is past the cut-off. */
+static bool account(struct rf_ft *t, struct rf_ft_entry *e, uint32_t wirelen)
+{
+	bool shunt = (t->shunt_packets && e->packets >= t->shunt_packets) ||
+		     (t->shunt_bytes && e->bytes >= t->shunt_bytes) ||
+		     (e->shunt_until && t->now / 1000000000 < e->shunt_until);
+
+	if (e->packets != UINT32_MAX)
+		e->packets++;
+	e->bytes += wirelen;
+	if (shunt) {
+		t->s.shunted++;
+		if (!(e->flags & E_SHUNTED)) {
+			e->flags |= E_SHUNTED;
+			t->s.shunted_flows++;
+		}
+	}
+	return shunt;
+}
+
+static inline uint8_t close_flags(uint8_t tcp_flags)
+{
+	return tcp_flags & (RF_FT_TCP_FIN | RF_FT_TCP_RST) ? E_CLOSING : 0;
+}
+
+/* A SYN without ACK on a closed flow: its ports were reused by a new connection. */
+static inline bool reopened(const struct rf_ft_entry *e, uint8_t tcp_flags)
+{
+	return e->flags & E_CLOSING &&
+	       (tcp_flags & (RF_FT_TCP_SYN | RF_FT_TCP_ACK)) == RF_FT_TCP_SYN;
+}
+
+int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+		 uint8_t tcp_flags, struct rf_ft_entry **ret_entry)
+{
+	struct rf_ft_entry *b = bucket(t, hash), *e;
+	unsigned int i;
+	int verdict = RF_FT_FOUND;
+
+	/* The clock never goes back: an older timestamp (a merged capture) is now. */
+	if (ts_ns > t->now)
+		t->now = ts_ns;
+	ts_ns = t->now;
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		e = &b[i];
+		if (e->hash != hash || !(e->flags & E_USED))
+			continue;
+		if (!expired(t, e)) {
+			if (reopened(e, tcp_flags))
+				restart(t, e, ts_ns);
+			goto found;
+		}
+		remove_expired(t, e);
+		break;
+	}
+	e = claim(t, b);
+	if (!e) {
+		t->s.fallback++;
+		*ret_entry = NULL;
+		return RF_FT_FALLBACK;
+	}
+	start(t, e, hash, ts_ns);
+	verdict = RF_FT_NEW;
+found:
+	e->last_ns = ts_ns;
+	e->flags |= close_flags(tcp_flags);
+	*ret_entry = e;
+	if (account(t, e, wirelen))
+		return RF_FT_SHUNT;
+	return verdict;
+}
+
+const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash)
+{
+	const struct rf_ft_entry *b = bucket(t, hash);
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_WAYS; i++)
+		if (b[i].hash == hash && b[i].flags & E_USED && !expired(t, &b[i]))
+			return &b[i];
+	return NULL;
+}
+
+int rf_ft_shunt(struct rf_ft *t, uint32_t hash, uint16_t queue, uint32_t seconds)
+{
+	struct rf_ft_entry *b = bucket(t, hash);
+	uint64_t until;
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		struct rf_ft_entry *e = &b[i];
+
+		if (e->hash != hash || !(e->flags & E_USED) || expired(t, e))
+			continue;
+		if (e->queue != queue)
+			return -EPERM;
+		until = seconds ? t->now / 1000000000 + seconds : UINT32_MAX;
+		e->shunt_until = until > UINT32_MAX ? UINT32_MAX : (uint32_t)until;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void rf_ft_sweep(struct rf_ft *t, uint64_t now_ns, uint32_t n)
+{
+	unsigned int i;
+
+	if (now_ns > t->now)
+		t->now = now_ns;
+	for (; n; n--) {
+		struct rf_ft_entry *b = &t->e[(size_t)t->sweep * RF_FT_WAYS];
+
+		for (i = 0; i < RF_FT_WAYS; i++)
+			if (b[i].flags & E_USED && expired(t, &b[i]))
+				remove_expired(t, &b[i]);
+		t->sweep = (t->sweep + 1) & t->mask;
+	}
+}
+
+uint64_t rf_ft_now(const struct rf_ft *t)
+{
+	return t->now;
+}
+
+void rf_ft_get_stats(const struct rf_ft *t, struct rf_ft_stats *ret_stats)
+{
+	*ret_stats = t->s;
+}
+
+static const char *const placement_names[RF_PLACE__MAX] = {
+	[RF_PLACE_HASH] = "hash",
+	[RF_PLACE_WEIGHTED] = "weighted",
+	[RF_PLACE_LEAST_LOADED] = "least-loaded",
+};
+
+int rf_placement_parse(const char *s, enum rf_placement *ret)
+{
+	unsigned int i;
+
+	for (i = 0; s && i < RF_PLACE__MAX; i++)
+		if (!strcmp(s, placement_names[i])) {
+			*ret = (enum rf_placement)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *rf_placement_name(enum rf_placement p)
+{
+	return (unsigned int)p < RF_PLACE__MAX ? placement_names[p] : "?";
+}
+
+int rf_weights_parse(const char *s, uint32_t *ret_weights, unsigned int max)
+{
+	uint32_t w[RF_PLACE_BUCKETS];
+	unsigned int n = 0;
+	uint64_t total = 0;
+	const char *p = s;
+
+	if (max > RF_PLACE_BUCKETS)
+		max = RF_PLACE_BUCKETS;
+	for (;;) {
+		char *end;
+		unsigned long v;
+
+		if (*p < '0' || *p > '9' || n >= max)
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v > RF_PLACE_MAX_WEIGHT || (end - p > 1 && *p == '0'))
+			return -EINVAL;
+		w[n++] = (uint32_t)v;
+		total += v;
+		if (!*end)
+			break;
+		if (*end != ',')
+			return -EINVAL;
+		p = end + 1;
+	}
+	if (!total)
+		return -EINVAL;
+	memcpy(ret_weights, w, n * sizeof(*w));
+	return (int)n;
+}
+
+void rf_weights_fill(const uint32_t *weights, unsigned int n, uint16_t *ind)
+{
+	int64_t cur[RF_PLACE_BUCKETS] = {0};
+	int64_t total = 0;
+	unsigned int b, q, best;
+
+	for (q = 0; q < n; q++)
+		total += weights[q];
+	for (b = 0; b < RF_PLACE_BUCKETS; b++) {
+		best = 0;
+		for (q = 0; q < n; q++) {
+			cur[q] += weights[q];
+			if (cur[q] > cur[best])
+				best = q;
+		}
+		cur[best] -= total;
+		ind[b] = (uint16_t)best;
+	}
+}
+
+/* ---- placement ---- */
+
+struct rf_place {
+	uint32_t count;
+	struct rf_ft *ft;
+	enum rf_placement placement;
+	bool failover_move;
+	uint16_t *ind;	     /* weighted: RF_PLACE_BUCKETS queue indexes */
+	uint64_t *load;	     /* least-loaded: recent packets per queue */
+	uint64_t load_count; /* packets since the loads were last halved */
+	uint8_t *down;	     /* per queue: failed over */
+	uint32_t n_down;
+	uint64_t moved;
+};
+
+static const char *const why_names[RF_WHY__MAX] = {
+	[RF_WHY_HASH] = "hash",
+	[RF_WHY_WEIGHT] = "weight",
+	[RF_WHY_LEAST_LOADED] = "least-loaded",
+	[RF_WHY_FAILOVER] = "failover",
+	[RF_WHY_FALLBACK] = "fallback",
+	[RF_WHY_MOVED] = "moved",
+	[RF_WHY_SHUNTED] = "shunted",
+};
+
+const char *rf_place_why_name(enum rf_place_why why)
+{
+	return (unsigned int)why < RF_WHY__MAX ? why_names[why] : "?";
+}
+
+void rf_place_free(struct rf_place *p)
+{
+	if (!p)
+		return;
+	rf_ft_free(p->ft);
+	free(p->ind);
+	free(p->load);
+	free(p->down);
+	free(p);
+}
+
+int rf_place_new(const struct rf_place_opts *o, struct rf_place **ret_place)
+{
+	struct rf_place *p;
+	int r = -ENOMEM;
+
+	if (!o->queues || o->queues > UINT16_MAX || o->placement >= RF_PLACE__MAX ||
+	    (o->placement == RF_PLACE_WEIGHTED && !o->weights) ||
+	    (o->placement == RF_PLACE_LEAST_LOADED && !o->table.entries))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->count = o->queues;
+	p->placement = o->placement;
+	p->failover_move = o->failover_move;
+	if (!(p->down = calloc(p->count, 1)))
+		goto fail;
+	if (o->placement == RF_PLACE_WEIGHTED) {
+		if (!(p->ind = calloc(RF_PLACE_BUCKETS, sizeof(*p->ind))))
+			goto fail;
+		rf_weights_fill(o->weights, p->count, p->ind);
+	}
+	if (o->placement == RF_PLACE_LEAST_LOADED &&
+	    !(p->load = calloc(p->count, sizeof(*p->load))))
+		goto fail;
+	if (o->table.entries && (r = rf_ft_new(&o->table, &p->ft)))
+		goto fail;
+	*ret_place = p;
+	return 0;
+fail:
+	rf_place_free(p);
+	return r;
+}
+
+static inline bool is_down(const struct rf_place *p, uint32_t i)
+{
+	return p->n_down && p->n_down < p->count && p->down[i];
+}
+
+/* The hash's queue, through the weights' indirection table if any. */
+static inline uint32_t by_hash(const struct rf_place *p, uint32_t hash, enum rf_place_why *why)
+{
+	if (p->ind) {
+		*why = RF_WHY_WEIGHT;
+		return p->ind[rf_queue_pick(hash, RF_PLACE_BUCKETS)];
+	}
+	*why = RF_WHY_HASH;
+	return rf_queue_pick(hash, p->count);
+}
+
+/*
+ * Failover: queue i if it is live, else one of the live queues chosen by the
+ * hash (the same one for a flow while they stay live).
+ */
+static uint32_t live(const struct rf_place *p, uint32_t i, uint32_t hash, enum rf_place_why *why)
+{
+	uint32_t k, j;
+
+	if (!is_down(p, i))
+		return i;
+	*why = RF_WHY_FAILOVER;
+	k = rf_queue_pick(rf_hash_reseed(hash, 0x5f3759df), p->count - p->n_down);
+	for (j = 0; j < p->count; j++)
+		if (!p->down[j] && !k--)
+			return j;
+	return i;
+}
+
+/* least-loaded: the live queue with the fewest recent packets. */
+static uint32_t least_loaded(const struct rf_place *p)
+{
+	uint32_t i, best = UINT32_MAX;
+
+	for (i = 0; i < p->count; i++)
+		if (!is_down(p, i) && (best == UINT32_MAX || p->load[i] < p->load[best]))
+			best = i;
+	return best;
+}
+
+/* One more packet on queue i; older ones count less and less. */
+static void count_load(struct rf_place *p, uint32_t i)
+{
+	uint32_t j;
+
+	p->load[i]++;
+	if (++p->load_count < RF_PLACE_LOAD_HALF_LIFE)
+		return;
+	p->load_count = 0;
+	for (j = 0; j < p->count; j++)
+		p->load[j] /= 2;
+}
+
+/* Where a new flow goes: a live queue. */
+static uint32_t place_new(const struct rf_place *p, uint32_t hash, enum rf_place_why *why)
+{
+	if (p->placement == RF_PLACE_LEAST_LOADED) {
+		*why = RF_WHY_LEAST_LOADED;
+		return least_loaded(p);
+	}
+	return live(p, by_hash(p, hash, why), hash, why);
+}
+
+static uint32_t place_flow(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			   uint8_t tcp_flags, enum rf_place_why *why)
+{
+	struct rf_ft_entry *e;
+	enum rf_place_why w;
+	uint32_t i;
+
+	switch (rf_ft_lookup(p->ft, hash, ts_ns, wirelen, tcp_flags, &e)) {
+	case RF_FT_NEW:
+		e->queue = (uint16_t)place_new(p, hash, why);
+		e->why = (uint8_t)*why;
+		return e->queue;
+	case RF_FT_FOUND:
+		if (p->failover_move && is_down(p, e->queue)) {
+			e->queue = (uint16_t)place_new(p, hash, &w);
+			e->why = RF_WHY_MOVED;
+			p->moved++;
+		}
+		*why = (enum rf_place_why)e->why;
+		return e->queue;
+	case RF_FT_SHUNT:
+		*why = RF_WHY_SHUNTED;
+		return e->queue;
+	default:
+		i = live(p, by_hash(p, hash, why), hash, why);
+		if (*why != RF_WHY_FAILOVER)
+			*why = RF_WHY_FALLBACK;
+		return i;
+	}
+}
+
+uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			 uint8_t tcp_flags, enum rf_place_why *ret_why)
+{
+	uint32_t i;
+
+	if (p->ft)
+		i = place_flow(p, hash, ts_ns, wirelen, tcp_flags, ret_why);
+	else
+		i = live(p, by_hash(p, hash, ret_why), hash, ret_why);
+	if (p->load && *ret_why != RF_WHY_SHUNTED)
+		count_load(p, i);
+	return i;
+}
+
+void rf_place_set_down(struct rf_place *p, uint32_t i, bool down)
+{
+	if (i >= p->count || p->down[i] == down)
+		return;
+	p->down[i] = down;
+	if (down)
+		p->n_down++;
+	else
+		p->n_down--;
+}
+
+bool rf_place_down(const struct rf_place *p, uint32_t i)
+{
+	return i < p->count && p->down[i];
+}
+
+struct rf_ft *rf_place_table(const struct rf_place *p)
+{
+	return p->ft;
+}
+
+uint64_t rf_place_moved(const struct rf_place *p)
+{
+	return p->moved;
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The flow table (flowtable.h): a flow keeps its entry and queue, idle and
+ * TCP-close expiry, eviction and fallback under pressure with their
+ * counters, shunting by packets and bytes, and a table that never grows.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "flowtable.h"
+
+#define SEC 1000000000ull
+
+static struct rf_ft *table(uint32_t entries, uint64_t packets, uint64_t bytes)
+{
+	struct rf_ft_opts o = {.sz = sizeof(o),
+			       .entries = entries,
+			       .shunt_packets = packets,
+			       .shunt_bytes = bytes};
+	struct rf_ft *t = NULL;
+
+	assert_int_equal(rf_ft_new(&o, &t), 0);
+	return t;
+}
+
+static struct rf_ft_stats stats(const struct rf_ft *t)
+{
+	struct rf_ft_stats s;
+
+	rf_ft_get_stats(t, &s);
+	return s;
+}
+
+static void test_new_and_found(void **state)
+{
+	struct rf_ft *t = table(1024, 0, 0);
+	struct rf_ft_entry *e;
+	struct rf_ft_stats s;
+
+	(void)state;
+	assert_int_equal(rf_ft_lookup(t, 0x12345678, SEC, 100, 0, &e), RF_FT_NEW);
+	e->queue = 3;
+	assert_int_equal(rf_ft_lookup(t, 0x12345678, 2 * SEC, 100, 0, &e), RF_FT_FOUND);
+	assert_int_equal(e->queue, 3);
+	assert_int_equal(e->packets, 2);
+	assert_int_equal(e->bytes, 200);
+	/* hash 0 is a flow like any other (not an empty slot) */
+	assert_int_equal(rf_ft_lookup(t, 0, 2 * SEC, 60, 0, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 0, 2 * SEC, 60, 0, &e), RF_FT_FOUND);
+	s = stats(t);
+	assert_int_equal(s.created, 2);
+	assert_int_equal(s.active, 2);
+	assert_int_equal(s.entries, 1024);
+	assert_non_null(rf_ft_peek(t, 0x12345678));
+	assert_null(rf_ft_peek(t, 0x12345679));
+	rf_ft_free(t);
+}
+
+static void test_bad_size(void **state)
+{
+	struct rf_ft_opts o = {.sz = sizeof(o)};
+	struct rf_ft *t = NULL;
+
+	(void)state;
+	assert_int_equal(rf_ft_new(&o, &t), -EINVAL);
+	o.entries = RF_FT_MAX_ENTRIES + 1;
+	assert_int_equal(rf_ft_new(&o, &t), -EINVAL);
+	o.entries = 5; /* rounded up */
+	assert_int_equal(rf_ft_new(&o, &t), 0);
+	assert_int_equal(stats(t).entries, 8);
+	rf_ft_free(t);
+	rf_ft_free(NULL);
+}
+
+static void test_idle_expiry(void **state)
+{
+	struct rf_ft *t = table(64, 0, 0);
+	struct rf_ft_entry *e;
+
+	(void)state;
+	assert_int_equal(rf_ft_lookup(t, 7, SEC, 100, 0, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 7, SEC + RF_FT_DEFAULT_IDLE_NS - 1, 100, 0, &e),
+			 RF_FT_FOUND);
+	/* unseen for the idle time: a new flow */
+	assert_int_equal(rf_ft_lookup(t, 7, 2 * SEC + 2 * RF_FT_DEFAULT_IDLE_NS, 100, 0, &e),
+			 RF_FT_NEW);
+	assert_int_equal(stats(t).expired, 1);
+	assert_int_equal(stats(t).active, 1);
+	/* the sweep removes what no packet visits */
+	rf_ft_sweep(t, 10 * RF_FT_DEFAULT_IDLE_NS, 16);
+	assert_int_equal(stats(t).expired, 2);
+	assert_int_equal(stats(t).active, 0);
+	rf_ft_free(t);
+}
+
+static void test_tcp_close(void **state)
+{
+	struct rf_ft *t = table(64, 0, 0);
+	struct rf_ft_entry *e;
+
+	(void)state;
+	assert_int_equal(rf_ft_lookup(t, 9, SEC, 60, RF_FT_TCP_SYN, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 9, SEC, 60, RF_FT_TCP_FIN | RF_FT_TCP_ACK, &e),
+			 RF_FT_FOUND);
+	/* its last packets are still the flow's */
+	assert_int_equal(rf_ft_lookup(t, 9, SEC + 1000, 60, RF_FT_TCP_ACK, &e), RF_FT_FOUND);
+	/* gone after close_ns, long before the idle time */
+	assert_int_equal(rf_ft_lookup(t, 9, SEC + 1000 + RF_FT_DEFAULT_CLOSE_NS, 60, 0, &e),
+			 RF_FT_NEW);
+	assert_int_equal(stats(t).expired, 1);
+	/* RST, then the ports reused by a new connection at once: a new flow, same queue */
+	e->queue = 2;
+	assert_int_equal(rf_ft_lookup(t, 9, 10 * SEC, 60, RF_FT_TCP_RST, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_lookup(t, 9, 10 * SEC, 60, RF_FT_TCP_SYN, &e), RF_FT_FOUND);
+	assert_int_equal(e->queue, 2);
+	assert_int_equal(e->packets, 1);
+	assert_int_equal(stats(t).expired, 2);
+	assert_int_equal(stats(t).created, 3);
+	rf_ft_free(t);
+}
+
+/* Hashes that land in the same bucket of a 4-bucket table. */
+static uint32_t same_bucket(unsigned int i)
+{
+	return 1u + (i << 8);
+}
+
+static void test_pressure(void **state)
+{
+	struct rf_ft *t = table(16, 0, 0); /* 4 buckets of 4 */
+	struct rf_ft_entry *e;
+	struct rf_ft_stats s;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		assert_int_equal(rf_ft_lookup(t, same_bucket(i), SEC + i, 60, 0, &e), RF_FT_NEW);
+		e->queue = (uint16_t)i;
+	}
+	/* all four live: the fifth is not recorded, nothing moves */
+	assert_int_equal(rf_ft_lookup(t, same_bucket(4), SEC + 10, 60, 0, &e), RF_FT_FALLBACK);
+	assert_null(e);
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		assert_int_equal(rf_ft_lookup(t, same_bucket(i), SEC + 20, 60, 0, &e), RF_FT_FOUND);
+		assert_int_equal(e->queue, i);
+	}
+	/* flow 0 idle past RF_FT_EVICT_IDLE_NS (the others seen): it makes room, counted */
+	for (i = 1; i < RF_FT_WAYS; i++)
+		rf_ft_lookup(t, same_bucket(i), 2 * SEC + 100, 60, 0, &e);
+	assert_int_equal(rf_ft_lookup(t, same_bucket(4), 2 * SEC + 100, 60, 0, &e), RF_FT_NEW);
+	s = stats(t);
+	assert_int_equal(s.evicted, 1);
+	assert_int_equal(s.fallback, 1);
+	assert_int_equal(s.active, RF_FT_WAYS);
+	assert_int_equal(s.created, RF_FT_WAYS + 1);
+	assert_null(rf_ft_peek(t, same_bucket(0)));
+	rf_ft_free(t);
+}
+
+static void test_shunt_packets(void **state)
+{
+	struct rf_ft *t = table(64, 3, 0);
+	struct rf_ft_entry *e;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(rf_ft_lookup(t, 5, SEC, 1500, 0, &e), RF_FT_NEW);
+	e->queue = 1;
+	assert_int_equal(rf_ft_lookup(t, 5, SEC, 1500, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_lookup(t, 5, SEC, 1500, 0, &e), RF_FT_FOUND);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(rf_ft_lookup(t, 5, SEC, 1500, 0, &e), RF_FT_SHUNT);
+		assert_int_equal(e->queue, 1);
+	}
+	/* another flow is not affected */
+	assert_int_equal(rf_ft_lookup(t, 6, SEC, 1500, 0, &e), RF_FT_NEW);
+	assert_int_equal(stats(t).shunted, 5);
+	assert_int_equal(stats(t).shunted_flows, 1);
+	rf_ft_free(t);
+}
+
+static void test_shunt_bytes(void **state)
+{
+	struct rf_ft *t = table(64, 0, 1000);
+	struct rf_ft_entry *e;
+
+	(void)state;
+	/* delivered until 1000 bytes went: 600, 600 (crosses), then shunted */
+	assert_int_equal(rf_ft_lookup(t, 5, SEC, 600, 0, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 5, SEC, 600, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_lookup(t, 5, SEC, 60, 0, &e), RF_FT_SHUNT);
+	/* a new flow on the same key after it expired starts again */
+	assert_int_equal(rf_ft_lookup(t, 5, SEC + 2 * RF_FT_DEFAULT_IDLE_NS, 600, 0, &e),
+			 RF_FT_NEW);
+	assert_int_equal(stats(t).shunted, 1);
+	rf_ft_free(t);
+}
+
+static void test_shunt_request(void **state)
+{
+	struct rf_ft *t = table(64, 0, 0);
+	struct rf_ft_entry *e;
+
+	(void)state;
+	assert_int_equal(rf_ft_lookup(t, 5, 10 * SEC, 60, 0, &e), RF_FT_NEW);
+	e->queue = 1;
+	/* only for the queue the flow goes to, and only a known flow */
+	assert_int_equal(rf_ft_shunt(t, 5, 2, 0), -EPERM);
+	assert_int_equal(rf_ft_shunt(t, 6, 1, 0), -ENOENT);
+	assert_int_equal(rf_ft_lookup(t, 5, 10 * SEC, 60, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_shunt(t, 5, 1, 3), 0);
+	assert_int_equal(rf_ft_lookup(t, 5, 11 * SEC, 60, 0, &e), RF_FT_SHUNT);
+	/* for 3 seconds: delivered again after */
+	assert_int_equal(rf_ft_lookup(t, 5, 14 * SEC, 60, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_shunt(t, 5, 1, 0), 0); /* the flow's life */
+	assert_int_equal(rf_ft_lookup(t, 5, 50 * SEC, 60, 0, &e), RF_FT_SHUNT);
+	assert_int_equal(stats(t).shunted_flows, 1);
+	rf_ft_free(t);
+}
+
+/* Many more flows than entries: bounded, and every packet is accounted for. */
+static void test_many_flows(void **state)
+{
+	struct rf_ft *t = table(1024, 0, 0);
+	struct rf_ft_entry *e;
+	struct rf_ft_stats s;
+	uint64_t new = 0, found = 0, fallback = 0;
+	uint32_t i, h = 1;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		h = h * 1664525u + 1013904223u;
+		switch (rf_ft_lookup(t, h % 5000, (uint64_t)i * 100000, 60, 0, &e)) {
+		case RF_FT_NEW:
+			new ++;
+			break;
+		case RF_FT_FOUND:
+			found++;
+			break;
+		default:
+			fallback++;
+		}
+	}
+	s = stats(t);
+	assert_int_equal(new + found + fallback, 200000);
+	assert_int_equal(s.created, new);
+	assert_int_equal(s.fallback, fallback);
+	assert_true(s.active <= 1024);
+	assert_int_equal(s.active, s.created - s.expired - s.evicted);
+	assert_true(s.evicted > 0);
+	rf_ft_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_and_found), cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_idle_expiry),   cmocka_unit_test(test_tcp_close),
+		cmocka_unit_test(test_pressure),      cmocka_unit_test(test_shunt_packets),
+		cmocka_unit_test(test_shunt_bytes),   cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_shunt_request),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
