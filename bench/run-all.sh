@@ -184,7 +184,7 @@ else
 		RUNS=${RUNS:-5} CALLGRIND=1 part small bench/small.sh
 	fi
 	awk 'BEGIN { print "command,ms,ratio,cpu_ms,mpps,cs_per_mpkt" }
-		NF >= 6 && $(NF - 4) ~ /^[0-9.]+$/ && $(NF - 3) ~ /^[0-9.]+$/ {
+		!/ median / && NF >= 6 && $(NF - 4) ~ /^[0-9.]+$/ && $(NF - 3) ~ /^[0-9.]+$/ {
 			c = $0; sub(/ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$/, "", c); gsub(/,/, ";", c)
 			print c "," $(NF - 4) "," $(NF - 3) "," $(NF - 2) "," $(NF - 1) "," $NF
 		}' "$res/small.log" >"$res/small.csv"
