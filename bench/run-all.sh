@@ -172,6 +172,24 @@ else
 	split_csv
 fi
 
+# ---- small packets through the whole balancer: splits, replay into 4 count
+# processes, context switches, start-up (bench/small.sh)
+# -> small.csv (command,ms,ratio,cpu_ms,mpps,cs_per_mpkt)
+if ! command -v tcpdump >/dev/null || ! command -v perf >/dev/null; then
+	skip small "needs tcpdump and perf"
+else
+	if ((quick)); then
+		RUNS=1 PACKETS=200000 part small bench/small.sh
+	else
+		RUNS=${RUNS:-5} CALLGRIND=1 part small bench/small.sh
+	fi
+	awk 'BEGIN { print "command,ms,ratio,cpu_ms,mpps,cs_per_mpkt" }
+		!/ median / && NF >= 6 && $(NF - 4) ~ /^[0-9.]+$/ && $(NF - 3) ~ /^[0-9.]+$/ {
+			c = $0; sub(/ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$/, "", c); gsub(/,/, ";", c)
+			print c "," $(NF - 4) "," $(NF - 3) "," $(NF - 2) "," $(NF - 1) "," $NF
+		}' "$res/small.log" >"$res/small.csv"
+fi
+
 # ---- soak: the balancer at a steady rate, consumers killed and restarted
 # -> soak.csv (minute,received,enqueued,dropped,rss_kB,fds,restarts,invariant)
 soak_minutes=${SOAK_MINUTES:-1}

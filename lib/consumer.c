@@ -48,6 +48,9 @@ struct rf_consumer {
 	bool run_ended;	      /* end of run reported (or skipped); waiting for the next run */
 	bool moved;	      /* on a new generation: its first packet gets RF_PKT_NEW_GENERATION */
 	uint32_t starts_seen; /* the ring's producer_starts at the last look */
+	bool busy;	      /* packets came since the last sleep: batch the next wake-up */
+	uint64_t wake_bytes;  /* wake-up moderation (rf_consumer_opts): bytes wanted, */
+	uint64_t wake_ns;     /* and the longest sleep while packets are coming */
 	unsigned int flags;
 	uint64_t received, received_bytes, corrupt, producer_restarts, dropped_before;
 	uint64_t generations, skipped;
@@ -306,6 +309,8 @@ int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 	if (!c)
 		return -ENOMEM;
 	c->flags = o.flags;
+	c->wake_bytes = o.wake_bytes ? o.wake_bytes : RF_CONSUMER_WAKE_BYTES;
+	c->wake_ns = (uint64_t)(o.wake_us ? o.wake_us : RF_CONSUMER_WAKE_US) * 1000ull;
 	r = rf_paths_init(&c->paths, name, o.dir);
 	if (r == 0)
 		r = attach_waiting(c, o.wait_ms);
@@ -433,18 +438,31 @@ static inline void cpu_relax(void)
 }
 
 /*
+ * Has head reached target (or is it a head take() must look at: behind us,
+ * too far ahead), or is the stream finished?
+ */
+static bool reached(const struct rf_consumer *c, uint64_t target)
+{
+	uint64_t h = atomic_load_explicit(&c->m->hdr->head, memory_order_acquire);
+
+	if (h != c->read_pos && h != c->bad_head && (h < c->read_pos || h >= target))
+		return true;
+	return atomic_load_explicit(&c->m->hdr->finished, memory_order_acquire);
+}
+
+/*
  * A producer in the middle of a burst publishes again within microseconds:
  * polling that long is cheaper than a sleep and a wake-up syscall, and an
  * idle queue still costs no CPU after it.
  */
-static bool spin_for_news(const struct rf_consumer *c, uint64_t ns)
+static bool spin_for(const struct rf_consumer *c, uint64_t target, uint64_t ns)
 {
 	uint64_t end = rf_mono_ns() + ns;
 	unsigned int i;
 
 	do {
 		for (i = 0; i < 64; i++) {
-			if (has_news(c))
+			if (reached(c, target))
 				return true;
 			cpu_relax();
 		}
@@ -452,24 +470,42 @@ static bool spin_for_news(const struct rf_consumer *c, uint64_t ns)
 	return false;
 }
 
-/* Sleep until the producer publishes, finishes, or ns pass. */
+/*
+ * Sleep until the producer publishes, finishes, or ns pass. Wake-up
+ * moderation: while packets are coming (busy), ask the producer to wake us
+ * only once wake_bytes are waiting, and sleep wake_ns at most, so that a
+ * packet never waits longer than that; an idle queue wakes us at its first
+ * packet. The consumer page's ring head target (wake_at) is what the
+ * producer compares its new head with.
+ */
 static int wait_data(struct rf_consumer *c, uint64_t ns)
 {
 	struct rf_cons_page *cp = c->m->cons;
+	uint64_t want = c->busy ? c->wake_bytes : 1, target;
 	uint32_t w;
 	int r = 0;
 
+	/* A full ring always wakes us: the producer may be waiting for room. */
+	if (want > c->m->size / 4)
+		want = c->m->size / 4;
+	target = c->read_pos + (want ? want : 1);
+	if (c->busy && ns > c->wake_ns)
+		ns = c->wake_ns;
 	if (!(c->flags & RF_CONSUMER_NO_SPIN) &&
-	    spin_for_news(c, ns < RF_SPIN_NS ? ns : RF_SPIN_NS))
-		return 0;
+	    spin_for(c, target, ns < RF_SPIN_NS ? ns : RF_SPIN_NS))
+		goto out;
+	atomic_store_explicit(&cp->wake_at, target, memory_order_relaxed);
 	atomic_store_explicit(&cp->waiting, 1, memory_order_relaxed);
-	/* C3 pairs with P3: either the producer sees waiting = 1 after its head
-	 * store, or we see its new head below. */
+	/* C3 pairs with P3: either the producer sees waiting = 1 and our
+	 * wake_at after its head store, or we see its new head below. */
 	atomic_thread_fence(memory_order_seq_cst);
 	w = atomic_load_explicit(&c->m->hdr->wake, memory_order_relaxed);
-	if (!has_news(c))
+	if (!reached(c, target))
 		r = rf_futex_wait((_Atomic uint32_t *)&c->m->hdr->wake, w, ns);
 	atomic_store_explicit(&cp->waiting, 0, memory_order_relaxed);
+out:
+	/* Something came while we slept: the next sleep waits for a batch. */
+	c->busy = unread(c);
 	return r;
 }
 

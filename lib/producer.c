@@ -734,9 +734,13 @@ void rf_producer_publish(struct rf_producer *p)
 	/* P3 pairs with C3 (consumer: store waiting, fence, load head): either
 	 * we see waiting = 1 here or the consumer sees our new head. */
 	atomic_thread_fence(memory_order_seq_cst);
-	/* The flag is the consumer's to write: at most one wake per new head. */
+	/* The flag and the target are the consumer's to write: at most one wake
+	 * per new head, and only once head reaches what the consumer asked for
+	 * (0 from a consumer that asks for nothing: every new head). A target
+	 * of nonsense only delays that consumer's wake-up to its own timeout. */
 	if (p->wake_head != p->head_pub &&
-	    atomic_load_explicit(&p->cons->waiting, memory_order_relaxed)) {
+	    atomic_load_explicit(&p->cons->waiting, memory_order_relaxed) &&
+	    p->head_pub >= atomic_load_explicit(&p->cons->wake_at, memory_order_relaxed)) {
 		p->wake_head = p->head_pub;
 		wake_consumer(p);
 	}

@@ -125,7 +125,13 @@ struct rf_cons_page {
 	alignas(RF_CACHE_LINE) _Atomic uint64_t tail; /* bytes released (free-running) */
 	_Atomic uint32_t waiting;		      /* 1: the consumer sleeps on ring.wake */
 	_Atomic int32_t pid;			      /* for display; liveness is the file lock */
-	uint8_t pad1[RF_CACHE_LINE - 16];
+	/*
+	 * Wake-up moderation (appended in version 1; 0 from consumers that do
+	 * not know it): while waiting, wake the consumer only once head >=
+	 * wake_at. The consumer bounds its own sleep in time.
+	 */
+	_Atomic uint64_t wake_at;
+	uint8_t pad1[RF_CACHE_LINE - 24];
 	uint8_t guard1[RF_CACHE_LINE];
 
 	/* Consumer counters. */
@@ -153,6 +159,7 @@ struct rf_cons_page {
 _Static_assert(offsetof(struct rf_cons_page, tail) == 128, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, waiting) == 136, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, pid) == 140, "consumer page layout");
+_Static_assert(offsetof(struct rf_cons_page, wake_at) == 144, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, released) == 256, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, shunt_head) == 320, "consumer page layout");
 _Static_assert(offsetof(struct rf_cons_page, shunt) == 384, "consumer page layout");

@@ -218,6 +218,11 @@ static int activate(struct rfp *h)
 	/* A host program shares its CPUs: it sleeps at once on an empty queue
 	 * (and gathers a batch, see fetch()) rather than polling it. */
 	o.flags |= RF_CONSUMER_NO_SPIN;
+	/* While packets come, a sleep gathers a batch as long as coalesce() does;
+	 * immediate mode is woken by every packet published. */
+	o.wake_us = RFP_COALESCE_US;
+	if (h->immediate)
+		o.wake_bytes = 1;
 	/* A host program has its own signal handling: the guard is asked for. */
 	if (env_int(RFP_ENV_GUARD, 0) == 1)
 		o.flags |= RF_CONSUMER_GUARD_SIGBUS;

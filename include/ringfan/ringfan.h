@@ -137,7 +137,24 @@ struct rf_consumer_opts {
 	/* How long rf_consumer_open() waits for the queue to appear (also for its
 	 * directory to be created): 0 not at all, -1 forever, else milliseconds. */
 	int wait_ms;
+	/*
+	 * Wake-up moderation. A consumer that finds its queue empty while
+	 * packets were coming sleeps until wake_bytes of records are waiting
+	 * (about 96 bytes per 64-byte packet), or wake_us microseconds at most,
+	 * whichever comes first; the producer wakes it only then. An idle queue
+	 * wakes its consumer at its first packet. So a packet waits at most
+	 * wake_us in the queue before recv returns it, and a busy queue costs
+	 * one wake-up per wake_bytes instead of one per burst of the producer.
+	 * 0: the defaults (RF_CONSUMER_WAKE_BYTES, RF_CONSUMER_WAKE_US);
+	 * wake_bytes 1: wake at every packet published (no moderation).
+	 * wake_bytes is capped at a quarter of the ring.
+	 */
+	uint32_t wake_bytes;
+	uint32_t wake_us;
 };
+
+#define RF_CONSUMER_WAKE_BYTES (256u << 10)
+#define RF_CONSUMER_WAKE_US    1000u
 
 /*
  * Attach to queue `name` ("99@0"). opts may be NULL (defaults). By default

@@ -892,6 +892,69 @@ static void test_wakeup_no_spin(void **state)
 	check_wakeup(RF_CONSUMER_NO_SPIN);
 }
 
+/* recv in a thread; after 10 ms publish n packets of caplen bytes. Returns how long recv took. */
+static uint64_t recv_while_publishing(struct rf_producer *p, struct waiter *w, uint32_t n,
+				      uint32_t caplen)
+{
+	struct timespec d = {.tv_nsec = 10 * 1000 * 1000};
+	pthread_t t;
+	uint32_t i;
+
+	assert_int_equal(pthread_create(&t, NULL, wait_thread, w), 0);
+	nanosleep(&d, NULL);
+	for (i = 0; i < n; i++)
+		assert_int_equal(put(p, i, caplen), 0);
+	rf_producer_publish(p);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	rf_consumer_release(w->c);
+	return w->ns;
+}
+
+#define MS 1000000ull
+
+/*
+ * Wake-up moderation: an idle consumer is woken by its first packet; a busy
+ * one only once wake_bytes are waiting, else by its own bound (wake_us, 90
+ * ms here: below the 100 ms liveness slice that also ends a sleep).
+ */
+static void test_wake_moderation(void **state)
+{
+	struct rf_consumer_opts o = {.sz = sizeof(o),
+				     .dir = dir,
+				     .flags = RF_CONSUMER_NO_SPIN,
+				     .wake_bytes = 4096,
+				     .wake_us = 90 * 1000};
+	struct rf_producer *p = producer(Q, 64 * SMALL, 0);
+	struct waiter w = {0};
+	uint64_t ns;
+
+	(void)state;
+	assert_int_equal(rf_consumer_open(Q, &o, &w.c), 0);
+	/* Idle: the first packet wakes it at once. */
+	ns = recv_while_publishing(p, &w, 1, 40);
+	assert_int_equal(w.n, 1);
+	assert_true(ns < 60 * MS);
+	/* Busy now: 72 bytes of record are not worth a wake-up; the bound ends the sleep. */
+	ns = recv_while_publishing(p, &w, 1, 40);
+	assert_int_equal(w.n, 1);
+	assert_true(ns >= 85 * MS && ns < 4000 * MS);
+	/* 40 records of 136 bytes are: woken at once. */
+	ns = recv_while_publishing(p, &w, 40, 100);
+	assert_int_equal(w.n, 4);
+	assert_true(ns < 60 * MS);
+	rf_consumer_close(w.c);
+	/* wake_bytes 1: every publish wakes, busy or not. */
+	o.wake_bytes = 1;
+	o.flags |= RF_CONSUMER_FROM_NEWEST;
+	assert_int_equal(rf_consumer_open(Q, &o, &w.c), 0);
+	ns = recv_while_publishing(p, &w, 1, 40);
+	assert_true(w.n == 1 && ns < 60 * MS);
+	ns = recv_while_publishing(p, &w, 1, 40);
+	assert_true(w.n == 1 && ns < 60 * MS);
+	rf_consumer_close(w.c);
+	rf_producer_destroy(p);
+}
+
 static mode_t file_mode(const char *name, const char *suffix, gid_t *ret_gid)
 {
 	char path[256];
@@ -1015,6 +1078,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_from_newest_garbage_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_no_spin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_moderation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_mapping, setup, teardown),
 	};
