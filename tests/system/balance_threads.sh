@@ -43,8 +43,8 @@ check_eq "$(awk '$1 == "rf-metrics" { print $2 }' "$TMP/threads")" "$allowed" \
 	"CPUs of the metrics thread (not pinned)"
 grep -q "cluster $c: balancer thread on CPU $cpu_b" "$TMP/bal.err" || fail "no log line for -g: $(cat "$TMP/bal.err")"
 # They work where they run: the egresses write, the metrics answer.
-ip netns exec "$ns" curl -sf http://127.0.0.1:9572/metrics | grep -q "^ringfan_balancer_up{cluster=\"$c\"} 1" ||
-	fail "rf-metrics does not answer"
+metrics_up() { ip netns exec "$ns" curl -sf http://127.0.0.1:9572/metrics | grep -q "^ringfan_balancer_up{cluster=\"$c\"} 1"; }
+wait_until 10 metrics_up
 wait_until 10 test -s "$TMP/q2.pcap"
 kill -TERM "$pid"
 wait "$pid" || fail "the balancer exited with $?"
