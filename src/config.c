@@ -591,7 +591,7 @@ static const char *const rule_names[RF_RULE__MAX] = {
 
 const char *rf_config_rule_name(int kind)
 {
-	return kind >= 0 && kind < RF_RULE__MAX ? rule_names[kind] : "?";
+	return kind < 0 ? "?" : rf_name_of(rule_names, RF_RULE__MAX, (unsigned int)kind);
 }
 
 /* A group letter, or decimal queue numbers "Q" or "Q-Q". */
@@ -657,8 +657,7 @@ static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, c
 			return 0;
 		}
 		rf_err("%sbad --weights '%s' (one weight per queue of the group, 0 to %d, not all "
-		       "0, "
-		       "e.g. 2,1,1,1)",
+		       "0, e.g. 2,1,1,1)",
 		       where, arg, RF_PLACE_MAX_WEIGHT);
 		return -EINVAL;
 	case RF_RULE_SHUNT_PACKETS:

@@ -74,17 +74,14 @@ static const struct {
 
 int rf_mode_parse(const char *s, enum rf_mode *ret_mode)
 {
+	int m = rf_name_index(mode_names, RF_MODE__MAX, s);
 	size_t i;
 
-	if (!s)
-		return -EINVAL;
-	for (i = 0; i < RF_MODE__MAX; i++) {
-		if (strcmp(s, mode_names[i]) == 0) {
-			*ret_mode = (enum rf_mode)i;
-			return 0;
-		}
+	if (m >= 0) {
+		*ret_mode = (enum rf_mode)m;
+		return 0;
 	}
-	for (i = 0; i < ARRAY_SIZE(zbalance_modes); i++) {
+	for (i = 0; s && i < ARRAY_SIZE(zbalance_modes); i++) {
 		if (strcmp(s, zbalance_modes[i].num) == 0) {
 			*ret_mode = zbalance_modes[i].mode;
 			return 0;
@@ -95,9 +92,7 @@ int rf_mode_parse(const char *s, enum rf_mode *ret_mode)
 
 const char *rf_mode_name(enum rf_mode mode)
 {
-	if ((unsigned int)mode >= RF_MODE__MAX)
-		return "?";
-	return mode_names[mode];
+	return rf_name_of(mode_names, RF_MODE__MAX, mode);
 }
 
 /* zbalance_ipc -m numbers whose meaning no mode shares: what to write instead. */

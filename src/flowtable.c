@@ -6,6 +6,7 @@
 #include "flowtable.h"
 
 #include "flow.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -272,19 +273,17 @@ static const char *const placement_names[RF_PLACE__MAX] = {
 
 int rf_placement_parse(const char *s, enum rf_placement *ret)
 {
-	unsigned int i;
+	int i = rf_name_index(placement_names, RF_PLACE__MAX, s);
 
-	for (i = 0; s && i < RF_PLACE__MAX; i++)
-		if (!strcmp(s, placement_names[i])) {
-			*ret = (enum rf_placement)i;
-			return 0;
-		}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*ret = (enum rf_placement)i;
+	return 0;
 }
 
 const char *rf_placement_name(enum rf_placement p)
 {
-	return (unsigned int)p < RF_PLACE__MAX ? placement_names[p] : "?";
+	return rf_name_of(placement_names, RF_PLACE__MAX, p);
 }
 
 int rf_weights_parse(const char *s, uint32_t *ret_weights, unsigned int max)
@@ -367,7 +366,7 @@ static const char *const why_names[RF_WHY__MAX] = {
 
 const char *rf_place_why_name(enum rf_place_why why)
 {
-	return (unsigned int)why < RF_WHY__MAX ? why_names[why] : "?";
+	return rf_name_of(why_names, RF_WHY__MAX, why);
 }
 
 void rf_place_free(struct rf_place *p)

@@ -433,3 +433,18 @@ int rf_opts_set(const struct rf_opts *o, const char *key, const char *value, con
 	id = d->old_of ? old_spelling(o, d, "", where, key) : d->id;
 	return o->apply(arg, id, *value ? value : NULL) ? RF_EXIT_USAGE : 0;
 }
+
+int rf_name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *rf_name_of(const char *const *names, size_t n, unsigned int i)
+{
+	return i < n && names[i] ? names[i] : "?";
+}

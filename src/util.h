@@ -31,6 +31,13 @@ int rf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 int rf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 int rf_parse_double(const char *s, double min, double max, double *ret);
 
+/*
+ * Name tables indexed by an enum ({[RF_X_A] = "a", ...}): the index of name
+ * s (-EINVAL if none, or s NULL), and the name of index i ("?" if out of range).
+ */
+int rf_name_index(const char *const *names, size_t n, const char *s);
+const char *rf_name_of(const char *const *names, size_t n, unsigned int i);
+
 /* Monotonic and real-time clocks in nanoseconds. */
 uint64_t rf_now_mono_ns(void);
 uint64_t rf_now_real_ns(void);
