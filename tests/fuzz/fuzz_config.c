@@ -30,6 +30,7 @@
 #include "broker.h"
 #include "config.h"
 #include "flow.h"
+#include "flowtable.h"
 #include "util.h"
 
 #define MAX_ARGS  64
@@ -100,6 +101,7 @@ static bool terminated(const char *s, size_t len)
  */
 static void check_bounds(const struct rf_config *c, bool parsed)
 {
+	uint32_t weights[RF_PLACE_BUCKETS];
 	uint64_t total = 0;
 	unsigned int i;
 
@@ -145,7 +147,12 @@ static void check_bounds(const struct rf_config *c, bool parsed)
 		if ((r->kind == RF_RULE_SNAPLEN && r->value > RF_STRIP_BUF) ||
 		    (r->kind == RF_RULE_DEDUP && r->value > RF_DEDUP_MAX_US) ||
 		    (r->kind == RF_RULE_STRIP && (r->value & ~(uint64_t)RF_STRIP_ALL)) ||
-		    (r->kind != RF_RULE_FILTER && r->text[0]))
+		    (r->kind == RF_RULE_PLACEMENT && r->value >= RF_PLACE__MAX) ||
+		    (r->kind == RF_RULE_WEIGHTS &&
+		     rf_weights_parse(r->text, weights, RF_PLACE_BUCKETS) <= 0) ||
+		    (r->kind == RF_RULE_SHUNT_PACKETS && r->value > UINT32_MAX) ||
+		    /* filters and weights keep their text; no other rule has one */
+		    (r->kind != RF_RULE_FILTER && r->kind != RF_RULE_WEIGHTS && r->text[0]))
 			abort();
 	}
 }
