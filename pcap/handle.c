@@ -216,13 +216,18 @@ static int activate(struct rfp *h)
 	int r;
 
 	/* A host program shares its CPUs: it sleeps at once on an empty queue
-	 * (and gathers a batch, see fetch()) rather than polling it. */
+	 * rather than polling it. */
 	o.flags |= RF_CONSUMER_NO_SPIN;
-	/* While packets come, a sleep gathers a batch as long as coalesce() does;
-	 * immediate mode is woken by every packet published. */
-	o.wake_us = RFP_COALESCE_US;
-	if (h->immediate)
-		o.wake_bytes = 1;
+	/*
+	 * Woken as libpcap hands a block on an interface: while packets come,
+	 * once RFP_WAKE_BYTES wait or the packet buffer timeout passed (capped
+	 * by RFP_WAKE_US_MAX); at once by the first packet into an idle queue.
+	 * Immediate mode is woken by every packet published.
+	 */
+	o.wake_bytes = h->immediate ? 1 : RFP_WAKE_BYTES;
+	o.wake_us = h->timeout_ms > 0 && (uint32_t)h->timeout_ms < RFP_WAKE_US_MAX / 1000
+			    ? (uint32_t)h->timeout_ms * 1000
+			    : RFP_WAKE_US_MAX;
 	/* A host program has its own signal handling: the guard is asked for. */
 	if (env_int(RFP_ENV_GUARD, 0) == 1)
 		o.flags |= RF_CONSUMER_GUARD_SIGBUS;
@@ -319,7 +324,7 @@ void pcap_close(pcap_t *p)
 
 SETTER(pcap_set_snaplen, h->snaplen, v <= 0 || v > RFP_SNAPLEN_MAX ? RFP_SNAPLEN_MAX : v)
 SETTER(pcap_set_timeout, h->timeout_ms, v < 0 ? 0 : v)
-/* Without it, packets that trickle in are handed in small batches (RFP_COALESCE_US). */
+/* Without it, packets are handed in batches (RFP_WAKE_BYTES, the timeout). */
 SETTER(pcap_set_immediate_mode, h->immediate, v != 0)
 /* A queue holds what the balancer gave it: promiscuous mode and the kernel's
  * buffer are the source's business. */
@@ -556,6 +561,13 @@ int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int opti
 	return r;
 }
 
+/* One instruction returning a non-zero constant. */
+static bool accepts_all(const struct bpf_program *prog)
+{
+	return prog->bf_len == 1 && prog->bf_insns[0].code == (BPF_RET | BPF_K) &&
+	       prog->bf_insns[0].k != 0;
+}
+
 int pcap_setfilter(pcap_t *p, struct bpf_program *prog)
 {
 	struct rfp *h = rfp_of(p);
@@ -568,18 +580,24 @@ int pcap_setfilter(pcap_t *p, struct bpf_program *prog)
 		rfp_err(h, "ringfan:%s: the BPF program is not valid", h->qname);
 		return PCAP_ERROR;
 	}
-	len = prog->bf_len * sizeof(*insns);
-	insns = malloc(len);
-	if (!insns) {
-		rfp_err(h, "out of memory");
-		return PCAP_ERROR;
+	/* What tcpdump sets without a filter expression ("ret #snaplen") passes
+	 * every packet: it is not run per packet (nor is it by libpcap, the
+	 * kernel runs it). */
+	insns = NULL;
+	if (!accepts_all(prog)) {
+		len = prog->bf_len * sizeof(*insns);
+		insns = malloc(len);
+		if (!insns) {
+			rfp_err(h, "out of memory");
+			return PCAP_ERROR;
+		}
+		memcpy(insns, prog->bf_insns, len);
 	}
-	memcpy(insns, prog->bf_insns, len);
 	if (h->have_prog)
 		pcap_freecode(&h->prog);
-	h->prog.bf_len = prog->bf_len;
+	h->prog.bf_len = insns ? prog->bf_len : 0;
 	h->prog.bf_insns = insns;
-	h->have_prog = true;
+	h->have_prog = insns != NULL;
 	return 0;
 }
 

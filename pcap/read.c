@@ -27,6 +27,17 @@
 #define RFP_EOF	  (-100) /* the end of a run: end of file */
 #define RFP_BREAK (-101) /* pcap_breakloop() */
 #define FOREVER	  UINT64_MAX
+/* How long fetch() waits for a packet: not at all, for ever, or ms >= 1. */
+#define RFP_WAIT_NONE	 0
+#define RFP_WAIT_FOREVER (-1)
+
+/* A wait of a call: its ms, and its deadline once the clock was read. */
+struct wait {
+	int ms;		   /* RFP_WAIT_NONE, RFP_WAIT_FOREVER or ms */
+	uint64_t deadline; /* ms of mono_ms(); 0: not read yet */
+};
+/* fetch_slow(): no receive was tried yet. */
+#define RFP_NOT_TRIED (-102)
 
 static uint64_t mono_ms(void)
 {
@@ -58,8 +69,6 @@ static void efd_drain(struct rfp *h)
 	}
 }
 
-static void coalesce(const struct rfp *h, uint64_t deadline);
-
 static void *helper_main(void *arg)
 {
 	struct rfp *h = arg;
@@ -73,8 +82,6 @@ static void *helper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&h->mu);
 		r = rf_consumer_wait(h->c, RFP_SLICE_MS);
-		if (r == 1)
-			coalesce(h, FOREVER);
 		pthread_mutex_lock(&h->mu);
 		if ((r == 0 || r == -EINTR) && !h->want_back && !h->helper_quit)
 			continue;
@@ -256,6 +263,18 @@ static int life_cycle(struct rfp *h, int n)
 	return PCAP_ERROR;
 }
 
+/* The deadline of a wait: 0 (none), FOREVER or ms of mono_ms(), read once per call. */
+static uint64_t deadline_of(struct wait *w)
+{
+	if (w->ms == RFP_WAIT_NONE)
+		return 0;
+	if (w->ms == RFP_WAIT_FOREVER)
+		return FOREVER;
+	if (!w->deadline)
+		w->deadline = mono_ms() + (uint64_t)w->ms;
+	return w->deadline;
+}
+
 static int slice_ms(uint64_t deadline)
 {
 	uint64_t now;
@@ -270,33 +289,28 @@ static int slice_ms(uint64_t deadline)
 	return deadline - now < RFP_SLICE_MS ? (int)(deadline - now) : RFP_SLICE_MS;
 }
 
-/* After the queue was woken up from empty: let a batch gather (see RFP_COALESCE_US). */
-static void coalesce(const struct rfp *h, uint64_t deadline)
+/* A packet received: 1, or what the first packet of a new run says. */
+static int got(struct rfp *h, const struct rf_packet *pkt)
 {
-	struct timespec ts = {.tv_nsec = RFP_COALESCE_US * 1000};
-
-	if (!h->immediate && (deadline == FOREVER || mono_ms() + RFP_COALESCE_US / 1000 < deadline))
-		nanosleep(&ts, NULL);
-}
-
-/* The queue is empty: sleep until it has news (one slice), then receive. */
-static int wait_and_recv(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
-{
-	int w = rf_consumer_wait(h->c, slice_ms(deadline));
-
-	if (w == 1)
-		coalesce(h, deadline);
-	return rf_consumer_recv(h->c, pkt, 1, 0);
+	if (h->gone_said) {
+		rfp_say(h, "producer is back");
+		h->gone_said = false;
+	}
+	h->ps_recv++;
+	return pkt->flags & RF_PKT_NEW_GENERATION ? new_run(h) : 1;
 }
 
 /*
- * Take one packet (not released), waiting until deadline (ms of mono_ms(); 0
- * not at all, FOREVER). 1, 0 (none in time), RFP_EOF, RFP_BREAK or
- * PCAP_ERROR. Waits in slices so that pcap_breakloop() is seen.
+ * fetch() when the queue gave no packet at once (n: what the receive said,
+ * or RFP_NOT_TRIED): wait as w says (the clock is read only now, not per
+ * packet), in
+ * slices so that pcap_breakloop() is seen. While packets come, the
+ * library's wake-up moderation (wake_bytes, wake_us: see activate()) lets
+ * a batch gather before it wakes us.
  */
-static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
+static int fetch_slow(struct rfp *h, struct wait *w, struct rf_packet *pkt, int n)
 {
-	int n;
+	uint64_t deadline = deadline_of(w);
 
 	if (h->broken)
 		return PCAP_ERROR;
@@ -305,21 +319,17 @@ static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
 		return RFP_EOF;
 	}
 	for (;;) {
-		if (atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
-			return RFP_BREAK;
-		if (rfp_reclaim(h, deadline != 0) < 0)
-			return 0; /* the helper watches: nothing came */
-		n = rf_consumer_recv(h->c, pkt, 1, 0);
-		if (n == 0 && deadline != 0)
-			n = wait_and_recv(h, deadline, pkt);
-		if (n > 0) {
-			if (h->gone_said) {
-				rfp_say(h, "producer is back");
-				h->gone_said = false;
-			}
-			h->ps_recv++;
-			return pkt->flags & RF_PKT_NEW_GENERATION ? new_run(h) : 1;
+		if (n == RFP_NOT_TRIED) {
+			if (atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
+				return RFP_BREAK;
+			n = rf_consumer_recv(h->c, pkt, 1, 0);
 		}
+		if (n == 0 && deadline != 0) {
+			rf_consumer_wait(h->c, slice_ms(deadline));
+			n = rf_consumer_recv(h->c, pkt, 1, 0);
+		}
+		if (n > 0)
+			return got(h, pkt);
 		n = life_cycle(h, n);
 		if (n != 0)
 			return n;
@@ -327,7 +337,30 @@ static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
 			arm(h);
 			return 0;
 		}
+		n = RFP_NOT_TRIED;
 	}
+}
+
+/*
+ * Take one packet (not released), waiting as fetch_slow() says if there is
+ * none. 1, 0 (none in time), RFP_EOF, RFP_BREAK or PCAP_ERROR. The caller
+ * has the consumer (rfp_reclaim()). A packet waiting in the queue costs no
+ * system call, no clock read and no lock.
+ */
+static inline int fetch(struct rfp *h, struct wait *w, struct rf_packet *pkt)
+{
+	int n;
+
+	if (__builtin_expect(h->broken || h->eof_pending ||
+				     atomic_load_explicit(&h->brk, memory_order_relaxed),
+			     0))
+		return fetch_slow(h, w, pkt, RFP_NOT_TRIED);
+	n = rf_consumer_recv(h->c, pkt, 1, 0);
+	if (__builtin_expect(n == 1 && !h->gone_said && !(pkt->flags & RF_PKT_NEW_GENERATION), 1)) {
+		h->ps_recv++;
+		return 1;
+	}
+	return n == 1 ? got(h, pkt) : fetch_slow(h, w, pkt, n);
 }
 
 static void fill_hdr(const struct rfp *h, const struct rf_packet *pkt, struct pcap_pkthdr *hdr)
@@ -346,30 +379,31 @@ static bool passes(const struct rfp *h, const struct pcap_pkthdr *hdr, const u_c
 	return !h->have_prog || pcap_offline_filter(&h->prog, hdr, data);
 }
 
-/* The deadline of a call that waits for its first packet as the handle says. */
-static uint64_t first_deadline(const struct rfp *h)
+/* How long a call waits for its first packet, as the handle says (see struct wait). */
+static int first_wait(const struct rfp *h)
 {
 	if (h->nonblock)
-		return 0;
-	return h->timeout_ms > 0 ? mono_ms() + (uint64_t)h->timeout_ms : FOREVER;
+		return RFP_WAIT_NONE;
+	return h->timeout_ms > 0 ? h->timeout_ms : RFP_WAIT_FOREVER;
 }
 
 /*
  * Hand up to max packets to cb (max <= 0: up to RFP_DISPATCH_MAX read),
- * waiting until deadline for the first. The number handed, or RFP_EOF
+ * waiting wait_ms for the first (see struct wait). The number handed, or RFP_EOF
  * (nothing handed, end of the run), RFP_BREAK or PCAP_ERROR.
  */
-static int batch(struct rfp *h, int max, uint64_t deadline, pcap_handler cb, u_char *user)
+static int batch(struct rfp *h, int max, int wait_ms, pcap_handler cb, u_char *user)
 {
+	struct wait first = {.ms = wait_ms}, none = {.ms = RFP_WAIT_NONE};
 	struct pcap_pkthdr hdr;
 	struct rf_packet pkt;
 	int handed = 0, read, r;
 
-	if (rfp_reclaim(h, deadline != 0) < 0)
+	if (rfp_reclaim(h, wait_ms != RFP_WAIT_NONE) < 0)
 		return 0;
 	rfp_release(h); /* what pcap_next_ex() handed before */
 	for (read = 0; read < RFP_DISPATCH_MAX && (max <= 0 || handed < max); read++) {
-		r = fetch(h, handed ? 0 : deadline, &pkt);
+		r = fetch(h, handed ? &none : &first, &pkt);
 		if (r == RFP_BREAK && handed)
 			atomic_store_explicit(&h->brk, true,
 					      memory_order_relaxed); /* the next call */
@@ -406,7 +440,7 @@ int pcap_dispatch(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 	r = need_activated(h);
 	if (r < 0)
 		return r;
-	r = batch(h, cnt, first_deadline(h), cb, user);
+	r = batch(h, cnt, first_wait(h), cb, user);
 	return r == RFP_EOF ? 0 : r == RFP_BREAK ? PCAP_ERROR_BREAK : r;
 }
 
@@ -421,7 +455,7 @@ int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 	if (r < 0)
 		return r;
 	for (;;) {
-		r = batch(h, cnt > 0 ? cnt - n : -1, FOREVER, cb, user);
+		r = batch(h, cnt > 0 ? cnt - n : -1, RFP_WAIT_FOREVER, cb, user);
 		if (r == RFP_EOF)
 			return 0; /* as at the end of a capture file */
 		if (r < 0)
@@ -435,15 +469,15 @@ int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 /* The next packet that passes the filter, held until the next call. */
 static int next_packet(struct rfp *h, struct pcap_pkthdr *hdr, const u_char **ret_data)
 {
-	uint64_t deadline = first_deadline(h);
+	struct wait w = {.ms = first_wait(h)};
 	struct rf_packet pkt;
 	int r;
 
-	if (rfp_reclaim(h, deadline != 0) < 0)
+	if (rfp_reclaim(h, w.ms != RFP_WAIT_NONE) < 0)
 		return 0;
 	rfp_release(h); /* the program asked for the next: done with the last */
 	for (;;) {
-		r = fetch(h, deadline, &pkt);
+		r = fetch(h, &w, &pkt);
 		if (r != 1)
 			return r;
 		fill_hdr(h, &pkt, hdr);

@@ -30,12 +30,13 @@
 /* Longest a blocking call sleeps before it looks at pcap_breakloop() again. */
 #define RFP_SLICE_MS 100
 /*
- * Woken on an empty queue by its first packet, a handle not in immediate
- * mode sleeps this long before it reads, so that a trickle of packets costs
- * one wake-up per batch rather than per packet (libpcap on an interface
- * waits for a block to fill, up to the read timeout).
+ * Wake-up moderation of a handle not in immediate mode (see activate()):
+ * while packets come, the program is woken once this many bytes of records
+ * wait (libpcap on an interface hands a block of about 1 MiB), or once the
+ * packet buffer timeout (pcap_set_timeout()) passed, at most RFP_WAKE_US_MAX.
  */
-#define RFP_COALESCE_US 10000
+#define RFP_WAKE_BYTES	(1u << 20)
+#define RFP_WAKE_US_MAX 1000000u
 /* pcap_dispatch() with cnt <= 0 hands at most this many packets per call. */
 #define RFP_DISPATCH_MAX 1024
 /* snaplen 0 or out of range: the largest, as libpcap. */

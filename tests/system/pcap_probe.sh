@@ -51,8 +51,8 @@ timeout 20 env LD_PRELOAD="$PRELOAD" "${FOREIGN[@]}" tcpdump -q --time-stamp-pre
 "${CMP[@]}" same "$PCAPS/timestamp.pcap" "$TMP/ts.pcap" || fail "nanosecond timestamps differ"
 info "ok: nanosecond timestamps"
 
-# Zeek's way on a live queue (paced, not finished): woken by the fd as
-# packets come, nothing lost, and once everything is read the fd stays
+# Zeek's way on a live queue (paced, not finished; Zeek's 1 ms packet
+# buffer timeout): woken by the fd as packets come, nothing lost, and once everything is read the fd stays
 # quiet (no busy loop).
 pcap=$PCAPS/combined.pcap
 n=$(capinfos -c -M "$pcap" | awk -F': *' '/^Number of packets/ {print $2}')
