@@ -74,7 +74,7 @@ void rfp_err(struct rfp *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-void rfp_say(const struct rfp *h, const char *fmt, ...)
+void rfp_say(const char *qname, const char *fmt, ...)
 {
 	const char *v = getenv(RFP_ENV_VERBOSE);
 	char line[256];
@@ -85,7 +85,7 @@ void rfp_say(const struct rfp *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ringfan: queue %s: %s\n", h->qname, line);
+	fprintf(stderr, "ringfan: queue %s: %s\n", qname, line);
 }
 
 bool rfp_is_queue_name(const char *device)
@@ -103,29 +103,56 @@ static void copy_err(char *errbuf, const char *msg)
 /* Creating and activating                                             */
 /* ------------------------------------------------------------------ */
 
-static int parse_name(const char *device, char *qname, size_t len, char *errbuf)
+/* The queues of a device name "ringfan:C@Q[,C@R...]" (each may repeat the prefix). */
+static int parse_name(const char *device, struct rfp *h, char *errbuf)
 {
-	const char *name = device + strlen(RFP_PREFIX);
+	const char *name = device + strlen(RFP_PREFIX), *end;
+	char one[64];
 	uint32_t cl, q;
+	unsigned int i;
+	size_t len;
 	int r;
 
-	if (strchr(name, ',')) {
-		snprintf(errbuf, PCAP_ERRBUF_SIZE,
-			 "%s: reading several queues in one handle is not supported: open one "
-			 "handle (one program) per queue",
-			 device);
-		return -EINVAL;
+	for (h->nq = 0;; name = end + 1) {
+		end = name + strcspn(name, ",");
+		len = (size_t)(end - name);
+		if (len > strlen(RFP_PREFIX) && !strncmp(name, RFP_PREFIX, strlen(RFP_PREFIX)))
+			name += strlen(RFP_PREFIX), len -= strlen(RFP_PREFIX);
+		r = len < sizeof(one) ? 0 : -EINVAL;
+		if (!r) {
+			memcpy(one, name, len);
+			one[len] = '\0';
+			r = rf_queue_name_parse(one, &cl, &q);
+		}
+		if (r < 0) {
+			snprintf(errbuf, PCAP_ERRBUF_SIZE,
+				 "%s: not a queue name: use ringfan:CLUSTER@QUEUE (e.g. "
+				 "ringfan:99@0; "
+				 "cluster 0-%d, queue 0-%d), or several joined by commas "
+				 "(ringfan:99@0,99@1)",
+				 device, RF_MAX_CLUSTER, RF_MAX_QUEUE);
+			return r;
+		}
+		if (h->nq == RFP_MAX_MERGE) {
+			snprintf(errbuf, PCAP_ERRBUF_SIZE,
+				 "%s: more than %d queues in one handle: open several handles",
+				 device, RFP_MAX_MERGE);
+			return -E2BIG;
+		}
+		snprintf(h->q[h->nq].name, sizeof(h->q[0].name), "%u@%u", cl, q);
+		for (i = 0; i < h->nq; i++)
+			if (!strcmp(h->q[i].name, h->q[h->nq].name)) {
+				snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: queue %s is named twice",
+					 device, h->q[i].name);
+				return -EINVAL;
+			}
+		len = strlen(h->qname);
+		snprintf(h->qname + len, sizeof(h->qname) - len, "%s%s", len ? "," : "",
+			 h->q[h->nq].name);
+		h->nq++;
+		if (!*end)
+			return 0;
 	}
-	r = rf_queue_name_parse(name, &cl, &q);
-	if (r < 0) {
-		snprintf(errbuf, PCAP_ERRBUF_SIZE,
-			 "%s: not a queue name: use ringfan:CLUSTER@QUEUE (e.g. ringfan:99@0; "
-			 "cluster 0-%d, queue 0-%d)",
-			 device, RF_MAX_CLUSTER, RF_MAX_QUEUE);
-		return r;
-	}
-	snprintf(qname, len, "%u@%u", cl, q);
-	return 0;
 }
 
 pcap_t *pcap_create(const char *device, char *errbuf)
@@ -140,7 +167,7 @@ pcap_t *pcap_create(const char *device, char *errbuf)
 		copy_err(errbuf, "ringfan: out of memory");
 		return NULL;
 	}
-	if (parse_name(device, h->qname, sizeof(h->qname), errbuf) < 0) {
+	if (parse_name(device, h, errbuf) < 0) {
 		free(h);
 		return NULL;
 	}
@@ -170,8 +197,8 @@ static int env_int(const char *name, int dflt)
 	return *end || n < -1 || n > INT32_MAX ? dflt : (int)n;
 }
 
-/* Why the queue cannot be opened, in libpcap's terms. */
-static int open_error(struct rfp *h, int r, const struct rf_consumer_opts *o)
+/* Why queue qname cannot be opened, in libpcap's terms. */
+static int open_error(struct rfp *h, const char *qname, int r, const struct rf_consumer_opts *o)
 {
 	struct rf_dir_info di = {0};
 	struct rf_queue_info qi;
@@ -180,39 +207,53 @@ static int open_error(struct rfp *h, int r, const struct rf_consumer_opts *o)
 	switch (r) {
 	case -ENOENT:
 		rfp_err(h, "ringfan:%s: no such queue in %s (is a balancer running with -c %.*s?)",
-			h->qname, di.path, (int)strcspn(h->qname, "@"), h->qname);
+			qname, di.path, (int)strcspn(qname, "@"), qname);
 		return PCAP_ERROR_NO_SUCH_DEVICE;
 	case -EACCES:
 		rfp_err(h,
 			"ringfan:%s: permission denied: the queue's group or mode does not let "
 			"this user read it (balance --user/--group/--mode)",
-			h->qname);
+			qname);
 		return PCAP_ERROR_PERM_DENIED;
 	case -EBUSY:
-		if (rf_queue_query(h->qname, o, &qi, sizeof(qi)) == 0 && qi.consumer_pid)
-			rfp_err(h, "ringfan:%s: busy: process %d is attached to the queue",
-				h->qname, qi.consumer_pid);
+		if (rf_queue_query(qname, o, &qi, sizeof(qi)) == 0 && qi.consumer_pid)
+			rfp_err(h, "ringfan:%s: busy: process %d is attached to the queue", qname,
+				qi.consumer_pid);
 		else
-			rfp_err(h, "ringfan:%s: busy: another consumer is attached", h->qname);
+			rfp_err(h, "ringfan:%s: busy: another consumer is attached", qname);
 		return PCAP_ERROR;
 	case -EPERM:
 	case -ENOTDIR:
 		rfp_err(h,
 			"ringfan:%s: the queue directory %s or its files are not trusted "
 			"(%s): see ringfan-balance(1)",
-			h->qname, di.path, strerror(-r));
+			qname, di.path, strerror(-r));
 		return PCAP_ERROR_PERM_DENIED;
 	}
-	rfp_err(h, "ringfan:%s: cannot open the queue: %s", h->qname, strerror(-r));
+	rfp_err(h, "ringfan:%s: cannot open the queue: %s", qname, strerror(-r));
 	return PCAP_ERROR;
 }
 
-/* Attach to the queue; the link type and the dead handle come from it. */
+static void close_queues(struct rfp *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nq; i++) {
+		rf_consumer_close(h->q[i].c);
+		h->q[i].c = NULL;
+	}
+	h->c = NULL;
+}
+
+/*
+ * Attach to the queues; the link type (the same for all) and the dead
+ * handle come from them.
+ */
 static int activate(struct rfp *h)
 {
 	struct rf_consumer_opts o = {.sz = sizeof(o), .wait_ms = env_int(RFP_ENV_WAIT, 0)};
-	struct rf_consumer_stats st;
 	struct rf_queue_info qi;
+	unsigned int i;
 	int r;
 
 	/* A host program shares its CPUs: it sleeps at once on an empty queue
@@ -231,17 +272,33 @@ static int activate(struct rfp *h)
 	/* A host program has its own signal handling: the guard is asked for. */
 	if (env_int(RFP_ENV_GUARD, 0) == 1)
 		o.flags |= RF_CONSUMER_GUARD_SIGBUS;
-	r = rf_consumer_open(h->qname, &o, &h->c);
-	if (r < 0)
-		return open_error(h, r, &o);
-	rf_consumer_info(h->c, &qi, sizeof(qi));
-	rf_consumer_stats(h->c, &st, sizeof(st));
-	h->linktype = qi.linktype;
-	h->generations = st.generations;
-	h->restarts = st.producer_restarts;
+	for (i = 0; i < h->nq; i++) {
+		r = rf_consumer_open(h->q[i].name, &o, &h->q[i].c);
+		if (r < 0) {
+			r = open_error(h, h->q[i].name, r, &o);
+			close_queues(h);
+			return r;
+		}
+		rf_consumer_info(h->q[i].c, &qi, sizeof(qi));
+		if (i == 0)
+			h->linktype = qi.linktype;
+		if (qi.linktype != h->linktype) {
+			rfp_err(h,
+				"ringfan:%s: queue %s carries %s packets, queue %s %s: a handle "
+				"merges queues of one link type",
+				h->qname, h->q[i].name,
+				pcap_datalink_val_to_name(qi.linktype) ?: "unknown", h->q[0].name,
+				pcap_datalink_val_to_name(h->linktype) ?: "unknown");
+			close_queues(h);
+			return PCAP_ERROR;
+		}
+	}
+	h->cur = 0;
+	h->c = h->q[0].c;
 	h->dead = pcap_open_dead_with_tstamp_precision(h->linktype, h->snaplen, h->precision);
 	if (!h->dead) {
 		rfp_err(h, "ringfan:%s: out of memory", h->qname);
+		close_queues(h);
 		return PCAP_ERROR;
 	}
 	h->activated = true;
@@ -291,7 +348,7 @@ void pcap_close(pcap_t *p)
 	rfp_helper_stop(h);
 	/* The program is done with the packet it holds: commit it. */
 	rfp_release(h);
-	rf_consumer_close(h->c);
+	close_queues(h);
 	if (h->dead)
 		REAL(pcap_close)(h->dead);
 	if (h->have_prog)

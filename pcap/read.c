@@ -6,6 +6,12 @@
  * call after pcap_next_ex(). A program killed at any moment thus resumes at
  * the first packet it had not been handed (or at the one it was handling).
  *
+ * A handle of several queues (ringfan:C@Q,C@R) reads them in turn: each
+ * queue's packets in its order, the queues interleaved as they come (at
+ * most RFP_MERGE_BURST of one in a row). Each queue's cursor is committed
+ * as above, so a restarted program resumes each where it was. The handle
+ * ends (end of file) when every queue's run has ended.
+ *
  * pcap_get_selectable_fd() gives an eventfd. When the program finds the
  * queue empty, a helper thread takes the consumer handle over and sleeps in
  * rf_consumer_wait(); when the queue has news it hands the handle back and
@@ -69,6 +75,8 @@ static void efd_drain(struct rfp *h)
 	}
 }
 
+static int wait_any(struct rfp *h, int ms);
+
 static void *helper_main(void *arg)
 {
 	struct rfp *h = arg;
@@ -81,7 +89,7 @@ static void *helper_main(void *arg)
 		if (h->helper_quit)
 			break;
 		pthread_mutex_unlock(&h->mu);
-		r = rf_consumer_wait(h->c, RFP_SLICE_MS);
+		r = wait_any(h, RFP_SLICE_MS);
 		pthread_mutex_lock(&h->mu);
 		if ((r == 0 || r == -EINTR) && !h->want_back && !h->helper_quit)
 			continue;
@@ -212,53 +220,83 @@ const struct timeval *pcap_get_required_select_timeout(pcap_t *p)
 /* Receiving                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Commit everything handed so far (the caller has the consumer). */
+/* Commit everything handed so far, of every queue (the caller has the consumers). */
 void rfp_release(struct rfp *h)
 {
-	if (h->c)
-		rf_consumer_release(h->c);
+	unsigned int i;
+
+	for (i = 0; i < h->nq; i++)
+		if (h->q[i].c)
+			rf_consumer_release(h->q[i].c);
 	h->holding = false;
+}
+
+/* Read queue i from now on. */
+static void switch_to(struct rfp *h, unsigned int i)
+{
+	h->cur = i;
+	h->c = h->q[i].c;
+	h->burst = 0;
+}
+
+static void next_queue(struct rfp *h)
+{
+	switch_to(h, h->cur + 1 < h->nq ? h->cur + 1 : 0);
 }
 
 /* The first packet of a new run: told, and refused if of another link type. */
 static int new_run(struct rfp *h)
 {
+	struct rfp_queue *q = &h->q[h->cur];
 	struct rf_queue_info qi;
 
 	rf_consumer_info(h->c, &qi, sizeof(qi));
-	rfp_say(h, "a new run (generation %llu)", (unsigned long long)qi.generation);
+	rfp_say(q->name, "a new run (generation %llu)", (unsigned long long)qi.generation);
 	if (qi.linktype == h->linktype)
 		return 1;
 	rfp_err(h,
 		"ringfan:%s: the new run carries %s packets, this handle reads %s: open it again",
-		h->qname, pcap_datalink_val_to_name(qi.linktype) ?: "unknown",
+		q->name, pcap_datalink_val_to_name(qi.linktype) ?: "unknown",
 		pcap_datalink_val_to_name(h->linktype) ?: "unknown");
 	h->broken = true;
 	return PCAP_ERROR;
 }
 
-/* What a receive that gave no packet means: 0 go on, or RFP_EOF / PCAP_ERROR. */
+/*
+ * What a receive of the queue read now that gave no packet means: 0 go on,
+ * or RFP_EOF (every queue's run ended) / PCAP_ERROR.
+ */
 static int life_cycle(struct rfp *h, int n)
 {
+	struct rfp_queue *q = &h->q[h->cur];
+	unsigned int i;
+
 	switch (n) {
 	case 0:
 	case -EINTR:
 		return 0;
 	case -EPIPE:
-		rfp_say(h, "producer gone; waiting for it to come back");
-		h->gone_said = true;
+		rfp_say(q->name, "producer gone; waiting for it to come back");
+		q->gone_said = true;
 		return 0;
 	case -ENODATA:
-		rfp_say(h, "end of the run");
+		rfp_say(q->name, "end of the run");
+		q->ended = true;
+		for (i = 0; i < h->nq; i++)
+			if (!h->q[i].ended)
+				return 0; /* the others go on */
+		/* All ended: end of file. The next call waits for the next runs. */
+		for (i = 0; i < h->nq; i++)
+			h->q[i].ended = false;
 		return RFP_EOF;
 	}
 	if (n == -EPERM)
 		rfp_err(h,
 			"ringfan:%s: its new run was made by another user than the previous "
 			"one (or its directory changed owner): not trusted",
-			h->qname);
+			q->name);
 	else
-		rfp_err(h, "ringfan:%s: cannot read the queue: %s", h->qname, strerror(-n));
+		rfp_err(h, "ringfan:%s: cannot read the queue: %s", q->name, strerror(-n));
 	h->broken = true;
 	return PCAP_ERROR;
 }
@@ -292,21 +330,68 @@ static int slice_ms(uint64_t deadline)
 /* A packet received: 1, or what the first packet of a new run says. */
 static int got(struct rfp *h, const struct rf_packet *pkt)
 {
-	if (h->gone_said) {
-		rfp_say(h, "producer is back");
-		h->gone_said = false;
+	struct rfp_queue *q = &h->q[h->cur];
+
+	if (q->gone_said) {
+		rfp_say(q->name, "producer is back");
+		q->gone_said = false;
 	}
+	q->ended = false;
 	h->ps_recv++;
 	return pkt->flags & RF_PKT_NEW_GENERATION ? new_run(h) : 1;
 }
 
 /*
+ * Receive from the queue read now, and if it has nothing to say (n: what
+ * it said already, or RFP_NOT_TRIED), from the next ones in turn: the
+ * first that has a packet or news, which is then the queue read now.
+ */
+static int recv_any(struct rfp *h, struct rf_packet *pkt, int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nq; i++) {
+		if (n == RFP_NOT_TRIED)
+			n = rf_consumer_recv(h->c, pkt, 1, 0);
+		if (n != 0 || h->nq == 1)
+			return n;
+		next_queue(h);
+		n = RFP_NOT_TRIED;
+	}
+	return 0;
+}
+
+/*
+ * Every queue was found empty: wait up to ms for news. One queue: on it. A
+ * merged handle looks at every queue, then sleeps on one at a time (in
+ * turn) for RFP_MERGE_SLICE_MS at most. 1 if the queue read now has news,
+ * else 0 or -errno (the caller receives, which says what).
+ */
+static int wait_any(struct rfp *h, int ms)
+{
+	unsigned int i;
+	int r;
+
+	if (h->nq == 1)
+		return rf_consumer_wait(h->c, ms);
+	for (i = 0; i < h->nq; i++) {
+		r = rf_consumer_wait(h->q[i].c, 0);
+		if (r != 0) {
+			switch_to(h, i);
+			return r;
+		}
+	}
+	next_queue(h);
+	return rf_consumer_wait(h->c, ms < RFP_MERGE_SLICE_MS ? ms : RFP_MERGE_SLICE_MS);
+}
+
+/*
  * fetch() when the queue gave no packet at once (n: what the receive said,
- * or RFP_NOT_TRIED): wait as w says (the clock is read only now, not per
- * packet), in
- * slices so that pcap_breakloop() is seen. While packets come, the
- * library's wake-up moderation (wake_bytes, wake_us: see activate()) lets
- * a batch gather before it wakes us.
+ * or RFP_NOT_TRIED): the other queues of a merged handle, then wait as w
+ * says (the clock is read only now, not per packet), in slices so that
+ * pcap_breakloop() is seen. While packets come, the library's wake-up
+ * moderation (wake_bytes, wake_us: see activate()) lets a batch gather
+ * before it wakes us.
  */
 static int fetch_slow(struct rfp *h, struct wait *w, struct rf_packet *pkt, int n)
 {
@@ -319,14 +404,13 @@ static int fetch_slow(struct rfp *h, struct wait *w, struct rf_packet *pkt, int 
 		return RFP_EOF;
 	}
 	for (;;) {
-		if (n == RFP_NOT_TRIED) {
-			if (atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
-				return RFP_BREAK;
-			n = rf_consumer_recv(h->c, pkt, 1, 0);
-		}
+		if (n == RFP_NOT_TRIED &&
+		    atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
+			return RFP_BREAK;
+		n = recv_any(h, pkt, n);
 		if (n == 0 && deadline != 0) {
-			rf_consumer_wait(h->c, slice_ms(deadline));
-			n = rf_consumer_recv(h->c, pkt, 1, 0);
+			wait_any(h, slice_ms(deadline));
+			n = recv_any(h, pkt, RFP_NOT_TRIED);
 		}
 		if (n > 0)
 			return got(h, pkt);
@@ -344,19 +428,26 @@ static int fetch_slow(struct rfp *h, struct wait *w, struct rf_packet *pkt, int 
 /*
  * Take one packet (not released), waiting as fetch_slow() says if there is
  * none. 1, 0 (none in time), RFP_EOF, RFP_BREAK or PCAP_ERROR. The caller
- * has the consumer (rfp_reclaim()). A packet waiting in the queue costs no
- * system call, no clock read and no lock.
+ * has the consumers (rfp_reclaim()). A packet waiting in the queue costs no
+ * system call, no clock read and no lock. A merged handle reads its queues
+ * in turn, RFP_MERGE_BURST packets at most of each.
  */
 static inline int fetch(struct rfp *h, struct wait *w, struct rf_packet *pkt)
 {
+	const struct rfp_queue *q;
 	int n;
 
 	if (__builtin_expect(h->broken || h->eof_pending ||
 				     atomic_load_explicit(&h->brk, memory_order_relaxed),
 			     0))
 		return fetch_slow(h, w, pkt, RFP_NOT_TRIED);
+	if (__builtin_expect(h->nq > 1 && ++h->burst > RFP_MERGE_BURST, 0))
+		next_queue(h);
 	n = rf_consumer_recv(h->c, pkt, 1, 0);
-	if (__builtin_expect(n == 1 && !h->gone_said && !(pkt->flags & RF_PKT_NEW_GENERATION), 1)) {
+	q = &h->q[h->cur];
+	if (__builtin_expect(n == 1 && !q->gone_said && !q->ended &&
+				     !(pkt->flags & RF_PKT_NEW_GENERATION),
+			     1)) {
 		h->ps_recv++;
 		return 1;
 	}
@@ -557,6 +648,8 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 {
 	struct rfp *h = rfp_of(p);
 	struct rf_consumer_stats st;
+	uint64_t dropped = 0;
+	unsigned int i;
 	int r;
 
 	if (!h)
@@ -565,9 +658,12 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 	if (r < 0)
 		return r;
 	rfp_reclaim(h, true);
-	rf_consumer_stats(h->c, &st, sizeof(st));
+	for (i = 0; i < h->nq; i++) {
+		rf_consumer_stats(h->q[i].c, &st, sizeof(st));
+		dropped += st.dropped;
+	}
 	ps->ps_recv = (u_int)h->ps_recv;
-	ps->ps_drop = (u_int)st.dropped;
+	ps->ps_drop = (u_int)dropped;
 	ps->ps_ifdrop = 0;
 	return 0;
 }

@@ -2,7 +2,8 @@
 /*
  * libringfan-pcap: a libpcap interposer (LD_PRELOAD) that serves device
  * names "ringfan:CLUSTER@QUEUE" from a ringfan queue, read in place, and
- * hands every other name and call to the real libpcap.
+ * hands every other name and call to the real libpcap. A name of several
+ * queues, "ringfan:C@Q,C@R", merges them in one handle.
  *
  * A pcap_t is opaque to programs, so a ringfan handle is our own object:
  * the address of a slot in a static table, which tells ours from the real
@@ -27,6 +28,15 @@
 #define RFP_PREFIX "ringfan:"
 /* Open ringfan handles at once, in a process. */
 #define RFP_MAX_HANDLES 64
+/* Queues one handle merges at most ("ringfan:99@0,99@1,..."). */
+#define RFP_MAX_MERGE 16
+/*
+ * A handle merging queues reads at most this many packets of one queue in
+ * a row before it looks at the next, and, all of them empty, sleeps on one
+ * at a time this long before it looks at the others.
+ */
+#define RFP_MERGE_BURST	   64
+#define RFP_MERGE_SLICE_MS 5
 /* Longest a blocking call sleeps before it looks at pcap_breakloop() again. */
 #define RFP_SLICE_MS 100
 /*
@@ -42,16 +52,24 @@
 /* snaplen 0 or out of range: the largest, as libpcap. */
 #define RFP_SNAPLEN_MAX 262144
 
+/* One queue of a handle. */
+struct rfp_queue {
+	char name[24]; /* "99@0" */
+	struct rf_consumer *c;
+	bool gone_said; /* "producer gone" was said */
+	bool ended;	/* its run ended (the handle's ends when all have) */
+};
+
 struct rfp {
 	/* Set-up (pcap_create .. pcap_activate) */
-	char qname[32]; /* "99@0" */
+	char qname[RFP_MAX_MERGE * 24]; /* "99@0", or "99@0,99@1" merged */
 	int snaplen, timeout_ms, precision, tstamp_type;
 	bool activated, nonblock, immediate;
-	/* The queue */
+	/* The queues; c is q[cur].c, the one read now. */
+	struct rfp_queue q[RFP_MAX_MERGE];
+	unsigned int nq, cur, burst;
 	struct rf_consumer *c;
 	int linktype;
-	uint64_t generations, restarts; /* as last seen in the consumer's stats */
-	bool gone_said;
 	bool eof_pending; /* the end of a run, to tell at the next call */
 	bool broken;	  /* a new run this handle cannot read, or an error: every call fails */
 	pcap_t *dead;	  /* a real handle of our link type: pcap_compile, pcap_dump_open */
@@ -82,7 +100,8 @@ void *rfp_real(void *_Atomic *cache, const char *name);
 		(__typeof__(&fn))rfp_real(&rfp_cache_, #fn); \
 	})
 __attribute__((format(printf, 2, 3))) void rfp_err(struct rfp *h, const char *fmt, ...);
-__attribute__((format(printf, 2, 3))) void rfp_say(const struct rfp *h, const char *fmt, ...);
+/* A life-cycle line about queue qname, if RFP_ENV_VERBOSE asks for them. */
+__attribute__((format(printf, 2, 3))) void rfp_say(const char *qname, const char *fmt, ...);
 bool rfp_is_queue_name(const char *device);
 
 /* read.c */
