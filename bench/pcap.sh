@@ -18,8 +18,16 @@
 #    on the queue the balancer's copy into the ring is counted there too.
 # 2. The balancer's own CPU per packet with one group read through the
 #    interposer, and with it re-emitted on the veth (two runs).
-# 3. The highest zero-loss rate of each: for rising offered rates, both
-#    readers in the same run; loss = packets replayed - packets captured.
+# 3. The highest zero-loss rate of each: for rising offered rates (the
+#    balancer paces the replay of a file), both readers in the same run;
+#    loss = packets replayed - packets captured.
+# 4. The same with the traffic from outside: tcpreplay sends a generated
+#    capture at rising paced rates (--pps) into a veth that a live balancer
+#    captures (afpacket:); one group's queue is read by tcpdump through the
+#    interposer, the other's is re-emitted on the veth read by tcpdump, in
+#    the same run; loss = packets tcpreplay sent - packets captured. The
+#    balancer's own capture losses (kernel drops) are printed apart: they
+#    are the same for both readers.
 # Prints the machine, the medians of RUNS repetitions and the ratios.
 #
 #   bench/pcap.sh                 (root: network namespaces)
@@ -27,7 +35,8 @@
 # Environment: RINGFAN_BUILD (default build), RUNS (default 3), RATE (pps of
 # parts 1-2, default 100000), SECS (seconds of traffic, default 5), RATES
 # (part 3, default "100000 200000 400000 600000 800000 1200000"), BEFORE
-# (part 1, see above), PARTS (default "1 2 3").
+# (part 1, see above), PARTS (default "1 2 3 4"), LIVE_RATES (part 4,
+# default "50000 100000 200000 400000").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/common.sh"
@@ -37,14 +46,17 @@ runs=${RUNS:-3}
 rate=${RATE:-100000}
 secs=${SECS:-5}
 rates=${RATES:-100000 200000 400000 600000 800000 1200000}
+live_rates=${LIVE_RATES:-50000 100000 200000 400000}
 before=${BEFORE:-}
-parts=${PARTS:-1 2 3}
+parts=${PARTS:-1 2 3 4}
 
 [ -x "$ringfan" ] || { echo "pcap.sh: no $ringfan: build first" >&2; exit 1; }
 # Preloaded directly: `ringfan run` would add its own start-up to the figures.
 lib=$("$ringfan" run --print-library)
 ((EUID == 0)) || { echo "pcap.sh: needs root (network namespaces)" >&2; exit 1; }
 command -v tcpdump >/dev/null || { echo "pcap.sh: needs tcpdump" >&2; exit 1; }
+[[ " ${PARTS:-4} " != *" 4 "* ]] || command -v tcpreplay >/dev/null ||
+	{ echo "pcap.sh: needs tcpreplay (part 4)" >&2; exit 1; }
 
 work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
 export RINGFAN_DIR=$work/run
@@ -63,6 +75,10 @@ ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.de
 ip -n "$ns" link add vtx mtu 9000 type veth peer name vrx mtu 9000
 ip -n "$ns" link set vtx up
 ip -n "$ns" link set vrx up
+# Part 3's input: tcpreplay sends on vin, the balancer captures vcap.
+ip -n "$ns" link add vin mtu 9000 type veth peer name vcap mtu 9000
+ip -n "$ns" link set vin up
+ip -n "$ns" link set vcap up
 
 # cpu_of FILE CMD...: run CMD; when it ends, write its CPU seconds (user +
 # system, with its children) and its context switches to FILE. SIGTERM to it goes to CMD (a
@@ -199,9 +215,76 @@ if [[ " $parts " == *" 3 "* ]]; then
 		cq=$(cut -d' ' -f1 "$work/p3" | median)
 		cv=$(cut -d' ' -f2 "$work/p3" | median)
 		printf "%8s pps: queue %s/%s, veth %s/%s\n" "$pps" "$cq" "$n" "$cv" "$n"
-		[ "${cq%.*}" != "$n" ] || best_q=$pps
-		[ "${cv%.*}" != "$n" ] || best_v=$pps
+		# Zero loss: every run's reader got every packet replayed.
+		awk -v n="$n" '$1 != n { exit 1 }' "$work/p3" && best_q=$pps
+		awk -v n="$n" '$2 != n { exit 1 }' "$work/p3" && best_v=$pps
 	done
 	zl() { (($1)) && echo "$1 pps" || echo "none of the rates tried"; }
-	echo "highest zero-loss offered rate: queue $(zl $best_q), veth $(zl $best_v)"
+	echo "highest zero-loss offered rate (every run): queue $(zl $best_q), veth $(zl $best_v)"
+fi
+
+# stat C KEY: a counter of cluster C's stats file (written every second).
+stat() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
+
+# One live run of part 4: tcpreplay sends $1 at $2 pps into a balancer of
+# cluster $3 capturing vcap; group A's queue is read through the
+# interposer, group B's re-emitted on vtx and read on vrx. Prints "sent
+# queue_captured veth_captured balancer_kernel_drops achieved_pps".
+live_run() {
+	local pcap=$1 pps=$2 c=$3 b qp vp i r sent
+	rm -f "$work"/*.err
+	ip netns exec "$ns" tcpdump -n -i vrx -w /dev/null 2>"$work/v.err" &
+	vp=$!
+	pids+=("$vp")
+	wait_bound
+	ip netns exec "$ns" "$ringfan" balance -i afpacket:vcap -c "$c" -n 1,1 -r 1:vtx 2>"$work/bal.err" &
+	b=$!
+	pids+=("$b")
+	for i in $(seq 100); do [ "$(stat "$c" state)" == running ] && break; sleep 0.05; done
+	env "LD_PRELOAD=$lib" RINGFAN_PCAP_WAIT_MS=20000 \
+		tcpdump -n -i "ringfan:$c@0" -w /dev/null 2>"$work/q.err" &
+	qp=$!
+	pids+=("$qp")
+	for i in $(seq 100); do [ "$(stat "$c" queue.0.consumer_pid)" == "$qp" ] && break; sleep 0.05; done
+	ip netns exec "$ns" tcpreplay -K -i vin --pps "$pps" "$pcap" >"$work/replay.out" 2>&1 ||
+		{ cat "$work/replay.out" >&2; exit 1; }
+	r=$(awk '/Actual:/ { s = $2 } /Rated:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^pps/) p = $i }
+		END { printf "%d %d", s, p }' "$work/replay.out")
+	sent=${r% *}
+	# Until the balancer has taken every packet from the capture (or lost it
+	# there); then the readers' buffers are handed over (libpcap's 1 s timeout).
+	for i in $(seq 50); do
+		(($(stat "$c" total.received) + $(stat "$c" total.kernel_drops) >= sent)) && break
+		sleep 0.1
+	done
+	sleep 1.5
+	kill -TERM "$qp" "$vp"
+	wait "$qp" "$vp" || true
+	echo "$sent $(captured "$work/q.err") $(captured "$work/v.err") $(stat "$c" total.kernel_drops) ${r#* }"
+	kill -TERM "$b"
+	wait "$b" || true
+	"$ringfan" clean -c "$c" -q >/dev/null 2>&1 || true
+}
+
+if [[ " $parts " == *" 4 "* ]]; then
+	echo "# part 4: tcpreplay --pps into a live balancer; both readers in the same run (median of $runs, captured/sent)"
+	echo "# $(tcpreplay -V 2>&1 | head -1)"
+	best_q=0 best_v=0
+	for pps in $live_rates; do
+		n=$(awk -v r="$pps" -v s="$secs" 'BEGIN { print int(r * s) }')
+		"$ringfan" gen -o "$work/r.pcap" --flows 1000 --packets "$n" --size 64-512 -q
+		: >"$work/p3"
+		for i in $(seq "$runs"); do
+			live_run "$work/r.pcap" "$pps" $((200 + i)) >>"$work/p3"
+		done
+		med() { cut -d' ' -f"$1" "$work/p3" | median; }
+		printf "%8s pps (achieved %s): queue %s/%s, veth %s/%s, balancer kernel drops %s\n" \
+			"$pps" "$(med 5)" "$(med 2)" "$(med 1)" "$(med 3)" "$(med 1)" "$(med 4)"
+		# Zero loss: every run's reader got every packet sent.
+		awk '$2 != $1 { exit 1 }' "$work/p3" && best_q=$pps
+		awk '$3 != $1 { exit 1 }' "$work/p3" && best_v=$pps
+	done
+	zl() { (($1)) && echo "$1 pps" || echo "none of the rates tried"; }
+	echo "highest zero-loss offered rate (every run): queue $(zl $best_q), veth $(zl $best_v)" \
+		"(tcpreplay's achieved rates above)"
 fi
