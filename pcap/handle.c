@@ -103,17 +103,23 @@ static void copy_err(char *errbuf, const char *msg)
 /* Creating and activating                                             */
 /* ------------------------------------------------------------------ */
 
-/* The queues of a device name "ringfan:C@Q[,C@R...]" (each may repeat the prefix). */
-static int parse_name(const char *device, struct rfp *h, char *errbuf)
+/*
+ * The queues of a list "C@Q[,C@R...]" (each may repeat the prefix; device
+ * names it in messages) into q[] and *nq, and its canonical spelling
+ * ("99@0,99@1") into canon. 0, or -errno with errbuf saying why.
+ */
+int rfp_parse_queues(const char *device, const char *list, struct rfp_queue *q, unsigned int *nq,
+		     char *canon, size_t canon_len, char *errbuf)
 {
-	const char *name = device + strlen(RFP_PREFIX), *end;
+	const char *name = list, *end;
 	char one[64];
-	uint32_t cl, q;
+	uint32_t cl, qu;
 	unsigned int i;
 	size_t len;
 	int r;
 
-	for (h->nq = 0;; name = end + 1) {
+	*canon = '\0';
+	for (*nq = 0;; name = end + 1) {
 		end = name + strcspn(name, ",");
 		len = (size_t)(end - name);
 		if (len > strlen(RFP_PREFIX) && !strncmp(name, RFP_PREFIX, strlen(RFP_PREFIX)))
@@ -122,7 +128,7 @@ static int parse_name(const char *device, struct rfp *h, char *errbuf)
 		if (!r) {
 			memcpy(one, name, len);
 			one[len] = '\0';
-			r = rf_queue_name_parse(one, &cl, &q);
+			r = rf_queue_name_parse(one, &cl, &qu);
 		}
 		if (r < 0) {
 			snprintf(errbuf, PCAP_ERRBUF_SIZE,
@@ -133,23 +139,22 @@ static int parse_name(const char *device, struct rfp *h, char *errbuf)
 				 device, RF_MAX_CLUSTER, RF_MAX_QUEUE);
 			return r;
 		}
-		if (h->nq == RFP_MAX_MERGE) {
+		if (*nq == RFP_MAX_MERGE) {
 			snprintf(errbuf, PCAP_ERRBUF_SIZE,
 				 "%s: more than %d queues in one handle: open several handles",
 				 device, RFP_MAX_MERGE);
 			return -E2BIG;
 		}
-		snprintf(h->q[h->nq].name, sizeof(h->q[0].name), "%u@%u", cl, q);
-		for (i = 0; i < h->nq; i++)
-			if (!strcmp(h->q[i].name, h->q[h->nq].name)) {
+		snprintf(q[*nq].name, sizeof(q[0].name), "%u@%u", cl, qu);
+		for (i = 0; i < *nq; i++)
+			if (!strcmp(q[i].name, q[*nq].name)) {
 				snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: queue %s is named twice",
-					 device, h->q[i].name);
+					 device, q[i].name);
 				return -EINVAL;
 			}
-		len = strlen(h->qname);
-		snprintf(h->qname + len, sizeof(h->qname) - len, "%s%s", len ? "," : "",
-			 h->q[h->nq].name);
-		h->nq++;
+		len = strlen(canon);
+		snprintf(canon + len, canon_len - len, "%s%s", len ? "," : "", q[*nq].name);
+		(*nq)++;
 		if (!*end)
 			return 0;
 	}
@@ -167,7 +172,8 @@ pcap_t *pcap_create(const char *device, char *errbuf)
 		copy_err(errbuf, "ringfan: out of memory");
 		return NULL;
 	}
-	if (parse_name(device, h, errbuf) < 0) {
+	if (rfp_parse_queues(device, device + strlen(RFP_PREFIX), h->q, &h->nq, h->qname,
+			     sizeof(h->qname), errbuf) < 0) {
 		free(h);
 		return NULL;
 	}

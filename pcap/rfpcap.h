@@ -37,6 +37,8 @@
  */
 #define RFP_MERGE_BURST	   64
 #define RFP_MERGE_SLICE_MS 5
+/* The longest queue list, "C@Q,C@R,...": RFP_MAX_MERGE names of 10 characters. */
+#define RFP_DEVICE_MAX (RFP_MAX_MERGE * 12)
 /* Longest a blocking call sleeps before it looks at pcap_breakloop() again. */
 #define RFP_SLICE_MS 100
 /*
@@ -62,7 +64,7 @@ struct rfp_queue {
 
 struct rfp {
 	/* Set-up (pcap_create .. pcap_activate) */
-	char qname[RFP_MAX_MERGE * 24]; /* "99@0", or "99@0,99@1" merged */
+	char qname[RFP_DEVICE_MAX]; /* "99@0", or "99@0,99@1" merged */
 	int snaplen, timeout_ms, precision, tstamp_type;
 	bool activated, nonblock, immediate;
 	/* The queues; c is q[cur].c, the one read now. */
@@ -103,6 +105,8 @@ __attribute__((format(printf, 2, 3))) void rfp_err(struct rfp *h, const char *fm
 /* A life-cycle line about queue qname, if RFP_ENV_VERBOSE asks for them. */
 __attribute__((format(printf, 2, 3))) void rfp_say(const char *qname, const char *fmt, ...);
 bool rfp_is_queue_name(const char *device);
+int rfp_parse_queues(const char *device, const char *list, struct rfp_queue *q, unsigned int *nq,
+		     char *canon, size_t canon_len, char *errbuf);
 
 /* read.c */
 void rfp_release(struct rfp *h);

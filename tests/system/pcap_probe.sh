@@ -146,6 +146,8 @@ first=$(RINGFAN_PCAP_QUEUE=52@0 LD_PRELOAD=$PRELOAD "$PROBE" list | head -1 | cu
 check_eq "$first" ringfan:52@0 "the default queue comes first"
 check_eq "$("${RF_RUN[@]}" -i 51@0 -- "$PROBE" list | head -1 | cut -f1)" ringfan:51@0 \
 	"ringfan run -i sets the default device"
+check_eq "$("${RF_RUN[@]}" -i 50@20,ringfan:50@21 -- "$PROBE" list | head -1)" \
+	"ringfan:50@20,50@21	ringfan queues 50@20,50@21, merged" "ringfan run -i with two queues"
 
 # Errors: the device, what is wrong, what to do.
 expect_fail 1 "ringfan:53@0: no such queue in $RINGFAN_DIR \(is a balancer running with -c 53\?\)" \
@@ -167,6 +169,8 @@ expect_fail 1 "no queue 54@0 \(is the balancer running\? --wait waits for it\)" 
 	"$RINGFAN" run -i 54@0 -- true
 expect_fail 127 "cannot run 'no-such-program-here'" "$RINGFAN" run -- no-such-program-here
 expect_fail 2 "missing '-- PROGRAM'" "$RINGFAN" run -i 51@0
+expect_fail 2 "bad queue '51@0,51@x' for -i" "$RINGFAN" run -i 51@0,51@x -- true
+expect_fail 1 "no queue 54@1 " "$RINGFAN" run -i 51@0,54@1 -- true
 
 # A ringfan program away from the build tree looks where meson installs the
 # library, and says where it looked when it is not there.
