@@ -281,10 +281,9 @@ if [[ " $parts " == *" 4 "* ]]; then
 		printf "%8s pps (achieved %s): queue %s/%s, veth %s/%s, balancer kernel drops %s\n" \
 			"$pps" "$(med 5)" "$(med 2)" "$(med 1)" "$(med 3)" "$(med 1)" "$(med 4)"
 		# Zero loss: every run's reader got every packet sent.
-		awk '$2 != $1 { exit 1 }' "$work/p3" && best_q=$pps
-		awk '$3 != $1 { exit 1 }' "$work/p3" && best_v=$pps
+		awk '$2 != $1 { exit 1 }' "$work/p3" && best_q="$pps (achieved $(med 5))"
+		awk '$3 != $1 { exit 1 }' "$work/p3" && best_v="$pps (achieved $(med 5))"
 	done
-	zl() { (($1)) && echo "$1 pps" || echo "none of the rates tried"; }
-	echo "highest zero-loss offered rate (every run): queue $(zl $best_q), veth $(zl $best_v)" \
-		"(tcpreplay's achieved rates above)"
+	zl() { [ "$1" != 0 ] && echo "$1 pps" || echo "none of the rates tried"; }
+	echo "highest zero-loss offered rate (every run): queue $(zl "$best_q"), veth $(zl "$best_v")"
 fi
