@@ -20,6 +20,7 @@
  * helper would have said), a blocking call takes it back.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,8 +43,8 @@ struct wait {
 	int ms;		   /* RFP_WAIT_NONE, RFP_WAIT_FOREVER or ms */
 	uint64_t deadline; /* ms of mono_ms(); 0: not read yet */
 };
-/* fetch_slow(): no receive was tried yet. */
-#define RFP_NOT_TRIED (-102)
+/* fetch_slow(): no receive was tried yet (not a result rf_consumer_recv() gives). */
+#define RFP_NOT_TRIED INT_MIN
 
 static uint64_t mono_ms(void)
 {
