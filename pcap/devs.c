@@ -2,8 +2,9 @@
 /*
  * Device names: pcap_findalldevs() lists the queues of the queue directory
  * as "ringfan:CLUSTER@QUEUE" (so that programs that check a name against the
- * list, such as dumpcap, accept them), the default queue ($RINGFAN_PCAP_QUEUE,
- * set by `ringfan run -c`) first, so that a program's default device is it.
+ * list, such as dumpcap, accept them), the default device ($RINGFAN_PCAP_QUEUE,
+ * set by `ringfan run -i`: a queue, or several merged) first, so that a
+ * program's default device is it.
  */
 #include <dirent.h>
 #include <net/if.h>
@@ -67,17 +68,21 @@ static size_t list_queues(struct qid *ids, size_t max)
 	return n;
 }
 
+/* The device of a queue, or of several merged (qname "99@0,99@1"). */
 static pcap_if_t *queue_dev(const char *qname)
 {
 	pcap_if_t *dev = calloc(1, sizeof(*dev));
+	char name[RFP_DEVICE_MAX], desc[RFP_DEVICE_MAX + 64];
 	struct rf_queue_info qi;
-	char name[64], desc[160];
 	const char *dlt = "unknown";
 
 	if (!dev)
 		return NULL;
 	snprintf(name, sizeof(name), RFP_PREFIX "%s", qname);
-	if (rf_queue_query(qname, NULL, &qi, sizeof(qi)) == 0) {
+	if (strchr(qname, ',')) {
+		snprintf(desc, sizeof(desc), "ringfan queues %s, merged", qname);
+		dev->flags = PCAP_IF_UP;
+	} else if (rf_queue_query(qname, NULL, &qi, sizeof(qi)) == 0) {
 		dlt = pcap_datalink_val_to_name(qi.linktype) ?: dlt;
 		snprintf(desc, sizeof(desc), "ringfan queue %s (%s, %s)", qname, dlt,
 			 qi.producer_pid ? "producer running"
@@ -129,21 +134,22 @@ static void add_queues(pcap_if_t **list, const char *dflt)
 	}
 }
 
-/* $RINGFAN_PCAP_QUEUE in canonical form ("99@0"), or NULL. */
+/* $RINGFAN_PCAP_QUEUE in canonical form ("99@0", "99@0,99@1"), or NULL. */
 static const char *default_queue(char *buf, size_t len)
 {
+	struct rfp_queue q[RFP_MAX_MERGE];
 	const char *v = getenv(RFP_ENV_QUEUE);
-	uint32_t c, q;
+	char err[PCAP_ERRBUF_SIZE];
+	unsigned int n;
 
-	if (!v || rf_queue_name_parse(v, &c, &q) < 0)
+	if (!v || rfp_parse_queues(v, v, q, &n, buf, len, err) < 0)
 		return NULL;
-	snprintf(buf, len, "%u@%u", c, q);
 	return buf;
 }
 
 int pcap_findalldevs(pcap_if_t **ret_devs, char *errbuf)
 {
-	char buf[32];
+	char buf[RFP_DEVICE_MAX];
 	int r = REAL(pcap_findalldevs)(ret_devs, errbuf);
 
 	if (r == 0)
@@ -166,8 +172,8 @@ int pcap_lookupnet(const char *device, bpf_u_int32 *ret_net, bpf_u_int32 *ret_ma
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 char *pcap_lookupdev(char *errbuf)
 {
-	static char dev[64];
-	char buf[32];
+	static char dev[RFP_DEVICE_MAX + 8];
+	char buf[RFP_DEVICE_MAX];
 	const char *q = default_queue(buf, sizeof(buf));
 
 	if (!q)

@@ -74,7 +74,7 @@ void rfp_err(struct rfp *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-void rfp_say(const struct rfp *h, const char *fmt, ...)
+void rfp_say(const char *qname, const char *fmt, ...)
 {
 	const char *v = getenv(RFP_ENV_VERBOSE);
 	char line[256];
@@ -85,7 +85,7 @@ void rfp_say(const struct rfp *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ringfan: queue %s: %s\n", h->qname, line);
+	fprintf(stderr, "ringfan: queue %s: %s\n", qname, line);
 }
 
 bool rfp_is_queue_name(const char *device)
@@ -103,29 +103,61 @@ static void copy_err(char *errbuf, const char *msg)
 /* Creating and activating                                             */
 /* ------------------------------------------------------------------ */
 
-static int parse_name(const char *device, char *qname, size_t len, char *errbuf)
+/*
+ * The queues of a list "C@Q[,C@R...]" (each may repeat the prefix; device
+ * names it in messages) into q[] and *nq, and its canonical spelling
+ * ("99@0,99@1") into canon. 0, or -errno with errbuf saying why.
+ */
+int rfp_parse_queues(const char *device, const char *list, struct rfp_queue *q, unsigned int *nq,
+		     char *canon, size_t canon_len, char *errbuf)
 {
-	const char *name = device + strlen(RFP_PREFIX);
-	uint32_t cl, q;
+	const char *name = list, *end;
+	char one[64];
+	uint32_t cl, qu;
+	unsigned int i;
+	size_t len;
 	int r;
 
-	if (strchr(name, ',')) {
-		snprintf(errbuf, PCAP_ERRBUF_SIZE,
-			 "%s: reading several queues in one handle is not supported: open one "
-			 "handle (one program) per queue",
-			 device);
-		return -EINVAL;
+	*canon = '\0';
+	for (*nq = 0;; name = end + 1) {
+		end = name + strcspn(name, ",");
+		len = (size_t)(end - name);
+		if (len > strlen(RFP_PREFIX) && !strncmp(name, RFP_PREFIX, strlen(RFP_PREFIX)))
+			name += strlen(RFP_PREFIX), len -= strlen(RFP_PREFIX);
+		r = len < sizeof(one) ? 0 : -EINVAL;
+		if (!r) {
+			memcpy(one, name, len);
+			one[len] = '\0';
+			r = rf_queue_name_parse(one, &cl, &qu);
+		}
+		if (r < 0) {
+			snprintf(errbuf, PCAP_ERRBUF_SIZE,
+				 "%s: not a queue name: use ringfan:CLUSTER@QUEUE (e.g. "
+				 "ringfan:99@0; "
+				 "cluster 0-%d, queue 0-%d), or several joined by commas "
+				 "(ringfan:99@0,99@1)",
+				 device, RF_MAX_CLUSTER, RF_MAX_QUEUE);
+			return r;
+		}
+		if (*nq == RFP_MAX_MERGE) {
+			snprintf(errbuf, PCAP_ERRBUF_SIZE,
+				 "%s: more than %d queues in one handle: open several handles",
+				 device, RFP_MAX_MERGE);
+			return -E2BIG;
+		}
+		snprintf(q[*nq].name, sizeof(q[0].name), "%u@%u", cl, qu);
+		for (i = 0; i < *nq; i++)
+			if (!strcmp(q[i].name, q[*nq].name)) {
+				snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s: queue %s is named twice",
+					 device, q[i].name);
+				return -EINVAL;
+			}
+		len = strlen(canon);
+		snprintf(canon + len, canon_len - len, "%s%s", len ? "," : "", q[*nq].name);
+		(*nq)++;
+		if (!*end)
+			return 0;
 	}
-	r = rf_queue_name_parse(name, &cl, &q);
-	if (r < 0) {
-		snprintf(errbuf, PCAP_ERRBUF_SIZE,
-			 "%s: not a queue name: use ringfan:CLUSTER@QUEUE (e.g. ringfan:99@0; "
-			 "cluster 0-%d, queue 0-%d)",
-			 device, RF_MAX_CLUSTER, RF_MAX_QUEUE);
-		return r;
-	}
-	snprintf(qname, len, "%u@%u", cl, q);
-	return 0;
 }
 
 pcap_t *pcap_create(const char *device, char *errbuf)
@@ -140,7 +172,8 @@ pcap_t *pcap_create(const char *device, char *errbuf)
 		copy_err(errbuf, "ringfan: out of memory");
 		return NULL;
 	}
-	if (parse_name(device, h->qname, sizeof(h->qname), errbuf) < 0) {
+	if (rfp_parse_queues(device, device + strlen(RFP_PREFIX), h->q, &h->nq, h->qname,
+			     sizeof(h->qname), errbuf) < 0) {
 		free(h);
 		return NULL;
 	}
@@ -170,8 +203,8 @@ static int env_int(const char *name, int dflt)
 	return *end || n < -1 || n > INT32_MAX ? dflt : (int)n;
 }
 
-/* Why the queue cannot be opened, in libpcap's terms. */
-static int open_error(struct rfp *h, int r, const struct rf_consumer_opts *o)
+/* Why queue qname cannot be opened, in libpcap's terms. */
+static int open_error(struct rfp *h, const char *qname, int r, const struct rf_consumer_opts *o)
 {
 	struct rf_dir_info di = {0};
 	struct rf_queue_info qi;
@@ -180,63 +213,98 @@ static int open_error(struct rfp *h, int r, const struct rf_consumer_opts *o)
 	switch (r) {
 	case -ENOENT:
 		rfp_err(h, "ringfan:%s: no such queue in %s (is a balancer running with -c %.*s?)",
-			h->qname, di.path, (int)strcspn(h->qname, "@"), h->qname);
+			qname, di.path, (int)strcspn(qname, "@"), qname);
 		return PCAP_ERROR_NO_SUCH_DEVICE;
 	case -EACCES:
 		rfp_err(h,
 			"ringfan:%s: permission denied: the queue's group or mode does not let "
 			"this user read it (balance --user/--group/--mode)",
-			h->qname);
+			qname);
 		return PCAP_ERROR_PERM_DENIED;
 	case -EBUSY:
-		if (rf_queue_query(h->qname, o, &qi, sizeof(qi)) == 0 && qi.consumer_pid)
-			rfp_err(h, "ringfan:%s: busy: process %d is attached to the queue",
-				h->qname, qi.consumer_pid);
+		if (rf_queue_query(qname, o, &qi, sizeof(qi)) == 0 && qi.consumer_pid)
+			rfp_err(h, "ringfan:%s: busy: process %d is attached to the queue", qname,
+				qi.consumer_pid);
 		else
-			rfp_err(h, "ringfan:%s: busy: another consumer is attached", h->qname);
+			rfp_err(h, "ringfan:%s: busy: another consumer is attached", qname);
 		return PCAP_ERROR;
 	case -EPERM:
 	case -ENOTDIR:
 		rfp_err(h,
 			"ringfan:%s: the queue directory %s or its files are not trusted "
 			"(%s): see ringfan-balance(1)",
-			h->qname, di.path, strerror(-r));
+			qname, di.path, strerror(-r));
 		return PCAP_ERROR_PERM_DENIED;
 	}
-	rfp_err(h, "ringfan:%s: cannot open the queue: %s", h->qname, strerror(-r));
+	rfp_err(h, "ringfan:%s: cannot open the queue: %s", qname, strerror(-r));
 	return PCAP_ERROR;
 }
 
-/* Attach to the queue; the link type and the dead handle come from it. */
+static void close_queues(struct rfp *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nq; i++) {
+		rf_consumer_close(h->q[i].c);
+		h->q[i].c = NULL;
+	}
+	h->c = NULL;
+}
+
+/*
+ * Attach to the queues; the link type (the same for all) and the dead
+ * handle come from them.
+ */
 static int activate(struct rfp *h)
 {
 	struct rf_consumer_opts o = {.sz = sizeof(o), .wait_ms = env_int(RFP_ENV_WAIT, 0)};
-	struct rf_consumer_stats st;
 	struct rf_queue_info qi;
+	unsigned int i;
 	int r;
 
 	/* A host program shares its CPUs: it sleeps at once on an empty queue
-	 * (and gathers a batch, see fetch()) rather than polling it. */
+	 * rather than polling it. */
 	o.flags |= RF_CONSUMER_NO_SPIN;
-	/* While packets come, a sleep gathers a batch as long as coalesce() does;
-	 * immediate mode is woken by every packet published. */
-	o.wake_us = RFP_COALESCE_US;
-	if (h->immediate)
-		o.wake_bytes = 1;
+	/*
+	 * Woken as libpcap hands a block on an interface: while packets come,
+	 * once RFP_WAKE_BYTES wait or the packet buffer timeout passed (capped
+	 * by RFP_WAKE_US_MAX); at once by the first packet into an idle queue.
+	 * Immediate mode is woken by every packet published.
+	 */
+	o.wake_bytes = h->immediate ? 1 : RFP_WAKE_BYTES;
+	o.wake_us = h->timeout_ms > 0 && (uint32_t)h->timeout_ms < RFP_WAKE_US_MAX / 1000
+			    ? (uint32_t)h->timeout_ms * 1000
+			    : RFP_WAKE_US_MAX;
 	/* A host program has its own signal handling: the guard is asked for. */
 	if (env_int(RFP_ENV_GUARD, 0) == 1)
 		o.flags |= RF_CONSUMER_GUARD_SIGBUS;
-	r = rf_consumer_open(h->qname, &o, &h->c);
-	if (r < 0)
-		return open_error(h, r, &o);
-	rf_consumer_info(h->c, &qi, sizeof(qi));
-	rf_consumer_stats(h->c, &st, sizeof(st));
-	h->linktype = qi.linktype;
-	h->generations = st.generations;
-	h->restarts = st.producer_restarts;
+	for (i = 0; i < h->nq; i++) {
+		r = rf_consumer_open(h->q[i].name, &o, &h->q[i].c);
+		if (r < 0) {
+			r = open_error(h, h->q[i].name, r, &o);
+			close_queues(h);
+			return r;
+		}
+		rf_consumer_info(h->q[i].c, &qi, sizeof(qi));
+		if (i == 0)
+			h->linktype = qi.linktype;
+		if (qi.linktype != h->linktype) {
+			rfp_err(h,
+				"ringfan:%s: queue %s carries %s packets, queue %s %s: a handle "
+				"merges queues of one link type",
+				h->qname, h->q[i].name,
+				pcap_datalink_val_to_name(qi.linktype) ?: "unknown", h->q[0].name,
+				pcap_datalink_val_to_name(h->linktype) ?: "unknown");
+			close_queues(h);
+			return PCAP_ERROR;
+		}
+	}
+	h->cur = 0;
+	h->c = h->q[0].c;
 	h->dead = pcap_open_dead_with_tstamp_precision(h->linktype, h->snaplen, h->precision);
 	if (!h->dead) {
 		rfp_err(h, "ringfan:%s: out of memory", h->qname);
+		close_queues(h);
 		return PCAP_ERROR;
 	}
 	h->activated = true;
@@ -286,7 +354,7 @@ void pcap_close(pcap_t *p)
 	rfp_helper_stop(h);
 	/* The program is done with the packet it holds: commit it. */
 	rfp_release(h);
-	rf_consumer_close(h->c);
+	close_queues(h);
 	if (h->dead)
 		REAL(pcap_close)(h->dead);
 	if (h->have_prog)
@@ -319,7 +387,7 @@ void pcap_close(pcap_t *p)
 
 SETTER(pcap_set_snaplen, h->snaplen, v <= 0 || v > RFP_SNAPLEN_MAX ? RFP_SNAPLEN_MAX : v)
 SETTER(pcap_set_timeout, h->timeout_ms, v < 0 ? 0 : v)
-/* Without it, packets that trickle in are handed in small batches (RFP_COALESCE_US). */
+/* Without it, packets are handed in batches (RFP_WAKE_BYTES, the timeout). */
 SETTER(pcap_set_immediate_mode, h->immediate, v != 0)
 /* A queue holds what the balancer gave it: promiscuous mode and the kernel's
  * buffer are the source's business. */
@@ -556,6 +624,13 @@ int pcap_compile(pcap_t *p, struct bpf_program *prog, const char *expr, int opti
 	return r;
 }
 
+/* One instruction returning a non-zero constant. */
+static bool accepts_all(const struct bpf_program *prog)
+{
+	return prog->bf_len == 1 && prog->bf_insns[0].code == (BPF_RET | BPF_K) &&
+	       prog->bf_insns[0].k != 0;
+}
+
 int pcap_setfilter(pcap_t *p, struct bpf_program *prog)
 {
 	struct rfp *h = rfp_of(p);
@@ -568,18 +643,24 @@ int pcap_setfilter(pcap_t *p, struct bpf_program *prog)
 		rfp_err(h, "ringfan:%s: the BPF program is not valid", h->qname);
 		return PCAP_ERROR;
 	}
-	len = prog->bf_len * sizeof(*insns);
-	insns = malloc(len);
-	if (!insns) {
-		rfp_err(h, "out of memory");
-		return PCAP_ERROR;
+	/* What tcpdump sets without a filter expression ("ret #snaplen") passes
+	 * every packet: it is not run per packet (nor is it by libpcap, the
+	 * kernel runs it). */
+	insns = NULL;
+	if (!accepts_all(prog)) {
+		len = prog->bf_len * sizeof(*insns);
+		insns = malloc(len);
+		if (!insns) {
+			rfp_err(h, "out of memory");
+			return PCAP_ERROR;
+		}
+		memcpy(insns, prog->bf_insns, len);
 	}
-	memcpy(insns, prog->bf_insns, len);
 	if (h->have_prog)
 		pcap_freecode(&h->prog);
-	h->prog.bf_len = prog->bf_len;
+	h->prog.bf_len = insns ? prog->bf_len : 0;
 	h->prog.bf_insns = insns;
-	h->have_prog = true;
+	h->have_prog = insns != NULL;
 	return 0;
 }
 

@@ -6,6 +6,12 @@
  * call after pcap_next_ex(). A program killed at any moment thus resumes at
  * the first packet it had not been handed (or at the one it was handling).
  *
+ * A handle of several queues (ringfan:C@Q,C@R) reads them in turn: each
+ * queue's packets in its order, the queues interleaved as they come (at
+ * most RFP_MERGE_BURST of one in a row). Each queue's cursor is committed
+ * as above, so a restarted program resumes each where it was. The handle
+ * ends (end of file) when every queue's run has ended.
+ *
  * pcap_get_selectable_fd() gives an eventfd. When the program finds the
  * queue empty, a helper thread takes the consumer handle over and sleeps in
  * rf_consumer_wait(); when the queue has news it hands the handle back and
@@ -14,6 +20,7 @@
  * helper would have said), a blocking call takes it back.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +34,17 @@
 #define RFP_EOF	  (-100) /* the end of a run: end of file */
 #define RFP_BREAK (-101) /* pcap_breakloop() */
 #define FOREVER	  UINT64_MAX
+/* How long fetch() waits for a packet: not at all, for ever, or ms >= 1. */
+#define RFP_WAIT_NONE	 0
+#define RFP_WAIT_FOREVER (-1)
+
+/* A wait of a call: its ms, and its deadline once the clock was read. */
+struct wait {
+	int ms;		   /* RFP_WAIT_NONE, RFP_WAIT_FOREVER or ms */
+	uint64_t deadline; /* ms of mono_ms(); 0: not read yet */
+};
+/* fetch_slow(): no receive was tried yet (not a result rf_consumer_recv() gives). */
+#define RFP_NOT_TRIED INT_MIN
 
 static uint64_t mono_ms(void)
 {
@@ -58,7 +76,7 @@ static void efd_drain(struct rfp *h)
 	}
 }
 
-static void coalesce(const struct rfp *h, uint64_t deadline);
+static int wait_any(struct rfp *h, int ms);
 
 static void *helper_main(void *arg)
 {
@@ -72,9 +90,7 @@ static void *helper_main(void *arg)
 		if (h->helper_quit)
 			break;
 		pthread_mutex_unlock(&h->mu);
-		r = rf_consumer_wait(h->c, RFP_SLICE_MS);
-		if (r == 1)
-			coalesce(h, FOREVER);
+		r = wait_any(h, RFP_SLICE_MS);
 		pthread_mutex_lock(&h->mu);
 		if ((r == 0 || r == -EINTR) && !h->want_back && !h->helper_quit)
 			continue;
@@ -205,55 +221,97 @@ const struct timeval *pcap_get_required_select_timeout(pcap_t *p)
 /* Receiving                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Commit everything handed so far (the caller has the consumer). */
+/* Commit everything handed so far, of every queue (the caller has the consumers). */
 void rfp_release(struct rfp *h)
 {
-	if (h->c)
-		rf_consumer_release(h->c);
+	unsigned int i;
+
+	for (i = 0; i < h->nq; i++)
+		if (h->q[i].c)
+			rf_consumer_release(h->q[i].c);
 	h->holding = false;
+}
+
+/* Read queue i from now on. */
+static void switch_to(struct rfp *h, unsigned int i)
+{
+	h->cur = i;
+	h->c = h->q[i].c;
+	h->burst = 0;
+}
+
+static void next_queue(struct rfp *h)
+{
+	switch_to(h, h->cur + 1 < h->nq ? h->cur + 1 : 0);
 }
 
 /* The first packet of a new run: told, and refused if of another link type. */
 static int new_run(struct rfp *h)
 {
+	struct rfp_queue *q = &h->q[h->cur];
 	struct rf_queue_info qi;
 
 	rf_consumer_info(h->c, &qi, sizeof(qi));
-	rfp_say(h, "a new run (generation %llu)", (unsigned long long)qi.generation);
+	rfp_say(q->name, "a new run (generation %llu)", (unsigned long long)qi.generation);
 	if (qi.linktype == h->linktype)
 		return 1;
 	rfp_err(h,
 		"ringfan:%s: the new run carries %s packets, this handle reads %s: open it again",
-		h->qname, pcap_datalink_val_to_name(qi.linktype) ?: "unknown",
+		q->name, pcap_datalink_val_to_name(qi.linktype) ?: "unknown",
 		pcap_datalink_val_to_name(h->linktype) ?: "unknown");
 	h->broken = true;
 	return PCAP_ERROR;
 }
 
-/* What a receive that gave no packet means: 0 go on, or RFP_EOF / PCAP_ERROR. */
+/*
+ * What a receive of the queue read now that gave no packet means: 0 go on,
+ * or RFP_EOF (every queue's run ended) / PCAP_ERROR.
+ */
 static int life_cycle(struct rfp *h, int n)
 {
+	struct rfp_queue *q = &h->q[h->cur];
+	unsigned int i;
+
 	switch (n) {
 	case 0:
 	case -EINTR:
 		return 0;
 	case -EPIPE:
-		rfp_say(h, "producer gone; waiting for it to come back");
-		h->gone_said = true;
+		rfp_say(q->name, "producer gone; waiting for it to come back");
+		q->gone_said = true;
 		return 0;
 	case -ENODATA:
-		rfp_say(h, "end of the run");
+		rfp_say(q->name, "end of the run");
+		q->ended = true;
+		for (i = 0; i < h->nq; i++)
+			if (!h->q[i].ended)
+				return 0; /* the others go on */
+		/* All ended: end of file. The next call waits for the next runs. */
+		for (i = 0; i < h->nq; i++)
+			h->q[i].ended = false;
 		return RFP_EOF;
 	}
 	if (n == -EPERM)
 		rfp_err(h,
 			"ringfan:%s: its new run was made by another user than the previous "
 			"one (or its directory changed owner): not trusted",
-			h->qname);
+			q->name);
 	else
-		rfp_err(h, "ringfan:%s: cannot read the queue: %s", h->qname, strerror(-n));
+		rfp_err(h, "ringfan:%s: cannot read the queue: %s", q->name, strerror(-n));
 	h->broken = true;
 	return PCAP_ERROR;
+}
+
+/* The deadline of a wait: 0 (none), FOREVER or ms of mono_ms(), read once per call. */
+static uint64_t deadline_of(struct wait *w)
+{
+	if (w->ms == RFP_WAIT_NONE)
+		return 0;
+	if (w->ms == RFP_WAIT_FOREVER)
+		return FOREVER;
+	if (!w->deadline)
+		w->deadline = mono_ms() + (uint64_t)w->ms;
+	return w->deadline;
 }
 
 static int slice_ms(uint64_t deadline)
@@ -270,33 +328,75 @@ static int slice_ms(uint64_t deadline)
 	return deadline - now < RFP_SLICE_MS ? (int)(deadline - now) : RFP_SLICE_MS;
 }
 
-/* After the queue was woken up from empty: let a batch gather (see RFP_COALESCE_US). */
-static void coalesce(const struct rfp *h, uint64_t deadline)
+/* A packet received: 1, or what the first packet of a new run says. */
+static int got(struct rfp *h, const struct rf_packet *pkt)
 {
-	struct timespec ts = {.tv_nsec = RFP_COALESCE_US * 1000};
+	struct rfp_queue *q = &h->q[h->cur];
 
-	if (!h->immediate && (deadline == FOREVER || mono_ms() + RFP_COALESCE_US / 1000 < deadline))
-		nanosleep(&ts, NULL);
-}
-
-/* The queue is empty: sleep until it has news (one slice), then receive. */
-static int wait_and_recv(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
-{
-	int w = rf_consumer_wait(h->c, slice_ms(deadline));
-
-	if (w == 1)
-		coalesce(h, deadline);
-	return rf_consumer_recv(h->c, pkt, 1, 0);
+	if (q->gone_said) {
+		rfp_say(q->name, "producer is back");
+		q->gone_said = false;
+	}
+	q->ended = false;
+	h->ps_recv++;
+	return pkt->flags & RF_PKT_NEW_GENERATION ? new_run(h) : 1;
 }
 
 /*
- * Take one packet (not released), waiting until deadline (ms of mono_ms(); 0
- * not at all, FOREVER). 1, 0 (none in time), RFP_EOF, RFP_BREAK or
- * PCAP_ERROR. Waits in slices so that pcap_breakloop() is seen.
+ * Receive from the queue read now, and if it has nothing to say (n: what
+ * it said already, or RFP_NOT_TRIED), from the next ones in turn: the
+ * first that has a packet or news, which is then the queue read now.
  */
-static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
+static int recv_any(struct rfp *h, struct rf_packet *pkt, int n)
 {
-	int n;
+	unsigned int i;
+
+	for (i = 0; i < h->nq; i++) {
+		if (n == RFP_NOT_TRIED)
+			n = rf_consumer_recv(h->c, pkt, 1, 0);
+		if (n != 0 || h->nq == 1)
+			return n;
+		next_queue(h);
+		n = RFP_NOT_TRIED;
+	}
+	return 0;
+}
+
+/*
+ * Every queue was found empty: wait up to ms for news. One queue: on it. A
+ * merged handle looks at every queue, then sleeps on one at a time (in
+ * turn) for RFP_MERGE_SLICE_MS at most. 1 if the queue read now has news,
+ * else 0 or -errno (the caller receives, which says what).
+ */
+static int wait_any(struct rfp *h, int ms)
+{
+	unsigned int i;
+	int r;
+
+	if (h->nq == 1)
+		return rf_consumer_wait(h->c, ms);
+	for (i = 0; i < h->nq; i++) {
+		r = rf_consumer_wait(h->q[i].c, 0);
+		if (r != 0) {
+			switch_to(h, i);
+			return r;
+		}
+	}
+	next_queue(h);
+	return rf_consumer_wait(h->c, ms < RFP_MERGE_SLICE_MS ? ms : RFP_MERGE_SLICE_MS);
+}
+
+/*
+ * fetch() when the queue gave no packet at once (n: what the receive said,
+ * or RFP_NOT_TRIED): the other queues of a merged handle, then wait as w
+ * says (the clock is read only now, not per packet), in slices so that
+ * pcap_breakloop() is seen. While packets come, the library's wake-up
+ * moderation (wake_bytes, wake_us: see activate()) lets a batch gather
+ * before it wakes us.
+ */
+static int fetch_slow(struct rfp *h, struct wait *w, struct rf_packet *pkt, int n)
+{
+	uint64_t deadline = deadline_of(w);
 
 	if (h->broken)
 		return PCAP_ERROR;
@@ -305,21 +405,16 @@ static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
 		return RFP_EOF;
 	}
 	for (;;) {
-		if (atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
+		if (n == RFP_NOT_TRIED &&
+		    atomic_exchange_explicit(&h->brk, false, memory_order_relaxed))
 			return RFP_BREAK;
-		if (rfp_reclaim(h, deadline != 0) < 0)
-			return 0; /* the helper watches: nothing came */
-		n = rf_consumer_recv(h->c, pkt, 1, 0);
-		if (n == 0 && deadline != 0)
-			n = wait_and_recv(h, deadline, pkt);
-		if (n > 0) {
-			if (h->gone_said) {
-				rfp_say(h, "producer is back");
-				h->gone_said = false;
-			}
-			h->ps_recv++;
-			return pkt->flags & RF_PKT_NEW_GENERATION ? new_run(h) : 1;
+		n = recv_any(h, pkt, n);
+		if (n == 0 && deadline != 0) {
+			wait_any(h, slice_ms(deadline));
+			n = recv_any(h, pkt, RFP_NOT_TRIED);
 		}
+		if (n > 0)
+			return got(h, pkt);
 		n = life_cycle(h, n);
 		if (n != 0)
 			return n;
@@ -327,7 +422,37 @@ static int fetch(struct rfp *h, uint64_t deadline, struct rf_packet *pkt)
 			arm(h);
 			return 0;
 		}
+		n = RFP_NOT_TRIED;
 	}
+}
+
+/*
+ * Take one packet (not released), waiting as fetch_slow() says if there is
+ * none. 1, 0 (none in time), RFP_EOF, RFP_BREAK or PCAP_ERROR. The caller
+ * has the consumers (rfp_reclaim()). A packet waiting in the queue costs no
+ * system call, no clock read and no lock. A merged handle reads its queues
+ * in turn, RFP_MERGE_BURST packets at most of each.
+ */
+static inline int fetch(struct rfp *h, struct wait *w, struct rf_packet *pkt)
+{
+	const struct rfp_queue *q;
+	int n;
+
+	if (__builtin_expect(h->broken || h->eof_pending ||
+				     atomic_load_explicit(&h->brk, memory_order_relaxed),
+			     0))
+		return fetch_slow(h, w, pkt, RFP_NOT_TRIED);
+	if (__builtin_expect(h->nq > 1 && ++h->burst > RFP_MERGE_BURST, 0))
+		next_queue(h);
+	n = rf_consumer_recv(h->c, pkt, 1, 0);
+	q = &h->q[h->cur];
+	if (__builtin_expect(n == 1 && !q->gone_said && !q->ended &&
+				     !(pkt->flags & RF_PKT_NEW_GENERATION),
+			     1)) {
+		h->ps_recv++;
+		return 1;
+	}
+	return n == 1 ? got(h, pkt) : fetch_slow(h, w, pkt, n);
 }
 
 static void fill_hdr(const struct rfp *h, const struct rf_packet *pkt, struct pcap_pkthdr *hdr)
@@ -346,30 +471,31 @@ static bool passes(const struct rfp *h, const struct pcap_pkthdr *hdr, const u_c
 	return !h->have_prog || pcap_offline_filter(&h->prog, hdr, data);
 }
 
-/* The deadline of a call that waits for its first packet as the handle says. */
-static uint64_t first_deadline(const struct rfp *h)
+/* How long a call waits for its first packet, as the handle says (see struct wait). */
+static int first_wait(const struct rfp *h)
 {
 	if (h->nonblock)
-		return 0;
-	return h->timeout_ms > 0 ? mono_ms() + (uint64_t)h->timeout_ms : FOREVER;
+		return RFP_WAIT_NONE;
+	return h->timeout_ms > 0 ? h->timeout_ms : RFP_WAIT_FOREVER;
 }
 
 /*
  * Hand up to max packets to cb (max <= 0: up to RFP_DISPATCH_MAX read),
- * waiting until deadline for the first. The number handed, or RFP_EOF
+ * waiting wait_ms for the first (see struct wait). The number handed, or RFP_EOF
  * (nothing handed, end of the run), RFP_BREAK or PCAP_ERROR.
  */
-static int batch(struct rfp *h, int max, uint64_t deadline, pcap_handler cb, u_char *user)
+static int batch(struct rfp *h, int max, int wait_ms, pcap_handler cb, u_char *user)
 {
+	struct wait first = {.ms = wait_ms}, none = {.ms = RFP_WAIT_NONE};
 	struct pcap_pkthdr hdr;
 	struct rf_packet pkt;
 	int handed = 0, read, r;
 
-	if (rfp_reclaim(h, deadline != 0) < 0)
+	if (rfp_reclaim(h, wait_ms != RFP_WAIT_NONE) < 0)
 		return 0;
 	rfp_release(h); /* what pcap_next_ex() handed before */
 	for (read = 0; read < RFP_DISPATCH_MAX && (max <= 0 || handed < max); read++) {
-		r = fetch(h, handed ? 0 : deadline, &pkt);
+		r = fetch(h, handed ? &none : &first, &pkt);
 		if (r == RFP_BREAK && handed)
 			atomic_store_explicit(&h->brk, true,
 					      memory_order_relaxed); /* the next call */
@@ -406,7 +532,7 @@ int pcap_dispatch(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 	r = need_activated(h);
 	if (r < 0)
 		return r;
-	r = batch(h, cnt, first_deadline(h), cb, user);
+	r = batch(h, cnt, first_wait(h), cb, user);
 	return r == RFP_EOF ? 0 : r == RFP_BREAK ? PCAP_ERROR_BREAK : r;
 }
 
@@ -421,7 +547,7 @@ int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 	if (r < 0)
 		return r;
 	for (;;) {
-		r = batch(h, cnt > 0 ? cnt - n : -1, FOREVER, cb, user);
+		r = batch(h, cnt > 0 ? cnt - n : -1, RFP_WAIT_FOREVER, cb, user);
 		if (r == RFP_EOF)
 			return 0; /* as at the end of a capture file */
 		if (r < 0)
@@ -435,15 +561,15 @@ int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 /* The next packet that passes the filter, held until the next call. */
 static int next_packet(struct rfp *h, struct pcap_pkthdr *hdr, const u_char **ret_data)
 {
-	uint64_t deadline = first_deadline(h);
+	struct wait w = {.ms = first_wait(h)};
 	struct rf_packet pkt;
 	int r;
 
-	if (rfp_reclaim(h, deadline != 0) < 0)
+	if (rfp_reclaim(h, w.ms != RFP_WAIT_NONE) < 0)
 		return 0;
 	rfp_release(h); /* the program asked for the next: done with the last */
 	for (;;) {
-		r = fetch(h, deadline, &pkt);
+		r = fetch(h, &w, &pkt);
 		if (r != 1)
 			return r;
 		fill_hdr(h, &pkt, hdr);
@@ -523,6 +649,8 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 {
 	struct rfp *h = rfp_of(p);
 	struct rf_consumer_stats st;
+	uint64_t dropped = 0;
+	unsigned int i;
 	int r;
 
 	if (!h)
@@ -531,9 +659,12 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 	if (r < 0)
 		return r;
 	rfp_reclaim(h, true);
-	rf_consumer_stats(h->c, &st, sizeof(st));
+	for (i = 0; i < h->nq; i++) {
+		rf_consumer_stats(h->q[i].c, &st, sizeof(st));
+		dropped += st.dropped;
+	}
 	ps->ps_recv = (u_int)h->ps_recv;
-	ps->ps_drop = (u_int)st.dropped;
+	ps->ps_drop = (u_int)dropped;
 	ps->ps_ifdrop = 0;
 	return 0;
 }

@@ -18,7 +18,7 @@
 #include "util.h"
 
 struct run {
-	const char *queue;  /* -i: the default device */
+	const char *queue;  /* -i: the default device, "C@Q" or "C@Q,C@R,..." */
 	const char *wait_s; /* --wait: seconds, "-1" for ever; NULL: not given */
 	bool verbose, guard;
 };
@@ -27,7 +27,8 @@ enum { OPT_WAIT = 256, OPT_GUARD, OPT_WHERE };
 
 static const struct opt_desc opts[] = {
 	{'i', "interface", "SRC",
-	 "the default device, a queue C@Q (ringfan:C@Q; a program run without its own -i "
+	 "the default device, a queue C@Q (ringfan:C@Q; C@Q,C@R merges queues; a program "
+	 "run without its own -i "
 	 "reads it)"},
 	{OPT_WAIT, "wait", "SECS",
 	 "a program's open waits for its queue to appear, for ever or SECS seconds", 0, true},
@@ -51,18 +52,48 @@ static void usage(FILE *f)
 
 static bool print_where;
 
+/*
+ * The next queue name of a list "C@Q,C@R,..." (each may repeat the
+ * "ringfan:" prefix) into buf: 1, 0 at the end, -EINVAL if too long.
+ */
+static int next_in_list(const char **list, char *buf, size_t len)
+{
+	const char *p = *list;
+	size_t n;
+
+	if (!*p)
+		return 0;
+	if (!strncmp(p, "ringfan:", 8))
+		p += 8;
+	n = strcspn(p, ",");
+	*list = p[n] ? p + n + 1 : p + n;
+	if (n >= len)
+		return -EINVAL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 1;
+}
+
 static int apply(void *arg, int id, const char *v)
 {
 	struct run *r = arg;
+	const char *p;
+	char one[64];
 	uint32_t c, q;
 	uint64_t secs;
+	int e = 0;
 
 	switch (id) {
 	case 'i':
 		if (!strncmp(v, "ringfan:", 8))
 			v += 8;
-		if (rf_queue_name_parse(v, &c, &q) < 0) {
-			rf_err("bad queue '%s' for -i (CLUSTER@QUEUE, e.g. 99@0)", v);
+		for (p = v; (e = next_in_list(&p, one, sizeof(one))) > 0;)
+			if (rf_queue_name_parse(one, &c, &q) < 0)
+				break;
+		if (e != 0 || !*v || v[strlen(v) - 1] == ',') {
+			rf_err("bad queue '%s' for -i (CLUSTER@QUEUE, e.g. 99@0; several joined by "
+			       "commas merge: 99@0,99@1)",
+			       v);
 			return -EINVAL;
 		}
 		r->queue = v;
@@ -141,21 +172,24 @@ static int set_preload(const char *lib)
 	return r;
 }
 
-/* The default queue must exist, unless the program is to wait for it. */
+/* The default queues must exist, unless the program is to wait for them. */
 static int check_queue(const struct run *r)
 {
 	struct rf_queue_info qi;
-	int e;
+	const char *p = r->queue;
+	char one[64];
+	int e = 0;
 
 	if (!r->queue || r->wait_s)
 		return 0;
-	e = rf_queue_query(r->queue, NULL, &qi, sizeof(qi));
+	while (!e && next_in_list(&p, one, sizeof(one)) > 0)
+		e = rf_queue_query(one, NULL, &qi, sizeof(qi));
 	if (e == 0)
 		return 0;
 	if (e == -ENOENT)
-		rf_err("no queue %s (is the balancer running? --wait waits for it)", r->queue);
+		rf_err("no queue %s (is the balancer running? --wait waits for it)", one);
 	else
-		rf_err("cannot read queue %s: %s", r->queue, strerror(-e));
+		rf_err("cannot read queue %s: %s", one, strerror(-e));
 	return e;
 }
 

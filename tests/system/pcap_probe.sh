@@ -7,7 +7,9 @@
 # end of a file; the fd is readable when packets wait and not when idle;
 # filters are compiled against the queue's link type; pcap_breakloop()
 # ends a wait; a producer gone and back is waited for, without loss;
-# pcap_findalldevs() lists the queues; errors are clear.
+# pcap_findalldevs() lists the queues; errors are clear. A handle of
+# several queues (ringfan:C@Q,C@R) gets the union, each queue in its order,
+# its fd readable when any has packets, its end when all ended.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pcap-helpers.bash"
 need_pcaps
@@ -51,8 +53,8 @@ timeout 20 env LD_PRELOAD="$PRELOAD" "${FOREIGN[@]}" tcpdump -q --time-stamp-pre
 "${CMP[@]}" same "$PCAPS/timestamp.pcap" "$TMP/ts.pcap" || fail "nanosecond timestamps differ"
 info "ok: nanosecond timestamps"
 
-# Zeek's way on a live queue (paced, not finished): woken by the fd as
-# packets come, nothing lost, and once everything is read the fd stays
+# Zeek's way on a live queue (paced, not finished; Zeek's 1 ms packet
+# buffer timeout): woken by the fd as packets come, nothing lost, and once everything is read the fd stays
 # quiet (no busy loop).
 pcap=$PCAPS/combined.pcap
 n=$(capinfos -c -M "$pcap" | awk -F': *' '/^Number of packets/ {print $2}')
@@ -101,6 +103,28 @@ if command -v mergecap >/dev/null; then
 	"${CMP[@]}" same "$TMP/twice.pcap" "$TMP/gone.pcap" || fail "packets across the restart differ"
 fi
 
+# Several queues in one handle, Zeek's way (poll on the fd): finished runs,
+# then live paced ones; the union, each queue in its order; the end once
+# both ended; pcap_stats summed.
+feed 50@20 "$PCAPS/smtp.pcap" --lossless
+feed 50@21 "$PCAPS/arkime_synthetic.pcap" --lossless
+both=$(($(capinfos -c -M "$PCAPS/smtp.pcap" "$PCAPS/arkime_synthetic.pcap" |
+	awk -F': *' '/^Number of packets/ { n += $2 } END { print n }')))
+out=$(probe zeek ringfan:50@20,50@21 "$TMP/merged.pcap") || fail "zeek on two queues: $out"
+"${CMP[@]}" split "$TMP/merged.pcap" "$PCAPS/smtp.pcap" "$PCAPS/arkime_synthetic.pcap" ||
+	fail "zeek on two queues: not the union of both, each in its order"
+check_eq "$(field "$out" rc)/$(field "$out" recv)/$(field "$out" drop)" "-2/$both/0" \
+	"two queues: the end once both ended, pcap_stats summed"
+for q in 0 1; do
+	"$RF_FEED" -q 57@$q --rate 200 --burst 1 --keep-open "$PCAPS/smtp.pcap" >"$TMP/feed57-$q.log" 2>&1 &
+	bg_pid $!
+done
+out=$(RINGFAN_PCAP_WAIT_MS=5000 probe zeek ringfan:57@0,ringfan:57@1 "$TMP/live2.pcap" -n 250) ||
+	fail "zeek on two live queues: $out"
+"${CMP[@]}" split "$TMP/live2.pcap" "$PCAPS/smtp.pcap" "$PCAPS/smtp.pcap" ||
+	fail "zeek on two live queues: not both queues' packets"
+info "ok: two queues in one handle: $(field "$out" wakeups) wake-ups for 250 paced packets"
+
 # Filters: compiled for the queue's link type, run in user space, equal to
 # tcpdump -r on the capture; raw IP queues too.
 feed 52@0 "$PCAPS/arkime_synthetic.pcap" --lossless
@@ -122,14 +146,18 @@ first=$(RINGFAN_PCAP_QUEUE=52@0 LD_PRELOAD=$PRELOAD "$PROBE" list | head -1 | cu
 check_eq "$first" ringfan:52@0 "the default queue comes first"
 check_eq "$("${RF_RUN[@]}" -i 51@0 -- "$PROBE" list | head -1 | cut -f1)" ringfan:51@0 \
 	"ringfan run -i sets the default device"
+check_eq "$("${RF_RUN[@]}" -i 50@20,ringfan:50@21 -- "$PROBE" list | head -1)" \
+	"ringfan:50@20,50@21	ringfan queues 50@20,50@21, merged" "ringfan run -i with two queues"
 
 # Errors: the device, what is wrong, what to do.
 expect_fail 1 "ringfan:53@0: no such queue in $RINGFAN_DIR \(is a balancer running with -c 53\?\)" \
 	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:53@0 "$TMP/x.pcap"
 expect_fail 1 "ringfan:abc: not a queue name: use ringfan:CLUSTER@QUEUE" \
 	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:abc "$TMP/x.pcap"
-expect_fail 1 "several queues in one handle is not supported" \
-	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:51@0,51@1 "$TMP/x.pcap"
+expect_fail 1 "ringfan:51@0,51@0: queue 51@0 is named twice" \
+	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:51@0,51@0 "$TMP/x.pcap"
+expect_fail 1 "ringfan:52@0,55@0: queue 55@0 carries RAW packets, queue 52@0 EN10MB: a handle merges queues of one link type" \
+	env LD_PRELOAD="$PRELOAD" "$PROBE" next ringfan:52@0,55@0 "$TMP/x.pcap"
 LD_PRELOAD=$PRELOAD "$PROBE" loop ringfan:51@0 "$TMP/hold.pcap" >/dev/null 2>&1 &
 holder=$!
 bg_pid $holder
@@ -141,6 +169,8 @@ expect_fail 1 "no queue 54@0 \(is the balancer running\? --wait waits for it\)" 
 	"$RINGFAN" run -i 54@0 -- true
 expect_fail 127 "cannot run 'no-such-program-here'" "$RINGFAN" run -- no-such-program-here
 expect_fail 2 "missing '-- PROGRAM'" "$RINGFAN" run -i 51@0
+expect_fail 2 "bad queue '51@0,51@x' for -i" "$RINGFAN" run -i 51@0,51@x -- true
+expect_fail 1 "no queue 54@1 " "$RINGFAN" run -i 51@0,54@1 -- true
 
 # A ringfan program away from the build tree looks where meson installs the
 # library, and says where it looked when it is not there.

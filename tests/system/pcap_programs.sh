@@ -8,7 +8,8 @@
 # packet of its queue, and tcpdump's pcap_stats figures
 # equal `ringfan stats`. pmacctd (which reopens its device when a capture
 # ends) counts a live queue's flows, packets and bytes as tshark does, and
-# argus records the flows argus -r records.
+# argus records the flows argus -r records. tcpdump on two queues merged
+# (ringfan:C@Q,C@R) gets the union of their split files, each in its order.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pcap-helpers.bash"
 need_pcaps
@@ -19,12 +20,13 @@ BIG=$PCAPS/ndpi-merged-ether.pcap
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
 RUN=("${RF_RUN[@]}" --wait=20 --)
 
-# Queues 0-1 (group A) and 4-5 (group C) are read by the programs; queues
-# 2-3 (group B, same size and mode, so the same split) are written to files.
+# Queues 0-1 (group A), 4-5 (group C) and 6-7 (group D) are read by the
+# programs; queues 2-3 (group B, same size and mode, so the same split) are
+# written to files.
 per_queue=$("$RINGFAN" explain -m 5tuple -n 2 "$BIG" 2>&1 >/dev/null | sed -n 's/^# per queue: //p')
 n1=$(sed -n 's/.*1=\([0-9]*\).*/\1/p' <<<"$per_queue")
 [ -n "$n1" ] || fail "ringfan explain gave no per-queue counts"
-"$RINGFAN" balance -i "pcap:$BIG" -c 60 -n 2,2,2 -m 5tuple \
+"$RINGFAN" balance -i "pcap:$BIG" -c 60 -n 2,2,2,2 -m 5tuple \
 	-r "2:pcap:$TMP/ref0.pcap" -r "3:pcap:$TMP/ref1.pcap" 2>"$TMP/bal.err" &
 bal=$!
 bg_pid $bal
@@ -37,17 +39,23 @@ s1pid=$!
 f4pid=$!
 "${RUN[@]}" ndpiReader -i ringfan:60@5 >"$TMP/nd5.out" 2>&1 &
 nd5pid=$!
-bg_pid $t0pid && bg_pid $s1pid && bg_pid $f4pid && bg_pid $nd5pid
+"${RUN[@]}" tcpdump -i ringfan:60@6,60@7 -w "$TMP/m67.pcap" 2>"$TMP/m67.err" &
+m67pid=$!
+bg_pid $t0pid && bg_pid $s1pid && bg_pid $f4pid && bg_pid $nd5pid && bg_pid $m67pid
 wait $bal || fail "balance failed: $(cat "$TMP/bal.err")"
 wait $t0pid || fail "tcpdump -i ringfan:60@0 failed: $(cat "$TMP/t0.err")"
 wait $f4pid || fail "tcpdump with a filter failed: $(cat "$TMP/f4.err")"
 wait $nd5pid || fail "ndpiReader failed: $(tail -5 "$TMP/nd5.out")"
+wait $m67pid || fail "tcpdump -i ringfan:60@6,60@7 failed: $(cat "$TMP/m67.err")"
 timeout 60 tail --pid=$s1pid -f /dev/null || fail "tshark did not end: $(tail -5 "$TMP/s1.out")"
 info "balancer and programs done in $((SECONDS - t0)) s"
 
 # tcpdump and tshark: byte for byte, in order.
 "${CMP[@]}" same "$TMP/ref0.pcap" "$TMP/t0.pcap" || fail "tcpdump's copy of queue 0 differs"
 "${CMP[@]}" same "$TMP/ref1.pcap" "$TMP/s1.pcap" || fail "tshark's copy of queue 1 differs"
+# Two queues merged: their union, each queue's packets in its order.
+"${CMP[@]}" split "$TMP/m67.pcap" "$TMP/ref0.pcap" "$TMP/ref1.pcap" ||
+	fail "tcpdump on ringfan:60@6,60@7 is not the union of queues 6 and 7 in their order"
 # The filter, run in user space, equals tcpdump -r with it on the split file.
 tcpdump -r "$TMP/ref0.pcap" -w "$TMP/want4.pcap" 'tcp port 80' 2>/dev/null
 "${CMP[@]}" same "$TMP/want4.pcap" "$TMP/f4.pcap" || fail "tcpdump 'tcp port 80' differs from tcpdump -r"

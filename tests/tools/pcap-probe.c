@@ -13,9 +13,10 @@
  *   loop       pcap_loop(-1) until it returns (the end of a run)
  *   next       pcap_next_ex() until -2
  * OPTIONS: -n N stop after N packets; -c CNT dispatch count (suricata, 64);
- *   -f FILTER; -t MS read timeout (suricata, 100); -b MS pcap_breakloop()
- *   from a SIGALRM handler after MS; -i MS (zeek) after the last packet,
- *   poll once more for MS and say whether the fd was readable.
+ *   -f FILTER; -t MS read timeout (zeek: 1, as Zeek sets it; others 100);
+ *   -b MS pcap_breakloop() from a SIGALRM handler after MS; -i MS (zeek)
+ *   after the last packet, poll once more for MS and say whether the fd was
+ *   readable.
  * Writes the packets to OUT.pcap (pcap_dump_open on the handle) and prints
  *   packets=N rc=R recv=X drop=Y dlt=NAME wakeups=W empty_wakeups=E idle_readable=I
  */
@@ -165,7 +166,7 @@ static int list(void)
 
 int main(int argc, char **argv)
 {
-	struct probe pr = {.cnt = 64, .timeout_ms = 100};
+	struct probe pr = {.cnt = 64, .timeout_ms = -1};
 	const char *filter = NULL, *mode;
 	struct pcap_stat st = {0};
 	int opt, r, brk_ms = 0;
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (pr.timeout_ms < 0)
+		pr.timeout_ms = !strcmp(mode, "zeek") ? 1 : 100;
 	pr.p = open_dev(argv[2], &pr, filter);
 	pr.d = pcap_dump_open(pr.p, argv[3]);
 	if (!pr.d)
