@@ -527,6 +527,11 @@ static void log_rules(const struct balancer *b)
 			rule_text(ru, text, sizeof(text));
 		} else if (ru->kind == RF_RULE_STRIP) {
 			rf_strip_format((unsigned int)ru->value, text, sizeof(text));
+		} else if (ru->kind == RF_RULE_PLACEMENT) {
+			snprintf(text, sizeof(text), "%s",
+				 rf_placement_name((enum rf_placement)ru->value));
+		} else if (ru->kind == RF_RULE_WEIGHTS) {
+			snprintf(text, sizeof(text), "%s", ru->text);
 		} else {
 			snprintf(text, sizeof(text), "%llu", (unsigned long long)ru->value);
 		}
