@@ -902,6 +902,23 @@ static int apply_ctx(void *arg, int id, const char *value)
 
 static const struct rf_opts balance_opts = {opts, ARRAY_SIZE(opts), apply_ctx, rf_balance_usage};
 
+const struct opt_desc *rf_config_opt(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opts); i++)
+		if (opts[i].name && !strcmp(opts[i].name, name))
+			return &opts[i];
+	return NULL;
+}
+
+int rf_config_set(struct rf_config *cfg, const char *name, const char *value, const char *where)
+{
+	struct cfg_ctx ctx = {cfg, where};
+
+	return rf_opts_set(&balance_opts, name, value ? value : "", where, &ctx) ? -EINVAL : 0;
+}
+
 /* "key value", "key=value" or "key = value", then an optional comment. */
 static int parse_line(struct rf_config *cfg, char *line, const char *where)
 {
@@ -1202,6 +1219,13 @@ static int check_flow_table(const struct rf_config *cfg)
 		       rf_mode_name((enum rf_mode)cfg->mode));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int rf_config_check_flows(struct rf_config *cfg)
+{
+	if (check_flow_table(cfg) || rf_config_resolve_rules(cfg) || check_placement(cfg))
+		return RF_EXIT_USAGE;
 	return 0;
 }
 

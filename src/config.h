@@ -168,6 +168,24 @@ uint32_t rf_config_flow_table(const struct rf_config *cfg);
 void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t *weights,
 			  struct rf_place_opts *ret);
 
+/*
+ * The flow-table options (--flow-table, --flow-timeout, --shunt-*,
+ * --placement, --weights) as explain takes them too, so that they mean
+ * there what they mean here: the balancer's row of the option named name
+ * (NULL: none), and setting one by name (value NULL for a flag), as a config
+ * file line does. 0 or -EINVAL (message printed).
+ */
+struct opt_desc;
+const struct opt_desc *rf_config_opt(const char *name);
+int rf_config_set(struct rf_config *cfg, const char *name, const char *value, const char *where);
+
+/*
+ * The checks of the flow-table options against the mode and the groups (a
+ * part of rf_config_validate(), for explain): gives the rules their queues.
+ * 0 or RF_EXIT_USAGE (message printed).
+ */
+int rf_config_check_flows(struct rf_config *cfg);
+
 /* The first queue of group g. */
 uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g);
 

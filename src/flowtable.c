@@ -168,6 +168,20 @@ static inline bool reopened(const struct rf_ft_entry *e, uint8_t tcp_flags)
 	       (tcp_flags & (RF_FT_TCP_SYN | RF_FT_TCP_ACK)) == RF_FT_TCP_SYN;
 }
 
+uint8_t rf_ft_tcp_flags(enum rf_mode mode, const struct rf_decoded *d, const uint8_t *data,
+			uint32_t caplen)
+{
+	bool inner = mode == RF_MODE_INNER_IP || mode == RF_MODE_INNER_5TUPLE;
+	const struct rf_ip *ip;
+
+	if ((mode != RF_MODE_5TUPLE && mode != RF_MODE_INNER_5TUPLE) || !d || !d->n_ip)
+		return 0;
+	ip = &d->ip[inner ? d->n_ip - 1 : 0];
+	if (ip->proto != 6 || !ip->l4_off || (uint32_t)ip->l4_off + 14 > caplen)
+		return 0;
+	return data[ip->l4_off + 13];
+}
+
 int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
 		 uint8_t tcp_flags, struct rf_ft_entry **ret_entry)
 {

@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flow.h"
+
 #define RF_FT_WAYS	       4		      /* entries per bucket */
 #define RF_FT_DEFAULT_ENTRIES  (1u << 20)	      /* per group, when an option needs a table */
 #define RF_FT_MAX_ENTRIES      (1u << 26)	      /* 64 Mi entries: 2 GiB per group */
@@ -45,6 +47,15 @@
 #define RF_FT_TCP_SYN 0x02
 #define RF_FT_TCP_RST 0x04
 #define RF_FT_TCP_ACK 0x10
+
+/*
+ * The TCP flags of the header mode keys (the innermost in the inner modes),
+ * from a packet's decoding: 0 when it is not TCP, the header was not reached
+ * or the mode's flows are not connections (only 5tuple and inner-5tuple
+ * flows close on FIN or RST). d may be NULL (0).
+ */
+uint8_t rf_ft_tcp_flags(enum rf_mode mode, const struct rf_decoded *d, const uint8_t *data,
+			uint32_t caplen);
 
 struct rf_ft_opts {
 	size_t sz;		/* sizeof(struct rf_ft_opts) */
