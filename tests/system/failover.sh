@@ -4,9 +4,11 @@
 # (flows B, all new) follow each other. The consumer of queue 3 is killed
 # -9 during A and stays away past the failover time: queue 3 keeps its
 # flows of A (at most what the hash gives it, from explain) and gets no
-# packet of B (all of B is in the live queues, checked with tshark); B's flows go whole to the live queues (checked with tshark on what
-# the consumers wrote); the live queues lose nothing. A consumer that comes
-# back later gets queue 3's buffered packets, every one.
+# packet of B (all of B is in the live queues, checked with tshark); B's
+# flows go whole to the live queues (checked with tshark on what the
+# consumers wrote); the live queues lose nothing. A consumer that comes back
+# later gets queue 3's buffered packets, every one. A second run, with
+# --failover-move and a consumer back during the run, is described below.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fault-helpers.bash"
 need_cmd tshark mergecap
@@ -78,4 +80,116 @@ start_count $c $victim 2
 wait_ok "$CPID" "ringfan count on $c@$victim (restarted)"
 again=$(json_last "$TMP/count.$c.$victim.2.json" packets)
 check_eq $((committed + again)) "$v" "queue $victim: committed before the kill + read after"
+info "ok: failover without --failover-move"
+
+# --failover-move, and a consumer back during the run. Two captures follow
+# each other: A, then C (new flows). Queue 3's consumer is killed during A;
+# once the queue fails over, its flows move to the live queues (counted),
+# each whole to one of them. A new consumer on queue 3 is started then;
+# once the balancer sees it (still during A), the queue gets new flows
+# again, but the moved ones stay where they went (each flow's packets on
+# queue 3 all come before its first on a live queue); and C's flows that the
+# hash gives queue 3 (explain) are there, every packet.
+c=81
+cp=$TMP/move
+mkdir -p "$cp"
+"$RINGFAN" gen -o "$cp/a.pcap" --flows 300 --packets 16000 --seed 82 -q || fail "ringfan gen failed"
+"$RINGFAN" gen -o "$cp/c.pcap" --flows 200 --packets 4000 --seed 84 -q || fail "ringfan gen failed"
+mergecap -a -F pcap -w "$cp/in.pcap" "$cp/a.pcap" "$cp/c.pcap" || fail "mergecap failed"
+expect_queues "$cp/a.pcap" $n
+a_victim=${EXPECTED[$victim]}
+expect_queues "$cp/c.pcap" $n
+c_victim=${EXPECTED[$victim]}
+((c_victim > 0)) || fail "no flow of C hashes to queue $victim"
+
+"$RINGFAN" balance -i "pcap:$cp/in.pcap" -c $c -n $n --rate 4000 --ring-size 4M \
+	--failover 1 --failover-move 2>"$TMP/bal.err" &
+bal=$!
+bg_pid $bal
+wait_until 10 queues_up $c $n
+for ((q = 0; q < n; q++)); do
+	"$RINGFAN" count -i "$c@$q" -w "$cp/out.$q.pcap" -q 2>"$cp/count.$q.err" &
+	cons[$q]=$!
+	bg_pid $!
+done
+wait_until 10 read_past 200
+kill -9 "${cons[$victim]}"
+wait "${cons[$victim]}" 2>/dev/null || true
+wait_until 5 consumer_gone "$c@$victim"
+committed=$(qinfo "$c@$victim" consumer_read)
+wait_until 5 stat_is $c queue.$victim.failed_over 1
+received=$(stat_of $c total.received)
+grep -q "queue $c@$victim: no consumer for 1 s: new flows go to the group's other queues, and so do its flows" \
+	"$TMP/bal.err" || fail "the balancer does not say queue $victim's flows move"
+"$RINGFAN" count -i "$c@$victim" -w "$cp/back.pcap" -q 2>"$cp/back.err" &
+back=$!
+bg_pid $back
+wait_until 5 stat_is $c queue.$victim.failed_over 0
+received2=$(stat_of $c total.received)
+((received2 < 16000)) || fail "queue $victim's consumer was seen back only after A ($received2 packets in): too slow a machine?"
+grep -q "queue $c@$victim: a consumer is back: it gets new flows again" "$TMP/bal.err" ||
+	fail "the balancer does not say queue $victim's consumer is back"
+info "queue $victim failed over after $received packets, back after $received2 (A: 16000)"
+
+wait_ok $bal "ringfan balance"
+for ((q = 0; q < n; q++)); do
+	((q == victim)) || wait_ok "${cons[$q]}" "ringfan count on $c@$q"
+done
+wait_ok $back "ringfan count on $c@$victim (back)"
+check_invariant $c
+for ((q = 0; q < n; q++)); do
+	check_eq "$(stat_of $c queue.$q.dropped)" 0 "drops on $c@$q"
+done
+v=$(stat_of $c queue.$victim.enqueued)
+check_eq $((committed + $(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py" count "$cp/back.pcap"))) \
+	"$v" "queue $victim: committed before the kill + read by the consumer back"
+common() { /usr/bin/python3 "$TOP/tests/system/pcap_compare.py" common "$@"; }
+live=("$cp"/out.[0-2].pcap)
+check_eq "$(common "$cp/c.pcap" "$cp/back.pcap")" "$c_victim" "packets of C on queue $victim (by the hash: explain)"
+check_eq "$(common "$cp/c.pcap" "${live[@]}")" $((4000 - c_victim)) "packets of C on the live queues"
+a_v=$((v - c_victim))
+((0 < a_v && a_v < a_victim)) || fail "queue $victim got $a_v packets of A: its flows did not move ($a_victim by the hash)"
+check_eq $(($(common "$cp/a.pcap" "${live[@]}") + a_v)) 16000 "packets of A over all queues"
+moved=$(stat_of $c group.0.flows_moved)
+((moved > 0)) || fail "no flow counted as moved"
+# No flow split among the live queues, and a moved flow never goes back:
+# by each flow's IPv4 addresses (as -m ip keys it) and timestamps (tshark).
+/usr/bin/python3 - "$cp/a.pcap" "$cp/back.pcap" "${live[@]}" <<'PY' ||
+import subprocess, sys
+
+def packets(path):
+    out = subprocess.run(["tshark", "-r", path, "-n", "-T", "fields", "-e", "frame.time_epoch",
+                          "-e", "ip.src", "-e", "ip.dst", "-E", "occurrence=f"],
+                         capture_output=True, text=True, check=True).stdout
+    return [tuple(line.split("\t")) for line in out.splitlines() if line.split("\t")[1]]
+
+def flows(pkts, only):
+    """first and last timestamp of each flow, of the packets in only"""
+    out = {}
+    for ts, src, dst in pkts:
+        if (ts, src, dst) in only:
+            k, t = tuple(sorted((src, dst))), float(ts)
+            lo, hi = out.get(k, (t, t))
+            out[k] = (min(lo, t), max(hi, t))
+    return out
+
+a = set(packets(sys.argv[1]))
+victim, live, where = flows(packets(sys.argv[2]), a), {}, {}
+for path in sys.argv[3:]:
+    pkts = packets(path)
+    for ts, src, dst in pkts:
+        k = tuple(sorted((src, dst)))
+        if where.setdefault(k, path) != path:
+            sys.exit(f"flow {k} split between {where[k]} and {path}")
+    for k, (lo, hi) in flows(pkts, a).items():
+        live[k] = (lo, hi)
+both = [k for k in victim if k in live]
+back = [k for k in both if victim[k][1] > live[k][0]]
+if back or not both:
+    sys.exit(f"{len(back)} of the {len(both)} flows of A on queue 3 and a live queue went back")
+print(f"# {len(where)} flows on the live queues, none split; {len(both)} flows of A on queue 3 "
+      "then on a live queue, none back")
+PY
+	fail "a flow split among the live queues, or a moved flow back on queue $victim"
+info "ok: --failover-move: $moved flows moved, $a_v packets of A on queue $victim; back: $c_victim packets of C"
 exit 0
