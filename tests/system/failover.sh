@@ -82,27 +82,34 @@ again=$(json_last "$TMP/count.$c.$victim.2.json" packets)
 check_eq $((committed + again)) "$v" "queue $victim: committed before the kill + read after"
 info "ok: failover without --failover-move"
 
-# --failover-move, and a consumer back during the run. Two captures follow
-# each other: A, then C (new flows). Queue 3's consumer is killed during A;
-# once the queue fails over, its flows move to the live queues (counted),
-# each whole to one of them. A new consumer on queue 3 is started then;
-# once the balancer sees it (still during A), the queue gets new flows
-# again, but the moved ones stay where they went (each flow's packets on
-# queue 3 all come before its first on a live queue); and C's flows that the
-# hash gives queue 3 (explain) are there, every packet.
+# --failover-move, a consumer gone and one hung, both back during the run.
+# Three captures follow each other: A, then B and C (new flows), into rings
+# of 128 KiB. During A, queue 3's consumer is killed and queue 1's stopped
+# (SIGSTOP): queue 3 fails over as gone, queue 1 once its ring stayed full
+# for the failover time (failed_over 2, "full" in the log). Their flows
+# move to the other queues (counted), none split between queues 0 and 2,
+# none of those back on queue 3 after it returns (each flow's packets there
+# all come before its first on queue 0 or 2). A new consumer on queue 3 is
+# started once it failed over; queue 1's is continued (SIGCONT) once B's
+# flows have started, none of which reached it. Both are seen back before C
+# and get new flows again: every packet of C's flows that the hash gives
+# them (explain).
 c=81
+hung=1
 cp=$TMP/move
 mkdir -p "$cp"
-"$RINGFAN" gen -o "$cp/a.pcap" --flows 300 --packets 16000 --seed 82 -q || fail "ringfan gen failed"
+"$RINGFAN" gen -o "$cp/a.pcap" --flows 300 --packets 12000 --seed 82 -q || fail "ringfan gen failed"
+"$RINGFAN" gen -o "$cp/b.pcap" --flows 300 --packets 10000 --seed 83 -q || fail "ringfan gen failed"
 "$RINGFAN" gen -o "$cp/c.pcap" --flows 200 --packets 4000 --seed 84 -q || fail "ringfan gen failed"
-mergecap -a -F pcap -w "$cp/in.pcap" "$cp/a.pcap" "$cp/c.pcap" || fail "mergecap failed"
+mergecap -a -F pcap -w "$cp/in.pcap" "$cp/a.pcap" "$cp/b.pcap" "$cp/c.pcap" || fail "mergecap failed"
 expect_queues "$cp/a.pcap" $n
 a_victim=${EXPECTED[$victim]}
 expect_queues "$cp/c.pcap" $n
 c_victim=${EXPECTED[$victim]}
-((c_victim > 0)) || fail "no flow of C hashes to queue $victim"
+c_hung=${EXPECTED[$hung]}
+((c_victim > 0 && c_hung > 0)) || fail "no flow of C hashes to queue $victim or $hung"
 
-"$RINGFAN" balance -i "pcap:$cp/in.pcap" -c $c -n $n --rate 4000 --ring-size 4M \
+"$RINGFAN" balance -i "pcap:$cp/in.pcap" -c $c -n $n --rate 4000 --ring-size 128K \
 	--failover 1 --failover-move 2>"$TMP/bal.err" &
 bal=$!
 bg_pid $bal
@@ -113,48 +120,68 @@ for ((q = 0; q < n; q++)); do
 	bg_pid $!
 done
 wait_until 10 read_past 200
+kill -STOP "${cons[$hung]}"
 kill -9 "${cons[$victim]}"
 wait "${cons[$victim]}" 2>/dev/null || true
 wait_until 5 consumer_gone "$c@$victim"
 committed=$(qinfo "$c@$victim" consumer_read)
 wait_until 5 stat_is $c queue.$victim.failed_over 1
-received=$(stat_of $c total.received)
 grep -q "queue $c@$victim: no consumer for 1 s: new flows go to the group's other queues, and so do its flows" \
 	"$TMP/bal.err" || fail "the balancer does not say queue $victim's flows move"
 "$RINGFAN" count -i "$c@$victim" -w "$cp/back.pcap" -q 2>"$cp/back.err" &
 back=$!
 bg_pid $back
+wait_until 8 stat_is $c queue.$hung.failed_over 2
+down_at=$(stat_of $c total.received)
+((down_at < 12000)) || fail "queue $hung failed over only after A ($down_at packets in): too slow a machine?"
+grep -q "queue $c@$hung: full, its consumer reading nothing, for 1 s: new flows go to" \
+	"$TMP/bal.err" || fail "the balancer does not say queue $hung is full"
 wait_until 5 stat_is $c queue.$victim.failed_over 0
-received2=$(stat_of $c total.received)
-((received2 < 16000)) || fail "queue $victim's consumer was seen back only after A ($received2 packets in): too slow a machine?"
 grep -q "queue $c@$victim: a consumer is back: it gets new flows again" "$TMP/bal.err" ||
 	fail "the balancer does not say queue $victim's consumer is back"
-info "queue $victim failed over after $received packets, back after $received2 (A: 16000)"
+# B's flows start in its first 2000 packets
+wait_until 8 stat_ge $c total.received 14000
+cont_at=$(stat_of $c total.received)
+kill -CONT "${cons[$hung]}"
+wait_until 5 stat_is $c queue.$hung.failed_over 0
+grep -q "queue $c@$hung: its consumer reads again: it gets new flows again" "$TMP/bal.err" ||
+	fail "the balancer does not say queue $hung's consumer reads again"
+received=$(stat_of $c total.received)
+((received < 22000)) || fail "queue $hung was seen back only after B ($received packets in): too slow a machine?"
+info "queue $hung down (full) after $down_at packets, continued after $cont_at, back after $received (C from 22000)"
 
-wait_ok $bal "ringfan balance"
+wait_lossy $bal $c
 for ((q = 0; q < n; q++)); do
 	((q == victim)) || wait_ok "${cons[$q]}" "ringfan count on $c@$q"
 done
 wait_ok $back "ringfan count on $c@$victim (back)"
 check_invariant $c
-for ((q = 0; q < n; q++)); do
+for q in 0 2; do
 	check_eq "$(stat_of $c queue.$q.dropped)" 0 "drops on $c@$q"
 done
+drops=$(($(stat_of $c queue.$hung.dropped_full) + $(stat_of $c queue.$victim.dropped_full)))
+(($(stat_of $c queue.$hung.dropped_full) > 0)) || fail "queue $hung never full"
 v=$(stat_of $c queue.$victim.enqueued)
 check_eq $((committed + $(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py" count "$cp/back.pcap"))) \
 	"$v" "queue $victim: committed before the kill + read by the consumer back"
+check_eq "$(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py" count "$cp/out.$hung.pcap")" \
+	"$(stat_of $c queue.$hung.enqueued)" "packets of queue $hung's consumer (stopped, continued)"
 common() { /usr/bin/python3 "$TOP/tests/system/pcap_compare.py" common "$@"; }
-live=("$cp"/out.[0-2].pcap)
+others=("$cp"/out.[0-2].pcap)
 check_eq "$(common "$cp/c.pcap" "$cp/back.pcap")" "$c_victim" "packets of C on queue $victim (by the hash: explain)"
-check_eq "$(common "$cp/c.pcap" "${live[@]}")" $((4000 - c_victim)) "packets of C on the live queues"
-a_v=$((v - c_victim))
+check_eq "$(common "$cp/c.pcap" "$cp/out.$hung.pcap")" "$c_hung" "packets of C on queue $hung (by the hash: explain)"
+check_eq "$(common "$cp/c.pcap" "${others[@]}")" $((4000 - c_victim)) "packets of C on queues 0-2"
+check_eq "$(common "$cp/b.pcap" "$cp/out.$hung.pcap")" 0 "packets of B (new flows while it was down) on queue $hung"
+a_v=$((v - $(common "$cp/b.pcap" "$cp/back.pcap") - c_victim))
 ((0 < a_v && a_v < a_victim)) || fail "queue $victim got $a_v packets of A: its flows did not move ($a_victim by the hash)"
-check_eq $(($(common "$cp/a.pcap" "${live[@]}") + a_v)) 16000 "packets of A over all queues"
+check_eq $(($(common "$cp/a.pcap" "${others[@]}") + a_v + drops)) 12000 "packets of A over all queues and drops"
 moved=$(stat_of $c group.0.flows_moved)
 ((moved > 0)) || fail "no flow counted as moved"
-# No flow split among the live queues, and a moved flow never goes back:
-# by each flow's IPv4 addresses (as -m ip keys it) and timestamps (tshark).
-/usr/bin/python3 - "$cp/a.pcap" "$cp/back.pcap" "${live[@]}" <<'PY' ||
+# By each flow's IPv4 addresses (as -m ip keys it) and timestamps (tshark):
+# no flow split between queues 0 and 2 (never down); a flow moved to one of
+# them never back on queue 3 (a flow moved to queue 1 moves on when it
+# fails over, possibly back to queue 3: each move is counted).
+/usr/bin/python3 - "$cp/a.pcap" "$cp/back.pcap" "$cp/out.0.pcap" "$cp/out.2.pcap" <<'PY' ||
 import subprocess, sys
 
 def packets(path):
@@ -163,33 +190,34 @@ def packets(path):
                          capture_output=True, text=True, check=True).stdout
     return [tuple(line.split("\t")) for line in out.splitlines() if line.split("\t")[1]]
 
+def key(src, dst):
+    return tuple(sorted((src, dst)))
+
 def flows(pkts, only):
     """first and last timestamp of each flow, of the packets in only"""
     out = {}
     for ts, src, dst in pkts:
         if (ts, src, dst) in only:
-            k, t = tuple(sorted((src, dst))), float(ts)
+            k, t = key(src, dst), float(ts)
             lo, hi = out.get(k, (t, t))
             out[k] = (min(lo, t), max(hi, t))
     return out
 
 a = set(packets(sys.argv[1]))
-victim, live, where = flows(packets(sys.argv[2]), a), {}, {}
+victim, others, where = flows(packets(sys.argv[2]), a), {}, {}
 for path in sys.argv[3:]:
     pkts = packets(path)
+    others.update(flows(pkts, a))
     for ts, src, dst in pkts:
-        k = tuple(sorted((src, dst)))
-        if where.setdefault(k, path) != path:
-            sys.exit(f"flow {k} split between {where[k]} and {path}")
-    for k, (lo, hi) in flows(pkts, a).items():
-        live[k] = (lo, hi)
-both = [k for k in victim if k in live]
-back = [k for k in both if victim[k][1] > live[k][0]]
+        if where.setdefault(key(src, dst), path) != path:
+            sys.exit(f"flow {key(src, dst)} split between {where[key(src, dst)]} and {path}")
+both = [k for k in victim if k in others]
+back = [k for k in both if victim[k][1] > others[k][0]]
 if back or not both:
-    sys.exit(f"{len(back)} of the {len(both)} flows of A on queue 3 and a live queue went back")
-print(f"# {len(where)} flows on the live queues, none split; {len(both)} flows of A on queue 3 "
-      "then on a live queue, none back")
+    sys.exit(f"{len(back)} of the {len(both)} flows of A on queue 3 and queue 0 or 2 went back")
+print(f"# {len(where)} flows on queues 0 and 2, none split; {len(both)} flows of A on queue 3 "
+      "then on queue 0 or 2, none back")
 PY
-	fail "a flow split among the live queues, or a moved flow back on queue $victim"
-info "ok: --failover-move: $moved flows moved, $a_v packets of A on queue $victim; back: $c_victim packets of C"
+	fail "a flow split between queues 0 and 2, or a moved flow back on queue $victim"
+info "ok: --failover-move: $moved flows moved, $a_v packets of A on queue $victim; back: $c_victim and $c_hung packets of C"
 exit 0
