@@ -570,7 +570,8 @@ static void log_rules(const struct balancer *b)
 		} else if (ru->kind == RF_RULE_PLACEMENT) {
 			snprintf(text, sizeof(text), "%s",
 				 rf_placement_name((enum rf_placement)ru->value));
-		} else if (ru->kind == RF_RULE_WEIGHTS) {
+		} else if (ru->kind == RF_RULE_WEIGHTS || ru->kind == RF_RULE_SHUNT_PACKETS ||
+			   ru->kind == RF_RULE_SHUNT_BYTES) {
 			snprintf(text, sizeof(text), "%s", ru->text);
 		} else {
 			snprintf(text, sizeof(text), "%llu", (unsigned long long)ru->value);

@@ -60,8 +60,12 @@ enum rf_cfg_rule_kind {
 	RF_RULE_STRIP,	 /* value: RF_STRIP_* of broker.h (0: nothing) */
 	RF_RULE_DEDUP,	 /* value: window in microseconds (0: off) */
 	/* Per group (SCOPE: a group letter or none), with a flow table: */
-	RF_RULE_SHUNT_PACKETS, /* value: packets of a flow delivered, the rest shunted (0: all) */
-	RF_RULE_SHUNT_BYTES,   /* value: wire bytes of a flow delivered (0: all) */
+	/*
+	 * text: "N" or per protocol "tcp=N,udp=N,other=N" (rf_config_parse_shunt());
+	 * value: the largest N (0: nothing shunted)
+	 */
+	RF_RULE_SHUNT_PACKETS, /* N: packets of a flow delivered, the rest shunted (0: all) */
+	RF_RULE_SHUNT_BYTES,   /* N: wire bytes of a flow delivered (0: all) */
 	RF_RULE_PLACEMENT,     /* value: enum rf_placement of flowtable.h */
 	RF_RULE_WEIGHTS,       /* text: one weight per queue of the group ("2,1,1,1") */
 	RF_RULE__MAX
@@ -224,6 +228,15 @@ int rf_config_parse_groups(const char *list, uint32_t *ret_queues, unsigned int 
  * zbalance_ipc number that has no equivalent.
  */
 int rf_config_parse_mode(const char *arg, enum rf_mode *ret, const char *where);
+
+/*
+ * The value of a --shunt-packets (kind RF_RULE_SHUNT_PACKETS) or --shunt-bytes
+ * rule: "N" for every protocol, or "PROTO=N[,PROTO=N...]" with PROTO tcp, udp
+ * or other, each at most once, those not named 0 (nothing shunted); N in
+ * packets (up to 2^32 - 1) or bytes (k, M, G suffixes). Fills ret (one per
+ * enum rf_ft_proto); 0, or -EINVAL (nothing printed).
+ */
+int rf_config_parse_shunt(int kind, const char *s, uint64_t ret[RF_FT_PROTOS]);
 
 /* A --hash-seed value (decimal, 32 bits) into *ret. 0 or -EINVAL (message printed). */
 int rf_config_parse_hash_seed(const char *arg, uint32_t *ret, const char *where);

@@ -167,7 +167,7 @@ static void append(char *buf, size_t len, size_t *off, bool first, const char *f
 static void fmt_queue(char *buf, size_t len, char *why_buf, size_t why_len, struct explain *e,
 		      const struct rf_flow_pkt *p, const struct rf_decoded *d, uint32_t hash)
 {
-	uint8_t tcp_flags = rf_ft_tcp_flags(e->mode, d, p->data, p->caplen);
+	uint8_t l4 = rf_ft_l4(e->mode, d, p->data, p->caplen);
 	const char *quote = e->json ? "\"" : "";
 	size_t off = 0, why_off = 0;
 	uint32_t first = 0, q, i;
@@ -187,8 +187,7 @@ static void fmt_queue(char *buf, size_t len, char *why_buf, size_t why_len, stru
 		if (e->mode == RF_MODE_RR)
 			q = (uint32_t)((p->cookie - 1) % e->group_queues[g]);
 		else if (e->place[g])
-			q = rf_place_packet(e->place[g], hash, p->ts_ns, p->wirelen, tcp_flags,
-					    &why);
+			q = rf_place_packet(e->place[g], hash, p->ts_ns, p->wirelen, l4, &why);
 		else
 			q = rf_queue_pick(hash, e->group_queues[g]);
 		e->why[why]++;

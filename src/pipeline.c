@@ -63,7 +63,7 @@ struct pl_pkt {
 	uint64_t dup_age; /* RF_DEDUP_NOT_SEEN: not a copy */
 	const struct rf_filter *filter;
 	bool match;
-	uint8_t tcp_flags;  /* of the packet's flow's TCP header (rf_ft_tcp_flags()) */
+	uint8_t tcp_flags;  /* the flow table's l4 byte: class, TCP flags (rf_ft_l4()) */
 	unsigned int strip; /* 0: nothing stripped yet */
 	struct rf_frame stripped;
 };
@@ -390,7 +390,7 @@ static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl
 		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
 					  pkt->ts_ns);
 	if (pl->tables)
-		x.tcp_flags = rf_ft_tcp_flags(pl->mode, d, pkt->data, pkt->caplen);
+		x.tcp_flags = rf_ft_l4(pl->mode, d, pkt->data, pkt->caplen);
 	for (g = 0; g < pl->n_groups; g++) {
 		struct pl_group *gr = &pl->groups[g];
 

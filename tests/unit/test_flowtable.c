@@ -21,11 +21,14 @@
 
 static struct rf_ft *table(uint32_t entries, uint64_t packets, uint64_t bytes)
 {
-	struct rf_ft_opts o = {.sz = sizeof(o),
-			       .entries = entries,
-			       .shunt_packets = packets,
-			       .shunt_bytes = bytes};
+	struct rf_ft_opts o = {.sz = sizeof(o), .entries = entries};
 	struct rf_ft *t = NULL;
+	int p;
+
+	for (p = 0; p < RF_FT_PROTOS; p++) {
+		o.shunt_packets[p] = packets;
+		o.shunt_bytes[p] = bytes;
+	}
 
 	assert_int_equal(rf_ft_new(&o, &t), 0);
 	return t;
@@ -204,6 +207,39 @@ static void test_shunt_bytes(void **state)
 	rf_ft_free(t);
 }
 
+/* Cut-offs per protocol class: a flow's class is its first packet's ("other" if unknown). */
+static void test_shunt_per_proto(void **state)
+{
+	struct rf_ft_opts o = {.sz = sizeof(o),
+			       .entries = 64,
+			       .shunt_packets = {[RF_FT_PROTO_TCP] = 2, [RF_FT_PROTO_OTHER] = 1}};
+	const uint8_t tcp = RF_FT_L4(RF_FT_PROTO_TCP), udp = RF_FT_L4(RF_FT_PROTO_UDP);
+	struct rf_ft *t = NULL;
+	struct rf_ft_entry *e;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(rf_ft_new(&o, &t), 0);
+	/* TCP: 2 packets, a held fragment (l4 0) of it counts as TCP */
+	assert_int_equal(rf_ft_lookup(t, 1, SEC, 60, tcp | RF_FT_TCP_SYN, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 1, SEC, 60, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_lookup(t, 1, SEC, 60, tcp, &e), RF_FT_SHUNT);
+	/* UDP: not shunted, whatever its later packets say */
+	assert_int_equal(rf_ft_lookup(t, 2, SEC, 60, udp, &e), RF_FT_NEW);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(rf_ft_lookup(t, 2, SEC, 60, i & 1 ? tcp : udp, &e), RF_FT_FOUND);
+	/* other, and unknown first packets: 1 */
+	assert_int_equal(rf_ft_lookup(t, 3, SEC, 60, RF_FT_L4(RF_FT_PROTO_OTHER), &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 3, SEC, 60, 0, &e), RF_FT_SHUNT);
+	assert_int_equal(rf_ft_lookup(t, 4, SEC, 60, 0, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 4, SEC, 60, tcp, &e), RF_FT_SHUNT);
+	assert_int_equal(stats(t).shunted_flows, 3);
+	assert_string_equal(rf_ft_proto_name(RF_FT_PROTO_UDP), "udp");
+	assert_int_equal(rf_ft_proto_parse("other=1", 5), RF_FT_PROTO_OTHER);
+	assert_int_equal(rf_ft_proto_parse("tc", 2), -EINVAL);
+	rf_ft_free(t);
+}
+
 static void test_shunt_request(void **state)
 {
 	struct rf_ft *t = table(64, 0, 0);
@@ -377,12 +413,13 @@ static void test_failover_all_down(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_and_found), cmocka_unit_test(test_bad_size),
-		cmocka_unit_test(test_idle_expiry),   cmocka_unit_test(test_tcp_close),
-		cmocka_unit_test(test_pressure),      cmocka_unit_test(test_shunt_packets),
-		cmocka_unit_test(test_shunt_bytes),   cmocka_unit_test(test_many_flows),
-		cmocka_unit_test(test_shunt_request), cmocka_unit_test(test_failover_stay),
-		cmocka_unit_test(test_failover_move), cmocka_unit_test(test_failover_all_down),
+		cmocka_unit_test(test_new_and_found),	  cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_idle_expiry),	  cmocka_unit_test(test_tcp_close),
+		cmocka_unit_test(test_pressure),	  cmocka_unit_test(test_shunt_packets),
+		cmocka_unit_test(test_shunt_bytes),	  cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_shunt_request),	  cmocka_unit_test(test_shunt_per_proto),
+		cmocka_unit_test(test_failover_stay),	  cmocka_unit_test(test_failover_move),
+		cmocka_unit_test(test_failover_all_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
