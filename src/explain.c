@@ -38,6 +38,8 @@ struct explain {
 	bool flow_opts;	       /* some were given */
 	struct rf_place *place[RF_CFG_MAX_GROUPS]; /* NULL: the stateless hash */
 	uint64_t why[RF_WHY__MAX];		   /* packets by decision, over the groups */
+	uint8_t failed_over[RF_CFG_MAX_QUEUES];	   /* --failed-over */
+	bool any_failed_over;
 };
 
 enum {
@@ -47,6 +49,7 @@ enum {
 	OPT_HELP = 'h',
 	OPT_OLD_MODE = 256,
 	OPT_HASH_SEED,
+	OPT_FAILED_OVER,
 	OPT_FLOW_FIRST = 1024, /* + the index in flow_opts */
 };
 
@@ -62,6 +65,8 @@ static const struct opt_desc opts[] = {
 	 "queues per group, as the balancer's -n (default 1): a queue per group"},
 	{OPT_JSON, "json", NULL, "one JSON object per packet on stdout"},
 	{OPT_HASH_SEED, "hash-seed", "N", "the balancer's --hash-seed (default 0)"},
+	{OPT_FAILED_OVER, "failed-over", "Q[,Q...]",
+	 "decide as a balancer with --failover whose queues Q failed over from the start"},
 };
 
 /* opts, the balancer's rows of flow_opts, and --help. */
@@ -396,6 +401,29 @@ static int run(struct explain *e)
 	return ret;
 }
 
+/* --failed-over Q[,Q...]: queue numbers, as the balancer's (checked against -n later). */
+static int parse_failed_over(struct explain *e, const char *list)
+{
+	char buf[256], *rest = buf, *tok;
+	uint64_t q;
+
+	if (strlen(list) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, list);
+	while ((tok = strsep(&rest, ","))) {
+		if (rf_parse_u64(tok, 0, RF_CFG_MAX_QUEUES - 1, &q))
+			goto bad;
+		e->failed_over[q] = 1;
+	}
+	e->any_failed_over = true;
+	e->cfg->failover_s = 1; /* a failover needs a flow table, as the balancer's */
+	e->flow_opts = true;
+	return 0;
+bad:
+	rf_err("bad --failed-over '%s' (queue numbers, e.g. 3 or 1,3)", list);
+	return -EINVAL;
+}
+
 static int apply(void *arg, int id, const char *val)
 {
 	struct explain *e = arg;
@@ -410,6 +438,8 @@ static int apply(void *arg, int id, const char *val)
 		return 0;
 	case OPT_HASH_SEED:
 		return rf_config_parse_hash_seed(val, &e->seed, "");
+	case OPT_FAILED_OVER:
+		return parse_failed_over(e, val);
 	}
 	if (id >= OPT_FLOW_FIRST && id < OPT_FLOW_FIRST + (int)ARRAY_SIZE(flow_opts)) {
 		e->flow_opts = true;
@@ -433,6 +463,24 @@ static int parse_args(struct explain *e, int argc, char **argv)
 		return -EINVAL;
 	}
 	e->file = argv[first];
+	return 0;
+}
+
+/* --failed-over: its queues down in their groups' placements. 0 or RF_EXIT_USAGE. */
+static int set_failed_over(struct explain *e)
+{
+	uint32_t q, first = 0;
+	unsigned int g;
+
+	for (q = e->n; q < RF_CFG_MAX_QUEUES; q++)
+		if (e->failed_over[q]) {
+			rf_err("--failed-over %u: no such queue (queues 0..%u)", q, e->n - 1);
+			return RF_EXIT_USAGE;
+		}
+	for (g = 0; g < e->n_groups; first += e->group_queues[g], g++)
+		for (q = 0; q < e->group_queues[g]; q++)
+			if (e->failed_over[first + q])
+				rf_place_set_down(e->place[g], q, true);
 	return 0;
 }
 
@@ -465,7 +513,7 @@ static int make_places(struct explain *e)
 			return RF_EXIT_RUNTIME;
 		}
 	}
-	return 0;
+	return e->any_failed_over ? set_failed_over(e) : 0;
 }
 
 static void explain_free(struct explain *e)

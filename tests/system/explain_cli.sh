@@ -150,3 +150,20 @@ grep -q "^# flow table A: entries=4 .* fallback=$fb " "$TMP/small.err" ||
 bad=$(grep ' why=fallback$' "$TMP/small" | awk '{ print $1, $2 }' | { grep -vxFf "$TMP/plain" || true; } | wc -l)
 check_eq "$bad" 0 "packets placed by the table-full fallback elsewhere than the hash's queue"
 info "ok: a full table: $fb packets placed by the hash (why=fallback)"
+
+# A failed-over queue (--failed-over, as a balancer's --failover): no packet
+# on it; the flows the hash gives it go to live queues (why=failover), every
+# other packet where the hash puts it.
+"$RINGFAN" explain -m 5tuple -n 4 "$TMP/g.pcap" 2>/dev/null | awk '{ print $1, $2 }' >"$TMP/plain4"
+"$RINGFAN" explain -m 5tuple -n 4 --failed-over 3 "$TMP/g.pcap" 2>"$TMP/fo.err" |
+	awk '{ print $1, $2, $NF }' >"$TMP/fo"
+check_eq "$(wc -l <"$TMP/fo")" 1000 "lines with --failed-over 3"
+bad=$(awk 'NR == FNR { q[$1] = $2; next }
+	($2 == "queue=3") || (q[$1] == "queue=3" && $3 != "why=failover") ||
+	(q[$1] != "queue=3" && ($2 != q[$1] || $3 != "why=hash")) { print }' "$TMP/plain4" "$TMP/fo" | wc -l)
+check_eq "$bad" 0 "packets on queue 3, or placed otherwise than by the hash among the live queues"
+fo=$(grep -c 'why=failover$' "$TMP/fo" || true)
+((fo > 0)) || fail "no flow of queue 3 placed elsewhere"
+grep -q " failover=$fo " "$TMP/fo.err" || fail "failover not counted: $(grep '^# why' "$TMP/fo.err")"
+expect_fail 2 "--failed-over 4: no such queue \\(queues 0..3\\)" "$RINGFAN" explain -m 5tuple -n 4 --failed-over 4 "$TMP/g.pcap"
+info "ok: --failed-over 3: $fo packets of queue 3's flows on live queues"
