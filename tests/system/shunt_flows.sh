@@ -8,7 +8,7 @@
 # UDP, other) on a generated capture; errors at start.
 . "$(dirname "$0")/lib.sh"
 need_pcaps
-need_cmd tshark awk
+need_cmd tshark tcpdump awk
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
 
 stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
@@ -87,13 +87,14 @@ fi
 grep -q -- "--shunt-packets tcp=10,udp=3: queues 0-3" "$TMP/b43.err" ||
 	fail "the start does not give the per-protocol cut-offs: $(cat "$TMP/b43.err")"
 tshark -r "$TMP/p.pcap" -T fields -e frame.time_epoch -e tcp.stream -e udp.stream 2>/dev/null |
-	awk -F'\t' '$2 != "" { if (t[$2]++ < 10) print $1; next }
-		$3 != "" { if (u[$3]++ < 3) print $1; next }
-		{ print $1; o++ }
+	awk -F'\t' '{ us = substr($1, 1, index($1, ".") + 6) } # as tcpdump -tt prints it
+		$2 != "" { if (t[$2]++ < 10) print us; next }
+		$3 != "" { if (u[$3]++ < 3) print us; next }
+		{ print us; o++ }
 		END { if (length(t) < 10 || length(u) < 3 || o < 10) exit 1 }' | sort >"$TMP/want.t" ||
 	fail "the capture lacks TCP, UDP or other flows"
 for q in 0 1 2 3; do
-	tshark -r "$TMP/p$q.pcap" -T fields -e frame.time_epoch 2>/dev/null
+	tcpdump -tt -nr "$TMP/p$q.pcap" 2>/dev/null | awk '{ print $1 }'
 done | sort >"$TMP/got.t"
 [ -s "$TMP/want.t" ] && cmp -s "$TMP/want.t" "$TMP/got.t" ||
 	fail "the queues do not hold each TCP stream's first 10 packets, each UDP stream's first 3 and the rest: $(diff "$TMP/want.t" "$TMP/got.t" | head -5)"
