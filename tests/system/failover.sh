@@ -158,12 +158,9 @@ grep -q "queue $c@$victim: a consumer is back: it gets new flows again" "$TMP/ba
 # B's flows start in its first 1800 packets: counted live, in the queues
 # (the stats file is written once a second)
 queued() {
-	local q t=0 v w
-	for ((q = 0; q < n; q++)); do
-		v=$(qinfo "$c@$q" enqueued) w=$(qinfo "$c@$q" dropped_full)
-		t=$((t + ${v:-0} + ${w:-0}))
-	done
-	echo $t
+	local q
+	for ((q = 0; q < n; q++)); do "$QSTRESS" query "$c@$q" 2>/dev/null || true; done |
+		awk -F= '$1 == "enqueued" || $1 == "dropped_full" { t += $2 } END { print t + 0 }'
 }
 past() { cont_at=$(queued); ((cont_at >= $1)); }
 wait_until 8 past 13800
