@@ -66,10 +66,21 @@ struct balancer {
 	char config_file[RF_CFG_PATH_MAX];
 	int n_args;
 	char **args;
-	bool reload; /* SIGHUP seen: re-read the filters between bursts */
-	uint64_t *
-		consumer_seen; /* --failover: per queue, monotonic ns a consumer was last attached */
+	bool reload;	     /* SIGHUP seen: re-read the filters between bursts */
+	struct failover *fo; /* --failover: per queue */
 	struct rf_packet pkts[BURST];
+};
+
+/* Why a queue failed over (the stats' failed_over). */
+enum { FO_LIVE = 0, FO_GONE = 1, FO_FULL = 2 };
+
+/* A queue's health for --failover, on the monotonic clock. */
+struct failover {
+	uint64_t seen;	  /* a consumer was last attached */
+	uint64_t moving;  /* its consumer last read, or had nothing to read */
+	uint64_t read;	  /* its consumer_read then */
+	uint64_t dropped; /* dropped_full when it last read */
+	uint8_t why;	  /* FO_* */
 };
 
 static volatile sig_atomic_t stop_signal, hup_signal;
@@ -134,7 +145,7 @@ static void snap_queue(struct balancer *b, struct rf_stats_queue *q, unsigned in
 	q->shunted = pc.shunted;
 	q->shunt_requests = pc.shunt_asked;
 	q->shunt_refused = pc.shunt_refused;
-	q->failed_over = rf_pipeline_queue_down(b->pl, i);
+	q->failed_over = b->fo ? b->fo[i].why : FO_LIVE;
 	rf_producer_info(b->producers[i], &info, sizeof(info));
 	q->ring_size = info.ring_size;
 	q->generation = info.generation;
@@ -260,33 +271,62 @@ static void print_block(struct balancer *b, uint64_t now)
 }
 
 /*
- * --failover: a queue whose consumer has been gone (by the kernel-held lock
- * the library reads, never by what a consumer wrote) for the time given gets
- * no new flows; it gets them again once a consumer is back.
+ * Queue q's state for --failover: gone (no consumer, by the kernel-held lock
+ * the library reads, never by what a consumer wrote) or full (a consumer is
+ * attached but has read nothing while packets waited, and packets were
+ * dropped for want of room since it last read) for the time given, or live.
+ */
+static int failover_state(struct balancer *b, uint32_t q, uint64_t now)
+{
+	uint64_t limit = b->cfg->failover_s * 1000000000ull;
+	struct failover *f = &b->fo[q];
+	struct rf_queue_info info;
+
+	memset(&info, 0, sizeof(info));
+	rf_producer_info(b->producers[q], &info, sizeof(info));
+	if (info.consumer_pid <= 0) {
+		f->moving = now; /* a new consumer starts with a clean slate */
+		f->dropped = info.dropped_full;
+		return now - f->seen >= limit ? FO_GONE : FO_LIVE;
+	}
+	f->seen = now;
+	if (info.consumer_read != f->read || !info.backlog_packets) {
+		f->read = info.consumer_read;
+		f->moving = now;
+		f->dropped = info.dropped_full;
+	}
+	return now - f->moving >= limit && info.dropped_full != f->dropped ? FO_FULL : FO_LIVE;
+}
+
+/*
+ * --failover: a queue gone or full for the time given gets no new flows; it
+ * gets them again once a consumer is back, or reads again.
  */
 static void check_failover(struct balancer *b, uint64_t now)
 {
-	struct rf_queue_info info;
+	static const char *const what[] = {
+		[FO_GONE] = "no consumer",
+		[FO_FULL] = "full, its consumer reading nothing,",
+	};
 	uint32_t q;
-	bool down;
+	int why;
 
-	for (q = 0; b->consumer_seen && q < b->cfg->n_queues; q++) {
-		memset(&info, 0, sizeof(info));
-		rf_producer_info(b->producers[q], &info, sizeof(info));
-		if (info.consumer_pid > 0)
-			b->consumer_seen[q] = now;
-		down = now - b->consumer_seen[q] >= b->cfg->failover_s * 1000000000ull;
-		if (down == rf_pipeline_queue_down(b->pl, q))
+	for (q = 0; b->fo && q < b->cfg->n_queues; q++) {
+		why = failover_state(b, q, now);
+		if (why == b->fo[q].why)
 			continue;
-		rf_pipeline_set_queue_down(b->pl, q, down);
-		if (down)
-			rf_log("queue %u@%u: no consumer for %llu s: new flows go to the group's "
-			       "other queues%s",
-			       b->cfg->cluster, q, (unsigned long long)b->cfg->failover_s,
+		rf_pipeline_set_queue_down(b->pl, q, why != FO_LIVE);
+		if (why != FO_LIVE)
+			rf_log("queue %u@%u: %s for %llu s: new flows go to the group's other "
+			       "queues%s",
+			       b->cfg->cluster, q, what[why],
+			       (unsigned long long)b->cfg->failover_s,
 			       b->cfg->failover_move ? ", and so do its flows" : "");
 		else
-			rf_log("queue %u@%u: a consumer is back: it gets new flows again",
-			       b->cfg->cluster, q);
+			rf_log("queue %u@%u: %s: it gets new flows again", b->cfg->cluster, q,
+			       b->fo[q].why == FO_GONE ? "a consumer is back"
+						       : "its consumer reads again");
+		b->fo[q].why = (uint8_t)why;
 	}
 }
 
@@ -527,6 +567,12 @@ static void log_rules(const struct balancer *b)
 			rule_text(ru, text, sizeof(text));
 		} else if (ru->kind == RF_RULE_STRIP) {
 			rf_strip_format((unsigned int)ru->value, text, sizeof(text));
+		} else if (ru->kind == RF_RULE_PLACEMENT) {
+			snprintf(text, sizeof(text), "%s",
+				 rf_placement_name((enum rf_placement)ru->value));
+		} else if (ru->kind == RF_RULE_WEIGHTS || ru->kind == RF_RULE_SHUNT_PACKETS ||
+			   ru->kind == RF_RULE_SHUNT_BYTES) {
+			snprintf(text, sizeof(text), "%s", ru->text);
 		} else {
 			snprintf(text, sizeof(text), "%llu", (unsigned long long)ru->value);
 		}
@@ -788,11 +834,11 @@ static int start_failover(struct balancer *b)
 	uint64_t now = rf_now_mono_ns();
 	uint32_t q;
 
-	b->consumer_seen = calloc(b->cfg->n_queues, sizeof(*b->consumer_seen));
-	if (!b->consumer_seen)
+	b->fo = calloc(b->cfg->n_queues, sizeof(*b->fo));
+	if (!b->fo)
 		return -ENOMEM;
 	for (q = 0; q < b->cfg->n_queues; q++)
-		b->consumer_seen[q] = now;
+		b->fo[q].seen = b->fo[q].moving = now;
 	return 0;
 }
 
@@ -1062,7 +1108,7 @@ static void release_common(struct balancer *b)
 	free(b->snap);
 	free(b->prev);
 	free(b->qopts);
-	free(b->consumer_seen);
+	free(b->fo);
 	free_filters(b->filters);
 }
 

@@ -90,9 +90,11 @@ static const struct opt_desc opts[] = {
 	 "seconds a flow stays in the flow table unseen (default 60), and after a TCP FIN or "
 	 "RST (default 5)"},
 	{OPT_SHUNT_PACKETS, "shunt-packets", "[GROUP:]N",
-	 "deliver only the first N packets of each flow, count the rest as shunted (0: all)"},
+	 "deliver only the first N packets of each flow, count the rest as shunted (0: all; "
+	 "per protocol: tcp=N,udp=N,other=N)"},
 	{OPT_SHUNT_BYTES, "shunt-bytes", "[GROUP:]BYTES",
-	 "deliver each flow until BYTES of it went (k/M/G), count the rest as shunted (0: all)"},
+	 "deliver each flow until BYTES of it went (k/M/G), count the rest as shunted (0: all; "
+	 "per protocol: tcp=B,udp=B,other=B)"},
 	{OPT_PLACEMENT, "placement", "[GROUP:]HOW",
 	 "where new flows go: hash (default), weighted (--weights) or least-loaded (fewest "
 	 "recent packets; a flow stays)"},
@@ -612,6 +614,76 @@ static bool is_scope(const char *s, size_t len)
 	return dashes <= 1;
 }
 
+/* One cut-off of --shunt-packets (kind RF_RULE_SHUNT_PACKETS) or --shunt-bytes. */
+static int shunt_value(int kind, const char *s, uint64_t *ret)
+{
+	if (kind == RF_RULE_SHUNT_PACKETS)
+		return rf_parse_u64(s, 0, UINT32_MAX, ret);
+	return rf_parse_size(s, 0, UINT64_MAX / 2, ret);
+}
+
+int rf_config_parse_shunt(int kind, const char *s, uint64_t ret[RF_FT_PROTOS])
+{
+	uint64_t v[RF_FT_PROTOS] = {0};
+	char buf[32];
+	unsigned int seen = 0;
+	const char *p = s, *eq, *end;
+	int proto;
+
+	if (!strchr(s, '=')) {
+		if (shunt_value(kind, s, &v[0]))
+			return -EINVAL;
+		for (proto = 0; proto < RF_FT_PROTOS; proto++)
+			ret[proto] = v[0];
+		return 0;
+	}
+	for (;;) {
+		end = p + strcspn(p, ",");
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (!eq || (proto = rf_ft_proto_parse(p, (size_t)(eq - p))) < 0 ||
+		    seen & (1u << proto) || (size_t)(end - eq) > sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, eq + 1, (size_t)(end - eq - 1));
+		buf[end - eq - 1] = 0;
+		if (shunt_value(kind, buf, &v[proto]))
+			return -EINVAL;
+		seen |= 1u << proto;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	memcpy(ret, v, sizeof(v));
+	return 0;
+}
+
+/*
+ * --shunt-packets, --shunt-bytes: the text as given (parsed again by
+ * rf_config_place_opts()), value the largest cut-off (0: nothing shunted).
+ */
+static int shunt_rule(struct rf_cfg_rule *r, const char *val, const char *arg, const char *where)
+{
+	uint64_t v[RF_FT_PROTOS];
+	int p;
+
+	if (strlen(val) >= sizeof(r->text) || rf_config_parse_shunt(r->kind, val, v)) {
+		if (r->kind == RF_RULE_SHUNT_PACKETS)
+			rf_err("%sbad --shunt-packets '%s' (packets, 1 to %u, or 0 for all; or per "
+			       "protocol: tcp=N,udp=N,other=N)",
+			       where, arg, UINT32_MAX);
+		else
+			rf_err("%sbad --shunt-bytes '%s' (bytes, with k, M or G, or 0 for all; or "
+			       "per protocol: tcp=B,udp=B,other=B)",
+			       where, arg);
+		return -EINVAL;
+	}
+	strcpy(r->text, val);
+	r->value = 0;
+	for (p = 0; p < RF_FT_PROTOS; p++)
+		if (v[p] > r->value)
+			r->value = v[p];
+	return 0;
+}
+
 /* The value of a rule, parsed by its kind. */
 static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, const char *where)
 {
@@ -661,17 +733,8 @@ static int rule_value(struct rf_cfg_rule *r, const char *val, const char *arg, c
 		       where, arg, RF_PLACE_MAX_WEIGHT);
 		return -EINVAL;
 	case RF_RULE_SHUNT_PACKETS:
-		if (!rf_parse_u64(val, 0, UINT32_MAX, &r->value))
-			return 0;
-		rf_err("%sbad --shunt-packets '%s' (packets, 1 to %u, or 0 for all)", where, arg,
-		       UINT32_MAX);
-		return -EINVAL;
 	case RF_RULE_SHUNT_BYTES:
-		if (!rf_parse_size(val, 0, UINT64_MAX / 2, &r->value))
-			return 0;
-		rf_err("%sbad --shunt-bytes '%s' (bytes, with k, M or G, or 0 for all)", where,
-		       arg);
-		return -EINVAL;
+		return shunt_rule(r, val, arg, where);
 	default:
 		if (!rf_parse_u64(val, 0, RF_DEDUP_MAX_US, &r->value))
 			return 0;
@@ -902,6 +965,23 @@ static int apply_ctx(void *arg, int id, const char *value)
 
 static const struct rf_opts balance_opts = {opts, ARRAY_SIZE(opts), apply_ctx, rf_balance_usage};
 
+const struct opt_desc *rf_config_opt(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opts); i++)
+		if (opts[i].name && !strcmp(opts[i].name, name))
+			return &opts[i];
+	return NULL;
+}
+
+int rf_config_set(struct rf_config *cfg, const char *name, const char *value, const char *where)
+{
+	struct cfg_ctx ctx = {cfg, where};
+
+	return rf_opts_set(&balance_opts, name, value ? value : "", where, &ctx) ? -EINVAL : 0;
+}
+
 /* "key value", "key=value" or "key = value", then an optional comment. */
 static int parse_line(struct rf_config *cfg, char *line, const char *where)
 {
@@ -1120,9 +1200,9 @@ void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t 
 	ret->table.idle_ns = cfg->flow_idle_s * 1000000000ull;
 	ret->table.close_ns = cfg->flow_closed_s * 1000000000ull;
 	if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_PACKETS, first)))
-		ret->table.shunt_packets = ru->value;
+		rf_config_parse_shunt(ru->kind, ru->text, ret->table.shunt_packets);
 	if ((ru = rf_config_rule(cfg, RF_RULE_SHUNT_BYTES, first)))
-		ret->table.shunt_bytes = ru->value;
+		rf_config_parse_shunt(ru->kind, ru->text, ret->table.shunt_bytes);
 	if ((ru = rf_config_rule(cfg, RF_RULE_PLACEMENT, first)))
 		ret->placement = (enum rf_placement)ru->value;
 	if ((ru = rf_config_rule(cfg, RF_RULE_WEIGHTS, first)) &&
@@ -1202,6 +1282,13 @@ static int check_flow_table(const struct rf_config *cfg)
 		       rf_mode_name((enum rf_mode)cfg->mode));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int rf_config_check_flows(struct rf_config *cfg)
+{
+	if (check_flow_table(cfg) || rf_config_resolve_rules(cfg) || check_placement(cfg))
+		return RF_EXIT_USAGE;
 	return 0;
 }
 

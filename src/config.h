@@ -60,8 +60,12 @@ enum rf_cfg_rule_kind {
 	RF_RULE_STRIP,	 /* value: RF_STRIP_* of broker.h (0: nothing) */
 	RF_RULE_DEDUP,	 /* value: window in microseconds (0: off) */
 	/* Per group (SCOPE: a group letter or none), with a flow table: */
-	RF_RULE_SHUNT_PACKETS, /* value: packets of a flow delivered, the rest shunted (0: all) */
-	RF_RULE_SHUNT_BYTES,   /* value: wire bytes of a flow delivered (0: all) */
+	/*
+	 * text: "N" or per protocol "tcp=N,udp=N,other=N" (rf_config_parse_shunt());
+	 * value: the largest N (0: nothing shunted)
+	 */
+	RF_RULE_SHUNT_PACKETS, /* N: packets of a flow delivered, the rest shunted (0: all) */
+	RF_RULE_SHUNT_BYTES,   /* N: wire bytes of a flow delivered (0: all) */
 	RF_RULE_PLACEMENT,     /* value: enum rf_placement of flowtable.h */
 	RF_RULE_WEIGHTS,       /* text: one weight per queue of the group ("2,1,1,1") */
 	RF_RULE__MAX
@@ -168,6 +172,24 @@ uint32_t rf_config_flow_table(const struct rf_config *cfg);
 void rf_config_place_opts(const struct rf_config *cfg, unsigned int g, uint32_t *weights,
 			  struct rf_place_opts *ret);
 
+/*
+ * The flow-table options (--flow-table, --flow-timeout, --shunt-*,
+ * --placement, --weights) as explain takes them too, so that they mean
+ * there what they mean here: the balancer's row of the option named name
+ * (NULL: none), and setting one by name (value NULL for a flag), as a config
+ * file line does. 0 or -EINVAL (message printed).
+ */
+struct opt_desc;
+const struct opt_desc *rf_config_opt(const char *name);
+int rf_config_set(struct rf_config *cfg, const char *name, const char *value, const char *where);
+
+/*
+ * The checks of the flow-table options against the mode and the groups (a
+ * part of rf_config_validate(), for explain): gives the rules their queues.
+ * 0 or RF_EXIT_USAGE (message printed).
+ */
+int rf_config_check_flows(struct rf_config *cfg);
+
 /* The first queue of group g. */
 uint32_t rf_config_group_first(const struct rf_config *cfg, unsigned int g);
 
@@ -206,6 +228,15 @@ int rf_config_parse_groups(const char *list, uint32_t *ret_queues, unsigned int 
  * zbalance_ipc number that has no equivalent.
  */
 int rf_config_parse_mode(const char *arg, enum rf_mode *ret, const char *where);
+
+/*
+ * The value of a --shunt-packets (kind RF_RULE_SHUNT_PACKETS) or --shunt-bytes
+ * rule: "N" for every protocol, or "PROTO=N[,PROTO=N...]" with PROTO tcp, udp
+ * or other, each at most once, those not named 0 (nothing shunted); N in
+ * packets (up to 2^32 - 1) or bytes (k, M, G suffixes). Fills ret (one per
+ * enum rf_ft_proto); 0, or -EINVAL (nothing printed).
+ */
+int rf_config_parse_shunt(int kind, const char *s, uint64_t ret[RF_FT_PROTOS]);
 
 /* A --hash-seed value (decimal, 32 bits) into *ret. 0 or -EINVAL (message printed). */
 int rf_config_parse_hash_seed(const char *arg, uint32_t *ret, const char *where);

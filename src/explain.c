@@ -2,11 +2,13 @@
 /*
  * ringfan explain: replay a capture through the decoder, the flow hash and
  * the fragment table exactly as the balancer does, and print for every packet
- * the key, the hash and the queue it would get.
+ * the key, the hash and the queue it would get; with the balancer's flow-table
+ * options, also why (the flow table's decision, through rf_place_packet()).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "config.h"
 #include "decode.h"
 #include "flow.h"
+#include "flowtable.h"
 #include "util.h"
 
 struct explain {
@@ -31,6 +34,12 @@ struct explain {
 	uint64_t per_queue[RF_CFG_MAX_QUEUES];
 	uint64_t reasons[RF_DEC__MAX];
 	uint64_t packets;
+	struct rf_config *cfg; /* the flow-table options, as the balancer takes them */
+	bool flow_opts;	       /* some were given */
+	struct rf_place *place[RF_CFG_MAX_GROUPS]; /* NULL: the stateless hash */
+	uint64_t why[RF_WHY__MAX];		   /* packets by decision, over the groups */
+	uint8_t failed_over[RF_CFG_MAX_QUEUES];	   /* --failed-over */
+	bool any_failed_over;
 };
 
 enum {
@@ -40,6 +49,13 @@ enum {
 	OPT_HELP = 'h',
 	OPT_OLD_MODE = 256,
 	OPT_HASH_SEED,
+	OPT_FAILED_OVER,
+	OPT_FLOW_FIRST = 1024, /* + the index in flow_opts */
+};
+
+/* The balancer's options explain takes as they are, so that they mean the same. */
+static const char *const flow_opts[] = {
+	"flow-table", "flow-timeout", "shunt-packets", "shunt-bytes", "placement", "weights",
 };
 
 static const struct opt_desc opts[] = {
@@ -49,24 +65,46 @@ static const struct opt_desc opts[] = {
 	 "queues per group, as the balancer's -n (default 1): a queue per group"},
 	{OPT_JSON, "json", NULL, "one JSON object per packet on stdout"},
 	{OPT_HASH_SEED, "hash-seed", "N", "the balancer's --hash-seed (default 0)"},
-	{OPT_HELP, "help", NULL, "this text"},
+	{OPT_FAILED_OVER, "failed-over", "Q[,Q...]",
+	 "decide as a balancer with --failover whose queues Q failed over from the start"},
 };
+
+/* opts, the balancer's rows of flow_opts, and --help. */
+static struct opt_desc all_opts[ARRAY_SIZE(opts) + ARRAY_SIZE(flow_opts) + 1];
+
+static size_t make_opts(void)
+{
+	static const struct opt_desc help = {OPT_HELP, "help", NULL, "this text"};
+	size_t n = ARRAY_SIZE(opts), i;
+
+	memcpy(all_opts, opts, sizeof(opts));
+	for (i = 0; i < ARRAY_SIZE(flow_opts); i++) {
+		all_opts[n] = *rf_config_opt(flow_opts[i]);
+		all_opts[n++].id = OPT_FLOW_FIRST + (int)i;
+	}
+	all_opts[n++] = help;
+	return n;
+}
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: ringfan explain [-m MODE] [-n N[,M...]] [--json] FILE\n\n"
+	fprintf(f, "Usage: ringfan explain [-m MODE] [-n N[,M...]] [--json] [FLOW-TABLE OPTIONS] "
+		   "FILE\n\n"
 		   "For each packet of a pcap or pcapng capture, print the decoded layers, the\n"
-		   "key the mode hashes, the hash and the queue the balancer would pick.\n\n"
+		   "key the mode hashes, the hash and the queue the balancer would pick; with\n"
+		   "the balancer's flow-table options, why (its flow table's decision).\n\n"
 		   "Options:\n");
-	rf_print_opts(f, opts, ARRAY_SIZE(opts));
+	rf_print_opts(f, all_opts, ARRAY_SIZE(all_opts));
 	fprintf(f,
 		"\n%s\n"
 		"Fields: frame (1-based, as tshark numbers frames), queue (\"all\" in fanout;\n"
 		"one per group, \"1,5\", a JSON array with groups), hash, layers, src, dst,\n"
 		"proto, sport, dport (those the mode hashed), ip_layer (which IP header was\n"
 		"used, 0 = outermost), reason (when decoding stopped early), frag (tied,\n"
-		"fallback, released, expired). Fragments held until their first fragment\n"
-		"arrives are printed when released. A summary goes to stderr.\n",
+		"fallback, released, expired), why (with flow-table options: hash, weight,\n"
+		"least-loaded, failover, fallback (table full: the hash), moved, shunted; one\n"
+		"per group). Fragments held until their first fragment arrives are printed\n"
+		"when released. A summary goes to stderr.\n",
 		rf_mode_help());
 }
 
@@ -106,13 +144,41 @@ static const char *frag_word(const struct rf_flow_key *k, bool released)
 	return NULL;
 }
 
-/* The queue of each group (queue numbers run on across groups, as the balancer's). */
-static void fmt_queue(char *buf, size_t len, struct explain *e, uint64_t frame, uint32_t hash)
+/* Append ",text" (the first without the comma) to buf, which holds *off bytes. */
+static void append(char *buf, size_t len, size_t *off, bool first, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void append(char *buf, size_t len, size_t *off, bool first, const char *fmt, ...)
 {
+	va_list ap;
+	int w;
+
+	if (*off >= len)
+		return;
+	if (!first)
+		buf[(*off)++] = ',';
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*off += (size_t)w;
+}
+
+/*
+ * The queue of each group (queue numbers run on across groups, as the
+ * balancer's) into buf and, with flow-table options, why into why_buf:
+ * through the group's placement, as the balancer decides.
+ */
+static void fmt_queue(char *buf, size_t len, char *why_buf, size_t why_len, struct explain *e,
+		      const struct rf_flow_pkt *p, const struct rf_decoded *d, uint32_t hash)
+{
+	uint8_t l4 = rf_ft_l4(e->mode, d, p->data, p->caplen);
+	const char *quote = e->json ? "\"" : "";
+	size_t off = 0, why_off = 0;
 	uint32_t first = 0, q, i;
-	size_t off = 0;
 	unsigned int g;
 
+	why_buf[0] = 0;
 	if (e->mode == RF_MODE_FANOUT) {
 		snprintf(buf, len, "all");
 		for (i = 0; i < e->n; i++)
@@ -121,21 +187,32 @@ static void fmt_queue(char *buf, size_t len, struct explain *e, uint64_t frame, 
 	}
 	buf[0] = 0;
 	for (g = 0; g < e->n_groups; g++) {
-		q = e->mode == RF_MODE_RR ? (uint32_t)((frame - 1) % e->group_queues[g])
-					  : rf_queue_pick(hash, e->group_queues[g]);
-		e->per_queue[first + q]++;
-		if (off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%u", g ? "," : "",
-						first + q);
+		enum rf_place_why why = RF_WHY_HASH;
+
+		if (e->mode == RF_MODE_RR)
+			q = (uint32_t)((p->cookie - 1) % e->group_queues[g]);
+		else if (e->place[g])
+			q = rf_place_packet(e->place[g], hash, p->ts_ns, p->wirelen, l4, &why);
+		else
+			q = rf_queue_pick(hash, e->group_queues[g]);
+		e->why[why]++;
+		if (why != RF_WHY_SHUNTED) /* not enqueued */
+			e->per_queue[first + q]++;
+		append(buf, len, &off, !g, "%u", first + q);
+		if (e->flow_opts)
+			append(why_buf, why_len, &why_off, !g, "%s%s%s", quote,
+			       rf_place_why_name(why), quote);
 		first += e->group_queues[g];
 	}
 }
 
 /* One packet line. Fields the mode did not hash are left out (null in JSON). */
-static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
+static void print_packet(struct explain *e, const struct rf_flow_pkt *p, uint32_t hash,
 			 const struct rf_decoded *d, const struct rf_flow_key *k, bool released)
 {
 	char src[64] = "", dst[64] = "", layers[512], queue[RF_CFG_MAX_GROUPS * 6];
+	char why[RF_CFG_MAX_GROUPS * 16];
+	uint64_t frame = p->cookie;
 	bool addr = k->fields & (RF_KEY_ADDR | RF_KEY_MAC);
 	bool proto = k->fields & RF_KEY_PROTO, ports = k->fields & RF_KEY_PORTS;
 	const char *frag = frag_word(k, released);
@@ -145,7 +222,7 @@ static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 
 	/* As a balancer with the same --hash-seed records it and picks with it. */
 	hash = rf_hash_reseed(hash, e->seed);
-	fmt_queue(queue, sizeof(queue), e, frame, hash);
+	fmt_queue(queue, sizeof(queue), why, sizeof(why), e, p, d, hash);
 	e->reasons[d->reason < RF_DEC__MAX ? d->reason : 0]++;
 	fmt_layers(layers, sizeof(layers), d);
 	if (addr) {
@@ -176,6 +253,9 @@ static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 			printf(",\"ifindex\":%u", k->ifindex);
 		if (frag)
 			printf(",\"frag\":\"%s\"", frag);
+		if (why[0])
+			printf(",\"why\":%s%s%s", qo[0] == '[' ? "[" : "", why,
+			       qo[0] == '[' ? "]" : "");
 		printf(",\"reason\":\"%s\"}\n", rf_decode_reason_name(d->reason));
 		return;
 	}
@@ -195,6 +275,8 @@ static void print_packet(struct explain *e, uint64_t frame, uint32_t hash,
 		printf(" ifindex=%u", k->ifindex);
 	if (frag)
 		printf(" frag=%s", frag);
+	if (why[0])
+		printf(" why=%s", why);
 	if (d->reason != RF_DEC_OK)
 		printf(" reason=%s", rf_decode_reason_name(d->reason));
 	putchar('\n');
@@ -209,7 +291,7 @@ static void drain(struct explain *e)
 
 	while (rf_flow_next_released(e->flow, &p, &hash, &k)) {
 		rf_decode(p.data, p.caplen, p.linktype, 0, &d);
-		print_packet(e, p.cookie, hash, &d, &k, true);
+		print_packet(e, &p, hash, &d, &k, true);
 	}
 }
 
@@ -230,8 +312,31 @@ static void one_packet(struct explain *e, const struct pcap_pkthdr *h, const uin
 
 	rf_decode(bytes, h->caplen, linktype, 0, &d);
 	if (rf_flow_classify(e->flow, &p, &d, &hash, &k) == RF_FLOW_HASH)
-		print_packet(e, p.cookie, hash, &d, &k, false);
+		print_packet(e, &p, hash, &d, &k, false);
 	drain(e);
+}
+
+/* The flow tables' decisions and counters. */
+static void print_table_summary(const struct explain *e)
+{
+	struct rf_ft_stats st;
+	unsigned int i;
+
+	fprintf(stderr, "# why:");
+	for (i = 0; i < RF_WHY__MAX; i++)
+		fprintf(stderr, " %s=%" PRIu64, rf_place_why_name(i), e->why[i]);
+	fputc('\n', stderr);
+	for (i = 0; i < e->n_groups; i++) {
+		if (!e->place[i] || !rf_place_table(e->place[i]))
+			continue;
+		rf_ft_get_stats(rf_place_table(e->place[i]), &st);
+		fprintf(stderr,
+			"# flow table %c: entries=%" PRIu64 " active=%" PRIu64 " created=%" PRIu64
+			" expired=%" PRIu64 " evicted=%" PRIu64 " fallback=%" PRIu64
+			" shunted=%" PRIu64 " shunted_flows=%" PRIu64 "\n",
+			'A' + i, st.entries, st.active, st.created, st.expired, st.evicted,
+			st.fallback, st.shunted, st.shunted_flows);
+	}
 }
 
 static void print_summary(const struct explain *e)
@@ -253,6 +358,8 @@ static void print_summary(const struct explain *e)
 		" hold_full=%" PRIu64 " hold_too_big=%" PRIu64 " table_expired=%" PRIu64 "\n",
 		st.frag_first, st.frag_tied, st.frag_held, st.frag_released, st.frag_expired,
 		st.frag_table_full, st.frag_hold_full, st.frag_hold_big, st.frag_table_expired);
+	if (e->flow_opts)
+		print_table_summary(e);
 }
 
 static int run(struct explain *e)
@@ -294,6 +401,29 @@ static int run(struct explain *e)
 	return ret;
 }
 
+/* --failed-over Q[,Q...]: queue numbers, as the balancer's (checked against -n later). */
+static int parse_failed_over(struct explain *e, const char *list)
+{
+	char buf[256], *rest = buf, *tok;
+	uint64_t q;
+
+	if (strlen(list) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, list);
+	while ((tok = strsep(&rest, ","))) {
+		if (rf_parse_u64(tok, 0, RF_CFG_MAX_QUEUES - 1, &q))
+			goto bad;
+		e->failed_over[q] = 1;
+	}
+	e->any_failed_over = true;
+	e->cfg->failover_s = 1; /* a failover needs a flow table, as the balancer's */
+	e->flow_opts = true;
+	return 0;
+bad:
+	rf_err("bad --failed-over '%s' (queue numbers, e.g. 3 or 1,3)", list);
+	return -EINVAL;
+}
+
 static int apply(void *arg, int id, const char *val)
 {
 	struct explain *e = arg;
@@ -308,6 +438,12 @@ static int apply(void *arg, int id, const char *val)
 		return 0;
 	case OPT_HASH_SEED:
 		return rf_config_parse_hash_seed(val, &e->seed, "");
+	case OPT_FAILED_OVER:
+		return parse_failed_over(e, val);
+	}
+	if (id >= OPT_FLOW_FIRST && id < OPT_FLOW_FIRST + (int)ARRAY_SIZE(flow_opts)) {
+		e->flow_opts = true;
+		return rf_config_set(e->cfg, flow_opts[id - OPT_FLOW_FIRST], val, "");
 	}
 	return -EINVAL;
 }
@@ -315,7 +451,7 @@ static int apply(void *arg, int id, const char *val)
 /* Returns 0, 1 (--help printed), or -EINVAL (message printed). */
 static int parse_args(struct explain *e, int argc, char **argv)
 {
-	static const struct rf_opts explain_opts = {opts, ARRAY_SIZE(opts), apply, usage};
+	const struct rf_opts explain_opts = {all_opts, make_opts(), apply, usage};
 	int r, first;
 
 	r = rf_opts_parse(&explain_opts, argc, argv, e, &first);
@@ -330,30 +466,97 @@ static int parse_args(struct explain *e, int argc, char **argv)
 	return 0;
 }
 
+/* --failed-over: its queues down in their groups' placements. 0 or RF_EXIT_USAGE. */
+static int set_failed_over(struct explain *e)
+{
+	uint32_t q, first = 0;
+	unsigned int g;
+
+	for (q = e->n; q < RF_CFG_MAX_QUEUES; q++)
+		if (e->failed_over[q]) {
+			rf_err("--failed-over %u: no such queue (queues 0..%u)", q, e->n - 1);
+			return RF_EXIT_USAGE;
+		}
+	for (g = 0; g < e->n_groups; first += e->group_queues[g], g++)
+		for (q = 0; q < e->group_queues[g]; q++)
+			if (e->failed_over[first + q])
+				rf_place_set_down(e->place[g], q, true);
+	return 0;
+}
+
+/*
+ * The groups' flow tables and placements, as the balancer makes them from
+ * the same options. 0, RF_EXIT_USAGE or RF_EXIT_RUNTIME (message printed).
+ */
+static int make_places(struct explain *e)
+{
+	static uint32_t weights[RF_PLACE_BUCKETS];
+	struct rf_config *cfg = e->cfg;
+	struct rf_place_opts o;
+	unsigned int g;
+	int r;
+
+	cfg->mode = (int)e->mode;
+	cfg->n_groups = e->n_groups;
+	cfg->n_queues = e->n;
+	memcpy(cfg->group_queues, e->group_queues, sizeof(cfg->group_queues));
+	if (rf_config_check_flows(cfg))
+		return RF_EXIT_USAGE;
+	e->flow_opts = e->flow_opts && e->mode != RF_MODE_RR && e->mode != RF_MODE_FANOUT;
+	for (g = 0; e->flow_opts && g < e->n_groups; g++) {
+		rf_config_place_opts(cfg, g, weights, &o);
+		if (!o.table.entries && o.placement == RF_PLACE_HASH)
+			continue;
+		r = rf_place_new(&o, &e->place[g]);
+		if (r) {
+			rf_err("cannot make group %c's flow table: %s", 'A' + g, strerror(-r));
+			return RF_EXIT_RUNTIME;
+		}
+	}
+	return e->any_failed_over ? set_failed_over(e) : 0;
+}
+
+static void explain_free(struct explain *e)
+{
+	unsigned int g;
+
+	for (g = 0; g < RF_CFG_MAX_GROUPS; g++)
+		rf_place_free(e->place[g]);
+	rf_flow_free(e->flow);
+	free(e->cfg);
+	free(e);
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	struct explain *e = calloc(1, sizeof(*e));
 	int r;
 
-	if (!e) {
+	if (!e || !(e->cfg = malloc(sizeof(*e->cfg)))) {
 		rf_err("out of memory");
+		free(e);
 		return RF_EXIT_RUNTIME;
 	}
+	rf_config_init(e->cfg);
 	e->mode = RF_MODE_DEFAULT;
 	e->n = e->n_groups = e->group_queues[0] = 1;
 	r = parse_args(e, argc, argv);
 	if (r != 0) {
-		free(e);
+		explain_free(e);
 		return r > 0 ? RF_EXIT_OK : RF_EXIT_USAGE;
+	}
+	r = make_places(e);
+	if (r) {
+		explain_free(e);
+		return r;
 	}
 	r = rf_flow_new(e->mode, NULL, &e->flow);
 	if (r < 0) {
 		rf_err("cannot create the fragment table: %s", strerror(-r));
-		free(e);
+		explain_free(e);
 		return RF_EXIT_RUNTIME;
 	}
 	r = run(e);
-	rf_flow_free(e->flow);
-	free(e);
+	explain_free(e);
 	return r;
 }

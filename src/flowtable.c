@@ -16,6 +16,7 @@
 #define E_USED	  0x01
 #define E_CLOSING 0x02 /* TCP FIN or RST seen: expires after close_ns */
 #define E_SHUNTED 0x04 /* reached the cut-off (counted once) */
+#define E_PROTO	  3    /* shift of its enum rf_ft_proto (2 bits) */
 
 _Static_assert(sizeof(struct rf_ft_entry) == 32, "two entries per cache line");
 
@@ -24,7 +25,7 @@ struct rf_ft {
 	uint32_t mask;	       /* n_buckets - 1 */
 	uint32_t sweep;	       /* next bucket to sweep */
 	uint64_t idle_ns, close_ns;
-	uint64_t shunt_packets, shunt_bytes;
+	uint64_t shunt_packets[RF_FT_PROTOS], shunt_bytes[RF_FT_PROTOS];
 	uint64_t now; /* newest timestamp seen */
 	struct rf_ft_stats s;
 };
@@ -50,8 +51,8 @@ int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
 	t->mask = n / RF_FT_WAYS - 1;
 	t->idle_ns = o->idle_ns ? o->idle_ns : RF_FT_DEFAULT_IDLE_NS;
 	t->close_ns = o->close_ns ? o->close_ns : RF_FT_DEFAULT_CLOSE_NS;
-	t->shunt_packets = o->shunt_packets;
-	t->shunt_bytes = o->shunt_bytes;
+	memcpy(t->shunt_packets, o->shunt_packets, sizeof(t->shunt_packets));
+	memcpy(t->shunt_bytes, o->shunt_bytes, sizeof(t->shunt_bytes));
 	t->s.entries = n;
 	*ret_table = t;
 	return 0;
@@ -84,11 +85,19 @@ static void remove_expired(struct rf_ft *t, struct rf_ft_entry *e)
 	t->s.active--;
 }
 
-static void start(struct rf_ft *t, struct rf_ft_entry *e, uint32_t hash, uint64_t ts)
+/* The protocol class of a flow whose first packet has l4. */
+static inline uint8_t proto_flags(uint8_t l4)
+{
+	unsigned int p = l4 >> 6;
+
+	return (uint8_t)((p ? p - 1 : RF_FT_PROTO_OTHER) << E_PROTO);
+}
+
+static void start(struct rf_ft *t, struct rf_ft_entry *e, uint32_t hash, uint64_t ts, uint8_t l4)
 {
 	memset(e, 0, sizeof(*e));
 	e->hash = hash;
-	e->flags = E_USED;
+	e->flags = E_USED | proto_flags(l4);
 	e->last_ns = ts;
 	t->s.created++;
 	t->s.active++;
@@ -99,12 +108,12 @@ static void start(struct rf_ft *t, struct rf_ft_entry *e, uint32_t hash, uint64_
  * the old one expiring and a new one created) that keeps the old one's
  * queue, so that the ports' packets stay together.
  */
-static void restart(struct rf_ft *t, struct rf_ft_entry *e, uint64_t ts)
+static void restart(struct rf_ft *t, struct rf_ft_entry *e, uint64_t ts, uint8_t l4)
 {
 	uint16_t queue = e->queue;
 
 	remove_expired(t, e);
-	start(t, e, e->hash, ts);
+	start(t, e, e->hash, ts, l4);
 	e->queue = queue;
 }
 
@@ -139,8 +148,9 @@ static struct rf_ft_entry *claim(struct rf_ft *t, struct rf_ft_entry *b)
 /* Count the packet into its flow; true when it is past the cut-off. */
 static bool account(struct rf_ft *t, struct rf_ft_entry *e, uint32_t wirelen)
 {
-	bool shunt = (t->shunt_packets && e->packets >= t->shunt_packets) ||
-		     (t->shunt_bytes && e->bytes >= t->shunt_bytes) ||
+	unsigned int p = (e->flags >> E_PROTO) & 3;
+	bool shunt = (t->shunt_packets[p] && e->packets >= t->shunt_packets[p]) ||
+		     (t->shunt_bytes[p] && e->bytes >= t->shunt_bytes[p]) ||
 		     (e->shunt_until && t->now / 1000000000 < e->shunt_until);
 
 	if (e->packets != UINT32_MAX)
@@ -168,8 +178,52 @@ static inline bool reopened(const struct rf_ft_entry *e, uint8_t tcp_flags)
 	       (tcp_flags & (RF_FT_TCP_SYN | RF_FT_TCP_ACK)) == RF_FT_TCP_SYN;
 }
 
-int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
-		 uint8_t tcp_flags, struct rf_ft_entry **ret_entry)
+static const char *const proto_names[RF_FT_PROTOS] = {
+	[RF_FT_PROTO_TCP] = "tcp",
+	[RF_FT_PROTO_UDP] = "udp",
+	[RF_FT_PROTO_OTHER] = "other",
+};
+
+const char *rf_ft_proto_name(enum rf_ft_proto p)
+{
+	return rf_name_of(proto_names, RF_FT_PROTOS, p);
+}
+
+int rf_ft_proto_parse(const char *name, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < RF_FT_PROTOS; i++)
+		if (strlen(proto_names[i]) == len && !strncmp(name, proto_names[i], len))
+			return (int)i;
+	return -EINVAL;
+}
+
+uint8_t rf_ft_l4(enum rf_mode mode, const struct rf_decoded *d, const uint8_t *data,
+		 uint32_t caplen)
+{
+	bool inner = mode == RF_MODE_INNER_IP || mode == RF_MODE_INNER_5TUPLE;
+	const struct rf_ip *ip;
+
+	if (!d)
+		return 0;
+	if (!d->n_ip)
+		return RF_FT_L4(RF_FT_PROTO_OTHER);
+	ip = &d->ip[inner ? d->n_ip - 1 : 0];
+	if (ip->proto == 17)
+		return RF_FT_L4(RF_FT_PROTO_UDP);
+	if (ip->proto != 6)
+		return RF_FT_L4(RF_FT_PROTO_OTHER);
+	if ((mode != RF_MODE_5TUPLE && mode != RF_MODE_INNER_5TUPLE) || !ip->l4_off ||
+	    (uint32_t)ip->l4_off + 14 > caplen)
+		return RF_FT_L4(RF_FT_PROTO_TCP);
+	return RF_FT_L4(RF_FT_PROTO_TCP) |
+	       (data[ip->l4_off + 13] &
+		(RF_FT_TCP_FIN | RF_FT_TCP_SYN | RF_FT_TCP_RST | RF_FT_TCP_ACK));
+}
+
+int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen, uint8_t l4,
+		 struct rf_ft_entry **ret_entry)
 {
 	struct rf_ft_entry *b = bucket(t, hash), *e;
 	unsigned int i;
@@ -184,8 +238,8 @@ int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirele
 		if (e->hash != hash || !(e->flags & E_USED))
 			continue;
 		if (!expired(t, e)) {
-			if (reopened(e, tcp_flags))
-				restart(t, e, ts_ns);
+			if (reopened(e, l4))
+				restart(t, e, ts_ns, l4);
 			goto found;
 		}
 		remove_expired(t, e);
@@ -197,11 +251,11 @@ int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirele
 		*ret_entry = NULL;
 		return RF_FT_FALLBACK;
 	}
-	start(t, e, hash, ts_ns);
+	start(t, e, hash, ts_ns, l4);
 	verdict = RF_FT_NEW;
 found:
 	e->last_ns = ts_ns;
-	e->flags |= close_flags(tcp_flags);
+	e->flags |= close_flags(l4);
 	*ret_entry = e;
 	if (account(t, e, wirelen))
 		return RF_FT_SHUNT;
@@ -483,13 +537,13 @@ static uint32_t place_new(const struct rf_place *p, uint32_t hash, enum rf_place
 }
 
 static uint32_t place_flow(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
-			   uint8_t tcp_flags, enum rf_place_why *why)
+			   uint8_t l4, enum rf_place_why *why)
 {
 	struct rf_ft_entry *e;
 	enum rf_place_why w;
 	uint32_t i;
 
-	switch (rf_ft_lookup(p->ft, hash, ts_ns, wirelen, tcp_flags, &e)) {
+	switch (rf_ft_lookup(p->ft, hash, ts_ns, wirelen, l4, &e)) {
 	case RF_FT_NEW:
 		e->queue = (uint16_t)place_new(p, hash, why);
 		e->why = (uint8_t)*why;
@@ -514,12 +568,12 @@ static uint32_t place_flow(struct rf_place *p, uint32_t hash, uint64_t ts_ns, ui
 }
 
 uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
-			 uint8_t tcp_flags, enum rf_place_why *ret_why)
+			 uint8_t l4, enum rf_place_why *ret_why)
 {
 	uint32_t i;
 
 	if (p->ft)
-		i = place_flow(p, hash, ts_ns, wirelen, tcp_flags, ret_why);
+		i = place_flow(p, hash, ts_ns, wirelen, l4, ret_why);
 	else
 		i = live(p, by_hash(p, hash, ret_why), hash, ret_why);
 	if (p->load && *ret_why != RF_WHY_SHUNTED)

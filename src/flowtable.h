@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flow.h"
+
 #define RF_FT_WAYS	       4		      /* entries per bucket */
 #define RF_FT_DEFAULT_ENTRIES  (1u << 20)	      /* per group, when an option needs a table */
 #define RF_FT_MAX_ENTRIES      (1u << 26)	      /* 64 Mi entries: 2 GiB per group */
@@ -40,26 +42,55 @@
 #define RF_FT_DEFAULT_CLOSE_NS (2ull * 1000000000)    /* after a TCP FIN or RST */
 #define RF_FT_EVICT_IDLE_NS    (1ull * 1000000000)    /* a flow idle this long may be evicted */
 
-/* TCP flags the table looks at (the byte at offset 13 of the TCP header). */
-#define RF_FT_TCP_FIN 0x01
-#define RF_FT_TCP_SYN 0x02
-#define RF_FT_TCP_RST 0x04
-#define RF_FT_TCP_ACK 0x10
+/*
+ * What the table knows of a packet's transport (the l4 byte of
+ * rf_ft_lookup()): the TCP flags it looks at (as in the byte at offset 13 of
+ * the TCP header) and the packet's protocol class in the top two bits.
+ */
+#define RF_FT_TCP_FIN	0x01
+#define RF_FT_TCP_SYN	0x02
+#define RF_FT_TCP_RST	0x04
+#define RF_FT_TCP_ACK	0x10
+#define RF_FT_L4(proto) ((uint8_t)(((proto) + 1) << 6)) /* enum rf_ft_proto; 0: unknown */
+
+/* The protocol classes shunt cut-offs may differ by (--shunt-packets tcp=N,udp=N,other=N). */
+enum rf_ft_proto {
+	RF_FT_PROTO_TCP = 0,
+	RF_FT_PROTO_UDP,
+	RF_FT_PROTO_OTHER, /* any other protocol, or none (not IP) */
+	RF_FT_PROTOS
+};
+
+/* "tcp", "udp", "other" */
+const char *rf_ft_proto_name(enum rf_ft_proto p);
+/* The class of name (len bytes, not terminated), or -EINVAL. */
+int rf_ft_proto_parse(const char *name, size_t len);
+
+/*
+ * The l4 byte of a packet from its decoding: the class of the IP header the
+ * mode keys (the innermost in the inner modes; "other" without one), and
+ * its TCP flags when the mode's flows are connections (only 5tuple and
+ * inner-5tuple flows close on FIN or RST). d NULL (a held fragment,
+ * released): 0, unknown.
+ */
+uint8_t rf_ft_l4(enum rf_mode mode, const struct rf_decoded *d, const uint8_t *data,
+		 uint32_t caplen);
 
 struct rf_ft_opts {
-	size_t sz;		/* sizeof(struct rf_ft_opts) */
-	uint32_t entries;	/* rounded up to a power of two, at least RF_FT_WAYS */
-	uint64_t idle_ns;	/* 0: RF_FT_DEFAULT_IDLE_NS */
-	uint64_t close_ns;	/* 0: RF_FT_DEFAULT_CLOSE_NS */
-	uint64_t shunt_packets; /* deliver a flow's first N packets, shunt the rest; 0: all */
-	uint64_t shunt_bytes;	/* deliver until B wire bytes of it went; 0: all */
+	size_t sz;	   /* sizeof(struct rf_ft_opts) */
+	uint32_t entries;  /* rounded up to a power of two, at least RF_FT_WAYS */
+	uint64_t idle_ns;  /* 0: RF_FT_DEFAULT_IDLE_NS */
+	uint64_t close_ns; /* 0: RF_FT_DEFAULT_CLOSE_NS */
+	/* Per protocol class of the flow (its first packet's): */
+	uint64_t shunt_packets[RF_FT_PROTOS]; /* deliver a flow's first N packets; 0: all */
+	uint64_t shunt_bytes[RF_FT_PROTOS];   /* deliver until B wire bytes of it went; 0: all */
 };
 
 /* One flow. The caller sets queue when rf_ft_lookup() says RF_FT_NEW. */
 struct rf_ft_entry {
 	uint32_t hash;
 	uint16_t queue;	      /* index within the group */
-	uint8_t flags;	      /* RF_FT_E_* (internal) */
+	uint8_t flags;	      /* internal: state and protocol class */
 	uint8_t why;	      /* enum rf_place_why of its placement (the caller's) */
 	uint32_t packets;     /* saturating */
 	uint32_t shunt_until; /* rf_ft_shunt(): seconds on the table's clock; 0: none */
@@ -124,13 +155,14 @@ int rf_ft_new(const struct rf_ft_opts *opts, struct rf_ft **ret_table);
 void rf_ft_free(struct rf_ft *t);
 
 /*
- * The flow of a packet of hash hash, at ts_ns, of wirelen bytes, with TCP
- * flags tcp_flags (0 when not TCP or unknown). Counts the packet into its
- * flow and returns an rf_ft_verdict; *ret_entry is the flow's entry (NULL
- * with RF_FT_FALLBACK), valid until the next call.
+ * The flow of a packet of hash hash, at ts_ns, of wirelen bytes, with l4
+ * from rf_ft_l4() (0: unknown; a new flow takes its first packet's class,
+ * "other" when unknown). Counts the packet into its flow and returns an
+ * rf_ft_verdict; *ret_entry is the flow's entry (NULL with RF_FT_FALLBACK),
+ * valid until the next call.
  */
-int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
-		 uint8_t tcp_flags, struct rf_ft_entry **ret_entry);
+int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen, uint8_t l4,
+		 struct rf_ft_entry **ret_entry);
 
 /*
  * The entry of a flow without counting a packet (for explaining), or NULL.
@@ -198,7 +230,7 @@ void rf_place_free(struct rf_place *p);
  * the packet into its flow and the delivered ones into the queue's load.
  */
 uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
-			 uint8_t tcp_flags, enum rf_place_why *ret_why);
+			 uint8_t l4, enum rf_place_why *ret_why);
 
 /* "hash", "weight", "least-loaded", "failover", "fallback", "moved", "shunted" */
 const char *rf_place_why_name(enum rf_place_why why);

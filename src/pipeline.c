@@ -31,8 +31,6 @@ struct rf_pipeline {
 	bool redecode;		/* released fragments are decoded again (strip, dedup need it) */
 	bool treated;		/* some group is (pl_group.treated) */
 	bool tables;		/* some group has a flow table */
-	bool tcp_close;		/* flows are connections: TCP FIN/RST close their entries */
-	bool inner;		/* the mode keys the innermost IP header */
 	bool seeded_or_treated; /* hash_seed, treated or tables: one test per packet for all */
 	uint32_t hash_seed;
 	unsigned int n_groups;
@@ -65,7 +63,7 @@ struct pl_pkt {
 	uint64_t dup_age; /* RF_DEDUP_NOT_SEEN: not a copy */
 	const struct rf_filter *filter;
 	bool match;
-	uint8_t tcp_flags;  /* of the packet's flow's TCP header (tcp_close modes), else 0 */
+	uint8_t tcp_flags;  /* the flow table's l4 byte: class, TCP flags (rf_ft_l4()) */
 	unsigned int strip; /* 0: nothing stripped yet */
 	struct rf_frame stripped;
 };
@@ -173,8 +171,6 @@ static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_place_opts *g
 	}
 	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
 		return -ENOMEM;
-	pl->tcp_close = pl->mode == RF_MODE_5TUPLE || pl->mode == RF_MODE_INNER_5TUPLE;
-	pl->inner = pl->mode == RF_MODE_INNER_IP || pl->mode == RF_MODE_INNER_5TUPLE;
 	return 0;
 }
 
@@ -361,23 +357,6 @@ static inline uint32_t pl_pick(const struct rf_pipeline *pl, struct pl_group *gr
 	return gr->first + rf_queue_pick(hash, gr->count);
 }
 
-/*
- * The TCP flags of the header the mode keys (0: not TCP, not reached, or
- * flows are not connections in this mode): FIN and RST close a table entry.
- */
-static uint8_t pl_tcp_flags(const struct rf_pipeline *pl, const struct rf_packet *pkt,
-			    const struct rf_decoded *d)
-{
-	const struct rf_ip *ip;
-
-	if (!pl->tcp_close || !d || !d->n_ip)
-		return 0;
-	ip = &d->ip[pl->inner ? d->n_ip - 1 : 0];
-	if (ip->proto != 6 || !ip->l4_off || (uint32_t)ip->l4_off + 14 > pkt->caplen)
-		return 0;
-	return pkt->data[ip->l4_off + 13];
-}
-
 #define PL_SHUNTED UINT32_MAX /* pl_pick_flow(): the packet is not enqueued */
 
 /* The queue of group gr (with a flow table or a placement) for a packet, or PL_SHUNTED. */
@@ -411,7 +390,7 @@ static __attribute__((noinline)) void pl_dispatch_treated(struct rf_pipeline *pl
 		x.dup_age = rf_dedup_seen(pl->dedup, rf_dedup_signature(pkt->data, pkt->caplen, d),
 					  pkt->ts_ns);
 	if (pl->tables)
-		x.tcp_flags = pl_tcp_flags(pl, pkt, d);
+		x.tcp_flags = rf_ft_l4(pl->mode, d, pkt->data, pkt->caplen);
 	for (g = 0; g < pl->n_groups; g++) {
 		struct pl_group *gr = &pl->groups[g];
 

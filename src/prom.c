@@ -173,8 +173,9 @@ static const struct metric metrics[] = {
 	 "no flow table, or lost)",
 	 SC_QUEUE, "outcome", "refused", QUE(shunt_refused)},
 	{"ringfan_queue_failed_over", G,
-	 "1 while the queue gets no new flows: its consumer is gone past --failover", SC_QUEUE,
-	 .off = QUE(failed_over)},
+	 "Nonzero while the queue gets no new flows: 1 its consumer is gone past --failover, 2 "
+	 "its queue stayed full that long",
+	 SC_QUEUE, .off = QUE(failed_over)},
 	{"ringfan_queue_consumer_read_packets_total", C,
 	 "Packets the queue's consumers released (as they report it)", SC_QUEUE,
 	 .off = QUE(consumer_read)},

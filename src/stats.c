@@ -59,7 +59,8 @@ static void print_queue(FILE *f, const struct rf_stats_snap *s, uint64_t i,
 	if (q->shunted)
 		fprintf(f, "  shunted %s", rf_fmt_thousands(q->shunted, a, sizeof(a)));
 	if (q->failed_over)
-		fprintf(f, "  failed over: no new flows");
+		fprintf(f, "  failed over (%s): no new flows",
+			q->failed_over == 1 ? "no consumer" : "full");
 	if (q->shunt_requests || q->shunt_refused)
 		fprintf(f, "  shunt requests %llu (refused %llu)",
 			(unsigned long long)q->shunt_requests,

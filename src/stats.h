@@ -75,8 +75,9 @@ struct rf_stats_queue {
 	 * copies of a packet seen within its de-duplication window. */
 	uint64_t filtered;
 	uint64_t deduplicated;
-	uint64_t shunted;     /* of its group's flows past the shunt cut-off (never drops) */
-	uint64_t failed_over; /* 1: its consumer is gone past --failover: no new flows */
+	uint64_t shunted; /* of its group's flows past the shunt cut-off (never drops) */
+	/* No new flows: 1: its consumer is gone past --failover, 2: its queue stayed full that long */
+	uint64_t failed_over;
 	/* Its consumer's shunt requests (rf_consumer_shunt): honoured, and refused (not a
 	 * flow of this queue, no flow table, or overwritten before they were read). */
 	uint64_t shunt_requests, shunt_refused;

@@ -94,6 +94,35 @@ static bool terminated(const char *s, size_t len)
 	return memchr(s, 0, len) != NULL;
 }
 
+static bool is_shunt(int kind)
+{
+	return kind == RF_RULE_SHUNT_PACKETS || kind == RF_RULE_SHUNT_BYTES;
+}
+
+/*
+ * A shunt rule's text parses again to cut-offs of which value is the
+ * largest, each within the kind's bound; the plain form gives every protocol
+ * the same one.
+ */
+static void check_shunt(const struct rf_cfg_rule *r)
+{
+	uint64_t v[RF_FT_PROTOS], max = 0;
+	int p;
+
+	if (rf_config_parse_shunt(r->kind, r->text, v))
+		abort();
+	for (p = 0; p < RF_FT_PROTOS; p++) {
+		if ((r->kind == RF_RULE_SHUNT_PACKETS && v[p] > UINT32_MAX) ||
+		    (r->kind == RF_RULE_SHUNT_BYTES && v[p] > UINT64_MAX / 2) ||
+		    (!strchr(r->text, '=') && v[p] != v[0]))
+			abort();
+		if (v[p] > max)
+			max = v[p];
+	}
+	if (max != r->value)
+		abort();
+}
+
 /*
  * Bounds that hold whatever the input was, even after a failed parse. The
  * group sum only after a successful one: a failed -n may leave its partial
@@ -151,9 +180,12 @@ static void check_bounds(const struct rf_config *c, bool parsed)
 		    (r->kind == RF_RULE_WEIGHTS &&
 		     rf_weights_parse(r->text, weights, RF_PLACE_BUCKETS) <= 0) ||
 		    (r->kind == RF_RULE_SHUNT_PACKETS && r->value > UINT32_MAX) ||
-		    /* filters and weights keep their text; no other rule has one */
-		    (r->kind != RF_RULE_FILTER && r->kind != RF_RULE_WEIGHTS && r->text[0]))
+		    /* filters, weights and shunt cut-offs keep their text; no other rule has one */
+		    (r->kind != RF_RULE_FILTER && r->kind != RF_RULE_WEIGHTS &&
+		     !is_shunt(r->kind) && r->text[0]))
 			abort();
+		if (is_shunt(r->kind))
+			check_shunt(r);
 	}
 }
 

@@ -10,13 +10,24 @@
 #    first fragment is in the capture (without it they can only fall back to
 #    the addresses + protocol hash, which explain reports as "expired");
 #  - rr gives frame index modulo n, fanout gives "all";
-#  - with 100 flows or more, every queue gets traffic in the hashing modes.
+#  - with 100 flows or more, every queue gets traffic in the hashing modes;
+#  - the same in every placement of flows (--placement least-loaded and
+#    weighted, which explain decides as the balancer's flow table does) in the
+#    modes with flows, on the generated capture (fragments in and out of
+#    order, every tunnel), with a table that never forgets a flow.
 source "$(dirname "$0")/lib.sh"
 need_cmd tshark
 need_pcaps
 [ -x "$RINGFAN" ] || fail "no ringfan binary at $RINGFAN"
 
 MODES=(rr ip 5tuple inner-ip inner-5tuple vlan iface fanout)
+# MODE@PLACEMENT: explain's options for that placement (on the generated capture)
+declare -A PLACEMENTS=(
+	[least-loaded]="--placement least-loaded"
+	[weighted]="--placement weighted --weights 3,1,1,1,1,1,2"
+)
+PLACED_MODES=(ip 5tuple inner-ip inner-5tuple)
+FOREVER=3162240000 # --flow-timeout's longest: no flow expires, nor after a FIN
 FIELDS=(frame.number ip.src ip.dst ip.proto ip.id ip.flags.mf ip.frag_offset
 	ipv6.src ipv6.dst ipv6.fraghdr.nxt ipv6.fraghdr.ident ipv6.fraghdr.offset
 	ipv6.fraghdr.more)
@@ -49,6 +60,16 @@ dissect() { # capture
 		"$RINGFAN" explain -m "$m" -n 7 --json "$1" >"$TMP/out/$name.$m.json" \
 			2>"$TMP/out/$name.$m.err" || echo "explain -m $m failed on $name" >"$TMP/$name.fail"
 	done
+	[ "$1" == "$TMP/gen-all.pcap" ] || return 0
+	for m in "${PLACED_MODES[@]}"; do
+		for p in "${!PLACEMENTS[@]}"; do
+			# shellcheck disable=SC2086
+			"$RINGFAN" explain -m "$m" -n 7 --json ${PLACEMENTS[$p]} \
+				--flow-timeout $FOREVER,$FOREVER "$1" >"$TMP/out/$name.$m@$p.json" \
+				2>"$TMP/out/$name.$m@$p.err" ||
+				echo "explain -m $m ${PLACEMENTS[$p]} failed on $name" >"$TMP/$name.fail"
+		done
+	done
 }
 for cap in "${caps[@]}"; do
 	while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
@@ -58,7 +79,9 @@ wait
 ! ls "$TMP"/*.fail >/dev/null 2>&1 || fail "$(cat "$TMP"/*.fail | head -3)"
 info "ran ${#MODES[@]} modes over ${#caps[@]} captures"
 
-/usr/bin/python3 - "$TMP/out" "${MODES[*]}" "${FIELDS[@]}" <<'EOF'
+placed=()
+for m in "${PLACED_MODES[@]}"; do for p in "${!PLACEMENTS[@]}"; do placed+=("$m@$p"); done; done
+/usr/bin/python3 - "$TMP/out" "${MODES[*]} ${placed[*]}" "${FIELDS[@]}" <<'EOF'
 import collections, json, os, sys
 
 out, modes, fields = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
@@ -106,11 +129,21 @@ def flow_key(mode, o):
 names = sorted({f.rsplit('.', 2)[0] for f in os.listdir(out) if f.endswith('.json')})
 for name in names:
     groups = frag_groups(os.path.join(out, name + '.tsv'))
-    for mode in modes:
-        rows = [json.loads(l) for l in open(os.path.join(out, f'{name}.{mode}.json'))]
+    for placed in modes:
+        path = os.path.join(out, f'{name}.{placed}.json')
+        if '@' in placed and not os.path.exists(path):
+            continue  # placements: the generated capture only
+        mode = placed.split('@')[0]
+        rows = [json.loads(l) for l in open(path)]
+        if '@' in placed:
+            whys = collections.Counter(o['why'] for o in rows)
+            want = 'least-loaded' if placed.endswith('least-loaded') else 'weight'
+            if set(whys) != {want}:
+                errors.append(f'{name} {placed}: decisions {dict(whys)}, not all {want}')
+            stats[f'{placed}: packets'] += len(rows)
         frames = sorted(o['frame'] for o in rows)
         if frames != list(range(1, len(frames) + 1)):
-            errors.append(f'{name} {mode}: frames missing or repeated')
+            errors.append(f'{name} {placed}: frames missing or repeated')
             continue
         if mode == 'rr':
             bad = [o['frame'] for o in rows if o['queue'] != (o['frame'] - 1) % N]
@@ -127,11 +160,11 @@ for name in names:
             per_queue[o['queue']] += 1
             k = flow_key(mode, o)
             if q_of.setdefault(k, o['queue']) != o['queue']:
-                errors.append(f'{name} {mode}: frame {o["frame"]} key {k} on queue {o["queue"]}, '
+                errors.append(f'{name} {placed}: frame {o["frame"]} key {k} on queue {o["queue"]}, '
                               f'earlier packets of that key on {q_of[k]}')
-        stats[f'{mode}: flows'] += len(q_of)
+        stats[f'{placed}: flows'] += len(q_of)
         if len(q_of) >= 100 and mode != 'vlan' and len(per_queue) != N:
-            errors.append(f'{name} {mode}: only {len(per_queue)} of {N} queues used')
+            errors.append(f'{name} {placed}: only {len(per_queue)} of {N} queues used')
         if mode in ('vlan', 'iface'):
             continue
         queue = {o['frame']: o['queue'] for o in rows}
@@ -148,13 +181,13 @@ for name in names:
             byid[key].append((fr, first))
         for key, frs in byid.items():
             if not any(first for _, first in frs):
-                stats[f'{mode}: fragment groups without their first fragment'] += 1
+                stats[f'{placed}: fragment groups without their first fragment'] += 1
                 continue
             qs = {queue[fr] for fr, _ in frs}
-            stats[f'{mode}: fragment groups checked'] += 1
-            stats[f'{mode}: fragments checked'] += len(frs)
+            stats[f'{placed}: fragment groups checked'] += 1
+            stats[f'{placed}: fragments checked'] += len(frs)
             if len(qs) != 1:
-                errors.append(f'{name} {mode}: {len(frs)} fragments (frames {frs[0][0]}..'
+                errors.append(f'{name} {placed}: {len(frs)} fragments (frames {frs[0][0]}..'
                               f'{frs[-1][0]}) of datagram {key} on queues {sorted(qs, key=str)}')
 
 for k in sorted(stats):
@@ -167,4 +200,8 @@ if errors:
 if stats['5tuple: fragment groups checked'] < 50:
     print('FAIL: too few fragmented datagrams checked')
     sys.exit(1)
+for placed in [m for m in modes if '@' in m]:
+    if stats[f'{placed}: fragment groups checked'] < 50:
+        print(f'FAIL: too few fragmented datagrams checked in {placed}')
+        sys.exit(1)
 EOF

@@ -8,6 +8,7 @@
 #   pcap_compare.py subseq IN OUT              OUT holds some of IN's packets, in IN's order
 #   pcap_compare.py covers IN OUT...           every packet of IN is in some OUT (copies of a
 #                                              packet in several OUTs allowed)
+#   pcap_compare.py common IN OUT...           number of packets of the OUTs that are IN's
 #   pcap_compare.py count FILE                 number of packets
 #
 # The files' link types must agree too (same, split, fanout).
@@ -189,6 +190,11 @@ def cmd_covers(args):
     print(f"covers: {len(inp)} packets, all in {sizes}")
 
 
+def cmd_common(args):
+    inp = set(read(args[0]))
+    print(sum(1 for path in args[1:] for p in read(path) if p in inp))
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__ if __doc__ else "usage: see the comment at the top")
@@ -203,6 +209,8 @@ def main():
         cmd_subseq(args)
     elif cmd == "covers":
         cmd_covers(args)
+    elif cmd == "common":
+        cmd_common(args)
     elif cmd == "count":
         print(len(read(args[0])))
     else:

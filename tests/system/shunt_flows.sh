@@ -4,10 +4,11 @@
 # N packets of every TCP stream as tshark numbers them (both directions one
 # flow), none after; shunted packets are counted, never as drops, and
 # received = enqueued + dropped + shunted; a group without shunting still
-# gets everything; the flow table's counters; errors at start.
+# gets everything; the flow table's counters; cut-offs per protocol (TCP,
+# UDP, other) on a generated capture; errors at start.
 . "$(dirname "$0")/lib.sh"
 need_pcaps
-need_cmd tshark awk
+need_cmd tshark tcpdump awk
 CMP=(/usr/bin/python3 "$TOP/tests/system/pcap_compare.py")
 
 stat_of() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$RINGFAN_DIR/$1.stats" 2>/dev/null; }
@@ -74,6 +75,37 @@ if [ -f "$big" ]; then
 	info "--shunt-bytes 4k: enqueued $(stat_of 41 total.enqueued) of $rx packets, $(stat_of 41 group.0.flows_shunted) of $(stat_of 41 group.0.flows_created) flows shunted"
 fi
 
+# --- per protocol: TCP flows cut after 10 packets, UDP after 3, the rest whole ---
+# A generated capture of TCP, UDP and ICMP flows; the packets the queues hold
+# together are, by tshark's streams, each TCP stream's first 10, each UDP
+# stream's first 3 and every other packet.
+"$RINGFAN" gen -o "$TMP/p.pcap" --flows 60 --packets 3000 --seed 17 -q || fail "ringfan gen failed"
+"$RINGFAN" balance -i "pcap:$TMP/p.pcap" -c 43 -n 4 -m 5tuple --shunt-packets tcp=10,udp=3 \
+	-r "0:pcap:$TMP/p0.pcap" -r "1:pcap:$TMP/p1.pcap" -r "2:pcap:$TMP/p2.pcap" \
+	-r "3:pcap:$TMP/p3.pcap" 2>"$TMP/b43.err" ||
+	fail "balance --shunt-packets tcp=10,udp=3 failed: $(cat "$TMP/b43.err")"
+grep -q -- "--shunt-packets tcp=10,udp=3: queues 0-3" "$TMP/b43.err" ||
+	fail "the start does not give the per-protocol cut-offs: $(cat "$TMP/b43.err")"
+tshark -r "$TMP/p.pcap" -T fields -e frame.time_epoch -e tcp.stream -e udp.stream 2>/dev/null |
+	awk -F'\t' '{ us = substr($1, 1, index($1, ".") + 6) } # as tcpdump -tt prints it
+		$2 != "" { if (t[$2]++ < 10) print us; next }
+		$3 != "" { if (u[$3]++ < 3) print us; next }
+		{ print us; o++ }
+		END { if (length(t) < 10 || length(u) < 3 || o < 10) exit 1 }' | sort >"$TMP/want.t" ||
+	fail "the capture lacks TCP, UDP or other flows"
+for q in 0 1 2 3; do
+	tcpdump -tt -nr "$TMP/p$q.pcap" 2>/dev/null | awk '{ print $1 }'
+done | sort >"$TMP/got.t"
+[ -s "$TMP/want.t" ] && cmp -s "$TMP/want.t" "$TMP/got.t" ||
+	fail "the queues do not hold each TCP stream's first 10 packets, each UDP stream's first 3 and the rest: $(diff "$TMP/want.t" "$TMP/got.t" | head -5)"
+check_eq "$(stat_of 43 total.enqueued)" "$(wc -l <"$TMP/want.t")" "enqueued with tcp=10,udp=3"
+check_eq $(($(stat_of 43 total.enqueued) + $(stat_of 43 total.shunted))) 3000 "enqueued + shunted"
+info "tcp=10,udp=3: $(wc -l <"$TMP/want.t") of 3000 packets delivered"
+# explain decides alike: its packets not shunted are the queues'
+"$RINGFAN" explain -m 5tuple -n 4 --shunt-packets tcp=10,udp=3 "$TMP/p.pcap" 2>/dev/null |
+	{ grep -vc ' why=shunted$' || true; } >"$TMP/kept"
+check_eq "$(cat "$TMP/kept")" "$(wc -l <"$TMP/want.t")" "packets explain does not shunt"
+
 # --- errors at start: named, usage exit code ---
 expect_usage() { # message-part args...
 	local want=$1 rc=0
@@ -86,5 +118,8 @@ expect_usage "scope is a group letter" -n 4 --shunt-packets 0-1:10
 expect_usage "give --flow-table a size" -n 4 --shunt-packets 10 --flow-table off
 expect_usage "need a hashing mode" -n 4 -m rr --shunt-packets 10
 expect_usage "bad --shunt-bytes" -n 4 --shunt-bytes 10x
+expect_usage "bad --shunt-packets 'tcp=10,icmp=1' (.*per protocol: tcp=N,udp=N,other=N)" \
+	-n 4 --shunt-packets tcp=10,icmp=1
+expect_usage "bad --shunt-packets 'tcp=1,tcp=2'" -n 4 --shunt-packets tcp=1,tcp=2
 expect_usage "bad --flow-table" -n 4 --flow-table lots
 exit 0

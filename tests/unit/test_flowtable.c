@@ -2,11 +2,15 @@
 /*
  * The flow table (flowtable.h): a flow keeps its entry and queue, idle and
  * TCP-close expiry, eviction and fallback under pressure with their
- * counters, shunting by packets and bytes, and a table that never grows.
+ * counters, shunting by packets and bytes, and a table that never grows;
+ * failover of a placement: a failed-over queue keeps its flows (or, with
+ * failover_move, they move once, counted, and stay where they went) and gets
+ * no new flow until it is back.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -17,11 +21,14 @@
 
 static struct rf_ft *table(uint32_t entries, uint64_t packets, uint64_t bytes)
 {
-	struct rf_ft_opts o = {.sz = sizeof(o),
-			       .entries = entries,
-			       .shunt_packets = packets,
-			       .shunt_bytes = bytes};
+	struct rf_ft_opts o = {.sz = sizeof(o), .entries = entries};
 	struct rf_ft *t = NULL;
+	int p;
+
+	for (p = 0; p < RF_FT_PROTOS; p++) {
+		o.shunt_packets[p] = packets;
+		o.shunt_bytes[p] = bytes;
+	}
 
 	assert_int_equal(rf_ft_new(&o, &t), 0);
 	return t;
@@ -200,6 +207,39 @@ static void test_shunt_bytes(void **state)
 	rf_ft_free(t);
 }
 
+/* Cut-offs per protocol class: a flow's class is its first packet's ("other" if unknown). */
+static void test_shunt_per_proto(void **state)
+{
+	struct rf_ft_opts o = {.sz = sizeof(o),
+			       .entries = 64,
+			       .shunt_packets = {[RF_FT_PROTO_TCP] = 2, [RF_FT_PROTO_OTHER] = 1}};
+	const uint8_t tcp = RF_FT_L4(RF_FT_PROTO_TCP), udp = RF_FT_L4(RF_FT_PROTO_UDP);
+	struct rf_ft *t = NULL;
+	struct rf_ft_entry *e;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(rf_ft_new(&o, &t), 0);
+	/* TCP: 2 packets, a held fragment (l4 0) of it counts as TCP */
+	assert_int_equal(rf_ft_lookup(t, 1, SEC, 60, tcp | RF_FT_TCP_SYN, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 1, SEC, 60, 0, &e), RF_FT_FOUND);
+	assert_int_equal(rf_ft_lookup(t, 1, SEC, 60, tcp, &e), RF_FT_SHUNT);
+	/* UDP: not shunted, whatever its later packets say */
+	assert_int_equal(rf_ft_lookup(t, 2, SEC, 60, udp, &e), RF_FT_NEW);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(rf_ft_lookup(t, 2, SEC, 60, i & 1 ? tcp : udp, &e), RF_FT_FOUND);
+	/* other, and unknown first packets: 1 */
+	assert_int_equal(rf_ft_lookup(t, 3, SEC, 60, RF_FT_L4(RF_FT_PROTO_OTHER), &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 3, SEC, 60, 0, &e), RF_FT_SHUNT);
+	assert_int_equal(rf_ft_lookup(t, 4, SEC, 60, 0, &e), RF_FT_NEW);
+	assert_int_equal(rf_ft_lookup(t, 4, SEC, 60, tcp, &e), RF_FT_SHUNT);
+	assert_int_equal(stats(t).shunted_flows, 3);
+	assert_string_equal(rf_ft_proto_name(RF_FT_PROTO_UDP), "udp");
+	assert_int_equal(rf_ft_proto_parse("other=1", 5), RF_FT_PROTO_OTHER);
+	assert_int_equal(rf_ft_proto_parse("tc", 2), -EINVAL);
+	rf_ft_free(t);
+}
+
 static void test_shunt_request(void **state)
 {
 	struct rf_ft *t = table(64, 0, 0);
@@ -255,14 +295,131 @@ static void test_many_flows(void **state)
 	rf_ft_free(t);
 }
 
+#define FLOWS 400
+
+static struct rf_place *place(enum rf_placement how, bool move)
+{
+	struct rf_place_opts o = {
+		.sz = sizeof(o),
+		.queues = 4,
+		.table = {.sz = sizeof(o.table), .entries = 1 << 16},
+		.placement = how,
+		.failover_move = move,
+	};
+	struct rf_place *p = NULL;
+
+	assert_int_equal(rf_place_new(&o, &p), 0);
+	return p;
+}
+
+/* A flow hash per flow i, of generation gen (a new set of flows per gen). */
+static uint32_t flow(unsigned int gen, unsigned int i)
+{
+	uint32_t h = (gen * FLOWS + i + 1) * 2654435761u;
+
+	return h ^ (h >> 15);
+}
+
+static uint32_t pkt(struct rf_place *p, uint32_t hash, enum rf_place_why *why)
+{
+	return rf_place_packet(p, hash, SEC, 100, 0, why);
+}
+
+/* Queue 3 down: its flows stay, new flows go elsewhere; back: new flows again. */
+static void test_failover_stay(void **state)
+{
+	struct rf_place *p = place(RF_PLACE_HASH, false);
+	uint32_t q[FLOWS], i, n3 = 0, failover = 0, back = 0;
+	enum rf_place_why why;
+
+	(void)state;
+	for (i = 0; i < FLOWS; i++) {
+		q[i] = pkt(p, flow(0, i), &why);
+		assert_int_equal(why, RF_WHY_HASH);
+		n3 += q[i] == 3;
+	}
+	assert_true(n3 > 0);
+	rf_place_set_down(p, 3, true);
+	assert_true(rf_place_down(p, 3));
+	for (i = 0; i < FLOWS; i++) {
+		assert_int_equal(pkt(p, flow(0, i), &why), q[i]);
+		assert_int_equal(why, RF_WHY_HASH);
+		assert_int_not_equal(pkt(p, flow(1, i), &why), 3);
+		failover += why == RF_WHY_FAILOVER;
+	}
+	assert_true(failover > 0);
+	rf_place_set_down(p, 3, false);
+	for (i = 0; i < FLOWS; i++)
+		back += pkt(p, flow(2, i), &why) == 3;
+	assert_true(back > 0);
+	assert_int_equal(rf_place_moved(p), 0);
+	rf_place_free(p);
+}
+
+/* With failover_move, queue 3's flows move once (counted) and stay where they went. */
+static void test_failover_move(void **state)
+{
+	struct rf_place *p = place(RF_PLACE_HASH, true);
+	uint32_t q[FLOWS], moved_to[FLOWS], i, n3 = 0;
+	enum rf_place_why why;
+
+	(void)state;
+	for (i = 0; i < FLOWS; i++) {
+		q[i] = pkt(p, flow(0, i), &why);
+		n3 += q[i] == 3;
+	}
+	rf_place_set_down(p, 3, true);
+	for (i = 0; i < FLOWS; i++) {
+		moved_to[i] = pkt(p, flow(0, i), &why);
+		if (q[i] == 3) {
+			assert_int_not_equal(moved_to[i], 3);
+			assert_int_equal(why, RF_WHY_MOVED);
+		} else {
+			assert_int_equal(moved_to[i], q[i]);
+		}
+	}
+	assert_int_equal(rf_place_moved(p), n3);
+	/* back: moved flows are not split again, and are not counted twice */
+	rf_place_set_down(p, 3, false);
+	for (i = 0; i < FLOWS; i++)
+		assert_int_equal(pkt(p, flow(0, i), &why), moved_to[i]);
+	assert_int_equal(rf_place_moved(p), n3);
+	rf_place_free(p);
+}
+
+/* Every queue down: none is avoided (the traffic must go somewhere). */
+static void test_failover_all_down(void **state)
+{
+	struct rf_place *p = place(RF_PLACE_LEAST_LOADED, false);
+	uint32_t per[4] = {0}, i;
+	enum rf_place_why why;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		rf_place_set_down(p, i, true);
+	for (i = 0; i < FLOWS; i++)
+		per[pkt(p, flow(0, i), &why)]++;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(per[i], FLOWS / 4); /* least-loaded: one flow each in turn */
+	/* least-loaded never picks a failed-over queue while another is live */
+	rf_place_set_down(p, 0, false);
+	for (i = 0; i < FLOWS; i++) {
+		assert_int_equal(pkt(p, flow(1, i), &why), 0);
+		assert_int_equal(why, RF_WHY_LEAST_LOADED);
+	}
+	rf_place_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_and_found), cmocka_unit_test(test_bad_size),
-		cmocka_unit_test(test_idle_expiry),   cmocka_unit_test(test_tcp_close),
-		cmocka_unit_test(test_pressure),      cmocka_unit_test(test_shunt_packets),
-		cmocka_unit_test(test_shunt_bytes),   cmocka_unit_test(test_many_flows),
-		cmocka_unit_test(test_shunt_request),
+		cmocka_unit_test(test_new_and_found),	  cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_idle_expiry),	  cmocka_unit_test(test_tcp_close),
+		cmocka_unit_test(test_pressure),	  cmocka_unit_test(test_shunt_packets),
+		cmocka_unit_test(test_shunt_bytes),	  cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_shunt_request),	  cmocka_unit_test(test_shunt_per_proto),
+		cmocka_unit_test(test_failover_stay),	  cmocka_unit_test(test_failover_move),
+		cmocka_unit_test(test_failover_all_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
