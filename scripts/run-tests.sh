@@ -3,7 +3,7 @@
 # tests (plain and ASan+UBSan), and each libFuzzer target for a bounded time.
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero on failure.
 #
-# Environment: FUZZ_SECONDS (default 30; `make fuzz` for long runs), SKIP_FUZZ=1, SKIP_ASAN=1,
+# Environment: FUZZ_SECONDS (default 20; `make fuzz` for long runs), SKIP_FUZZ=1, SKIP_ASAN=1,
 # SYSTEM_TESTS="glob" to run a subset (e.g. "*count*").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ top=$PWD
 pass=0 fail=0 skip=0
 failed=()
 logdir=$top/build/test-logs
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 note() { printf '%-7s %s\n' "$1" "$2"; }
 record() { # status name

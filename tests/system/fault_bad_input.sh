@@ -204,7 +204,7 @@ if ((EUID == 0)) && command -v tcpreplay >/dev/null && command -v ip >/dev/null;
 	for f in "$TMP/bad.pcap" "$PCAPS/decode-too-small_test.pcap" "$PCAPS/ipv4_invalid_hdr_length.pcap" \
 		"$PCAPS/ip6-ext-trunc.pcap" "$PCAPS/decode-too-many-layers_input.pcap" \
 		"$PCAPS/tcp-session-decode-malformed-ipv4_input.pcap"; do
-		ip netns exec "$ns" tcpreplay -q -i fbtx --pps 5000 "$f" >"$TMP/replay.log" 2>&1 ||
+		ip netns exec "$ns" tcpreplay -q -i fbtx --pps 15000 "$f" >"$TMP/replay.log" 2>&1 ||
 			fail "tcpreplay $f: $(cat "$TMP/replay.log")"
 	done
 	sleep 1
