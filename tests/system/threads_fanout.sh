@@ -11,11 +11,14 @@
 # inner mode those of each inner flow too (these captures carry each inner
 # flow between one pair of tunnel endpoints: the case the steering keeps in
 # order); both threads carried packets (ring headers); the counters add up.
+# One queue is read by tcpdump through the libpcap interposer (`ringfan
+# run`), the others by `ringfan count`: both see one queue, not two rings.
 # Then what --threads refuses, with the reason.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pcap-helpers.bash"
 need_root
 need_pcaps
-need_cmd tcpreplay tshark capinfos mergecap ip
+need_cmd tcpreplay tshark capinfos mergecap ip tcpdump
 
 # Fragments (outer IPv4 of GTP-U and of GRE, IPv6), tunnels, non-IP and a mix.
 ins=()
@@ -48,11 +51,15 @@ cnts=()
 for c in 41 43; do
 	wait_until 10 stat_is $c state running
 	for ((q = 0; q < nq[$c]; q++)); do
+		[ $c@$q == 43@1 ] && continue
 		"$RINGFAN" count -i "$c@$q" -q -w "$TMP/q$c-$q.pcap" --exit-on-detach >/dev/null 2>&1 &
 		bg_pid $!
 		cnts+=($!)
 	done
 done
+"${RF_RUN[@]}" --wait=20 -- tcpdump -U -i ringfan:43@1 -w "$TMP/q43-1.pcap" 2>"$TMP/td.err" &
+td=$!
+bg_pid $td
 for c in 41 43; do
 	wait_until 10 stat_gt $c queue.$((nq[$c] - 1)).consumer_pid 0
 	[ -f "$RINGFAN_DIR/$c@0.p1.ring" ] || fail "no second ring for queue $c@0: $(ls "$RINGFAN_DIR")"
@@ -87,6 +94,8 @@ for c in 41 43; do
 	wait "${bal[$c]}" || fail "balancer $c exited $? ($(cat "$TMP/bal$c.err"))"
 done
 for p in "${cnts[@]}"; do wait "$p" || fail "a count failed"; done
+kill -INT $td
+wait $td || fail "tcpdump -i ringfan:43@1 failed: $(cat "$TMP/td.err")"
 for c in 41 43; do
 	check_eq "$(stat_of $c source.0.received)" "$total" "$c: source received (both threads)"
 	check_eq "$(stat_of $c total.kernel_drops)" 0 "$c: kernel drops at a gentle rate"
