@@ -179,7 +179,9 @@ static int attach_filter(struct rf_afp *a, const struct bpf_program *prog)
 /*
  * Fanout steering (PACKET_FANOUT_CBPF): the kernel sends a packet to member
  * (return value % members). The value depends only on the IP address pair,
- * symmetrically (source xor destination, mixed): every packet of a flow in
+ * symmetrically (the sum of source and destination, 32-bit words, mixed by a
+ * multiplication; a sum, not a xor, which is the same for every pair of
+ * hosts numbered alike in two subnets): every packet of a flow in
  * -m ip or 5tuple, both directions, and every fragment of a datagram (whose
  * later fragments have no ports) goes to the same member. The kernel's own
  * PACKET_FANOUT_HASH would not do: it hashes ports when it sees them, so a
@@ -202,7 +204,7 @@ static int set_steering(struct rf_afp *a)
 
 #define INSN(c, k) (prog[n++] = (struct sock_filter)BPF_STMT((c), (uint32_t)(k)))
 #define NET(off)   ((uint32_t)SKF_NET_OFF + (off))
-	/* M[0]: the address words' xor; M[1]: where IP starts (past a second tag). */
+	/* M[0]: the address words' sum; M[1]: where IP starts (past a second tag). */
 	INSN(BPF_LD | BPF_IMM, 0);
 	INSN(BPF_ST, 0);
 	INSN(BPF_ST, 1);
@@ -216,7 +218,7 @@ static int set_steering(struct rf_afp *a)
 	INSN(BPF_LD | BPF_MEM, 2);
 	test_at = n;
 	n += 2;
-	/* IPv4: source ^ destination. */
+	/* IPv4: source + destination. */
 	v4_at = n;
 	INSN(BPF_LDX | BPF_MEM, 1);
 	INSN(BPF_LD | BPF_W | BPF_IND, NET(12));
@@ -224,9 +226,9 @@ static int set_steering(struct rf_afp *a)
 	INSN(BPF_LDX | BPF_MEM, 1);
 	INSN(BPF_LD | BPF_W | BPF_IND, NET(16));
 	INSN(BPF_LDX | BPF_MEM, 2);
-	INSN(BPF_ALU | BPF_XOR | BPF_X, 0);
+	INSN(BPF_ALU | BPF_ADD | BPF_X, 0);
 	mix_at = n++;
-	/* IPv6: the xor of the four words of source ^ destination. */
+	/* IPv6: the sum of the four words of source and destination. */
 	v6_at = n;
 	for (w = 0; w < 4; w++) {
 		INSN(BPF_LDX | BPF_MEM, 1);
@@ -235,10 +237,10 @@ static int set_steering(struct rf_afp *a)
 		INSN(BPF_LDX | BPF_MEM, 1);
 		INSN(BPF_LD | BPF_W | BPF_IND, NET(24 + 4 * w));
 		INSN(BPF_LDX | BPF_MEM, 2);
-		INSN(BPF_ALU | BPF_XOR | BPF_X, 0);
+		INSN(BPF_ALU | BPF_ADD | BPF_X, 0);
 		INSN(BPF_MISC | BPF_TAX, 0);
 		INSN(BPF_LD | BPF_MEM, 0);
-		INSN(BPF_ALU | BPF_XOR | BPF_X, 0);
+		INSN(BPF_ALU | BPF_ADD | BPF_X, 0);
 		INSN(BPF_ST, 0);
 	}
 	prog[mix_at] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, n - mix_at - 1);

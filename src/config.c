@@ -1066,7 +1066,11 @@ static int check_threads(const struct rf_config *cfg)
 		       cfg->n_sources != 1 ? "give exactly one -i"
 		       : rf_source_file(src)
 			       ? "a file is read by one thread (its packets have one order)"
-			       : "an afxdp source already has one socket per receive queue");
+			       : "an afxdp source's receive queues are chosen by the NIC's own "
+				 "hash "
+				 "(RSS), which need not be symmetric and takes ports when it sees "
+				 "them, so a flow's two directions and its fragments could cross "
+				 "threads");
 		return RF_EXIT_USAGE;
 	}
 	if (cfg->mode == RF_MODE_VLAN || cfg->mode == RF_MODE_IFACE) {

@@ -218,5 +218,6 @@ done
 expect_fail 2 "a file is read by one thread" "$RINGFAN" balance -i "pcap:${ins[0]}" --threads 2 -c 42 -n 2
 expect_fail 2 "one VLAN's packets would go through several threads" \
 	"$RINGFAN" balance -i afpacket:lo --threads 2 -c 42 -n 2 -m vlan
+expect_fail 2 "chosen by the NIC's own hash" "$RINGFAN" balance -i afxdp:lo --threads 2 -c 42 -n 2
 expect_fail 2 "a flow table" "$RINGFAN" balance -i afpacket:lo --threads 2 -c 42 -n 2 --flow-table 1M
 expect_fail 2 "bad --threads '65'" "$RINGFAN" balance -i afpacket:lo --threads 65 -c 42 -n 2
