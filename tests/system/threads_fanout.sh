@@ -13,7 +13,8 @@
 # order); both threads carried packets (ring headers); the counters add up.
 # One queue is read by tcpdump through the libpcap interposer (`ringfan
 # run`), the others by `ringfan count`: both see one queue, not two rings.
-# Then what --threads refuses, with the reason.
+# `ringfan clean` removes every ring's files. Then what --threads refuses,
+# with the reason.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pcap-helpers.bash"
 need_root
@@ -213,6 +214,11 @@ for c in 41 43; do
 	# shellcheck disable=SC2086 # one count per queue
 	/usr/bin/python3 "$TMP/check.py" "$TMP" $c $kind $counts || fail "$(cat "$TMP/check$c.err")"
 done
+
+# `ringfan clean` takes every ring's files of a stopped cluster.
+"$RINGFAN" clean -c 41 >"$TMP/clean.out" 2>&1 || fail "clean -c 41: $(cat "$TMP/clean.out")"
+[ -z "$(ls "$RINGFAN_DIR" | grep -E '^\.?41[@.]')" ] || fail "clean left files: $(ls "$RINGFAN_DIR")"
+info "ok: clean -c 41 removed its rings: $(cat "$TMP/clean.out")"
 
 # What --threads refuses, and why.
 expect_fail 2 "a file is read by one thread" "$RINGFAN" balance -i "pcap:${ins[0]}" --threads 2 -c 42 -n 2
