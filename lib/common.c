@@ -550,6 +550,31 @@ static int queue_remove(const char *name, const char *dir, bool if_idle)
 	return r;
 }
 
+int rf_queue_remove_rings(const char *name, const char *dir, unsigned int from)
+{
+	struct rf_paths *p;
+	int r, dirfd, n = 0;
+	uint32_t i;
+
+	if (from < 1)
+		return -EINVAL;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = rf_paths_init(p, name, dir);
+	dirfd = r < 0 ? r : rf_dir_open(p, true, NULL);
+	for (i = from; dirfd >= 0 && i < RF_MAX_RINGS; i++) {
+		rf_paths_set_ring(p, i);
+		if (remove_files(dirfd, p) == 0)
+			n++;
+	}
+	r = dirfd < 0 ? dirfd : n;
+	if (dirfd >= 0)
+		close(dirfd);
+	free(p);
+	return r;
+}
+
 int rf_queue_remove(const char *name, const char *dir)
 {
 	return queue_remove(name, dir, false);

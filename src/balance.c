@@ -747,9 +747,18 @@ static int check_fd_limit(struct balancer *b)
  */
 static void remove_extra_queues(struct balancer *b)
 {
+	unsigned int k = b->cfg->threads > 1 ? (unsigned int)b->cfg->threads : 1;
 	char name[32];
 	uint32_t q;
 	int r;
+
+	/* Rings beyond --threads, left by a run with more capture threads. */
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);
+		r = rf_queue_remove_rings(name, b->dir, k);
+		if (r > 0)
+			rf_log("queue %s: removed %d ring(s) beyond --threads %u", name, r, k);
+	}
 
 	for (q = b->cfg->n_queues; q <= RF_MAX_QUEUE; q++) {
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);

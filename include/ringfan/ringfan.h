@@ -471,6 +471,14 @@ RF_EXPORT int rf_queue_remove(const char *name, const char *dir);
  */
 RF_EXPORT int rf_queue_remove_idle(const char *name, const char *dir);
 
+/*
+ * Delete the files of a queue's producer rings `from` to RF_MAX_RINGS - 1
+ * (left by a run with more rings than the one starting now; `from` >= 1).
+ * Consumers that have them mapped keep their mapping. Returns how many rings
+ * were removed, or a negative errno.
+ */
+RF_EXPORT int rf_queue_remove_rings(const char *name, const char *dir, unsigned int from);
+
 #ifdef __cplusplus
 }
 #endif

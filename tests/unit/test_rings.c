@@ -441,6 +441,19 @@ static void test_remove_rings(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	queue_path(path, sizeof(path), Q, "p1.ring");
 	assert_int_equal(access(path, F_OK), -1);
+	/* A run with fewer rings removes the others' files, and only those. */
+	rings_open(p, 3, 0);
+	rings_close(p, 3);
+	assert_int_equal(rf_queue_remove_rings(Q, dir, 0), -EINVAL);
+	assert_int_equal(rf_queue_remove_rings(Q, dir, 2), 1);
+	queue_path(path, sizeof(path), Q, "p2.ring");
+	assert_int_equal(access(path, F_OK), -1);
+	queue_path(path, sizeof(path), Q, "p1.cons");
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(rf_queue_remove_rings(Q, dir, 1), 1);
+	assert_int_equal(rf_queue_remove_rings(Q, dir, 1), 0);
+	queue_path(path, sizeof(path), Q, "ring");
+	assert_int_equal(access(path, F_OK), 0);
 }
 
 /* A ring file that claims another index than its name is not taken. */
