@@ -25,6 +25,9 @@
 # processes (each RATE/2) into the veth, `-n 4` and four `ringfan count`
 # consumers, rising rates (RATES); loss = packets sent - packets enqueued
 # (kernel, veth and queue drops alike), zero in the median of RUNS.
+# Contenders (ZL, default "afpacket afxdp threads2"): the two sources, and
+# threads2 = afpacket with --threads 2 (two capture threads, one fanout
+# group, each into its own ring of every queue).
 #
 #   bench/xdp.sh            (root: network namespaces)
 #
@@ -45,6 +48,7 @@ rate=${RATE:-300000}
 secs=${SECS:-3}
 sizes=${SIZES:-64 imix}
 rates=${RATES:-200000 400000 600000 800000 1000000 1200000}
+zl=${ZL:-afpacket afxdp threads2}
 parts=${PARTS:-cpu zeroloss}
 csv=${CSV:-$top/bench/results/xdp.csv}
 csv2=${csv%.csv}-zeroloss.csv
@@ -116,7 +120,9 @@ start_capture() {
 		return
 		;;
 	esac
-	ip netns exec "$nsc" "$ringfan" balance -i "$c:vrx" -c "$cl" -n "$q" \
+	local src=(-i "$c:vrx")
+	[ "$c" == threads2 ] && src=(-i afpacket:vrx --threads 2)
+	ip netns exec "$nsc" "$ringfan" balance "${src[@]}" -c "$cl" -n "$q" \
 		${CAPTURE_RING:+--capture-ring-size "$CAPTURE_RING"} 2>"$work/bal.err" &
 	cap=$!
 	pids+=("$cap")
@@ -229,7 +235,7 @@ zeroloss_part() {
 	echo "contender,offered_pps,run,achieved_pps,sent,enqueued,kernel_drops,queue_drops,veth_drops" >"$csv2"
 	for r in $rates; do
 		for ((run = 0; run < runs; run++)); do
-			for c in afpacket afxdp; do
+			for c in $zl; do
 				start_capture $c $cl $q
 				local vd0
 				vd0=$(vethdrops)
@@ -250,18 +256,18 @@ zeroloss_part() {
 	echo
 	echo "two senders (each half the rate) for ${secs}s, 64-byte frames, -n 4 with 4 consumers; medians of $runs"
 	printf '%-10s' offered
-	for c in afpacket afxdp; do printf ' %12s %8s' "$c" loss%; done
+	for c in $zl; do printf ' %12s %8s' "$c" loss%; done
 	printf '\n'
 	for r in $rates; do
 		printf '%-10s' "$r"
-		for c in afpacket afxdp; do
+		for c in $zl; do
 			printf ' %12.0f %8.3f' \
 				"$(awk -F, -v c=$c -v r=$r '$1 == c && $2 == r { print $4 }' "$csv2" | median)" \
 				"$(awk -F, -v c=$c -v r=$r '$1 == c && $2 == r { print 100 * ($5 - $6) / $5 }' "$csv2" | median)"
 		done
 		printf '\n'
 	done
-	for c in afpacket afxdp; do
+	for c in $zl; do
 		best=0
 		for r in $rates; do
 			l=$(awk -F, -v c=$c -v r=$r '$1 == c && $2 == r { print $5 - $6 }' "$csv2" | median)

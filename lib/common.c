@@ -74,9 +74,27 @@ int rf_paths_init(struct rf_paths *p, const char *name, const char *dir)
 	dir = rf_dir_resolve(dir, &p->dir_named);
 	if (snprintf(p->dir, sizeof(p->dir), "%s", dir) >= (int)sizeof(p->dir))
 		return -ENAMETOOLONG;
-	snprintf(p->ring, sizeof(p->ring), "%u@%u.ring", p->cluster, p->queue);
-	snprintf(p->cons, sizeof(p->cons), "%u@%u.cons", p->cluster, p->queue);
+	rf_paths_set_ring(p, 0);
 	return 0;
+}
+
+void rf_paths_set_ring(struct rf_paths *p, uint32_t index)
+{
+	p->ring_index = index;
+	if (index == 0) {
+		snprintf(p->ring, sizeof(p->ring), "%u@%u.ring", p->cluster, p->queue);
+		snprintf(p->cons, sizeof(p->cons), "%u@%u.cons", p->cluster, p->queue);
+		return;
+	}
+	snprintf(p->ring, sizeof(p->ring), "%u@%u.p%u.ring", p->cluster, p->queue, index);
+	snprintf(p->cons, sizeof(p->cons), "%u@%u.p%u.cons", p->cluster, p->queue, index);
+}
+
+uint32_t rf_hdr_rings(const struct rf_ring_hdr *h)
+{
+	uint32_t r = RF_READ_ONCE(h->rings);
+
+	return (RF_READ_ONCE(h->features) & RF_FEAT_RINGS) && r > 1 && r <= RF_MAX_RINGS ? r : 1;
 }
 
 /*
@@ -195,6 +213,12 @@ int rf_ring_hdr_check(const struct rf_ring_hdr *h, uint64_t file_size, const str
 	    h->cluster != p->cluster || h->queue != p->queue || h->max_record > rf_max_record(rs) ||
 	    h->max_record < RF_REC_HDR_LEN)
 		return -EPROTO;
+	/* A ring of several says which it is; a lone ring is ring 0. */
+	if (h->features & RF_FEAT_RINGS
+		    ? h->rings < 2 || h->rings > RF_MAX_RINGS || h->ring_index >= h->rings ||
+			      h->ring_index != p->ring_index
+		    : p->ring_index != 0)
+		return -EPROTO;
 	return 0;
 }
 
@@ -236,6 +260,7 @@ void rf_info_from_hdr(const struct rf_ring_hdr *h, struct rf_queue_info *qi)
 		qi->producer_starts =
 			atomic_load_explicit(&h->producer_starts, memory_order_relaxed);
 	}
+	qi->rings = rf_hdr_rings(h);
 }
 
 void rf_set_backlog_packets(struct rf_queue_info *qi)
@@ -252,6 +277,34 @@ int rf_futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns)
 	/* Shared (not FUTEX_PRIVATE): the word lives in another process's file mapping. */
 	if (syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0) == 0)
 		return 0;
+	return errno == EAGAIN || errno == ETIMEDOUT ? 0 : -errno;
+}
+
+int rf_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals, unsigned int n,
+		   uint64_t timeout_ns)
+{
+	struct futex_waitv w[RF_MAX_RINGS];
+	struct timespec ts;
+	uint64_t end = rf_mono_ns() + timeout_ns;
+	unsigned int i;
+
+	if (n == 0 || n > RF_MAX_RINGS)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		/* Shared (no FUTEX2_PRIVATE): the words live in other processes' file mappings. */
+		w[i] = (struct futex_waitv){
+			.val = vals[i], .uaddr = (uint64_t)(uintptr_t)words[i], .flags = FUTEX_32};
+	}
+	ts.tv_sec = (time_t)(end / 1000000000ull);
+	ts.tv_nsec = (long)(end % 1000000000ull);
+	if (syscall(SYS_futex_waitv, w, n, 0, &ts, CLOCK_MONOTONIC) >= 0)
+		return 0;
+	if (errno == ENOSYS) {
+		/* Before Linux 5.16: sleep on the first word, briefly, and look at all again. */
+		return rf_futex_wait(words[0], vals[0],
+				     timeout_ns < RF_WAITV_FALLBACK_NS ? timeout_ns
+								       : RF_WAITV_FALLBACK_NS);
+	}
 	return errno == EAGAIN || errno == ETIMEDOUT ? 0 : -errno;
 }
 
@@ -341,15 +394,52 @@ void rf_copy_info(const struct rf_queue_info *qi, struct rf_queue_info *ret_info
 	memcpy(ret_info, qi, sz < sizeof(*qi) ? sz : sizeof(*qi));
 }
 
+/* One ring's info (its page's included): 0 or the error of opening or reading it. */
+static int query_ring(int dirfd, const struct rf_paths *p, struct rf_queue_info *qi)
+{
+	struct rf_ring_hdr h;
+	struct stat st;
+	int fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS), r;
+
+	r = fd < 0 ? -errno : rf_ring_hdr_read(fd, p, &h, &st);
+	if (r == 0) {
+		rf_info_from_hdr(&h, qi);
+		qi->owner = st.st_uid;
+		if (rf_write_locked(fd) == 1)
+			qi->producer_pid = h.producer_pid;
+		query_cons(dirfd, p, &h, qi);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Add ring `more`'s counters to the queue's (a ring that cannot be read adds nothing). */
+static void info_add(struct rf_queue_info *qi, const struct rf_queue_info *more)
+{
+	qi->enqueued += more->enqueued;
+	qi->enqueued_bytes += more->enqueued_bytes;
+	qi->dropped_full += more->dropped_full;
+	qi->dropped_cursor += more->dropped_cursor;
+	qi->dropped_toobig += more->dropped_toobig;
+	qi->consumer_read += more->consumer_read;
+	qi->backlog_bytes += more->backlog_bytes;
+	qi->backlog_packets += more->backlog_packets;
+	qi->finished = qi->finished && more->finished;
+	if (!qi->producer_pid)
+		qi->producer_pid = more->producer_pid;
+	if (!qi->consumer_pid)
+		qi->consumer_pid = more->consumer_pid;
+}
+
 int rf_queue_query(const char *name, const struct rf_consumer_opts *opts,
 		   struct rf_queue_info *ret_info, size_t sz)
 {
 	struct rf_consumer_opts o;
-	struct rf_queue_info qi = {0};
-	struct rf_ring_hdr h;
+	struct rf_queue_info qi = {0}, more;
 	struct rf_paths *p;
-	struct stat st;
-	int dirfd, fd, r;
+	uint32_t i;
+	int dirfd, r;
 
 	if (!ret_info || sz == 0)
 		return -EINVAL;
@@ -365,42 +455,45 @@ int rf_queue_query(const char *name, const struct rf_consumer_opts *opts,
 		free(p);
 		return dirfd;
 	}
-	fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS);
-	r = fd < 0 ? -errno : rf_ring_hdr_read(fd, p, &h, &st);
-	if (r == 0) {
-		rf_info_from_hdr(&h, &qi);
-		qi.owner = st.st_uid;
-		if (rf_write_locked(fd) == 1)
-			qi.producer_pid = h.producer_pid;
-		query_cons(dirfd, p, &h, &qi);
-		rf_copy_info(&qi, ret_info, sz);
+	r = query_ring(dirfd, p, &qi);
+	/* Ring 0 says how many rings serve the queue: the counters are their sums. */
+	for (i = 1; r == 0 && i < qi.rings; i++) {
+		memset(&more, 0, sizeof(more));
+		rf_paths_set_ring(p, i);
+		if (query_ring(dirfd, p, &more) == 0)
+			info_add(&qi, &more);
 	}
-	if (fd >= 0)
-		close(fd);
+	if (r == 0)
+		rf_copy_info(&qi, ret_info, sz);
 	close(dirfd);
 	free(p);
 	return r;
 }
 
-/* Unlink the queue's files; busy: refuse if a producer or consumer holds them. */
-static int remove_files(int dirfd, const struct rf_paths *p, bool if_idle)
+/* Does a producer or a consumer hold the ring's files? */
+static bool files_busy(int dirfd, const struct rf_paths *p)
 {
-	int found = 0, r = 0, fd;
+	bool busy = false;
+	int fd;
 
-	if (if_idle) {
-		fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS);
-		if (fd >= 0) {
-			r = rf_write_locked(fd) == 1 ? -EBUSY : 0;
-			close(fd);
-		}
-		fd = openat(dirfd, p->cons, O_RDONLY | RF_O_FLAGS);
-		if (fd >= 0) {
-			r = r ?: rf_write_locked(fd) == 1 ? -EBUSY : 0;
-			close(fd);
-		}
-		if (r)
-			return r;
+	fd = openat(dirfd, p->ring, O_RDONLY | RF_O_FLAGS);
+	if (fd >= 0) {
+		busy = rf_write_locked(fd) == 1;
+		close(fd);
 	}
+	fd = openat(dirfd, p->cons, O_RDONLY | RF_O_FLAGS);
+	if (fd >= 0) {
+		busy = busy || rf_write_locked(fd) == 1;
+		close(fd);
+	}
+	return busy;
+}
+
+/* Unlink one ring's files: 0, -ENOENT (neither there) or -errno. */
+static int remove_files(int dirfd, const struct rf_paths *p)
+{
+	int found = 0, r = 0;
+
 	/* The ring first: a consumer that finds no ring does not look for the page. */
 	if (unlinkat(dirfd, p->ring, 0) == 0)
 		found = 1;
@@ -411,6 +504,31 @@ static int remove_files(int dirfd, const struct rf_paths *p, bool if_idle)
 	else if (errno != ENOENT && r == 0)
 		r = -errno;
 	return r == 0 && !found ? -ENOENT : r;
+}
+
+/*
+ * The queue's own files and those of its other producer rings (any that a
+ * run with more rings than the last one left too). if_idle: nothing is
+ * removed if a producer or consumer holds any ring. Ring 0 first: a
+ * consumer that finds no ring 0 looks for no other.
+ */
+static int remove_rings(int dirfd, struct rf_paths *p, bool if_idle)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; if_idle && i < RF_MAX_RINGS; i++) {
+		rf_paths_set_ring(p, i);
+		if (files_busy(dirfd, p))
+			return -EBUSY;
+	}
+	rf_paths_set_ring(p, 0);
+	r = remove_files(dirfd, p);
+	for (i = 1; i < RF_MAX_RINGS; i++) {
+		rf_paths_set_ring(p, i);
+		remove_files(dirfd, p);
+	}
+	return r;
 }
 
 static int queue_remove(const char *name, const char *dir, bool if_idle)
@@ -424,10 +542,35 @@ static int queue_remove(const char *name, const char *dir, bool if_idle)
 	if (r == 0) {
 		/* Removing is the directory owner's business: the producer's rule. */
 		dirfd = rf_dir_open(p, true, NULL);
-		r = dirfd < 0 ? dirfd : remove_files(dirfd, p, if_idle);
+		r = dirfd < 0 ? dirfd : remove_rings(dirfd, p, if_idle);
 		if (dirfd >= 0)
 			close(dirfd);
 	}
+	free(p);
+	return r;
+}
+
+int rf_queue_remove_rings(const char *name, const char *dir, unsigned int from)
+{
+	struct rf_paths *p;
+	int r, dirfd, n = 0;
+	uint32_t i;
+
+	if (from < 1)
+		return -EINVAL;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = rf_paths_init(p, name, dir);
+	dirfd = r < 0 ? r : rf_dir_open(p, true, NULL);
+	for (i = from; dirfd >= 0 && i < RF_MAX_RINGS; i++) {
+		rf_paths_set_ring(p, i);
+		if (remove_files(dirfd, p) == 0)
+			n++;
+	}
+	r = dirfd < 0 ? dirfd : n;
+	if (dirfd >= 0)
+		close(dirfd);
 	free(p);
 	return r;
 }

@@ -55,7 +55,28 @@ struct rf_consumer {
 	uint64_t received, received_bytes, corrupt, producer_restarts, dropped_before;
 	uint64_t generations, skipped;
 	struct rf_paths paths;
+	/*
+	 * A queue served by several producer rings (ring 0's header says how
+	 * many): this handle reads ring 0 and holds the others in ring[] (ring[0]
+	 * is the handle itself); the public calls merge them. NULL: one ring.
+	 */
+	struct rf_consumer **ring;
+	uint32_t nrings;    /* slots of ring[] in use: the rings served, and older ones draining */
+	uint32_t rings;	    /* rings ring 0's generation says serve the queue */
+	uint32_t next;	    /* round robin: the ring recv looks at first */
+	uint32_t cur;	    /* the ring the last packets came from (rf_consumer_info) */
+	uint64_t rings_gen; /* ring 0's generation whose rings are attached */
+	bool down_said;	    /* every ring gone or ended, and said so */
+	/*
+	 * One of several rings: gone or at its end, it stays there (as with
+	 * RF_CONSUMER_NO_REATTACH) until every ring is, so that no ring starts
+	 * on the next run while another still has packets of this one.
+	 */
+	bool hold;
 };
+
+/* How long a consumer waits for the other rings of a queue whose ring 0 it found. */
+#define RF_RINGS_WAIT_MS 1000
 
 #define KNOWN_FLAGS                                                                \
 	(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH | RF_CONSUMER_NO_SPIN | \
@@ -263,13 +284,13 @@ static void sleep_ns(uint64_t ns)
 }
 
 /* qmap_open(), waiting up to wait_ms (-1: forever) for the queue to appear. */
-static int attach_waiting(struct rf_consumer *c, int wait_ms)
+static int attach_waiting(struct rf_consumer *c, const struct pin *pin, int wait_ms)
 {
 	uint64_t end = rf_mono_ns() + (uint64_t)(wait_ms > 0 ? wait_ms : 0) * 1000000ull;
 	int r;
 
 	for (;;) {
-		r = qmap_open(&c->paths, NULL, c->flags, &c->m);
+		r = qmap_open(&c->paths, pin, c->flags, &c->m);
 		if (r != -ENOENT || wait_ms == 0 || (wait_ms > 0 && rf_mono_ns() >= end))
 			return r;
 		sleep_ns(RF_ATTACH_POLL_NS);
@@ -290,6 +311,9 @@ static void skip_finished(struct rf_consumer *c)
 	c->read_pos = atomic_load_explicit(&c->m->hdr->head, memory_order_acquire);
 	c->run_ended = true;
 }
+
+static int adopt_rings(struct rf_consumer *c);
+static void ring_release(struct rf_consumer *c);
 
 int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 		     struct rf_consumer **ret_consumer)
@@ -313,7 +337,7 @@ int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 	c->wake_ns = (uint64_t)(o.wake_us ? o.wake_us : RF_CONSUMER_WAKE_US) * 1000ull;
 	r = rf_paths_init(&c->paths, name, o.dir);
 	if (r == 0)
-		r = attach_waiting(c, o.wait_ms);
+		r = attach_waiting(c, NULL, o.wait_ms);
 	if (r < 0) {
 		free(c);
 		return r;
@@ -321,16 +345,32 @@ int rf_consumer_open(const char *name, const struct rf_consumer_opts *opts,
 	start_position(c, o.flags & RF_CONSUMER_FROM_NEWEST);
 	if (o.flags & RF_CONSUMER_SKIP_FINISHED)
 		skip_finished(c);
+	r = adopt_rings(c);
+	if (r < 0) {
+		rf_consumer_close(c);
+		return r;
+	}
 	*ret_consumer = c;
 	return 0;
 }
 
-void rf_consumer_close(struct rf_consumer *c)
+static void ring_close(struct rf_consumer *c)
 {
-	if (!c)
-		return;
 	qmap_close(c->m);
 	free(c);
+}
+
+void rf_consumer_close(struct rf_consumer *c)
+{
+	uint32_t i;
+
+	if (!c)
+		return;
+	for (i = 1; c->ring && i < c->nrings; i++)
+		if (c->ring[i])
+			ring_close(c->ring[i]);
+	free(c->ring);
+	ring_close(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -364,7 +404,7 @@ static bool head_usable(struct rf_consumer *c, uint64_t h)
 		/* Whatever we held was overwritten already: give it all back at once. */
 		c->corrupt++;
 		c->read_pos = h;
-		rf_consumer_release(c);
+		ring_release(c);
 		return false;
 	}
 	return true;
@@ -568,7 +608,7 @@ static int check_producer(struct rf_consumer *c)
 		return 0;
 	if (unread(c))
 		return 1;
-	r = c->flags & RF_CONSUMER_NO_REATTACH ? 0 : try_new_generation(c);
+	r = c->flags & RF_CONSUMER_NO_REATTACH || c->hold ? 0 : try_new_generation(c);
 	if (r == 1)
 		return 1;
 	c->gone = true;
@@ -578,7 +618,7 @@ static int check_producer(struct rf_consumer *c)
 /* End of a finished run: 1 moved to a newer generation, else -ENODATA. */
 static int run_end(struct rf_consumer *c)
 {
-	int r = c->flags & RF_CONSUMER_NO_REATTACH ? 0 : try_new_generation(c);
+	int r = c->flags & RF_CONSUMER_NO_REATTACH || c->hold ? 0 : try_new_generation(c);
 
 	if (r == 1)
 		return 1;
@@ -665,23 +705,20 @@ static int wait_next(struct rf_consumer *c, int timeout_ms)
 	}
 }
 
-int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
+/* rf_consumer_recv() on one ring. */
+static int ring_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 		     int timeout_ms)
 {
 	uint64_t end = 0;
 	unsigned int n;
 	int r;
 
-	if (!c || (!pkts && max))
-		return -EINVAL;
-	if (max > INT_MAX)
-		max = INT_MAX;
 	if (c->gone_unsaid) {
 		c->gone_unsaid = false;
 		return -EPIPE;
 	}
 	if (c->gone || c->run_ended) {
-		if (c->flags & RF_CONSUMER_NO_REATTACH)
+		if (c->flags & RF_CONSUMER_NO_REATTACH || c->hold)
 			return c->gone ? -EPIPE : -ENODATA;
 		r = wait_next(c, timeout_ms);
 		if (r <= 0)
@@ -722,14 +759,13 @@ static int news_or_liveness(struct rf_consumer *c)
 	return r;
 }
 
-int rf_consumer_wait(struct rf_consumer *c, int timeout_ms)
+/* rf_consumer_wait() on one ring. */
+static int ring_wait(struct rf_consumer *c, int timeout_ms)
 {
 	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
 	uint64_t now, slice;
 	int r;
 
-	if (!c || timeout_ms < -1)
-		return -EINVAL;
 	if (c->gone_unsaid)
 		return 1;
 	if (c->gone || c->run_ended)
@@ -750,9 +786,9 @@ int rf_consumer_wait(struct rf_consumer *c, int timeout_ms)
 	}
 }
 
-void rf_consumer_release(struct rf_consumer *c)
+static void ring_release(struct rf_consumer *c)
 {
-	if (!c || c->read_pos == c->tail)
+	if (c->read_pos == c->tail)
 		return;
 	c->released += c->unreleased;
 	c->unreleased = 0;
@@ -762,13 +798,12 @@ void rf_consumer_release(struct rf_consumer *c)
 	c->tail = c->read_pos;
 }
 
-int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret_stats, size_t sz)
+/* One ring's share of rf_consumer_stats(). */
+static void ring_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret_stats)
 {
 	struct rf_consumer_stats s = {0};
 	uint64_t h;
 
-	if (!c || !ret_stats || sz == 0)
-		return -EINVAL;
 	s.received = c->received;
 	s.received_bytes = c->received_bytes;
 	s.dropped = c->dropped_before + ring_drops(c->m->hdr);
@@ -779,17 +814,15 @@ int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret
 		s.backlog_bytes = h - c->tail;
 	s.generations = c->generations;
 	s.skipped = c->skipped;
-	memcpy(ret_stats, &s, sz < sizeof(s) ? sz : sizeof(s));
-	return 0;
+	*ret_stats = s;
 }
 
-int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info, size_t sz)
+/* One ring's rf_consumer_info(). */
+static void ring_info(const struct rf_consumer *c, struct rf_queue_info *ret_info)
 {
 	struct rf_queue_info qi = {0};
 	uint64_t h;
 
-	if (!c || !ret_info || sz == 0)
-		return -EINVAL;
 	rf_info_from_hdr(c->m->hdr, &qi);
 	if (rf_write_locked(c->m->ring_fd) == 1)
 		qi.producer_pid = RF_READ_ONCE(c->m->hdr->producer_pid);
@@ -800,17 +833,14 @@ int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info
 		qi.backlog_bytes = h - c->read_pos;
 	qi.owner = c->m->owner;
 	rf_set_backlog_packets(&qi);
-	rf_copy_info(&qi, ret_info, sz);
-	return 0;
+	*ret_info = qi;
 }
 
-int rf_consumer_shunt(struct rf_consumer *c, uint32_t hash, uint32_t seconds)
+static int ring_shunt(struct rf_consumer *c, uint32_t hash, uint32_t seconds)
 {
 	struct rf_cons_page *cp;
 	uint32_t h;
 
-	if (!c || seconds > RF_SHUNT_MAX_SECONDS)
-		return -EINVAL;
 	if (!c->m || !c->m->cons)
 		return -EPIPE;
 	cp = c->m->cons;
@@ -821,4 +851,440 @@ int rf_consumer_shunt(struct rf_consumer *c, uint32_t hash, uint32_t seconds)
 	/* S1: the slot before the head that announces it; pairs with the producer's acquire. */
 	atomic_store_explicit(&cp->shunt_head, h + 1, memory_order_release);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Several producer rings: one queue to the caller                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A queue may be served by several producer rings, one per capture thread
+ * of the balancer; ring 0's header says how many. Each ring is a queue of
+ * its own in every respect (generations, producer gone and back, cursor,
+ * wake-ups); this handle reads ring 0 and holds the others. recv takes the
+ * packets of one ring per call, looking at the rings in turn, so that each
+ * ring's order is kept and a busy ring cannot starve the others; the
+ * balancer sends a flow through one ring only, so each flow keeps its order.
+ */
+
+/* Is ring c gone or at the end of its run (and waiting for what comes next)? */
+static bool ring_down(const struct rf_consumer *c)
+{
+	return c->gone || c->run_ended;
+}
+
+/* Attach producer ring `index` of c's queue: same options, same owners as ring 0. */
+static int ring_open(const struct rf_consumer *c, uint32_t index, struct rf_consumer **ret)
+{
+	struct pin pin = {.dir_owner = c->m->dir_owner, .owner = c->m->owner};
+	struct rf_consumer *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->flags = c->flags;
+	s->wake_bytes = c->wake_bytes;
+	s->wake_ns = c->wake_ns;
+	s->paths = c->paths;
+	rf_paths_set_ring(&s->paths, index);
+	r = attach_waiting(s, &pin, RF_RINGS_WAIT_MS);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	start_position(s, s->flags & RF_CONSUMER_FROM_NEWEST);
+	if (s->flags & RF_CONSUMER_SKIP_FINISHED)
+		skip_finished(s);
+	/* Its first packets are the first this handle gets from it. */
+	s->moved = c->generations > 0;
+	*ret = s;
+	return 0;
+}
+
+/*
+ * Attach the rings ring 0's generation says serve the queue (once per
+ * generation of ring 0). Rings beyond that number, left by an earlier run
+ * with more, stay until they are read to their end.
+ */
+static int adopt_rings(struct rf_consumer *c)
+{
+	uint32_t k = rf_hdr_rings(c->m->hdr), i;
+	int r;
+
+	if (k > 1 && !c->ring) {
+		c->ring = calloc(RF_MAX_RINGS, sizeof(*c->ring));
+		if (!c->ring)
+			return -ENOMEM;
+		c->ring[0] = c;
+		c->nrings = 1;
+	}
+	for (i = 1; i < k; i++) {
+		if (c->ring[i])
+			continue; /* attached to an earlier generation: it moves on by itself */
+		r = ring_open(c, i, &c->ring[i]);
+		if (r < 0)
+			return r; /* tried again at the next call */
+		if (i >= c->nrings)
+			c->nrings = i + 1;
+	}
+	c->rings = k;
+	c->rings_gen = c->m->generation;
+	return 0;
+}
+
+/* A ring no longer served, read to its end and released: detach it. */
+static void drop_ring(struct rf_consumer *c, uint32_t i)
+{
+	ring_close(c->ring[i]);
+	c->ring[i] = NULL;
+	while (c->nrings > 1 && !c->ring[c->nrings - 1])
+		c->nrings--;
+	if (c->nrings == 1 && c->rings == 1) {
+		free(c->ring); /* one ring again */
+		c->ring = NULL;
+		c->nrings = 0;
+		c->hold = false;
+	}
+}
+
+/*
+ * One look at every ring, starting after the one that gave packets last:
+ * packets of one ring (> 0), or nothing (0), or, once every ring served is
+ * gone or at its end, -EPIPE (if any is gone) or -ENODATA, said once (every
+ * time with RF_CONSUMER_NO_REATTACH), or an error attaching a ring.
+ */
+static int merged_poll(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max)
+{
+	bool all_down, gone, saying = false;
+	struct rf_consumer *s;
+	uint32_t n, i, j;
+	int r;
+
+again:
+	all_down = true;
+	gone = false;
+	n = c->nrings;
+	for (j = 0; j < n; j++) {
+		i = (c->next + j) % n;
+		s = c->ring[i];
+		if (!s)
+			continue;
+		/* Rings move on to what comes next only once all are down (said). */
+		s->hold = i >= c->rings || !c->down_said;
+		r = ring_recv(s, pkts, max, 0);
+		if (r > 0) {
+			c->cur = i;
+			c->next = i + 1;
+			return r;
+		}
+		if (r < 0 && r != -EPIPE && r != -ENODATA)
+			return r;
+		if (i >= c->rings) {
+			if (ring_down(s) && s->read_pos == s->tail && !unread(s))
+				drop_ring(c, i);
+			if (!c->ring)
+				return 0; /* one ring again: the caller goes on with it */
+			continue;
+		}
+		all_down = all_down && ring_down(s);
+		gone = gone || s->gone;
+	}
+	if (!all_down) {
+		c->down_said = false;
+		return 0;
+	}
+	if (saying || c->flags & RF_CONSUMER_NO_REATTACH)
+		return gone ? -EPIPE : -ENODATA;
+	if (c->down_said)
+		return 0;
+	/*
+	 * Every ring is down: let them move on (a ring whose next run is there
+	 * already goes on with it, as one ring does, and nothing is said), and
+	 * say what none of them got past.
+	 */
+	c->down_said = saying = true;
+	goto again;
+}
+
+/*
+ * Sleep until a ring has news or ns pass: wait_data() over every ring at
+ * once. Each live ring gets its own target in its own page (the same
+ * Dekker pair C3/P3 as one ring: waiting and wake_at stored, a seq_cst
+ * fence, then its wake word and head read); one futex_waitv sleeps on all
+ * the rings' wake words. Rings gone or ended are looked at again every
+ * RF_ATTACH_POLL_NS, as wait_next() does.
+ */
+static int merged_sleep(struct rf_consumer *c, uint64_t ns)
+{
+	_Atomic uint32_t *words[RF_MAX_RINGS];
+	uint32_t vals[RF_MAX_RINGS], i, n = 0;
+	uint64_t target[RF_MAX_RINGS], want, end;
+	struct rf_consumer *s;
+	bool news = false;
+	int r = 0;
+
+	for (i = 0; i < c->nrings; i++) {
+		s = c->ring[i];
+		if (!s)
+			continue;
+		if (ring_down(s)) {
+			if (ns > RF_ATTACH_POLL_NS)
+				ns = RF_ATTACH_POLL_NS;
+			continue;
+		}
+		want = s->busy ? s->wake_bytes : 1;
+		if (want > s->m->size / 4)
+			want = s->m->size / 4;
+		target[i] = s->read_pos + (want ? want : 1);
+		if (s->busy && ns > s->wake_ns)
+			ns = s->wake_ns;
+	}
+	if (!(c->flags & RF_CONSUMER_NO_SPIN)) {
+		end = rf_mono_ns() + (ns < RF_SPIN_NS ? ns : RF_SPIN_NS);
+		do {
+			for (i = 0; i < c->nrings && !news; i++)
+				news = c->ring[i] && !ring_down(c->ring[i]) &&
+				       reached(c->ring[i], target[i]);
+			cpu_relax();
+		} while (!news && rf_mono_ns() < end);
+		if (news)
+			goto out;
+	}
+	for (i = 0; i < c->nrings; i++) {
+		s = c->ring[i];
+		if (!s || ring_down(s))
+			continue;
+		atomic_store_explicit(&s->m->cons->wake_at, target[i], memory_order_relaxed);
+		atomic_store_explicit(&s->m->cons->waiting, 1, memory_order_relaxed);
+	}
+	/* C3 on every ring: pairs with each producer's P3. */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (i = 0; i < c->nrings; i++) {
+		s = c->ring[i];
+		if (!s)
+			continue;
+		words[n] = (_Atomic uint32_t *)&s->m->hdr->wake;
+		vals[n++] = atomic_load_explicit(&s->m->hdr->wake, memory_order_relaxed);
+		if (!ring_down(s))
+			news = news || reached(s, target[i]);
+	}
+	if (!news && n)
+		r = rf_futex_waitv(words, vals, n, ns);
+	for (i = 0; i < c->nrings; i++)
+		if (c->ring[i] && !ring_down(c->ring[i]))
+			atomic_store_explicit(&c->ring[i]->m->cons->waiting, 0,
+					      memory_order_relaxed);
+out:
+	for (i = 0; i < c->nrings; i++)
+		if (c->ring[i] && !ring_down(c->ring[i]))
+			c->ring[i]->busy = unread(c->ring[i]);
+	return r;
+}
+
+static int merged_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
+		       int timeout_ms)
+{
+	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+	uint64_t now, slice;
+	int r;
+
+	for (;;) {
+		r = merged_poll(c, pkts, max);
+		if (r != 0 || !c->ring)
+			return r;
+		now = rf_mono_ns();
+		if (timeout_ms == 0 || max == 0 || (timeout_ms > 0 && now >= end))
+			return 0;
+		slice = RF_LIVENESS_NS;
+		if (timeout_ms > 0 && end - now < slice)
+			slice = end - now;
+		r = merged_sleep(c, slice);
+		if (r == -EINTR)
+			return r;
+	}
+}
+
+/*
+ * Something recv returns at once on some ring: packets, a ring back or moved
+ * on, or every ring down and not said yet: 1; else 0, or -errno.
+ */
+static int merged_ready(struct rf_consumer *c)
+{
+	bool all_down = true;
+	struct rf_consumer *s;
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < c->nrings; i++) {
+		s = c->ring[i];
+		if (!s)
+			continue;
+		s->hold = i >= c->rings || !c->down_said;
+		if (ring_down(s)) {
+			r = c->flags & RF_CONSUMER_NO_REATTACH || s->hold ? 0 : wait_next(s, 0);
+			if (r != 0)
+				return r;
+		} else if (unread(s)) {
+			return 1;
+		} else if (atomic_load_explicit(&s->m->hdr->finished, memory_order_acquire)) {
+			if (run_end(s) == 1)
+				return 1;
+		} else if (check_producer(s) == 1) {
+			return 1;
+		}
+		if (i < c->rings)
+			all_down = all_down && ring_down(s);
+	}
+	if (!all_down)
+		return 0;
+	return !c->down_said || (c->flags & RF_CONSUMER_NO_REATTACH) ? 1 : 0;
+}
+
+static int merged_wait(struct rf_consumer *c, int timeout_ms)
+{
+	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+	uint64_t now, slice;
+	int r;
+
+	for (;;) {
+		r = merged_ready(c);
+		if (r != 0)
+			return r;
+		now = rf_mono_ns();
+		if (timeout_ms == 0 || (timeout_ms > 0 && now >= end))
+			return 0;
+		slice = RF_LIVENESS_NS;
+		if (timeout_ms > 0 && end - now < slice)
+			slice = end - now;
+		r = merged_sleep(c, slice);
+		if (r == -EINTR)
+			return r;
+	}
+}
+
+/* Ring 0 moved to a generation served by another number of rings? Attach them. */
+static inline int check_rings(struct rf_consumer *c)
+{
+	return rf_unlikely(c->m->generation != c->rings_gen) ? adopt_rings(c) : 0;
+}
+
+int rf_consumer_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
+		     int timeout_ms)
+{
+	int r;
+
+	if (!c || (!pkts && max))
+		return -EINVAL;
+	if (max > INT_MAX)
+		max = INT_MAX;
+	r = check_rings(c);
+	if (r < 0)
+		return r;
+	if (rf_unlikely(c->ring != NULL)) {
+		r = merged_recv(c, pkts, max, timeout_ms);
+		if (r != 0 || c->ring)
+			return r;
+	}
+	return ring_recv(c, pkts, max, timeout_ms);
+}
+
+int rf_consumer_wait(struct rf_consumer *c, int timeout_ms)
+{
+	int r;
+
+	if (!c || timeout_ms < -1)
+		return -EINVAL;
+	r = check_rings(c);
+	if (r < 0)
+		return r;
+	return c->ring ? merged_wait(c, timeout_ms) : ring_wait(c, timeout_ms);
+}
+
+void rf_consumer_release(struct rf_consumer *c)
+{
+	uint32_t i;
+
+	if (!c)
+		return;
+	if (rf_likely(!c->ring)) {
+		ring_release(c);
+		return;
+	}
+	for (i = 0; i < c->nrings; i++)
+		if (c->ring[i])
+			ring_release(c->ring[i]);
+}
+
+int rf_consumer_stats(const struct rf_consumer *c, struct rf_consumer_stats *ret_stats, size_t sz)
+{
+	struct rf_consumer_stats s, more;
+	uint32_t i;
+
+	if (!c || !ret_stats || sz == 0)
+		return -EINVAL;
+	ring_stats(c, &s);
+	/* The queue's: the rings' sums; restarts and generations are ring 0's (one per run). */
+	for (i = 1; c->ring && i < c->nrings; i++) {
+		if (!c->ring[i])
+			continue;
+		ring_stats(c->ring[i], &more);
+		s.received += more.received;
+		s.received_bytes += more.received_bytes;
+		s.dropped += more.dropped;
+		s.corrupt += more.corrupt;
+		s.backlog_bytes += more.backlog_bytes;
+		s.skipped += more.skipped;
+	}
+	memcpy(ret_stats, &s, sz < sizeof(s) ? sz : sizeof(s));
+	return 0;
+}
+
+int rf_consumer_info(const struct rf_consumer *c, struct rf_queue_info *ret_info, size_t sz)
+{
+	struct rf_queue_info qi, more;
+	uint32_t i, cur;
+
+	if (!c || !ret_info || sz == 0)
+		return -EINVAL;
+	/* The generation read now is that of the ring the last packets came from. */
+	cur = c->ring && c->cur < c->nrings && c->ring[c->cur] ? c->cur : 0;
+	ring_info(c->ring ? c->ring[cur] : c, &qi);
+	for (i = 0; c->ring && i < c->nrings; i++) {
+		if (i == cur || !c->ring[i])
+			continue;
+		ring_info(c->ring[i], &more);
+		qi.enqueued += more.enqueued;
+		qi.enqueued_bytes += more.enqueued_bytes;
+		qi.dropped_full += more.dropped_full;
+		qi.dropped_cursor += more.dropped_cursor;
+		qi.dropped_toobig += more.dropped_toobig;
+		qi.consumer_read += more.consumer_read;
+		qi.backlog_bytes += more.backlog_bytes;
+		qi.backlog_packets += more.backlog_packets;
+		qi.finished = qi.finished && more.finished;
+	}
+	if (c->ring)
+		qi.rings = c->rings;
+	rf_copy_info(&qi, ret_info, sz);
+	return 0;
+}
+
+int rf_consumer_shunt(struct rf_consumer *c, uint32_t hash, uint32_t seconds)
+{
+	uint32_t i;
+	int r = -EPIPE;
+
+	if (!c || seconds > RF_SHUNT_MAX_SECONDS)
+		return -EINVAL;
+	if (!c->ring)
+		return ring_shunt(c, hash, seconds);
+	/*
+	 * The flow entered through one of the rings, and only the balancer
+	 * knows which: every ring's page gets the request, and the one thread
+	 * whose flow table holds the flow on this queue honours it.
+	 */
+	for (i = 0; i < c->rings && i < c->nrings; i++)
+		if (c->ring[i] && ring_shunt(c->ring[i], hash, seconds) == 0)
+			r = 0;
+	return r;
 }

@@ -38,8 +38,15 @@ struct rf_paths {
 	char ring[32]; /* "CLUSTER@QUEUE.ring" */
 	char cons[32];
 	char dir[PATH_MAX];
-	bool dir_named; /* the caller named the directory (not RF_DEFAULT_DIR) */
+	bool dir_named;	     /* the caller named the directory (not RF_DEFAULT_DIR) */
+	uint32_t ring_index; /* producer ring (0: CLUSTER@QUEUE.ring; i: CLUSTER@QUEUE.pI.ring) */
 };
+
+/* Point p at producer ring `index` of its queue (0: the queue's own files). */
+void rf_paths_set_ring(struct rf_paths *p, uint32_t index);
+
+/* The rings a ring header says serve its queue (1 without RF_FEAT_RINGS). */
+uint32_t rf_hdr_rings(const struct rf_ring_hdr *h);
 
 /* Resolve a queue name and directory (NULL: $RINGFAN_DIR, else the default). */
 int rf_paths_init(struct rf_paths *p, const char *name, const char *dir);
@@ -93,6 +100,15 @@ int rf_ring_hdr_read(int fd, const struct rf_paths *p, struct rf_ring_hdr *ret_h
 /* futex(2) on a word of a shared mapping. */
 int rf_futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns);
 void rf_futex_wake(_Atomic uint32_t *word);
+/*
+ * Sleep until one of n words (at most RF_MAX_RINGS) no longer holds its
+ * value in vals[], is woken, or timeout_ns pass: 0, -EINTR or -errno.
+ * Without futex_waitv (Linux < 5.16) it sleeps on the first word for
+ * RF_WAITV_FALLBACK_NS at most, so the caller looks at all of them that often.
+ */
+int rf_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals, unsigned int n,
+		   uint64_t timeout_ns);
+#define RF_WAITV_FALLBACK_NS (1000ull * 1000)
 
 uint64_t rf_mono_ns(void);
 

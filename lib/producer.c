@@ -66,6 +66,10 @@ static int check_opts(struct rf_producer_opts *o, const struct rf_producer_opts 
 		o->mode = 0600;
 	if (!(o->flags & RF_PRODUCER_LINKTYPE))
 		o->linktype = RF_LINKTYPE_DEFAULT;
+	if (!o->rings)
+		o->rings = 1;
+	if (o->rings > RF_MAX_RINGS || o->ring_index >= o->rings)
+		return -EINVAL;
 	if (o->ring_size < RF_RING_MIN_SIZE || o->ring_size > RF_RING_MAX_SIZE ||
 	    (o->ring_size & (o->ring_size - 1)) || (o->mode & ~(mode_t)RF_QUEUE_MODE_ALLOWED) ||
 	    (o->flags & ~(unsigned int)KNOWN_FLAGS) || o->linktype < 0)
@@ -207,7 +211,7 @@ static int make_temp(int dirfd, const char *base, uint64_t size, char *ret_name,
 }
 
 static void init_ring_hdr(struct rf_ring_hdr *h, const struct rf_producer *p, uint64_t generation,
-			  int linktype)
+			  const struct rf_producer_opts *o)
 {
 	memset(h, 0, sizeof(*h));
 	h->magic = RF_RING_MAGIC;
@@ -220,7 +224,13 @@ static void init_ring_hdr(struct rf_ring_hdr *h, const struct rf_producer *p, ui
 	h->producer_pid = (int32_t)getpid();
 	h->max_record = p->max_record;
 	h->features = RF_FEAT_LINKTYPE | RF_FEAT_RUN_INFO;
-	h->link_type = (uint32_t)linktype;
+	h->link_type = (uint32_t)o->linktype;
+	/* One ring keeps the layout of a queue that knows nothing of several. */
+	if (o->rings > 1) {
+		h->features |= RF_FEAT_RINGS;
+		h->rings = o->rings;
+		h->ring_index = o->ring_index;
+	}
 	h->started_ns = real_ns();
 	atomic_store_explicit(&h->producer_starts, 1, memory_order_relaxed);
 }
@@ -279,7 +289,7 @@ static int create_generation(struct rf_producer *p, const struct rf_producer_opt
 		r = p->ring_fd;
 		goto err_cons;
 	}
-	init_ring_hdr(&h, p, new_generation(old_generation), o->linktype);
+	init_ring_hdr(&h, p, new_generation(old_generation), o);
 	cp.generation = h.generation;
 	r = rf_lock_file(p->ring_fd);
 	if (r == 0 && (pwrite(p->ring_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
@@ -322,7 +332,7 @@ static int resumable(const struct rf_producer *p, const struct rf_producer_opts 
 		return RF_START_NEW_DAMAGED;
 	*ret_generation = h.generation;
 	rf_info_from_hdr(&h, &qi);
-	if (h.ring_size != p->size || qi.linktype != o->linktype)
+	if (h.ring_size != p->size || qi.linktype != o->linktype || qi.rings != o->rings)
 		return RF_START_NEW_CHANGED;
 	if (qi.finished)
 		return RF_START_NEW_FINISHED;
@@ -459,6 +469,8 @@ int rf_producer_create(const char *name, const struct rf_producer_opts *opts,
 	p->map_len = RF_RING_HDR_SIZE + o.ring_size;
 	r = rf_paths_init(&p->paths, name, o.dir);
 	if (r == 0)
+		rf_paths_set_ring(&p->paths, o.ring_index);
+	if (r == 0)
 		r = dirfd = open_queue_dir(&p->paths);
 	if (r >= 0)
 		r = lockfd = take_create_lock(dirfd);
@@ -491,7 +503,7 @@ const char *rf_producer_start_name(int how)
 	case RF_START_NEW_FINISHED:
 		return "new generation (the previous run was finished)";
 	case RF_START_NEW_CHANGED:
-		return "new generation (ring size or link type changed)";
+		return "new generation (ring size, link type or number of rings changed)";
 	case RF_START_NEW_DAMAGED:
 		return "new generation (the previous files were damaged or not ours)";
 	case RF_START_NEW_LOCKED:

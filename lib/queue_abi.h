@@ -6,6 +6,7 @@
  *
  *   CLUSTER@QUEUE.ring  header page (struct rf_ring_hdr) + ring_size bytes of records
  *   CLUSTER@QUEUE.cons  one page (struct rf_cons_page), the only memory a consumer writes
+ *   CLUSTER@QUEUE.pI.ring, .pI.cons   producer ring I > 0 of a queue served by several
  *   .lock               producers hold it while they create or take over a queue
  *
  * Indices (head, tail) are free-running byte counts; the offset in the data
@@ -39,6 +40,8 @@
 /* rf_ring_hdr.features: which optional header fields a producer filled in */
 #define RF_FEAT_LINKTYPE 0x1u /* link_type is set (else RF_LINKTYPE_DEFAULT) */
 #define RF_FEAT_RUN_INFO 0x2u /* started_ns, finished_ns and producer_starts are kept */
+/* rings and ring_index are set: the queue is served by several producer rings */
+#define RF_FEAT_RINGS 0x4u
 
 /* rf_rec_hdr.flags (the low bits are the public RF_PKT_* flags) */
 #define RF_REC_PAD	   0x8000u /* filler up to the end of the data area; no packet */
@@ -91,7 +94,15 @@ struct rf_ring_hdr {
 	uint64_t started_ns;			  /* CLOCK_REALTIME of the generation's creation */
 	_Atomic uint64_t finished_ns;		  /* CLOCK_REALTIME of the finish, 0 before */
 	_Atomic uint32_t producer_starts;	  /* 1 + resumes */
-	uint8_t pad3[RF_CACHE_LINE - 28];
+	/*
+	 * Several producer rings (RF_FEAT_RINGS; identity, like features): the
+	 * queue is served by `rings` rings, one per producer thread, and this is
+	 * ring number ring_index. Ring 0 is CLUSTER@QUEUE.ring, ring i > 0 is
+	 * CLUSTER@QUEUE.pI.ring. Without the feature: one ring, index 0.
+	 */
+	uint32_t rings;
+	uint32_t ring_index;
+	uint8_t pad3[RF_CACHE_LINE - 36];
 };
 
 _Static_assert(offsetof(struct rf_ring_hdr, generation) == 24, "ring header layout");
@@ -106,6 +117,8 @@ _Static_assert(offsetof(struct rf_ring_hdr, link_type) == 388, "ring header layo
 _Static_assert(offsetof(struct rf_ring_hdr, started_ns) == 392, "ring header layout");
 _Static_assert(offsetof(struct rf_ring_hdr, finished_ns) == 400, "ring header layout");
 _Static_assert(offsetof(struct rf_ring_hdr, producer_starts) == 408, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, rings) == 412, "ring header layout");
+_Static_assert(offsetof(struct rf_ring_hdr, ring_index) == 416, "ring header layout");
 _Static_assert(sizeof(struct rf_ring_hdr) == 448, "ring header layout");
 _Static_assert(sizeof(struct rf_ring_hdr) <= RF_RING_HDR_SIZE, "header fits its page");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,

@@ -66,6 +66,7 @@
 struct rf_afp {
 	int fd;
 	int ifindex;
+	uint32_t fanout; /* 1 + the fanout group's id; 0: none */
 	char ifname[IF_NAMESIZE];
 	uint32_t snaplen;
 	uint8_t *map;
@@ -175,6 +176,138 @@ static int attach_filter(struct rf_afp *a, const struct bpf_program *prog)
 	return r;
 }
 
+/*
+ * Fanout steering (PACKET_FANOUT_CBPF): the kernel sends a packet to member
+ * (return value % members). The value depends only on the IP address pair,
+ * symmetrically (the sum of source and destination, 32-bit words, mixed by a
+ * multiplication; a sum, not a xor, which is the same for every pair of
+ * hosts numbered alike in two subnets): every packet of a flow in
+ * -m ip or 5tuple, both directions, and every fragment of a datagram (whose
+ * later fragments have no ports) goes to the same member. The kernel's own
+ * PACKET_FANOUT_HASH would not do: it hashes ports when it sees them, so a
+ * datagram's fragments (no ports) and the flow's other packets (ports) part;
+ * its DEFRAG flag would reassemble them, delivering packets that were never
+ * on the wire. Tunnels are steered by their outer addresses (the program
+ * does not look inside). Loads relative to the network header (SKF_NET_OFF)
+ * and the protocol from the skb: the kernel took the outer VLAN tag off, and
+ * a second one (802.1Q in 802.1ad, QinQ) is skipped here; anything else that
+ * is not IPv4 or IPv6 right there (MPLS, PPPoE, ARP, a third tag) goes to
+ * member 0.
+ */
+#define FANOUT_MIX 0x9e3779b1u
+
+static int set_steering(struct rf_afp *a)
+{
+	struct sock_filter prog[128];
+	struct sock_fprog fp;
+	unsigned int n = 0, w, tag_at, test_at, v4_at, v6_at, mix_at, zero_at;
+
+#define INSN(c, k) (prog[n++] = (struct sock_filter)BPF_STMT((c), (uint32_t)(k)))
+#define NET(off)   ((uint32_t)SKF_NET_OFF + (off))
+	/* M[0]: the address words' sum; M[1]: where IP starts (past a second tag). */
+	INSN(BPF_LD | BPF_IMM, 0);
+	INSN(BPF_ST, 0);
+	INSN(BPF_ST, 1);
+	INSN(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL);
+	tag_at = n;
+	n += 2; /* 802.1Q or 802.1ad still there (the kernel took the outer tag): */
+	INSN(BPF_LD | BPF_H | BPF_ABS, NET(2));
+	INSN(BPF_ST, 2);
+	INSN(BPF_LD | BPF_IMM, 4);
+	INSN(BPF_ST, 1);
+	INSN(BPF_LD | BPF_MEM, 2);
+	test_at = n;
+	n += 2;
+	/* IPv4: source + destination. */
+	v4_at = n;
+	INSN(BPF_LDX | BPF_MEM, 1);
+	INSN(BPF_LD | BPF_W | BPF_IND, NET(12));
+	INSN(BPF_ST, 2);
+	INSN(BPF_LDX | BPF_MEM, 1);
+	INSN(BPF_LD | BPF_W | BPF_IND, NET(16));
+	INSN(BPF_LDX | BPF_MEM, 2);
+	INSN(BPF_ALU | BPF_ADD | BPF_X, 0);
+	mix_at = n++;
+	/* IPv6: the sum of the four words of source and destination. */
+	v6_at = n;
+	for (w = 0; w < 4; w++) {
+		INSN(BPF_LDX | BPF_MEM, 1);
+		INSN(BPF_LD | BPF_W | BPF_IND, NET(8 + 4 * w));
+		INSN(BPF_ST, 2);
+		INSN(BPF_LDX | BPF_MEM, 1);
+		INSN(BPF_LD | BPF_W | BPF_IND, NET(24 + 4 * w));
+		INSN(BPF_LDX | BPF_MEM, 2);
+		INSN(BPF_ALU | BPF_ADD | BPF_X, 0);
+		INSN(BPF_MISC | BPF_TAX, 0);
+		INSN(BPF_LD | BPF_MEM, 0);
+		INSN(BPF_ALU | BPF_ADD | BPF_X, 0);
+		INSN(BPF_ST, 0);
+	}
+	prog[mix_at] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, n - mix_at - 1);
+	INSN(BPF_ALU | BPF_MUL | BPF_K, FANOUT_MIX);
+	INSN(BPF_ALU | BPF_RSH | BPF_K, 16);
+	INSN(BPF_RET | BPF_A, 0);
+	zero_at = n;
+	INSN(BPF_RET | BPF_K, 0);
+#undef INSN
+#undef NET
+	/* jeq 802.1Q / 802.1ad: read the inner EtherType, else test this one. */
+	prog[tag_at] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_8021Q, 1, 0);
+	prog[tag_at + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_8021AD, 0,
+							(uint8_t)(test_at - tag_at - 2));
+	/* jeq IPv4 -> v4, else jeq IPv6 -> v6, else member 0 */
+	prog[test_at] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP,
+						     (uint8_t)(v4_at - test_at - 1), 0);
+	prog[test_at + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6,
+							 (uint8_t)(v6_at - test_at - 2),
+							 (uint8_t)(zero_at - test_at - 2));
+	fp.len = (unsigned short)n;
+	fp.filter = prog;
+	return setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof(fp)) ? -errno : 0;
+}
+
+/* Receive nothing (a fanout member until its group is complete). */
+static int attach_drop_all(struct rf_afp *a)
+{
+	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog fp = {.len = 1, .filter = &none};
+
+	return setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) ? -errno : 0;
+}
+
+int rf_afp_fanout_start(struct rf_afp *a)
+{
+	int one = 1, r;
+
+	if (!a)
+		return -EINVAL;
+	r = set_steering(a);
+	if (r == 0 && setsockopt(a->fd, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof(one)))
+		r = -errno;
+	return r;
+}
+
+/* Join the group (or create one with an id nobody in this namespace uses). */
+static int join_fanout(struct rf_afp *a, const struct rf_afp_opts *o)
+{
+	int v = o->fanout == RF_AFP_FANOUT_NEW
+			? (int)((PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
+			: (int)((o->fanout - 1) | (PACKET_FANOUT_CBPF << 16));
+	socklen_t len = sizeof(v);
+
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &v, sizeof(v)))
+		return -errno;
+	if (getsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &v, &len))
+		return -errno;
+	a->fanout = 1 + ((uint32_t)v & 0xffff);
+	return o->fanout_hold ? 0 : rf_afp_fanout_start(a);
+}
+
+uint32_t rf_afp_fanout(const struct rf_afp *a)
+{
+	return a ? a->fanout : 0;
+}
+
 static int setup_ring(struct rf_afp *a, uint64_t ring, uint32_t block, int tmo_ms)
 {
 	struct tpacket_req3 req = {0};
@@ -260,10 +393,19 @@ static int afp_setup(struct rf_afp *a, const struct rf_afp_opts *o, uint64_t rin
 		if (r < 0)
 			return r;
 	}
+	/* A fanout member receives nothing until its group steers (join_fanout()). */
+	if (o->fanout) {
+		r = attach_drop_all(a);
+		if (r < 0)
+			return r;
+	}
 	r = setup_ring(a, ring, block, o->block_timeout_ms);
 	if (r < 0)
 		return r;
-	return bind_iface(a, o->promisc);
+	r = bind_iface(a, o->promisc);
+	if (r < 0 || !o->fanout)
+		return r;
+	return join_fanout(a, o);
 }
 
 int rf_afp_open(const struct rf_afp_opts *opts, struct rf_afp **ret_afp)
@@ -278,6 +420,9 @@ int rf_afp_open(const struct rf_afp_opts *opts, struct rf_afp **ret_afp)
 	r = check_opts(opts, &ring, &block);
 	if (r < 0)
 		return r;
+	if ((opts->fanout > 65536 && opts->fanout != RF_AFP_FANOUT_NEW) ||
+	    (opts->fanout && opts->filter))
+		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;

@@ -37,6 +37,18 @@ struct rf_afp_opts {
 	 * after open. NULL: none.
 	 */
 	const struct bpf_program *filter;
+	/*
+	 * Fanout (several capture threads on one interface): 0 none,
+	 * RF_AFP_FANOUT_NEW a new group (rf_afp_fanout() tells which), else 1 +
+	 * the id of the AF_PACKET fanout group (PACKET_FANOUT_CBPF) to join; it steers
+	 * each packet by its IP address pair (rf_afp_fanout_start()), so that
+	 * every packet of a flow, its fragments too, reaches one socket. Not
+	 * with a filter. fanout_hold: receive nothing until
+	 * rf_afp_fanout_start(), so that no socket sees packets while the group
+	 * is still forming (it would get a share that changes as sockets join).
+	 */
+	uint32_t fanout;
+	bool fanout_hold;
 };
 
 /*
@@ -45,6 +57,16 @@ struct rf_afp_opts {
  * options or filter; other negative errno.
  */
 int rf_afp_open(const struct rf_afp_opts *opts, struct rf_afp **ret_afp);
+
+/*
+ * A fanout member opened with fanout_hold: set the group's steering program
+ * and start receiving (once every member joined). 0 or negative errno.
+ */
+int rf_afp_fanout_start(struct rf_afp *a);
+
+#define RF_AFP_FANOUT_NEW UINT32_MAX
+/* 1 + the id of the fanout group the capture is in; 0: none. */
+uint32_t rf_afp_fanout(const struct rf_afp *a);
 
 /*
  * The libpcap link type (DLT_*) of the frames a capture on interface ifname

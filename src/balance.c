@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #include <ringfan/ringfan.h>
 
+#include "afpacket.h"
 #include "broker.h"
 #include "cli.h"
 #include "config.h"
@@ -36,6 +39,10 @@
 #define EXPIRE_EVERY_NS	    50000000ull
 #define SHUNT_READ_EVERY_NS 20000000ull /* a consumer page holds 256 requests */
 #define IDLE_WAIT_MS_MAX    100
+/* --threads: how often a capture thread hands its counters to the stats (and the snapshot's age) */
+#define SHARE_EVERY_NS 100000000ull
+
+struct worker;
 
 struct balancer {
 	struct rf_config *cfg;
@@ -68,6 +75,16 @@ struct balancer {
 	char **args;
 	bool reload;	     /* SIGHUP seen: re-read the filters between bursts */
 	struct failover *fo; /* --failover: per queue */
+	/*
+	 * --threads K > 1: this thread only keeps the stats, the egresses and the
+	 * signals; K capture threads (workers) are balancers of their own, each
+	 * with one source (a member of one AF_PACKET fanout group), ring
+	 * ring_index of every queue (of rings) and its own pipeline.
+	 */
+	struct worker *workers;
+	unsigned int n_workers;
+	unsigned int rings, ring_index;
+	uint32_t fanout; /* the fanout group its source joins (source.h), 0: none */
 	struct rf_packet pkts[BURST];
 };
 
@@ -81,6 +98,15 @@ struct failover {
 	uint64_t read;	  /* its consumer_read then */
 	uint64_t dropped; /* dropped_full when it last read */
 	uint8_t why;	  /* FO_* */
+};
+
+struct worker {
+	struct balancer b;
+	pthread_t thread;
+	bool started;
+	_Atomic bool stop;
+	pthread_mutex_t lock;	      /* guards shared */
+	struct rf_stats_snap *shared; /* its counters, as of its last SHARE_EVERY_NS */
 };
 
 static volatile sig_atomic_t stop_signal, hup_signal;
@@ -223,8 +249,14 @@ static void snap_frag(struct balancer *b, struct rf_stats_snap *s)
 	s->frag.held_now = fs.frag_held - fs.frag_released - fs.frag_expired;
 }
 
+static void sum_workers(struct balancer *b, struct rf_stats_snap *s);
+
 static void take_snapshot(struct balancer *b, struct rf_stats_snap *s)
 {
+	if (b->n_workers) {
+		sum_workers(b, s);
+		return;
+	}
 	s->seq++;
 	s->cluster = b->cfg->cluster;
 	s->pid = (uint64_t)getpid();
@@ -461,6 +493,7 @@ static int open_sources(struct balancer *b)
 		.speed = b->cfg->speed,
 		.loops = b->cfg->loops,
 		.live_replay = rf_config_live_replay(b->cfg),
+		.fanout = b->fanout,
 	};
 	unsigned int i;
 	int r;
@@ -732,7 +765,8 @@ static void queue_access(const struct balancer *b, uint32_t q, struct rf_produce
 static int check_fd_limit(struct balancer *b)
 {
 	/* Per queue: ring + page, twice with an egress, plus the egress's target. */
-	rlim_t need = 64 + (rlim_t)b->cfg->n_queues * 2 + (rlim_t)b->cfg->n_egress * 3;
+	rlim_t need = 64 + (rlim_t)b->cfg->n_queues * 2 * (b->n_workers ? b->n_workers : 1) +
+		      (rlim_t)b->cfg->n_egress * 3;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
@@ -759,9 +793,18 @@ static int check_fd_limit(struct balancer *b)
  */
 static void remove_extra_queues(struct balancer *b)
 {
+	unsigned int k = b->cfg->threads > 1 ? (unsigned int)b->cfg->threads : 1;
 	char name[32];
 	uint32_t q;
 	int r;
+
+	/* Rings beyond --threads, left by a run with more capture threads. */
+	for (q = 0; q < b->cfg->n_queues; q++) {
+		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);
+		r = rf_queue_remove_rings(name, b->dir, k);
+		if (r > 0)
+			rf_log("queue %s: removed %d ring(s) beyond --threads %u", name, r, k);
+	}
 
 	for (q = b->cfg->n_queues; q <= RF_MAX_QUEUE; q++) {
 		snprintf(name, sizeof(name), "%u@%u", b->cfg->cluster, q);
@@ -802,6 +845,8 @@ static int create_queues(struct balancer *b)
 		.flags = RF_PRODUCER_LINKTYPE |
 			 (rf_config_finite(b->cfg) ? RF_PRODUCER_NEW_GENERATION : 0),
 		.linktype = b->linktype,
+		.rings = b->rings,
+		.ring_index = b->ring_index,
 	};
 	char name[32];
 	unsigned int q;
@@ -823,7 +868,8 @@ static int create_queues(struct balancer *b)
 		}
 		b->n_created++;
 		rf_producer_info(b->producers[q], &b->base[q], sizeof(b->base[q]));
-		log_start(b->producers[q], name);
+		if (b->ring_index == 0)
+			log_start(b->producers[q], name);
 	}
 	return 0;
 }
@@ -1049,24 +1095,37 @@ static int pin_balancer(struct balancer *b)
 	return r;
 }
 
+static int setup_workers(struct balancer *b);
+static int start_workers(struct balancer *b);
+
 static int setup(struct balancer *b)
 {
 	int r;
 
-	if ((r = check_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)) ||
-	    (r = open_sources(b)) || (r = sources_linktype(b)) || (r = prepare_queue_opts(b)) ||
-	    (r = check_fd_limit(b)) || (r = create_queues(b)) || (r = make_pipeline(b)) ||
-	    (r = open_stats(b)) || (r = start_metrics(b)))
+	if ((r = check_dir(b->dir)) || (r = take_lock(b)) || (r = write_pidfile(b)))
+		return r;
+	if (b->cfg->threads > 1)
+		r = setup_workers(b);
+	else if ((r = open_sources(b)) || (r = sources_linktype(b)) ||
+		 (r = prepare_queue_opts(b)) || (r = check_fd_limit(b)) || (r = create_queues(b)) ||
+		 (r = make_pipeline(b)))
+		return r;
+	if (r || (r = open_stats(b)) || (r = start_metrics(b)))
 		return r;
 	remove_extra_queues(b);
 	b->state = "running";
 	write_stats(b);
-	if ((r = start_egresses(b)) || (r = drop_root(b)) || (r = pin_balancer(b)))
+	if ((r = start_egresses(b)) || (r = start_workers(b)) || (r = drop_root(b)) ||
+	    (r = pin_balancer(b)))
 		return r;
 	return 0;
 }
 
 /* ---- teardown ---- */
+
+static void stop_workers(struct balancer *b);
+static void release_workers(struct balancer *b);
+static void drop_created(struct balancer *b);
 
 /*
  * Stop every egress thread (draining its queue if asked). The handles stay
@@ -1094,6 +1153,7 @@ static void release_common(struct balancer *b)
 		rf_egress_stop(b->egress[i], 0); /* already finished: only frees */
 	rf_metrics_stop(b->metrics);
 	b->metrics = NULL;
+	release_workers(b);
 	rf_pipeline_free(b->pl);
 	b->pl = NULL;
 	for (i = 0; b->producers && i < b->n_created; i++)
@@ -1112,16 +1172,14 @@ static void release_common(struct balancer *b)
 	free_filters(b->filters);
 }
 
-/* Setup failed: remove every file this run created. */
-static void teardown_failed(struct balancer *b)
+/* Setup failed: the queues this run created go (those that existed keep their files). */
+static void drop_created(struct balancer *b)
 {
-	char name[32], path[RF_CFG_PATH_MAX + 32];
+	char name[32];
 	unsigned int i;
 
-	finish_egresses(b, false);
-	rf_stats_file_close(b->sf, true);
 	for (i = 0; b->producers && i < b->n_created; i++) {
-		/* Queues that existed keep their files: a resumed one holds packets. */
+		/* A resumed queue holds packets. */
 		bool created = rf_producer_start_how(b->producers[i]) == RF_START_CREATED;
 
 		rf_producer_destroy(b->producers[i]);
@@ -1131,6 +1189,20 @@ static void teardown_failed(struct balancer *b)
 			rf_queue_remove(name, b->dir);
 	}
 	b->n_created = 0;
+}
+
+/* Setup failed: remove every file this run created. */
+static void teardown_failed(struct balancer *b)
+{
+	char path[RF_CFG_PATH_MAX + 32];
+	unsigned int i;
+
+	stop_workers(b);
+	finish_egresses(b, false);
+	rf_stats_file_close(b->sf, true);
+	for (i = 0; i < b->n_workers; i++)
+		drop_created(&b->workers[i].b);
+	drop_created(b);
 	release_common(b);
 	if (b->lock_fd >= 0) {
 		snprintf(path, sizeof(path), "%s/%u.lock", b->dir, b->cfg->cluster);
@@ -1188,7 +1260,9 @@ static int teardown(struct balancer *b, bool input_ended)
 
 	b->state = input_ended ? "finished" : "stopped";
 	b->waiting = -1;
-	rf_pipeline_flush(b->pl, input_ended);
+	stop_workers(b); /* each flushes its pipeline and publishes its rings */
+	if (b->pl)
+		rf_pipeline_flush(b->pl, input_ended);
 	for (q = 0; q < b->n_created; q++)
 		if (input_ended)
 			rf_producer_finish(b->producers[q]);
@@ -1311,12 +1385,16 @@ static void poll_shunt_requests(struct balancer *b)
 	read_shunt_requests(b);
 }
 
+static bool run_workers(struct balancer *b);
+
 /* Returns true when the input ended (every source finished). */
 static bool run(struct balancer *b)
 {
 	bool done = false;
 	unsigned int got;
 
+	if (b->n_workers)
+		return run_workers(b);
 	while (!stop_signal) {
 		b->waiting = -1;
 		got = poll_sources(b, &done);
@@ -1329,6 +1407,231 @@ static bool run(struct balancer *b)
 			reload_filters(b);
 		if (!got && !stop_signal)
 			idle_wait(b);
+	}
+	return false;
+}
+
+/* ---- --threads: capture threads ---- */
+
+/*
+ * Each capture thread is a balancer of its own (one source, ring t of every
+ * queue, its own pipeline) that nothing else touches; every SHARE_EVERY_NS
+ * it takes its own snapshot into shared, which the stats thread sums.
+ */
+static void share_counters(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	take_snapshot(&w->b, w->shared);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct balancer *b = &w->b;
+	unsigned int got, q;
+	bool done;
+	uint64_t now;
+
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed) && !stop_signal) {
+		got = poll_sources(b, &done);
+		expire_live(b);
+		now = rf_now_mono_ns();
+		if (now >= b->next_tick) {
+			share_counters(w);
+			b->next_tick = now + SHARE_EVERY_NS;
+		}
+		if (!got)
+			idle_wait(b);
+	}
+	/* A stop: held fragments go out, what is enqueued is published (the queues stay). */
+	rf_pipeline_flush(b->pl, false);
+	for (q = 0; q < b->n_created; q++)
+		rf_producer_publish(b->producers[q]);
+	b->state = "stopped";
+	share_counters(w);
+	return NULL;
+}
+
+/*
+ * The sources (K members of one fanout group, the first making it), then
+ * the queues' rings from the last to ring 0 (consumers learn the number of
+ * rings from ring 0), then a pipeline per thread. Filters and queue options
+ * are compiled once and shared (read-only).
+ */
+static int setup_workers(struct balancer *b)
+{
+	unsigned int k = (unsigned int)b->cfg->threads, t;
+	struct balancer *wb;
+	int r;
+
+	b->workers = calloc(k, sizeof(*b->workers));
+	b->egress = calloc(b->cfg->n_queues, sizeof(*b->egress));
+	if (!b->workers || !b->egress)
+		return -ENOMEM;
+	for (t = 0; t < k; t++) {
+		struct worker *w = &b->workers[t];
+
+		wb = &w->b;
+		wb->cfg = b->cfg;
+		wb->dir = b->dir;
+		wb->lock_fd = -1;
+		wb->waiting = -1;
+		wb->state = "running";
+		wb->started_ns = b->started_ns;
+		wb->rings = k;
+		wb->ring_index = t;
+		wb->fanout = t ? rf_source_fanout(b->workers[0].b.sources[0]) : RF_AFP_FANOUT_NEW;
+		pthread_mutex_init(&w->lock, NULL);
+		b->n_workers = t + 1;
+		w->shared = calloc(1, sizeof(*w->shared));
+		if (!w->shared)
+			return -ENOMEM;
+		r = open_sources(wb);
+		if (r)
+			return r;
+	}
+	b->any_live = true;
+	b->linktype = b->workers[0].b.sources[0]->linktype;
+	if ((r = prepare_queue_opts(b)) || (r = check_fd_limit(b)))
+		return r;
+	for (t = k; t-- > 0;) {
+		wb = &b->workers[t].b;
+		wb->linktype = b->linktype;
+		wb->qopts = b->qopts;
+		if ((r = create_queues(wb)))
+			return r;
+	}
+	for (t = 0; t < k; t++)
+		if ((r = make_pipeline(&b->workers[t].b)))
+			return r;
+	rf_log("cluster %u: %u capture threads on %s (fanout group %u, steered by IP address "
+	       "pair)",
+	       b->cfg->cluster, k, b->cfg->sources[0],
+	       rf_source_fanout(b->workers[0].b.sources[0]) - 1);
+	if (b->cfg->mode == RF_MODE_INNER_IP || b->cfg->mode == RF_MODE_INNER_5TUPLE)
+		rf_log("cluster %u: -m %s with --threads: a tunnelled flow keeps its order while "
+		       "it travels between one pair of tunnel endpoints (the threads are chosen by "
+		       "the outer addresses)",
+		       b->cfg->cluster, rf_mode_name((enum rf_mode)b->cfg->mode));
+	return 0;
+}
+
+/* Every member has joined: start the captures, then the threads (signals stay with this one). */
+static int start_workers(struct balancer *b)
+{
+	char name[32]; /* the thread's name keeps 15 characters: "rf-capture-63" */
+	sigset_t set, old;
+	unsigned int t;
+	int r;
+
+	for (t = 0; t < b->n_workers; t++)
+		if ((r = rf_source_fanout_start(b->workers[t].b.sources[0])))
+			return r;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (t = 0, r = 0; t < b->n_workers && !r; t++) {
+		snprintf(name, sizeof(name), "rf-capture-%u", t);
+		r = rf_thread_start(&b->workers[t].thread, name, NULL, worker_main, &b->workers[t]);
+		if (r)
+			rf_err("cannot start capture thread %u: %s", t, strerror(-r));
+		else
+			b->workers[t].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static void stop_workers(struct balancer *b)
+{
+	unsigned int t;
+
+	for (t = 0; t < b->n_workers; t++)
+		atomic_store_explicit(&b->workers[t].stop, true, memory_order_relaxed);
+	for (t = 0; t < b->n_workers; t++)
+		if (b->workers[t].started) {
+			pthread_join(b->workers[t].thread, NULL);
+			b->workers[t].started = false;
+		}
+}
+
+static void release_workers(struct balancer *b)
+{
+	struct balancer *wb;
+	unsigned int t, i;
+
+	for (t = 0; t < b->n_workers; t++) {
+		wb = &b->workers[t].b;
+		rf_pipeline_free(wb->pl);
+		for (i = 0; wb->producers && i < wb->n_created; i++)
+			rf_producer_destroy(wb->producers[i]);
+		for (i = 0; i < wb->n_sources; i++)
+			rf_source_close(wb->sources[i]);
+		free(wb->producers);
+		free(wb->base);
+		free(wb->egress);
+		free(b->workers[t].shared);
+		pthread_mutex_destroy(&b->workers[t].lock);
+	}
+	free(b->workers);
+	b->workers = NULL;
+	b->n_workers = 0;
+}
+
+/* The stats thread's snapshot: the threads' counters added up, and the egresses'. */
+static void sum_workers(struct balancer *b, struct rf_stats_snap *s)
+{
+	struct rf_egress_stats es;
+	uint64_t seq = s->seq;
+	unsigned int t, q;
+
+	for (t = 0; t < b->n_workers; t++) {
+		pthread_mutex_lock(&b->workers[t].lock);
+		if (t == 0)
+			memcpy(s, b->workers[0].shared, sizeof(*s));
+		else
+			rf_stats_add(s, b->workers[t].shared);
+		pthread_mutex_unlock(&b->workers[t].lock);
+	}
+	s->seq = seq + 1;
+	s->pid = (uint64_t)getpid();
+	snprintf(s->state, sizeof(s->state), "%s", b->state);
+	s->started_ns = b->started_ns;
+	s->updated_ns = rf_now_real_ns();
+	for (q = 0; b->egress && q < b->cfg->n_queues; q++) {
+		if (!b->egress[q])
+			continue;
+		rf_egress_stats(b->egress[q], &es);
+		snprintf(s->queues[q].egress, sizeof(s->queues[q].egress), "%s",
+			 rf_egress_target(b->egress[q]));
+		s->queues[q].egress_sent = es.sent;
+		s->queues[q].egress_failed = es.failed;
+		s->queues[q].dropped_egress = es.failed;
+		s->queues[q].enqueued -= es.failed;
+	}
+	rf_stats_sum(s);
+}
+
+/* The stats thread: once a second the counters; a stop ends the threads (teardown()). */
+static bool run_workers(struct balancer *b)
+{
+	uint64_t now;
+	int ms;
+
+	while (!stop_signal) {
+		tick(b, false);
+		if (b->reload) {
+			b->reload = false;
+			rf_log("cluster %u: with --threads the filters are not re-read on SIGHUP: "
+			       "restart to change them",
+			       b->cfg->cluster);
+		}
+		now = rf_now_mono_ns();
+		ms = b->next_tick > now ? (int)((b->next_tick - now) / 1000000) + 1 : 1;
+		poll(NULL, 0, ms < IDLE_WAIT_MS_MAX ? ms : IDLE_WAIT_MS_MAX);
 	}
 	return false;
 }
@@ -1386,7 +1689,7 @@ static int start(struct balancer *b)
 	}
 	rf_cluster_lock_update(b->lock_fd);
 	rf_log("cluster %u: %u source(s), %u queue(s) in %u group(s), mode %s, pid %d",
-	       cfg->cluster, b->n_sources, cfg->n_queues, cfg->n_groups,
+	       cfg->cluster, cfg->n_sources, cfg->n_queues, cfg->n_groups,
 	       rf_mode_name((enum rf_mode)cfg->mode), (int)getpid());
 	log_rules(b);
 	rf_daemon_ready();

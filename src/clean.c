@@ -97,13 +97,16 @@ static int parse_args(struct clean_opts *o, int argc, char **argv)
 
 /*
  * The cluster a file of the queue directory belongs to: "C.lock", "C.stats"
- * and its temporaries, "C@Q.ring", "C@Q.cons" and their temporaries
- * ".C@Q.ring.XXXXXX". Sets *ret_queue (or -1). -1 if not a ringfan file.
+ * and its temporaries, "C@Q.ring", "C@Q.cons" (and "C@Q.pI.ring",
+ * "C@Q.pI.cons" of a queue served by several producer rings) and their
+ * temporaries ".C@Q.ring.XXXXXX". Sets *ret_queue (or -1). -1 if not a
+ * ringfan file.
  */
 static long file_cluster(const char *name, long *ret_queue)
 {
 	uint32_t c, q;
 	char buf[64], *dot;
+	size_t digits;
 
 	*ret_queue = -1;
 	if (name[0] == '.')
@@ -112,6 +115,13 @@ static long file_cluster(const char *name, long *ret_queue)
 		return -1;
 	strcpy(buf, name);
 	dot = strchr(buf, '.');
+	/* ".pI" of producer ring I: the ring's suffix follows. */
+	if (dot && dot[1] == 'p' && (digits = strspn(dot + 2, "0123456789")) > 0 &&
+	    dot[2 + digits] == '.') {
+		memmove(dot, dot + 2 + digits, strlen(dot + 2 + digits) + 1);
+		if (strncmp(dot, ".ring", 5) && strncmp(dot, ".cons", 5))
+			return -1;
+	}
 	if (!dot || (strncmp(dot, ".ring", 5) && strncmp(dot, ".cons", 5) &&
 		     strncmp(dot, ".lock", 5) && strncmp(dot, ".stats", 6)))
 		return -1;

@@ -60,6 +60,7 @@ enum opt_id {
 	OPT_FLOW_TIMEOUT,
 	OPT_FAILOVER,
 	OPT_FAILOVER_MOVE,
+	OPT_THREADS,
 };
 
 static const struct opt_desc opts[] = {
@@ -109,6 +110,9 @@ static const struct opt_desc opts[] = {
 	 "interfaces also give the packets this host sends on them (default: received only)"},
 	{OPT_DISABLE_OFFLOADS, "disable-offloads", NULL,
 	 "turn GRO/LRO (with -X also TSO) off on interface sources (else: a warning)"},
+	{OPT_THREADS, "threads", "K",
+	 "capture one interface with K threads (AF_PACKET fanout by address pair), each "
+	 "feeding every queue through a ring of its own (default 1)"},
 	{OPT_XDP_MODE, "xdp-mode", "MODE",
 	 "afxdp sources: native (in the driver) or skb (generic); default: native if the driver "
 	 "has it"},
@@ -910,6 +914,12 @@ static int apply(struct rf_config *cfg, int id, const char *arg, const char *whe
 	case OPT_FAILOVER_MOVE:
 		cfg->failover_move = true;
 		return 0;
+	case OPT_THREADS:
+		if (!rf_parse_u64(arg, 1, RF_CFG_MAX_THREADS, &cfg->threads))
+			return 0;
+		rf_err("%sbad --threads '%s' (capture threads, 1 to %u)", where, arg,
+		       RF_CFG_MAX_THREADS);
+		return -EINVAL;
 	case OPT_PLACEMENT:
 		return add_rule(cfg, RF_RULE_PLACEMENT, arg, where);
 	case OPT_WEIGHTS:
@@ -1114,6 +1124,50 @@ static int check_xdp_outgoing(const struct rf_config *cfg)
 			       cfg->sources[i]);
 			return RF_EXIT_USAGE;
 		}
+	return 0;
+}
+
+/*
+ * --threads K > 1: one interface captured by K sockets of an AF_PACKET fanout
+ * group that steers by address pair (afpacket.c), each thread with its own
+ * pipeline. What keeps a flow in one thread, and so in order, decides what
+ * may go with it.
+ */
+static int check_threads(const struct rf_config *cfg)
+{
+	const char *src = cfg->sources[0];
+
+	if (cfg->threads <= 1)
+		return 0;
+	if (cfg->n_sources != 1 || rf_source_file(src) || is_afxdp(src)) {
+		rf_err("--threads %llu splits the capture of one interface (-i IFACE or "
+		       "afpacket:IFACE) across threads; %s: use --threads 1",
+		       (unsigned long long)cfg->threads,
+		       cfg->n_sources != 1 ? "give exactly one -i"
+		       : rf_source_file(src)
+			       ? "a file is read by one thread (its packets have one order)"
+			       : "an afxdp source's receive queues are chosen by the NIC's own "
+				 "hash "
+				 "(RSS), which need not be symmetric and takes ports when it sees "
+				 "them, so a flow's two directions and its fragments could cross "
+				 "threads");
+		return RF_EXIT_USAGE;
+	}
+	if (cfg->mode == RF_MODE_VLAN || cfg->mode == RF_MODE_IFACE) {
+		rf_err("--threads %llu with -m %s: the threads are chosen by IP address pair, so "
+		       "one %s's packets would go through several threads and lose their order; "
+		       "use -m ip or 5tuple, or --threads 1",
+		       (unsigned long long)cfg->threads, rf_mode_name((enum rf_mode)cfg->mode),
+		       cfg->mode == RF_MODE_VLAN ? "VLAN" : "interface");
+		return RF_EXIT_USAGE;
+	}
+	if (rf_config_flow_table(cfg)) {
+		rf_err("--threads %llu: a flow table (--flow-table, shunting, least-loaded "
+		       "placement, --failover) is one per group, kept by one thread; use --threads "
+		       "1 with it",
+		       (unsigned long long)cfg->threads);
+		return RF_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -1339,7 +1393,7 @@ int rf_config_validate(struct rf_config *cfg)
 		if (!a->mode && a->group != (gid_t)-1)
 			a->mode = cfg->file_mode ? cfg->file_mode : 0640;
 	}
-	if (rf_config_resolve_rules(cfg) || check_placement(cfg))
+	if (rf_config_resolve_rules(cfg) || check_placement(cfg) || check_threads(cfg))
 		return RF_EXIT_USAGE;
 	if (!cfg->file_mode)
 		cfg->file_mode = cfg->group != (gid_t)-1 ? 0640 : 0600;

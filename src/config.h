@@ -26,6 +26,8 @@
 #define RF_CFG_MAX_ACCESS  64
 #define RF_CFG_PATH_MAX	   4096
 #define RF_CFG_MAX_RULES   128
+/* --threads: capture threads, each with a ring of its own in every queue */
+#define RF_CFG_MAX_THREADS RF_MAX_RINGS
 #define RF_CFG_FILTER_MAX  1024
 #define RF_CFG_SCOPE_MAX   16
 
@@ -124,6 +126,7 @@ struct rf_config {
 	/* --failover SECONDS: a queue whose consumer is gone this long gets no new flows; 0: off */
 	uint64_t failover_s;
 	bool failover_move; /* --failover-move: its flows move too */
+	uint64_t threads;   /* --threads: capture threads (0 or 1: one, the balancer's own) */
 	struct rf_cfg_rule rules[RF_CFG_MAX_RULES];
 	unsigned int n_rules;
 };

@@ -65,6 +65,12 @@ struct rf_source_opts {
 	double speed;		    /* pcap: multiple of the recorded pace, 0: unpaced */
 	uint64_t loops;		    /* pcap: times to play the file, 0: forever */
 	bool live_replay;	    /* pcap: drop on full queues instead of waiting */
+	/*
+	 * afpacket: the fanout group to join (afpacket.h: 0 none, RF_AFP_FANOUT_NEW
+	 * a new one, else 1 + its id; rf_source_fanout() tells which); the capture
+	 * receives nothing until rf_source_fanout_start().
+	 */
+	uint32_t fanout;
 };
 
 #define RF_SOURCE_PCAP		"pcap:"
@@ -113,6 +119,16 @@ int rf_source_parse_afxdp(const char *arg, char *ret_ifname, int *ret_queue);
  */
 int rf_source_open(const char *spec, const struct rf_source_opts *opts,
 		   struct rf_source **ret_source);
+
+/*
+ * An afpacket source opened with opts->fanout: start receiving, once every
+ * member of its group is open. Later captures of the interface (after it
+ * was gone) start at once. 0, or a negative errno (message printed).
+ */
+int rf_source_fanout_start(struct rf_source *s);
+
+/* The fanout group of an afpacket source (1 + its id), 0: none. */
+uint32_t rf_source_fanout(const struct rf_source *s);
 
 int rf_source_pcap_open(const char *path, const struct rf_source_opts *opts,
 			struct rf_source **ret_source);

@@ -550,6 +550,8 @@ static int iface_open(const char *ifname, const char *spec, bool xdp,
 	a->ao.ring_size = opts->capture_ring_size;
 	a->ao.promisc = true;
 	a->ao.ignore_outgoing = !opts->capture_outgoing;
+	a->ao.fanout = opts->fanout;
+	a->ao.fanout_hold = opts->fanout != 0;
 	a->xo.ifname = a->ifname;
 	a->xo.umem_size = opts->capture_ring_size;
 	a->xo.mode = (enum rf_xdp_mode)opts->xdp_mode;
@@ -575,6 +577,30 @@ int rf_source_afpacket_open(const char *ifname, const struct rf_source_opts *opt
 
 	snprintf(spec, sizeof(spec), "%s%s", RF_SOURCE_AFPACKET, ifname);
 	return iface_open(ifname, spec, false, opts, ret_source);
+}
+
+int rf_source_fanout_start(struct rf_source *s)
+{
+	struct iface_source *a = src_of(s);
+	int r;
+
+	if (s->ops != &iface_ops || a->xdp || !a->ao.fanout)
+		return -EINVAL;
+	/* A capture opened again (the interface was gone) joins the same group at once. */
+	a->ao.fanout = rf_afp_fanout(a->afp) ? rf_afp_fanout(a->afp) : a->ao.fanout;
+	a->ao.fanout_hold = false;
+	r = a->afp ? rf_afp_fanout_start(a->afp) : 0;
+	if (r < 0)
+		rf_err("cannot start capture thread's share of interface '%s': %s", a->ifname,
+		       strerror(-r));
+	return r;
+}
+
+uint32_t rf_source_fanout(const struct rf_source *s)
+{
+	const struct iface_source *a = csrc_of(s);
+
+	return s->ops == &iface_ops && !a->xdp ? rf_afp_fanout(a->afp) : 0;
 }
 
 int rf_source_afxdp_open(const char *spec, const struct rf_source_opts *opts,

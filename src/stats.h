@@ -120,6 +120,13 @@ struct rf_stats_snap {
 void rf_stats_sum(struct rf_stats_snap *s);
 
 /*
+ * Add the counters of more (another capture thread's share of the same
+ * sources, groups and queues) to s; identity fields (names, states,
+ * generations, ring sizes) stay s's. rf_stats_sum() afterwards.
+ */
+void rf_stats_add(struct rf_stats_snap *s, const struct rf_stats_snap *more);
+
+/*
  * Serialize s into buf (at most len bytes). Returns the length, or
  * -ENOSPC if it does not fit.
  */

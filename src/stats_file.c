@@ -144,6 +144,52 @@ void rf_stats_sum(struct rf_stats_snap *s)
 	}
 }
 
+void rf_stats_add(struct rf_stats_snap *s, const struct rf_stats_snap *more)
+{
+	uint64_t i;
+
+	for (i = 0; i < s->n_sources && i < more->n_sources; i++) {
+		s->sources[i].received += more->sources[i].received;
+		s->sources[i].bytes += more->sources[i].bytes;
+		s->sources[i].kernel_drops += more->sources[i].kernel_drops;
+	}
+	for (i = 0; i < s->n_groups && i < more->n_groups; i++)
+		s->groups[i].received += more->groups[i].received;
+	for (i = 0; i < s->n_queues && i < more->n_queues; i++) {
+		struct rf_stats_queue *q = &s->queues[i];
+		const struct rf_stats_queue *m = &more->queues[i];
+
+		q->enqueued += m->enqueued;
+		q->bytes += m->bytes;
+		q->dropped_full += m->dropped_full;
+		q->dropped_cursor += m->dropped_cursor;
+		q->dropped_toobig += m->dropped_toobig;
+		q->consumer_read += m->consumer_read;
+		q->backlog_bytes += m->backlog_bytes;
+		q->backlog_packets += m->backlog_packets;
+		q->filtered += m->filtered;
+		q->deduplicated += m->deduplicated;
+		q->shunted += m->shunted;
+		if (!q->consumer_pid)
+			q->consumer_pid = m->consumer_pid;
+		if (m->consumer_seen_ns > q->consumer_seen_ns)
+			q->consumer_seen_ns = m->consumer_seen_ns;
+	}
+	for (i = 0; i < RF_DEC__MAX; i++)
+		s->decode[i] += more->decode[i];
+	s->dedup_evicted += more->dedup_evicted;
+	s->frag.first += more->frag.first;
+	s->frag.tied += more->frag.tied;
+	s->frag.held += more->frag.held;
+	s->frag.released += more->frag.released;
+	s->frag.expired += more->frag.expired;
+	s->frag.table_full += more->frag.table_full;
+	s->frag.hold_full += more->frag.hold_full;
+	s->frag.hold_big += more->frag.hold_big;
+	s->frag.table_expired += more->frag.table_expired;
+	s->frag.held_now += more->frag.held_now;
+}
+
 /* Append to a bounded buffer; remembers overflow. */
 struct out {
 	char *buf;

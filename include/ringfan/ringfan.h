@@ -40,6 +40,12 @@ RF_EXPORT const char *rf_version(void);
 /* Limits of queue names: cluster 0..RF_MAX_CLUSTER, queue 0..RF_MAX_QUEUE. */
 #define RF_MAX_CLUSTER 65535
 #define RF_MAX_QUEUE   1023
+/*
+ * Most producer rings that may serve one queue (one per capture thread of
+ * the balancer). A consumer sees one queue whatever their number: the
+ * library merges the rings, keeping the order of each (doc/queue-abi.md).
+ */
+#define RF_MAX_RINGS 64
 
 /* The queue directory when neither the options nor $RINGFAN_DIR name one. */
 #define RF_DEFAULT_DIR "/dev/shm/ringfan"
@@ -303,11 +309,15 @@ struct rf_queue_info {
 	uint32_t producer_starts; /* producers that served it: 1 + times it was resumed */
 	uint64_t backlog_packets; /* enqueued - consumer_read, when that makes sense */
 	uid_t owner;		  /* owner of the ring file */
+	/* Since several producer rings (fields above are in every version). */
+	uint32_t
+		rings; /* producer rings serving the queue (1: one); counters above are their sum */
 };
 
 /*
  * Read queue `name`'s counters and who is attached, without attaching.
  * Liveness comes from kernel-held locks, not from values a consumer wrote.
+ * A queue served by several producer rings: the counters are their sums.
  * opts may be NULL; only opts->dir is used. Errors as rf_consumer_open().
  */
 RF_EXPORT int rf_queue_query(const char *name, const struct rf_consumer_opts *opts,
@@ -341,6 +351,15 @@ struct rf_producer_opts {
 	mode_t mode;
 	unsigned int flags; /* RF_PRODUCER_* */
 	int linktype;	    /* DLT_* of the packets, with RF_PRODUCER_LINKTYPE */
+	/*
+	 * Several producers for one queue (one per capture thread): `rings`
+	 * rings (0 or 1: one, the queue as ever; at most RF_MAX_RINGS), each
+	 * created with its own rf_producer_create() and ring_index (0 to
+	 * rings - 1), each single-producer. Create ring 0 last: consumers learn
+	 * the number of rings from it. Consumers see one queue.
+	 */
+	unsigned int rings;
+	unsigned int ring_index;
 };
 
 /* rf_producer_start_info.how */
@@ -451,6 +470,14 @@ RF_EXPORT int rf_queue_remove(const char *name, const char *dir);
  * attached: -EBUSY otherwise (nothing removed).
  */
 RF_EXPORT int rf_queue_remove_idle(const char *name, const char *dir);
+
+/*
+ * Delete the files of a queue's producer rings `from` to RF_MAX_RINGS - 1
+ * (left by a run with more rings than the one starting now; `from` >= 1).
+ * Consumers that have them mapped keep their mapping. Returns how many rings
+ * were removed, or a negative errno.
+ */
+RF_EXPORT int rf_queue_remove_rings(const char *name, const char *dir, unsigned int from);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "flow.h"
 #include "flowtable.h"
+#include "source.h"
 #include "util.h"
 
 #define MAX_ARGS  64
@@ -220,6 +221,13 @@ static void check_valid(struct rf_config *c)
 				abort();
 		}
 	(void)rf_config_live_replay(c);
+	/* --threads: one interface, a mode whose flows stay in one address pair, no table. */
+	if (c->threads > RF_CFG_MAX_THREADS)
+		abort();
+	if (c->threads > 1 && (c->n_sources != 1 || rf_source_file(c->sources[0]) ||
+			       !strncmp(c->sources[0], "afxdp:", 6) || c->mode == RF_MODE_VLAN ||
+			       c->mode == RF_MODE_IFACE || rf_config_flow_table(c)))
+		abort();
 }
 
 /* ------------------------------------------------------------------ */
