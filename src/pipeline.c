@@ -8,6 +8,14 @@
 
 #include "util.h"
 
+/*
+ * With flow tables, packets are decoded and hashed this many at a time
+ * before any is placed, and the tables' buckets of all of them prefetched
+ * in between (as DPDK's bulk hash lookup does): a table bigger than the
+ * caches is read once per chunk with the reads overlapped.
+ */
+#define PL_CHUNK 32
+
 /* A group: its queues, and whether anything is done to their packets. */
 struct pl_group {
 	uint32_t first; /* its first queue */
@@ -48,6 +56,7 @@ struct rf_pipeline {
 	struct rf_dedup *dedup;		       /* NULL: no queue de-duplicates */
 	uint8_t *strip_buf;		       /* RF_STRIP_BUF bytes when a queue strips */
 	uint64_t *shunted;		       /* per queue, when some group has a flow table */
+	struct rf_decoded *chunk_d;	       /* PL_CHUNK decodings, when some group has a table */
 	uint64_t *shunt_asked, *shunt_refused; /* per queue: rf_pipeline_shunt_request() */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
@@ -171,7 +180,8 @@ static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_place_opts *g
 		if (r)
 			return r;
 	}
-	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
+	if (pl->tables && (!(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))) ||
+			   !(pl->chunk_d = calloc(PL_CHUNK, sizeof(*pl->chunk_d)))))
 		return -ENOMEM;
 	pl->tcp_close = pl->mode == RF_MODE_5TUPLE || pl->mode == RF_MODE_INNER_5TUPLE;
 	pl->inner = pl->mode == RF_MODE_INNER_IP || pl->mode == RF_MODE_INNER_5TUPLE;
@@ -233,6 +243,7 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	for (g = 0; g < pl->n_groups; g++)
 		rf_place_free(pl->groups[g].place);
 	free(pl->shunted);
+	free(pl->chunk_d);
 	free(pl->shunt_asked);
 	free(pl->shunt_refused);
 	rf_flow_free(pl->flow);
@@ -523,12 +534,57 @@ static void pl_sweep_tables(struct rf_pipeline *pl, unsigned int n)
 			rf_ft_sweep(rf_place_table(pl->groups[g].place), 0, n / 8 + 1);
 }
 
+/*
+ * Some group has a flow table: decode and hash up to PL_CHUNK packets, then
+ * prefetch their buckets in every table, then dispatch them in order. A
+ * packet that releases held fragments ends the chunk, so that they follow it
+ * as they do one packet at a time. Returns how many packets it took.
+ */
+static unsigned int pl_chunk_tables(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n,
+				    int linktype, bool lossless)
+{
+	uint32_t hashes[PL_CHUNK];
+	bool sent[PL_CHUNK];
+	unsigned int i, j, k = 0, g;
+
+	if (n > PL_CHUNK)
+		n = PL_CHUNK;
+	for (i = 0; i < n;) {
+		struct rf_decoded *d = &pl->chunk_d[i];
+
+		rf_decode(pkts[i].data, pkts[i].caplen, linktype, pl->decode_flags, d);
+		pl->c.decode[d->reason < RF_DEC__MAX ? d->reason : RF_DEC_MALFORMED]++;
+		sent[i] = pl_classify(pl, &pkts[i], linktype, d);
+		if (sent[i]) /* the hash pl_dispatch() looks up */
+			hashes[k++] = rf_hash_reseed(pkts[i].hash, pl->hash_seed);
+		i++;
+		if (pl->tie_fragments && rf_flow_released_pending(pl->flow))
+			break;
+	}
+	for (g = 0; g < pl->n_groups; g++)
+		if (pl->groups[g].place && rf_place_table(pl->groups[g].place))
+			rf_ft_prefetch_bulk(rf_place_table(pl->groups[g].place), hashes, k);
+	for (j = 0; j < i; j++)
+		if (sent[j])
+			pl_dispatch(pl, &pkts[j], &pl->chunk_d[j], lossless);
+	if (pl->tie_fragments)
+		pl_drain_released(pl, lossless);
+	return i;
+}
+
 void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n, int linktype,
 		       bool lossless)
 {
 	struct rf_decoded d;
 	unsigned int i;
 
+	if (unlikely(pl->tables)) {
+		for (i = 0; i < n;)
+			i += pl_chunk_tables(pl, pkts + i, n - i, linktype, lossless);
+		pl_sweep_tables(pl, n);
+		pl_publish_touched(pl);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		struct rf_packet *pkt = &pkts[i];
 
@@ -539,8 +595,6 @@ void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned 
 		if (pl->tie_fragments)
 			pl_drain_released(pl, lossless);
 	}
-	if (unlikely(pl->tables))
-		pl_sweep_tables(pl, n);
 	pl_publish_touched(pl);
 }
 
