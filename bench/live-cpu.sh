@@ -14,7 +14,8 @@
 #   bench/live-cpu.sh             (root: network namespaces)
 #
 # Environment: RINGFAN_BUILD (default build), RUNS (default 5), RATES (pps,
-# default "100000 300000"), PACKETS (default 600000).
+# default "100000 300000"), PACKETS (default 600000), BALANCE_OPTS (more
+# options for ringfan balance, e.g. "--ring-size 1M").
 # Goals: balancer <= 1.5 x tcpdump, balancer + consumers <= 2.5 x, at every rate.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,7 +91,9 @@ stat() { awk -F': ' -v k="$1" '$1 == k { print $2 }' "$RINGFAN_DIR/43.stats" 2>/
 run_balancer() {
 	local b i cs=() c0 k0 sent c1 k1 rx=0 n
 	rm -rf "$RINGFAN_DIR"
-	ip netns exec "$nsc" "$ringfan" balance -i afpacket:vrx -c 43 -n 4 -m 5tuple 2>"$work/bal.err" &
+	# shellcheck disable=SC2086 # BALANCE_OPTS: words
+	ip netns exec "$nsc" "$ringfan" balance -i afpacket:vrx -c 43 -n 4 -m 5tuple ${BALANCE_OPTS:-} \
+		2>"$work/bal.err" &
 	b=$!
 	pids+=("$b")
 	for ((i = 0; i < 100; i++)); do [ "$(stat state)" == running ] && break; sleep 0.05; done
@@ -127,7 +130,7 @@ run_balancer() {
 
 "$ringfan" gen -q -o "$work/in.pcap" --packets "$packets" --flows 10000 --size 64 --seed 5
 echo "machine: $(machine)"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg); $runs runs (median), $packets 64-byte packets per run"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg); $runs runs (median), $packets 64-byte packets per run${BALANCE_OPTS:+; balance $BALANCE_OPTS}"
 printf '%-8s %-30s %12s %7s %10s\n' rate contender "cpu s/Mpkt" ratio "received"
 for rate in $rates; do
 	: >"$work/td"
