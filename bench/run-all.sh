@@ -224,6 +224,26 @@ else
 	fi
 fi
 
+# ---- CPU per packet of a live capture at paced rates: tcpdump, the balancer
+# (-n 4) and its 4 consumers (bench/live-cpu.sh)
+# -> live-cpu.csv (rate,contender,cpu_s_per_mpkt,ratio)
+if ((EUID != 0)); then
+	skip live-cpu "needs root (network namespaces)"
+elif ! command -v tcpreplay >/dev/null || ! command -v tcpdump >/dev/null; then
+	skip live-cpu "needs tcpreplay and tcpdump"
+else
+	if ((quick)); then
+		RUNS=1 PACKETS=100000 RATES=100000 part live-cpu bench/live-cpu.sh
+	else
+		RUNS=${RUNS:-5} part live-cpu bench/live-cpu.sh
+	fi
+	awk 'BEGIN { print "rate,contender,cpu_s_per_mpkt,ratio" }
+		$1 ~ /^[0-9]+$/ && NF >= 4 {
+			c = $0; sub(/^[0-9]+ +/, "", c); sub(/ +[0-9.]+ +[0-9.]+ +[^ ]+$/, "", c)
+			print $1 "," c "," $(NF - 2) "," $(NF - 1)
+		}' "$res/live-cpu.log" >"$res/live-cpu.csv"
+fi
+
 # ---- libpcap programs on a queue (libringfan-pcap) against a re-emitted veth
 if ((EUID != 0)); then
 	skip pcap "needs root (network namespaces)"

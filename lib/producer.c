@@ -699,6 +699,37 @@ int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkt
 	return (int)done;
 }
 
+int rf_producer_enqueue_fit(struct rf_producer *p, const struct rf_packet *pkts, unsigned int n)
+{
+	uint64_t bytes = 0;
+	unsigned int i, done = 0;
+	struct writer w;
+	int r = 0;
+
+	if (!p || (!pkts && n) || p->finished || n > INT_MAX)
+		return -EINVAL;
+	if (rf_unlikely(p->damaged)) {
+		drop_damaged(p, n);
+		return (int)n;
+	}
+	writer_load(p, &w);
+	for (i = 0; i < n; i++) {
+		r = put(p, &w, &pkts[i]);
+		if (rf_unlikely(r < 0)) {
+			if (r == -ENOBUFS)
+				break; /* the caller waits for room and goes on from here */
+			count_drop(p, r);
+			continue;
+		}
+		bytes += pkts[i].caplen;
+		done++;
+	}
+	p->head = w.head;
+	p->enqueued += done;
+	p->enqueued_bytes += bytes;
+	return (int)i;
+}
+
 static void flush_counters(struct rf_producer *p)
 {
 	struct rf_ring_hdr *h = p->hdr;

@@ -810,6 +810,11 @@ int rf_flow_next_released(struct rf_flow *f, struct rf_flow_pkt *ret_pkt, uint32
 	return 1;
 }
 
+bool rf_flow_released_pending(const struct rf_flow *f)
+{
+	return f->rel_count != 0;
+}
+
 void rf_flow_expire(struct rf_flow *f, uint64_t now_ns)
 {
 	reclaim(f);

@@ -24,6 +24,7 @@
 #ifndef RINGFAN_FLOW_H
 #define RINGFAN_FLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -211,6 +212,12 @@ int rf_flow_classify(struct rf_flow *f, const struct rf_flow_pkt *p, const struc
  */
 int rf_flow_next_released(struct rf_flow *f, struct rf_flow_pkt *ret_pkt, uint32_t *ret_hash,
 			  struct rf_flow_key *ret_key);
+
+/*
+ * Released packets wait for rf_flow_next_released(). Cheap: when false,
+ * draining would do nothing (a full drain also frees the last one's slot).
+ */
+bool rf_flow_released_pending(const struct rf_flow *f);
 
 /*
  * Timer: release held packets older than hold_timeout at now_ns (same clock

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define E_USED	  0x01
 #define E_CLOSING 0x02 /* TCP FIN or RST seen: expires after close_ns */
@@ -19,6 +20,7 @@
 #define E_PROTO	  3    /* shift of its enum rf_ft_proto (2 bits) */
 
 _Static_assert(sizeof(struct rf_ft_entry) == 32, "two entries per cache line");
+_Static_assert(RF_FT_WAYS * sizeof(struct rf_ft_entry) == 128, "a bucket is two cache lines");
 
 struct rf_ft {
 	struct rf_ft_entry *e; /* n_buckets * RF_FT_WAYS */
@@ -29,6 +31,25 @@ struct rf_ft {
 	uint64_t now; /* newest timestamp seen */
 	struct rf_ft_stats s;
 };
+
+/*
+ * The entries, zeroed: a table of 2 MiB or more in huge pages where the
+ * system gives them (transparent huge pages on request), so that a lookup
+ * in a table bigger than the TLB's reach does not also miss the TLB.
+ */
+static struct rf_ft_entry *alloc_entries(size_t bytes)
+{
+	const size_t huge = (size_t)2 << 20;
+	void *m;
+
+	if (bytes < huge)
+		m = aligned_alloc(64, bytes);
+	else if ((m = aligned_alloc(huge, bytes)))
+		(void)madvise(m, bytes, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+	if (m)
+		memset(m, 0, bytes);
+	return m;
+}
 
 int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
 {
@@ -42,12 +63,11 @@ int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->e = aligned_alloc(64, (size_t)n * sizeof(*t->e));
+	t->e = alloc_entries((size_t)n * sizeof(*t->e));
 	if (!t->e) {
 		free(t);
 		return -ENOMEM;
 	}
-	memset(t->e, 0, (size_t)n * sizeof(*t->e));
 	t->mask = n / RF_FT_WAYS - 1;
 	t->idle_ns = o->idle_ns ? o->idle_ns : RF_FT_DEFAULT_IDLE_NS;
 	t->close_ns = o->close_ns ? o->close_ns : RF_FT_DEFAULT_CLOSE_NS;
@@ -146,7 +166,8 @@ static struct rf_ft_entry *claim(struct rf_ft *t, struct rf_ft_entry *b)
 }
 
 /* Count the packet into its flow; true when it is past the cut-off. */
-static bool account(struct rf_ft *t, struct rf_ft_entry *e, uint32_t wirelen)
+static inline __attribute__((always_inline)) bool account(struct rf_ft *t, struct rf_ft_entry *e,
+							  uint32_t wirelen)
 {
 	unsigned int p = (e->flags >> E_PROTO) & 3;
 	bool shunt = (t->shunt_packets[p] && e->packets >= t->shunt_packets[p]) ||
@@ -222,8 +243,10 @@ uint8_t rf_ft_l4(enum rf_mode mode, const struct rf_decoded *d, const uint8_t *d
 		(RF_FT_TCP_FIN | RF_FT_TCP_SYN | RF_FT_TCP_RST | RF_FT_TCP_ACK));
 }
 
-int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirelen, uint8_t l4,
-		 struct rf_ft_entry **ret_entry)
+/* Inlined into the placement (the per-packet path); external for everyone else. */
+inline __attribute__((always_inline)) int rf_ft_lookup(struct rf_ft *t, uint32_t hash,
+						       uint64_t ts_ns, uint32_t wirelen, uint8_t l4,
+						       struct rf_ft_entry **ret_entry)
 {
 	struct rf_ft_entry *b = bucket(t, hash), *e;
 	unsigned int i;
@@ -260,6 +283,19 @@ found:
 	if (account(t, e, wirelen))
 		return RF_FT_SHUNT;
 	return verdict;
+}
+
+void rf_ft_prefetch_bulk(const struct rf_ft *t, const uint32_t *hashes, unsigned int n)
+{
+	unsigned int i;
+
+	/* A bucket is two cache lines (it starts on a line): both are read. */
+	for (i = 0; i < n; i++) {
+		const struct rf_ft_entry *b = bucket(t, hashes[i]);
+
+		__builtin_prefetch(b, 1, 3);
+		__builtin_prefetch((const char *)b + 64, 1, 3);
+	}
 }
 
 const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash)
@@ -567,8 +603,11 @@ static uint32_t place_flow(struct rf_place *p, uint32_t hash, uint64_t ts_ns, ui
 	}
 }
 
-uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
-			 uint8_t l4, enum rf_place_why *ret_why)
+/* Inlined into rf_place_burst(); external for everyone else. */
+inline __attribute__((always_inline)) uint32_t rf_place_packet(struct rf_place *p, uint32_t hash,
+							       uint64_t ts_ns, uint32_t wirelen,
+							       uint8_t l4,
+							       enum rf_place_why *ret_why)
 {
 	uint32_t i;
 
@@ -579,6 +618,19 @@ uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint
 	if (p->load && *ret_why != RF_WHY_SHUNTED)
 		count_load(p, i);
 	return i;
+}
+
+void rf_place_burst(struct rf_place *p, unsigned int n, const uint32_t *hashes,
+		    const uint64_t *ts_ns, const uint32_t *wirelens, const uint8_t *tcp_flags,
+		    uint32_t *ret_queues, enum rf_place_why *ret_whys)
+{
+	unsigned int i;
+
+	if (p->ft)
+		rf_ft_prefetch_bulk(p->ft, hashes, n);
+	for (i = 0; i < n; i++)
+		ret_queues[i] = rf_place_packet(p, hashes[i], ts_ns[i], wirelens[i], tcp_flags[i],
+						&ret_whys[i]);
 }
 
 void rf_place_set_down(struct rf_place *p, uint32_t i, bool down)

@@ -165,6 +165,14 @@ int rf_ft_lookup(struct rf_ft *t, uint32_t hash, uint64_t ts_ns, uint32_t wirele
 		 struct rf_ft_entry **ret_entry);
 
 /*
+ * Prefetch the buckets of n hashes, ahead of their rf_ft_lookup() (as DPDK's
+ * bulk hash lookup does): a table larger than the caches is then read from
+ * memory once per burst, the reads overlapped, not once per packet in turn.
+ * Changes nothing in the table.
+ */
+void rf_ft_prefetch_bulk(const struct rf_ft *t, const uint32_t *hashes, unsigned int n);
+
+/*
  * The entry of a flow without counting a packet (for explaining), or NULL.
  */
 const struct rf_ft_entry *rf_ft_peek(const struct rf_ft *t, uint32_t hash);
@@ -231,6 +239,15 @@ void rf_place_free(struct rf_place *p);
  */
 uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
 			 uint8_t l4, enum rf_place_why *ret_why);
+
+/*
+ * rf_place_packet() for a burst of n packets, in order, with the table's
+ * buckets of all of them prefetched first (rf_ft_prefetch_bulk()): the same
+ * queues, reasons and counts as n calls of rf_place_packet().
+ */
+void rf_place_burst(struct rf_place *p, unsigned int n, const uint32_t *hashes,
+		    const uint64_t *ts_ns, const uint32_t *wirelens, const uint8_t *tcp_flags,
+		    uint32_t *ret_queues, enum rf_place_why *ret_whys);
 
 /* "hash", "weight", "least-loaded", "failover", "fallback", "moved", "shunted" */
 const char *rf_place_why_name(enum rf_place_why why);

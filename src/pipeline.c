@@ -8,6 +8,22 @@
 
 #include "util.h"
 
+/*
+ * With flow tables, packets are decoded and hashed this many at a time
+ * before any is placed, and the tables' buckets of all of them prefetched
+ * in between (as DPDK's bulk hash lookup does): a table bigger than the
+ * caches is read once per chunk with the reads overlapped.
+ */
+#define PL_CHUNK 32
+
+/*
+ * Per-queue bursts: on the plain path (nothing done to any queue's packets,
+ * no flow table) a burst's packets are staged with their queue, up to this
+ * many, and then handed to each queue in one call (rf_producer_enqueue_fit
+ * or _burst), in their order.
+ */
+#define PL_STAGE 512
+
 /* A group: its queues, and whether anything is done to their packets. */
 struct pl_group {
 	uint32_t first; /* its first queue */
@@ -42,10 +58,18 @@ struct rf_pipeline {
 	uint32_t *touch_list;
 	unsigned int n_touched;
 	uint32_t wait_limit; /* packets bigger than this never wait (they may never fit) */
+	/* Per-queue bursts (PL_STAGE): staged packets and their queues, in order. */
+	struct rf_packet *stage, *sorted; /* sorted: the staged packets grouped by queue */
+	uint32_t *stage_q;
+	uint32_t *stage_count; /* per queue: packets staged (0 outside a flush) */
+	uint32_t *stage_list;  /* the queues with staged packets, in first-staged order */
+	unsigned int n_stage, n_stage_queues;
+	bool staging; /* the main loop of a plain burst: pl_dispatch() stages */
 	struct rf_flow *flow;
 	struct rf_dedup *dedup;		       /* NULL: no queue de-duplicates */
 	uint8_t *strip_buf;		       /* RF_STRIP_BUF bytes when a queue strips */
 	uint64_t *shunted;		       /* per queue, when some group has a flow table */
+	struct rf_decoded *chunk_d;	       /* PL_CHUNK decodings, when some group has a table */
 	uint64_t *shunt_asked, *shunt_refused; /* per queue: rf_pipeline_shunt_request() */
 	int (*tick)(void *arg, uint32_t waiting);
 	void *tick_arg;
@@ -169,7 +193,8 @@ static int pl_setup_tables(struct rf_pipeline *pl, const struct rf_place_opts *g
 		if (r)
 			return r;
 	}
-	if (pl->tables && !(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))))
+	if (pl->tables && (!(pl->shunted = calloc(pl->n_queues, sizeof(*pl->shunted))) ||
+			   !(pl->chunk_d = calloc(PL_CHUNK, sizeof(*pl->chunk_d)))))
 		return -ENOMEM;
 	return 0;
 }
@@ -191,8 +216,14 @@ int rf_pipeline_new(const struct rf_pipeline_opts *opts, struct rf_pipeline **re
 	pl->touch_list = calloc(pl->n_queues, sizeof(*pl->touch_list));
 	pl->shunt_asked = calloc(pl->n_queues, sizeof(*pl->shunt_asked));
 	pl->shunt_refused = calloc(pl->n_queues, sizeof(*pl->shunt_refused));
+	pl->stage = calloc(PL_STAGE, sizeof(*pl->stage));
+	pl->sorted = calloc(PL_STAGE, sizeof(*pl->sorted));
+	pl->stage_q = calloc(PL_STAGE, sizeof(*pl->stage_q));
+	pl->stage_count = calloc(pl->n_queues, sizeof(*pl->stage_count));
+	pl->stage_list = calloc(pl->n_queues, sizeof(*pl->stage_list));
 	if (!pl->producers || !pl->touched || !pl->touch_list || !pl->shunt_asked ||
-	    !pl->shunt_refused)
+	    !pl->shunt_refused || !pl->stage || !pl->sorted || !pl->stage_q || !pl->stage_count ||
+	    !pl->stage_list)
 		goto fail;
 	memcpy(pl->producers, opts->producers, pl->n_queues * sizeof(*pl->producers));
 	r = rf_flow_new(opts->mode, NULL, &pl->flow);
@@ -229,6 +260,7 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	for (g = 0; g < pl->n_groups; g++)
 		rf_place_free(pl->groups[g].place);
 	free(pl->shunted);
+	free(pl->chunk_d);
 	free(pl->shunt_asked);
 	free(pl->shunt_refused);
 	rf_flow_free(pl->flow);
@@ -238,6 +270,11 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	free(pl->producers);
 	free(pl->touched);
 	free(pl->touch_list);
+	free(pl->stage);
+	free(pl->sorted);
+	free(pl->stage_q);
+	free(pl->stage_count);
+	free(pl->stage_list);
 	free(pl);
 }
 
@@ -291,6 +328,87 @@ static void pl_enqueue(struct rf_pipeline *pl, uint32_t q, const struct rf_packe
 		pl->touched[q] = 1;
 		pl->touch_list[pl->n_touched++] = q;
 	}
+}
+
+/*
+ * n packets into queue q, in order, as n pl_enqueue() calls would put them:
+ * lossless, each packet without room is waited for (pl_wait_space()) and
+ * then enqueued or dropped.
+ */
+static void pl_enqueue_run(struct rf_pipeline *pl, uint32_t q, const struct rf_packet *pkts,
+			   unsigned int n, bool lossless)
+{
+	struct rf_producer *p = pl->producers[q];
+	int r;
+
+	if (!lossless) {
+		rf_producer_enqueue_burst(p, pkts, n);
+		n = 0;
+	}
+	while (n) {
+		r = rf_producer_enqueue_fit(p, pkts, n);
+		if (r < 0)
+			break; /* finished: nothing goes in, as with rf_producer_enqueue() */
+		pkts += r;
+		n -= (unsigned int)r;
+		if (!n)
+			break;
+		pl_wait_space(pl, q, pkts->caplen);
+		rf_producer_enqueue(p, pkts);
+		pkts++;
+		n--;
+	}
+	/* Marked after any wait (which publishes and clears the marks): published at the end. */
+	if (!pl->touched[q]) {
+		pl->touched[q] = 1;
+		pl->touch_list[pl->n_touched++] = q;
+	}
+}
+
+/* Hand every staged packet to its queue: one run per queue, grouped in order. */
+static void pl_flush_stage(struct rf_pipeline *pl, bool lossless)
+{
+	unsigned int i, k, start = 0;
+	uint32_t q, c;
+
+	if (!pl->n_stage)
+		return;
+	if (pl->n_stage_queues == 1) {
+		q = pl->stage_list[0];
+		pl_enqueue_run(pl, q, pl->stage, pl->n_stage, lossless);
+		pl->stage_count[q] = 0;
+	} else {
+		/* Counting sort, stable: stage_count becomes each queue's next slot. */
+		for (k = 0; k < pl->n_stage_queues; k++) {
+			q = pl->stage_list[k];
+			c = pl->stage_count[q];
+			pl->stage_count[q] = start;
+			start += c;
+		}
+		for (i = 0; i < pl->n_stage; i++)
+			pl->sorted[pl->stage_count[pl->stage_q[i]]++] = pl->stage[i];
+		for (k = 0, start = 0; k < pl->n_stage_queues; k++) {
+			q = pl->stage_list[k];
+			pl_enqueue_run(pl, q, pl->sorted + start, pl->stage_count[q] - start,
+				       lossless);
+			start = pl->stage_count[q];
+			pl->stage_count[q] = 0;
+		}
+	}
+	pl->n_stage = 0;
+	pl->n_stage_queues = 0;
+}
+
+/* pl_enqueue() later, in a per-queue burst (the packet's memory lives for the burst). */
+static inline void pl_stage(struct rf_pipeline *pl, uint32_t q, const struct rf_packet *pkt,
+			    bool lossless)
+{
+	if (unlikely(pl->n_stage == PL_STAGE))
+		pl_flush_stage(pl, lossless);
+	if (!pl->stage_count[q]++)
+		pl->stage_list[pl->n_stage_queues++] = q;
+	pl->stage_q[pl->n_stage] = q;
+	pl->stage[pl->n_stage++] = *pkt;
 }
 
 static bool pl_match(struct pl_pkt *x, const struct rf_filter *f)
@@ -433,6 +551,20 @@ static void pl_dispatch(struct rf_pipeline *pl, struct rf_packet *pkt, const str
 			return;
 		}
 	}
+	if (likely(pl->staging)) {
+		for (g = 0; g < pl->n_groups; g++) {
+			struct pl_group *gr = &pl->groups[g];
+
+			pl->c.group_received[g]++;
+			if (pl->mode == RF_MODE_FANOUT) {
+				for (i = 0; i < gr->count; i++)
+					pl_stage(pl, gr->first + i, pkt, lossless);
+			} else {
+				pl_stage(pl, pl_pick(pl, gr, pkt->hash), pkt, lossless);
+			}
+		}
+		return;
+	}
 	for (g = 0; g < pl->n_groups; g++) {
 		struct pl_group *gr = &pl->groups[g];
 
@@ -502,12 +634,59 @@ static void pl_sweep_tables(struct rf_pipeline *pl, unsigned int n)
 			rf_ft_sweep(rf_place_table(pl->groups[g].place), 0, n / 8 + 1);
 }
 
+/*
+ * Some group has a flow table: decode and hash up to PL_CHUNK packets, then
+ * prefetch their buckets in every table, then dispatch them in order. A
+ * packet that releases held fragments ends the chunk, so that they follow it
+ * as they do one packet at a time. Returns how many packets it took.
+ */
+static unsigned int pl_chunk_tables(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n,
+				    int linktype, bool lossless)
+{
+	uint32_t hashes[PL_CHUNK];
+	bool sent[PL_CHUNK];
+	unsigned int i, j, k = 0, g;
+
+	if (n > PL_CHUNK)
+		n = PL_CHUNK;
+	for (i = 0; i < n;) {
+		struct rf_decoded *d = &pl->chunk_d[i];
+
+		rf_decode(pkts[i].data, pkts[i].caplen, linktype, pl->decode_flags, d);
+		pl->c.decode[d->reason < RF_DEC__MAX ? d->reason : RF_DEC_MALFORMED]++;
+		sent[i] = pl_classify(pl, &pkts[i], linktype, d);
+		if (sent[i]) /* the hash pl_dispatch() looks up */
+			hashes[k++] = rf_hash_reseed(pkts[i].hash, pl->hash_seed);
+		i++;
+		if (pl->tie_fragments && rf_flow_released_pending(pl->flow))
+			break;
+	}
+	for (g = 0; g < pl->n_groups; g++)
+		if (pl->groups[g].place && rf_place_table(pl->groups[g].place))
+			rf_ft_prefetch_bulk(rf_place_table(pl->groups[g].place), hashes, k);
+	for (j = 0; j < i; j++)
+		if (sent[j])
+			pl_dispatch(pl, &pkts[j], &pl->chunk_d[j], lossless);
+	if (pl->tie_fragments)
+		pl_drain_released(pl, lossless);
+	return i;
+}
+
 void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned int n, int linktype,
 		       bool lossless)
 {
 	struct rf_decoded d;
 	unsigned int i;
 
+	if (unlikely(pl->tables)) {
+		for (i = 0; i < n;)
+			i += pl_chunk_tables(pl, pkts + i, n - i, linktype, lossless);
+		pl_sweep_tables(pl, n);
+		pl_publish_touched(pl);
+		return;
+	}
+	/* The plain path stages the source's packets (alive for the burst) per queue. */
+	pl->staging = !pl->treated;
 	for (i = 0; i < n; i++) {
 		struct rf_packet *pkt = &pkts[i];
 
@@ -515,11 +694,16 @@ void rf_pipeline_burst(struct rf_pipeline *pl, struct rf_packet *pkts, unsigned 
 		pl->c.decode[d.reason < RF_DEC__MAX ? d.reason : RF_DEC_MALFORMED]++;
 		if (pl_classify(pl, pkt, linktype, &d))
 			pl_dispatch(pl, pkt, &d, lossless);
-		if (pl->tie_fragments)
+		/* Released fragments (short-lived memory) go straight in, after what is staged. */
+		if (pl->tie_fragments && unlikely(rf_flow_released_pending(pl->flow))) {
+			pl_flush_stage(pl, lossless);
+			pl->staging = false;
 			pl_drain_released(pl, lossless);
+			pl->staging = !pl->treated;
+		}
 	}
-	if (unlikely(pl->tables))
-		pl_sweep_tables(pl, n);
+	pl->staging = false;
+	pl_flush_stage(pl, lossless);
 	pl_publish_touched(pl);
 }
 

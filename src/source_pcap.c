@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * File source: a pcap or pcapng capture read with libpcap. libpcap reuses
- * its buffer on every read, so a burst is copied into an arena allocated at
+ * File source: a pcap or pcapng capture. libpcap opens every file (it checks
+ * the header and maps the link type). A plain pcap file in this machine's
+ * byte order, version 2.4, is then read here: large read()s into a buffer
+ * allocated at open, packets handed on where they lie in it (no copy, no
+ * call per packet). Everything else is read with libpcap, which reuses its
+ * buffer on every read, so a burst is copied into an arena allocated at
  * open. Unpaced replay is lossless (the balancer waits for full queues);
  * --rate / --speed hand out each packet when it is due, like live traffic.
  */
@@ -21,13 +25,27 @@
 #define MAX_SNAP       (256u << 10)
 #define READ_BUF_BYTES (1u << 20)
 
+/* Plain pcap read here: the file header, a record header, the magic numbers. */
+#define PCAP_FILE_HDR 24u
+#define PCAP_REC_HDR  16u
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PS_REFILL     2 /* ps_read(): the next record is not in the buffer yet */
+_Static_assert(ARENA_BYTES >= 2 * (PCAP_REC_HDR + MAX_SNAP), "a record always fits");
+
 struct pcap_source {
 	struct rf_source base; /* first: the balancer sees a struct rf_source */
 	char path[4096];
 	int fd; /* the file, open for every play */
 	pcap_t *pcap;
-	uint8_t *arena;
+	uint8_t *arena; /* libpcap: the burst's copies; read here: the file's bytes */
 	uint32_t arena_used;
+	/* Read here (own): arena[rd_off, arena_used) is not handed out yet; the
+	 * next read() is at file offset file_off; eof: it returned 0. */
+	bool own, nsec, eof, refill; /* refill: the next record is not all in the buffer */
+	uint32_t rd_off;
+	uint64_t file_off;
+	uint32_t pending_rec;	  /* own: where the pending packet's record starts */
 	uint32_t snap;		  /* largest packet the file can hold (bounded by MAX_SNAP) */
 	struct rf_packet pending; /* read but not yet due (paced); data in the arena */
 	bool have_pending;
@@ -71,6 +89,35 @@ static int ps_open_path(struct pcap_source *p)
 	return 0;
 }
 
+/*
+ * Read the file here? Only what libpcap would hand on unchanged: the plain
+ * format, version 2.4, in this machine's byte order (libpcap fixes up some
+ * pseudo-headers of the other order, and swapped lengths of older
+ * versions), a link type whose records are at most MAX_SNAP bytes.
+ */
+static bool ps_own(struct pcap_source *p)
+{
+	struct {
+		uint32_t magic;
+		uint16_t major, minor;
+	} h;
+
+	if (pread(p->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return false;
+	if ((h.magic != PCAP_MAGIC_US && h.magic != PCAP_MAGIC_NS) || h.major != 2 || h.minor != 4)
+		return false;
+	if (p->base.linktype == DLT_DBUS || p->base.linktype == DLT_USBPCAP ||
+	    p->base.linktype == DLT_EBHSCR)
+		return false;
+	p->own = true;
+	p->nsec = h.magic == PCAP_MAGIC_NS;
+	p->eof = false;
+	p->file_off = PCAP_FILE_HDR;
+	p->arena_used = p->rd_off = 0;
+	p->refill = true;
+	return true;
+}
+
 /* Start a play: libpcap on a rewound copy of the descriptor. */
 static int ps_open_pcap(struct pcap_source *p)
 {
@@ -98,6 +145,10 @@ static int ps_open_pcap(struct pcap_source *p)
 	snap = pcap_snapshot(p->pcap);
 	p->snap = snap <= 0 || (unsigned int)snap > MAX_SNAP ? MAX_SNAP : (uint32_t)snap;
 	p->base.linktype = pcap_datalink(p->pcap);
+	if (ps_own(p)) {
+		pcap_close(p->pcap);
+		p->pcap = NULL;
+	}
 	return 0;
 }
 
@@ -153,8 +204,10 @@ static int ps_rewind(struct pcap_source *p)
 		return -ENODATA;
 	if (p->loops_left != UINT64_MAX)
 		p->loops_left--;
-	pcap_close(p->pcap);
+	if (p->pcap)
+		pcap_close(p->pcap);
 	p->pcap = NULL;
+	p->own = false;
 	if (ps_open_pcap(p))
 		return -EIO;
 	/* Every packet of the next play is later than every one of this play. */
@@ -163,15 +216,113 @@ static int ps_rewind(struct pcap_source *p)
 	return 0;
 }
 
-/* Read one packet into the arena at arena_used. 1: got one; 0: play ended and restarted; <0 */
+/*
+ * Own reading, at the start of a burst (the last one's packets are done
+ * with) when the buffer ran out: move the part of a record not handed out
+ * yet (and the pending packet's record) to the front and fill the rest from
+ * the file.
+ */
+static int ps_refill(struct pcap_source *p)
+{
+	uint32_t keep = p->have_pending ? p->pending_rec : p->rd_off;
+	ssize_t r;
+
+	if (!p->refill)
+		return 0;
+	p->refill = false;
+	if (keep) {
+		memmove(p->arena, p->arena + keep, p->arena_used - keep);
+		p->arena_used -= keep;
+		p->rd_off -= keep;
+		if (p->have_pending) {
+			p->pending.data -= keep;
+			p->pending_rec = 0;
+		}
+	}
+	while (!p->eof && p->arena_used < ARENA_BYTES) {
+		r = pread(p->fd, p->arena + p->arena_used, ARENA_BYTES - p->arena_used,
+			  (off_t)p->file_off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rf_warn("capture file '%s': %s; stopping this source", p->path,
+				strerror(errno));
+			return -ENODATA;
+		}
+		p->eof = r == 0;
+		p->arena_used += (uint32_t)r;
+		p->file_off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Own reading: the next record, where it lies in the buffer, as libpcap
+ * would give it (caplen cut to the file's snapshot length, the timestamp in
+ * nanoseconds). 1: got one; 0: play ended and restarted; PS_REFILL: the
+ * record is not all in the buffer (the burst ends here); <0: the end.
+ */
+static int ps_read_own(struct pcap_source *p, struct rf_packet *pkt, uint64_t *ret_ts,
+		       uint32_t *ret_len)
+{
+	uint32_t left = p->arena_used - p->rd_off, h[4]; /* ts_sec, ts_frac, incl_len, orig_len */
+
+	if (left >= PCAP_REC_HDR) {
+		memcpy(h, p->arena + p->rd_off, sizeof(h));
+		if (h[2] > MAX_SNAP) {
+			rf_warn("capture file '%s': invalid packet capture length %u, bigger than "
+				"maximum of %u; stopping this source",
+				p->path, h[2], MAX_SNAP);
+			return -ENODATA;
+		}
+	}
+	if (left < PCAP_REC_HDR || left - PCAP_REC_HDR < h[2]) {
+		if (!p->eof) {
+			p->refill = true;
+			return PS_REFILL;
+		}
+		if (!left)
+			return ps_rewind(p);
+		if (left < PCAP_REC_HDR)
+			rf_warn("capture file '%s': truncated dump file; tried to read %u header "
+				"bytes, only got %u; stopping this source",
+				p->path, PCAP_REC_HDR, left);
+		else
+			rf_warn("capture file '%s': truncated dump file; tried to read %u captured "
+				"bytes, only got %u; stopping this source",
+				p->path, h[2], left - PCAP_REC_HDR);
+		return -ENODATA;
+	}
+	pkt->data = p->arena + p->rd_off + PCAP_REC_HDR;
+	pkt->caplen = h[2] < p->snap ? h[2] : p->snap;
+	*ret_len = h[3];
+	/* As libpcap gives them: signed 32-bit fields, scaled, then as the old path adds them. */
+	*ret_ts = (uint64_t)(int64_t)(int32_t)h[0] * 1000000000ull +
+		  (uint64_t)((int64_t)(int32_t)h[1] * (p->nsec ? 1 : 1000));
+	p->pending_rec = p->rd_off;
+	p->rd_off += PCAP_REC_HDR + h[2];
+	return 1;
+}
+
+/*
+ * Read one packet (libpcap: into the arena at arena_used). 1: got one; 0:
+ * play ended and restarted; PS_REFILL (own reading); <0: the end.
+ */
 static int ps_read(struct pcap_source *p, struct rf_packet *pkt)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	uint32_t caplen;
-	uint64_t ts;
+	uint32_t caplen, len = 0;
+	uint64_t ts = 0;
 	int r;
 
+	if (p->own) {
+		r = ps_read_own(p, pkt, &ts, &len);
+		if (r != 1)
+			return r;
+		caplen = pkt->caplen;
+		goto got;
+	}
 	r = pcap_next_ex(p->pcap, &h, &data);
 	if (r == PCAP_ERROR_BREAK)
 		return ps_rewind(p);
@@ -183,6 +334,10 @@ static int ps_read(struct pcap_source *p, struct rf_packet *pkt)
 	caplen = h->caplen < p->snap ? h->caplen : p->snap;
 	memcpy(p->arena + p->arena_used, data, caplen);
 	ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	len = h->len;
+	pkt->data = p->arena + p->arena_used;
+	p->arena_used += caplen;
+got:
 	if (!p->started) {
 		p->min_ts = p->max_ts = ts;
 		p->started = true;
@@ -191,14 +346,12 @@ static int ps_read(struct pcap_source *p, struct rf_packet *pkt)
 		p->min_ts = ts < p->min_ts ? ts : p->min_ts;
 		p->max_ts = ts > p->max_ts ? ts : p->max_ts;
 	}
-	pkt->data = p->arena + p->arena_used;
 	pkt->ts_ns = ts + p->ts_offset;
 	pkt->caplen = caplen;
-	pkt->wirelen = h->len < caplen ? caplen : h->len;
+	pkt->wirelen = len < caplen ? caplen : len;
 	pkt->ifindex = 0;
 	pkt->hash = 0;
 	pkt->flags = caplen < pkt->wirelen ? RF_PKT_TRUNCATED : 0;
-	p->arena_used += caplen;
 	return 1;
 }
 
@@ -234,16 +387,21 @@ static int ps_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigned i
 
 	if (s->finished)
 		return -ENODATA;
-	ps_restore_pending(p);
-	while (n < max) {
+	if (!p->own)
+		ps_restore_pending(p);
+	else if (ps_refill(p) < 0)
+		s->finished = true;
+	while (n < max && !s->finished) {
 		if (!p->have_pending) {
-			if (ARENA_BYTES - p->arena_used < p->snap)
+			if (!p->own && ARENA_BYTES - p->arena_used < p->snap)
 				break;
 			r = ps_read(p, &p->pending);
 			if (r < 0) {
 				s->finished = true;
 				break;
 			}
+			if (r == PS_REFILL)
+				break;
 			if (r == 0)
 				continue;
 			p->have_pending = true;

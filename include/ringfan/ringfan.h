@@ -413,6 +413,17 @@ RF_EXPORT int rf_producer_enqueue(struct rf_producer *p, const struct rf_packet 
 RF_EXPORT int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkts,
 					unsigned int n);
 
+/*
+ * Lossless bursts: rf_producer_enqueue_burst() that stops before the first
+ * packet for which the ring has no room (that one is neither dropped nor
+ * counted). Returns how many packets it took, in order: enqueued, or dropped
+ * and counted because they can never fit or the queue is broken; n when all
+ * were. A lossless producer then waits with rf_producer_wait_space() for
+ * pkts[ret] and goes on from there. -EINVAL as rf_producer_enqueue_burst().
+ */
+RF_EXPORT int rf_producer_enqueue_fit(struct rf_producer *p, const struct rf_packet *pkts,
+				      unsigned int n);
+
 /* Make everything enqueued visible and wake a sleeping consumer. Once per burst. */
 RF_EXPORT void rf_producer_publish(struct rf_producer *p);
 

@@ -20,16 +20,24 @@ ratio() {
 egress4() { local d=$1; echo -r "0:pcap:$d/q0.pcap" -r "1:pcap:$d/q1.pcap" -r "2:pcap:$d/q2.pcap" -r "3:pcap:$d/q3.pcap"; }
 
 # --- a table with hash placement changes nothing ---
-in=$PCAPS/arkime_synthetic.pcap
-mkdir -p "$TMP/plain" "$TMP/table"
-"$RINGFAN" balance -i "pcap:$in" -c 50 -n 4 -m 5tuple $(egress4 "$TMP/plain") 2>/dev/null ||
-	fail "balance without a table failed"
-"$RINGFAN" balance -i "pcap:$in" -c 51 -n 4 -m 5tuple --flow-table 64k --placement hash \
-	$(egress4 "$TMP/table") 2>/dev/null || fail "balance --flow-table 64k failed"
-for q in 0 1 2 3; do
-	"${CMP[@]}" same "$TMP/plain/q$q.pcap" "$TMP/table/q$q.pcap" >/dev/null ||
-		fail "queue $q: the flow table moved packets the hash placed"
+# (also with fragments held and released: the table's path decodes a chunk of
+# packets ahead of placing them, the released fragments must follow in order)
+"$RINGFAN" gen -o "$TMP/frag.pcap" --all --frag 50 --frag-ooo 50 --flows 100 --packets 5000 \
+	>/dev/null 2>&1 || fail "ringfan gen failed"
+for in in "$PCAPS/arkime_synthetic.pcap" "$TMP/frag.pcap"; do
+	rm -rf "$TMP/plain" "$TMP/table"
+	mkdir -p "$TMP/plain" "$TMP/table"
+	"$RINGFAN" balance -i "pcap:$in" -c 50 -n 4 -m 5tuple $(egress4 "$TMP/plain") 2>/dev/null ||
+		fail "balance without a table failed"
+	"$RINGFAN" balance -i "pcap:$in" -c 51 -n 4 -m 5tuple --flow-table 64k --placement hash \
+		$(egress4 "$TMP/table") 2>/dev/null || fail "balance --flow-table 64k failed"
+	for q in 0 1 2 3; do
+		"${CMP[@]}" same "$TMP/plain/q$q.pcap" "$TMP/table/q$q.pcap" >/dev/null ||
+			fail "$(basename "$in") queue $q: the flow table moved packets the hash placed"
+	done
 done
+check_eq "$(stat_of 50 frag.released)" "$(stat_of 51 frag.released)" "fragments released"
+((0 < $(stat_of 51 frag.released))) || fail "no fragment was held and released"
 check_eq "$(stat_of 51 group.0.flow_table)" 65536 "table entries"
 ((0 < $(stat_of 51 group.0.flows_created))) || fail "the table recorded no flow"
 

@@ -410,16 +410,101 @@ static void test_failover_all_down(void **state)
 	rf_place_free(p);
 }
 
+/*
+ * rf_place_burst() (buckets prefetched, then placed in order) against
+ * rf_place_packet() one by one: the same queue and reason for every packet
+ * and the same counters, through new flows, evictions, fallbacks, shunts,
+ * TCP closes and reopens, a failed-over queue, in bursts of 1 to 64.
+ */
+static void burst_equals_single(enum rf_placement placement, uint32_t entries, bool failover_move)
+{
+	static const uint32_t weights[4] = {3, 1, 0, 2};
+	struct rf_place_opts o = {.sz = sizeof(o),
+				  .queues = 4,
+				  .placement = placement,
+				  .weights = weights,
+				  .failover_move = failover_move};
+	struct rf_place *single = NULL, *bulk = NULL;
+	uint32_t hashes[64], wirelens[64], queues[64], i, h = 7, n, done = 0;
+	uint64_t ts[64], clock = SEC;
+	uint8_t flags[64];
+	enum rf_place_why whys[64], why;
+	struct rf_ft_stats a, b;
+
+	o.table = (struct rf_ft_opts){.sz = sizeof(o.table),
+				      .entries = entries,
+				      .idle_ns = 30 * SEC,
+				      .shunt_packets = {20, 20, 20}};
+	assert_int_equal(rf_place_new(&o, &single), 0);
+	assert_int_equal(rf_place_new(&o, &bulk), 0);
+	while (done < 100000) {
+		h = h * 1664525u + 1013904223u;
+		n = 1 + (h >> 8) % 64;
+		for (i = 0; i < n; i++) {
+			h = h * 1664525u + 1013904223u;
+			hashes[i] = (h >> 4) % 3000;  /* many flows per bucket: pressure */
+			clock += (h >> 24) * 1000000; /* up to 0.25 s a packet */
+			ts[i] = (h & 0x10) ? clock - 5 * SEC : clock; /* some from the past */
+			wirelens[i] = 60 + (h >> 20) % 1400;
+			flags[i] = RF_FT_L4(RF_FT_PROTO_TCP) |
+				   (uint8_t)((h & 0x7) == 1   ? RF_FT_TCP_FIN
+					     : (h & 0x7) == 2 ? RF_FT_TCP_SYN
+					     : (h & 0x7) == 3 ? RF_FT_TCP_RST
+							      : RF_FT_TCP_ACK);
+		}
+		if (done % 20000 < 64) { /* queue 1 fails over, comes back */
+			rf_place_set_down(single, 1, done % 40000 < 64);
+			rf_place_set_down(bulk, 1, done % 40000 < 64);
+		}
+		rf_place_burst(bulk, n, hashes, ts, wirelens, flags, queues, whys);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(rf_place_packet(single, hashes[i], ts[i], wirelens[i],
+							 flags[i], &why),
+					 queues[i]);
+			assert_int_equal(why, whys[i]);
+		}
+		done += n;
+	}
+	assert_int_equal(rf_place_moved(single), rf_place_moved(bulk));
+	if (entries) {
+		rf_ft_get_stats(rf_place_table(single), &a);
+		rf_ft_get_stats(rf_place_table(bulk), &b);
+		assert_memory_equal(&a, &b, sizeof(a));
+		assert_true(a.shunted > 0 && a.expired > 0 && a.created > 3000);
+		if (entries < 3000) /* fewer slots than flows */
+			assert_true(a.evicted > 0 && a.fallback > 0);
+	}
+	rf_place_free(single);
+	rf_place_free(bulk);
+}
+
+static void test_burst_equals_single(void **state)
+{
+	(void)state;
+	burst_equals_single(RF_PLACE_HASH, 1024, false);
+	burst_equals_single(RF_PLACE_WEIGHTED, 1024, true);
+	burst_equals_single(RF_PLACE_LEAST_LOADED, 1024, true);
+	burst_equals_single(RF_PLACE_HASH, 1u << 16, false);
+	burst_equals_single(RF_PLACE_WEIGHTED, 0, false); /* no table: nothing to prefetch */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_and_found),	  cmocka_unit_test(test_bad_size),
-		cmocka_unit_test(test_idle_expiry),	  cmocka_unit_test(test_tcp_close),
-		cmocka_unit_test(test_pressure),	  cmocka_unit_test(test_shunt_packets),
-		cmocka_unit_test(test_shunt_bytes),	  cmocka_unit_test(test_many_flows),
-		cmocka_unit_test(test_shunt_request),	  cmocka_unit_test(test_shunt_per_proto),
-		cmocka_unit_test(test_failover_stay),	  cmocka_unit_test(test_failover_move),
+		cmocka_unit_test(test_new_and_found),
+		cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_tcp_close),
+		cmocka_unit_test(test_pressure),
+		cmocka_unit_test(test_shunt_packets),
+		cmocka_unit_test(test_shunt_bytes),
+		cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_shunt_request),
+		cmocka_unit_test(test_shunt_per_proto),
+		cmocka_unit_test(test_failover_stay),
+		cmocka_unit_test(test_failover_move),
 		cmocka_unit_test(test_failover_all_down),
+		cmocka_unit_test(test_burst_equals_single),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -250,6 +250,54 @@ static void test_burst(void **state)
 	rf_producer_destroy(p);
 }
 
+/* The lossless burst: stops at the first packet without room, uncounted; drops the too big. */
+static void test_enqueue_fit(void **state)
+{
+	static uint8_t bufs[8][SMALL / 4];
+	const uint32_t q = SMALL / 4 - 32;
+	const uint32_t lens[8] = {100, q + 1, q, q, q, q, 8, q};
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_consumer *c = consumer(Q, 0);
+	struct rf_packet in[8], out[8];
+	struct rf_queue_info qi;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 8; i++)
+		make_pkt(&in[i], bufs[i], i, lens[i]);
+	assert_int_equal(rf_producer_enqueue_fit(NULL, in, 1), -EINVAL);
+	assert_int_equal(rf_producer_enqueue_fit(p, NULL, 1), -EINVAL);
+	assert_int_equal(rf_producer_enqueue_fit(p, NULL, 0), 0);
+	/* 1 is too big (dropped, taken); 5 finds the ring full: it stops there. */
+	assert_int_equal(rf_producer_enqueue_fit(p, in, 8), 5);
+	qi = info_of(p);
+	assert_int_equal(qi.enqueued, 4);
+	assert_int_equal(qi.dropped_toobig, 1);
+	assert_int_equal(qi.dropped_full, 0);
+	assert_int_equal(rf_producer_wait_space(p, lens[5], 0), -ETIMEDOUT);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, out, 8, 0), 4);
+	check_pkt(&out[0], 0, 100);
+	for (i = 1; i < 4; i++)
+		check_pkt(&out[i], i + 1, q);
+	rf_consumer_release(c);
+	assert_int_equal(rf_producer_wait_space(p, lens[5], 0), 0);
+	assert_int_equal(rf_producer_enqueue_fit(p, &in[5], 3), 3);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, out + 4, 4, 0), 3);
+	check_pkt(&out[4], 5, q);
+	check_pkt(&out[5], 6, 8);
+	check_pkt(&out[6], 7, q);
+	qi = info_of(p);
+	assert_int_equal(qi.enqueued, 7);
+	assert_int_equal(qi.dropped_full, 0);
+	assert_int_equal(stats_of(c).corrupt, 0);
+	rf_producer_finish(p);
+	assert_int_equal(rf_producer_enqueue_fit(p, in, 1), -EINVAL);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 static void test_batch_without_release(void **state)
 {
 	struct rf_producer *p = producer(Q, SMALL, 0);
@@ -1064,6 +1112,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_filler, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_and_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enqueue_fit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_without_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_newest, setup, teardown),
