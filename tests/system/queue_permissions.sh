@@ -32,7 +32,7 @@ as() { # USER [--groups] cmd...: run as USER with only its own groups
 chmod 0755 "$RINGFAN_DIR"
 q=65@0
 n=100000
-"$QSTRESS" produce --records $n --rate 50000 --min 60 --max 1500 --mode 0640 --group "$gid" "$q" >"$TMP/prod" &
+"$QSTRESS" produce --lossless --records $n --rate 50000 --min 60 --max 1500 --mode 0640 --group "$gid" "$q" >"$TMP/prod" &
 prod=$!
 bg_pid $prod
 wait_until 10 queue_up "$q"
