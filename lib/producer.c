@@ -670,12 +670,41 @@ int rf_producer_enqueue(struct rf_producer *p, const struct rf_packet *pkt)
 	return 0;
 }
 
-int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkts, unsigned int n)
+/*
+ * Copy pkts in, counting each that does not fit as a drop, or stopping at the
+ * first when stop_full (the caller waits for room). Returns how many were
+ * handled (enqueued or dropped); *ret_done how many were enqueued.
+ */
+static unsigned int enqueue_run(struct rf_producer *p, const struct rf_packet *pkts, unsigned int n,
+				bool stop_full, unsigned int *ret_done)
 {
 	uint64_t bytes = 0;
 	unsigned int i, done = 0;
 	struct writer w;
 	int r;
+
+	writer_load(p, &w);
+	for (i = 0; i < n; i++) {
+		r = put(p, &w, &pkts[i]);
+		if (rf_unlikely(r < 0)) {
+			if (r == -ENOBUFS && stop_full)
+				break;
+			count_drop(p, r);
+			continue;
+		}
+		bytes += pkts[i].caplen;
+		done++;
+	}
+	p->head = w.head;
+	p->enqueued += done;
+	p->enqueued_bytes += bytes;
+	*ret_done = done;
+	return i;
+}
+
+int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkts, unsigned int n)
+{
+	unsigned int done;
 
 	if (!p || (!pkts && n) || p->finished || n > INT_MAX)
 		return -EINVAL;
@@ -683,28 +712,13 @@ int rf_producer_enqueue_burst(struct rf_producer *p, const struct rf_packet *pkt
 		drop_damaged(p, n);
 		return 0;
 	}
-	writer_load(p, &w);
-	for (i = 0; i < n; i++) {
-		r = put(p, &w, &pkts[i]);
-		if (rf_unlikely(r < 0)) {
-			count_drop(p, r);
-			continue;
-		}
-		bytes += pkts[i].caplen;
-		done++;
-	}
-	p->head = w.head;
-	p->enqueued += done;
-	p->enqueued_bytes += bytes;
+	enqueue_run(p, pkts, n, false, &done);
 	return (int)done;
 }
 
 int rf_producer_enqueue_fit(struct rf_producer *p, const struct rf_packet *pkts, unsigned int n)
 {
-	uint64_t bytes = 0;
-	unsigned int i, done = 0;
-	struct writer w;
-	int r = 0;
+	unsigned int done;
 
 	if (!p || (!pkts && n) || p->finished || n > INT_MAX)
 		return -EINVAL;
@@ -712,22 +726,8 @@ int rf_producer_enqueue_fit(struct rf_producer *p, const struct rf_packet *pkts,
 		drop_damaged(p, n);
 		return (int)n;
 	}
-	writer_load(p, &w);
-	for (i = 0; i < n; i++) {
-		r = put(p, &w, &pkts[i]);
-		if (rf_unlikely(r < 0)) {
-			if (r == -ENOBUFS)
-				break; /* the caller waits for room and goes on from here */
-			count_drop(p, r);
-			continue;
-		}
-		bytes += pkts[i].caplen;
-		done++;
-	}
-	p->head = w.head;
-	p->enqueued += done;
-	p->enqueued_bytes += bytes;
-	return (int)i;
+	/* The caller waits for room and goes on from the first not handled. */
+	return (int)enqueue_run(p, pkts, n, true, &done);
 }
 
 static void flush_counters(struct rf_producer *p)
