@@ -52,6 +52,8 @@ struct count_opts {
 	struct rf_cpus cpu; /* -g */
 	uint64_t
 		shunt_after; /* --shunt-after: ask the balancer to shunt a flow after N; 0: never */
+	uint32_t wake_us;    /* --wake-us: queue: wake-up time bound; 0: the library's default */
+	bool spin;	     /* --spin: queue: spin a little before sleeping */
 };
 
 /*
@@ -138,6 +140,8 @@ enum {
 	OPT_STOP_AT_END,
 	OPT_OLD_RING_SIZE, /* --ring-size: the queue ring in balance; here --capture-ring-size */
 	OPT_SHUNT_AFTER,
+	OPT_WAKE_US,
+	OPT_SPIN,
 };
 
 static const struct opt_desc opts[] = {
@@ -172,6 +176,12 @@ static const struct opt_desc opts[] = {
 	{OPT_SHUNT_AFTER, "shunt-after", "N",
 	 "queue: after N packets of a flow, ask the balancer to stop sending it "
 	 "(rf_consumer_shunt)"},
+	{OPT_WAKE_US, "wake-us", "US",
+	 "queue: while packets flow, wake up at most every US microseconds (or when 256 KiB "
+	 "wait; default: the library's, RF_CONSUMER_WAKE_US): the most a packet waits in the "
+	 "queue"},
+	{OPT_SPIN, "spin", NULL,
+	 "queue: spin a few microseconds before sleeping (less latency, more CPU)"},
 	{OPT_NO_PROMISC, "no-promisc", NULL, "interface: do not turn on promiscuous mode"},
 	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
 	 "interface: kernel ring size (default " STR(DEF_RING_SIZE_MB) "M)"},
@@ -304,6 +314,14 @@ static int parse_one(void *arg_o, int c, const char *arg)
 	case OPT_SHUNT_AFTER:
 		if (rf_parse_u64(arg, 1, UINT32_MAX - 1, &o->shunt_after))
 			return bad_value("--shunt-after", arg);
+		return 0;
+	case OPT_WAKE_US:
+		if (rf_parse_u64(arg, 1, 10 * 1000 * 1000, &v))
+			return bad_value("--wake-us", arg);
+		o->wake_us = (uint32_t)v;
+		return 0;
+	case OPT_SPIN:
+		o->spin = true;
 		return 0;
 	}
 	return -EINVAL;
@@ -892,9 +910,14 @@ static void finished_notice(struct count *c)
 
 static int open_queue(struct count *c)
 {
-	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = c->o.dir, .wait_ms = c->o.wait_ms};
+	struct rf_consumer_opts co = {.sz = sizeof(co),
+				      .dir = c->o.dir,
+				      .wait_ms = c->o.wait_ms,
+				      .wake_us = c->o.wake_us};
 	int r;
 
+	if (!c->o.spin)
+		co.flags |= RF_CONSUMER_NO_SPIN;
 	if (c->o.next_run)
 		co.flags |= RF_CONSUMER_SKIP_FINISHED;
 	r = rf_consumer_open(c->qname, &co, &c->cons);
