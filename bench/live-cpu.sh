@@ -15,7 +15,8 @@
 #
 # Environment: RINGFAN_BUILD (default build), RUNS (default 5), RATES (pps,
 # default "100000 300000"), PACKETS (default 600000), BALANCE_OPTS (more
-# options for ringfan balance, e.g. "--ring-size 1M").
+# options for ringfan balance, e.g. "--ring-size 1M"), COUNT_OPTS (more
+# options for the ringfan count consumers, e.g. "--wake-us 1000 --spin").
 # Goals: balancer <= 1.5 x tcpdump, balancer + consumers <= 2.5 x, at every rate.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,7 +99,8 @@ run_balancer() {
 	pids+=("$b")
 	for ((i = 0; i < 100; i++)); do [ "$(stat state)" == running ] && break; sleep 0.05; done
 	for ((i = 0; i < 4; i++)); do
-		"$ringfan" count -i "43@$i" -q --json >"$work/c$i.json" 2>"$work/c$i.err" &
+		# shellcheck disable=SC2086 # COUNT_OPTS: words
+		"$ringfan" count -i "43@$i" -q --json ${COUNT_OPTS:-} >"$work/c$i.json" 2>"$work/c$i.err" &
 		cs+=($!)
 		pids+=($!)
 	done
@@ -130,7 +132,7 @@ run_balancer() {
 
 "$ringfan" gen -q -o "$work/in.pcap" --packets "$packets" --flows 10000 --size 64 --seed 5
 echo "machine: $(machine)"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg); $runs runs (median), $packets 64-byte packets per run${BALANCE_OPTS:+; balance $BALANCE_OPTS}"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg); $runs runs (median), $packets 64-byte packets per run${BALANCE_OPTS:+; balance $BALANCE_OPTS}${COUNT_OPTS:+; count $COUNT_OPTS}"
 printf '%-8s %-30s %12s %7s %10s\n' rate contender "cpu s/Mpkt" ratio "received"
 for rate in $rates; do
 	: >"$work/td"

@@ -4,6 +4,7 @@
 #   queue.png        queue throughput vs packet size (queue.csv)
 #   live.png         live capture: received fraction vs achieved rate (live.csv)
 #   spread.png       spread of flows and packets over 4 queues per mode (spread.csv)
+#   live-cpu.png     live capture CPU per packet at paced rates (live-cpu.csv)
 #   decode-hash.png  decode + hash time per packet per mode (decode-hash.csv) and
 #                    instructions per packet (decode-hash-instr.csv)
 # A figure whose CSV is missing or empty is skipped with a message (its old
@@ -222,6 +223,28 @@ if has decode-hash.csv; then
 		$panels"
 else
 	echo "plot.sh: no $res/decode-hash.csv: decode-hash.png not drawn"
+fi
+
+# 5. Live capture CPU per packet at paced rates (64-byte packets): per rate,
+# tcpdump, the balancer, its 4 consumers, the balancer + consumers.
+if has live-cpu.csv; then
+	awk -F, 'NR > 1 { v[$1, $2] = $3; if (!($1 in seen)) { seen[$1] = 1; r[++n] = $1 } }
+		END {
+			print "rate,tcpdump,balancer -n 4,4 consumers,balancer + consumers"
+			for (i = 1; i <= n; i++)
+				printf "%s pps,%s,%s,%s,%s\n", r[i], v[r[i], "tcpdump -B 32768"],
+					v[r[i], "balancer -n 4"], v[r[i], "4 consumers"], v[r[i], "balancer + consumers"]
+		}' "$res/live-cpu.csv" >"$tmp/livecpu.dat"
+	draw live-cpu '
+		set title "Live capture of 64-byte packets at a paced rate: CPU per million packets"
+		set ylabel "CPU seconds per million packets"
+		set yrange [0:*]
+		set style data histograms
+		set style histogram clustered gap 1
+		set style fill solid 0.8 border -1
+		plot for [c=2:5] "'"$tmp/livecpu.dat"'" using c:xtic(1) title columnheader(c)'
+else
+	echo "plot.sh: no $res/live-cpu.csv: live-cpu.png not drawn"
 fi
 
 for f in "${made[@]}"; do

@@ -32,6 +32,14 @@
 #define NS_PER_MS	 1000000ull
 #define QUEUE_NAME_MAX	 32
 #define DEF_RING_SIZE_MB 64
+/*
+ * On a queue, while packets flow: wake up when 256 KiB wait or after this
+ * many microseconds. The balancer's live capture already hands packets on
+ * every 10 ms at low rates (AF_PACKET's block timeout), so a bound of the
+ * same order adds no latency that matters to a count, and costs a wake-up
+ * per block rather than several (the library's default is 1 ms).
+ */
+#define DEF_WAKE_US 10000
 
 struct count_opts {
 	const char *source; /* -i: interface or CLUSTER@QUEUE */
@@ -52,6 +60,8 @@ struct count_opts {
 	struct rf_cpus cpu; /* -g */
 	uint64_t
 		shunt_after; /* --shunt-after: ask the balancer to shunt a flow after N; 0: never */
+	uint32_t wake_us;    /* --wake-us: queue: wake-up time bound */
+	bool spin;	     /* --spin: queue: spin a little before sleeping */
 };
 
 /*
@@ -138,6 +148,8 @@ enum {
 	OPT_STOP_AT_END,
 	OPT_OLD_RING_SIZE, /* --ring-size: the queue ring in balance; here --capture-ring-size */
 	OPT_SHUNT_AFTER,
+	OPT_WAKE_US,
+	OPT_SPIN,
 };
 
 static const struct opt_desc opts[] = {
@@ -172,6 +184,11 @@ static const struct opt_desc opts[] = {
 	{OPT_SHUNT_AFTER, "shunt-after", "N",
 	 "queue: after N packets of a flow, ask the balancer to stop sending it "
 	 "(rf_consumer_shunt)"},
+	{OPT_WAKE_US, "wake-us", "US",
+	 "queue: while packets flow, wake up at most every US microseconds (or when 256 KiB "
+	 "wait; default " STR(DEF_WAKE_US) "): the most a packet waits in the queue"},
+	{OPT_SPIN, "spin", NULL,
+	 "queue: spin a few microseconds before sleeping (less latency, more CPU)"},
 	{OPT_NO_PROMISC, "no-promisc", NULL, "interface: do not turn on promiscuous mode"},
 	{OPT_CAPTURE_RING, "capture-ring-size", "BYTES",
 	 "interface: kernel ring size (default " STR(DEF_RING_SIZE_MB) "M)"},
@@ -305,6 +322,14 @@ static int parse_one(void *arg_o, int c, const char *arg)
 		if (rf_parse_u64(arg, 1, UINT32_MAX - 1, &o->shunt_after))
 			return bad_value("--shunt-after", arg);
 		return 0;
+	case OPT_WAKE_US:
+		if (rf_parse_u64(arg, 1, 10 * 1000 * 1000, &v))
+			return bad_value("--wake-us", arg);
+		o->wake_us = (uint32_t)v;
+		return 0;
+	case OPT_SPIN:
+		o->spin = true;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -317,6 +342,7 @@ static int parse_args(struct count_opts *o, int argc, char **argv)
 	int r, cpu;
 
 	o->snaplen = DEF_SNAPLEN;
+	o->wake_us = DEF_WAKE_US;
 	o->promisc = true;
 	r = rf_opts_parse(&count_opts, argc, argv, o, NULL);
 	if (r)
@@ -892,9 +918,14 @@ static void finished_notice(struct count *c)
 
 static int open_queue(struct count *c)
 {
-	struct rf_consumer_opts co = {.sz = sizeof(co), .dir = c->o.dir, .wait_ms = c->o.wait_ms};
+	struct rf_consumer_opts co = {.sz = sizeof(co),
+				      .dir = c->o.dir,
+				      .wait_ms = c->o.wait_ms,
+				      .wake_us = c->o.wake_us};
 	int r;
 
+	if (!c->o.spin)
+		co.flags |= RF_CONSUMER_NO_SPIN;
 	if (c->o.next_run)
 		co.flags |= RF_CONSUMER_SKIP_FINISHED;
 	r = rf_consumer_open(c->qname, &co, &c->cons);

@@ -12,7 +12,7 @@ need_cmd tcpreplay capinfos tcpdump setpriv
 # --help names every option.
 help=$("$RINGFAN" count --help)
 for o in --interface --filter --verbose --write --count --duration --json --quiet \
-	--exit-on-detach --snaplen --no-promisc --capture-ring-size --cpu --help; do
+	--exit-on-detach --snaplen --no-promisc --capture-ring-size --cpu --wake-us --spin --help; do
 	grep -q -- "$o" <<<"$help" || fail "--help does not document $o"
 done
 info "ok: --help documents every option"
@@ -25,6 +25,7 @@ expect_fail 2 "invalid value for --duration: 'soon'" "$RINGFAN" count -i lo --du
 expect_fail 2 "invalid value for -s/--snaplen: '10'" "$RINGFAN" count -i lo -s 10
 expect_fail 2 "invalid value for --capture-ring-size: 'huge'" "$RINGFAN" count -i lo --capture-ring-size huge
 expect_fail 2 "invalid value for -g/--cpu: 'x'" "$RINGFAN" count -i lo -g x
+expect_fail 2 "invalid value for --wake-us: '0'" "$RINGFAN" count -i 1@0 --wake-us 0
 expect_fail 2 "-g: CPU 1023 is not one this process may run on" "$RINGFAN" count -i lo -g 1023
 expect_fail 2 "unknown option '--frobnicate'" "$RINGFAN" count -i lo --frobnicate
 expect_fail 2 "missing value for option '-f'" "$RINGFAN" count -i lo -f
