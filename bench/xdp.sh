@@ -10,8 +10,10 @@
 #   none      nothing captures (the stack drops the frames: not for this host)
 #   tcpdump   tcpdump -i vrx -B 32768 -w /dev/null
 #   afpacket  ringfan balance -i afpacket:vrx -n 1, a `ringfan count` consumer
-#   afxdp     ringfan balance -i afxdp:vrx -n 1 (native XDP, copy mode), the same
+#   afxdp     ringfan balance -i afxdp:vrx -n 1 (skb XDP mode, the default on a
+#             veth; copy mode), the same
 # and, if asked for in CPU_CONTENDERS:
+#   afxdp-native  the same in native XDP mode (--xdp-mode native)
 #   afxdp-skb   the same in skb (generic) XDP mode (--xdp-mode skb)
 #   afxdp-base  the same with another build's ringfan (BASE_BUILD): before/after
 #               a change, in the same run
@@ -131,6 +133,7 @@ start_capture() {
 	case $c in
 	threads2) src=(-i afpacket:vrx --threads 2) ;;
 	afxdp-skb) src=(-i afxdp:vrx --xdp-mode skb) ;;
+	afxdp-native) src=(-i afxdp:vrx --xdp-mode native) ;;
 	afxdp-base)
 		[ -n "$base" ] || { echo "xdp.sh: afxdp-base needs BASE_BUILD" >&2; exit 1; }
 		src=(-i afxdp:vrx) bin=$base
