@@ -10,7 +10,13 @@
 #   none      nothing captures (the stack drops the frames: not for this host)
 #   tcpdump   tcpdump -i vrx -B 32768 -w /dev/null
 #   afpacket  ringfan balance -i afpacket:vrx -n 1, a `ringfan count` consumer
-#   afxdp     ringfan balance -i afxdp:vrx -n 1 (native XDP, copy mode), the same
+#   afxdp     ringfan balance -i afxdp:vrx -n 1 (skb XDP mode, the default on a
+#             veth; copy mode), the same
+# and, if asked for in CPU_CONTENDERS:
+#   afxdp-native  the same in native XDP mode (--xdp-mode native)
+#   afxdp-skb   the same in skb (generic) XDP mode (--xdp-mode skb)
+#   afxdp-base  the same with another build's ringfan (BASE_BUILD): before/after
+#               a change, in the same run
 # CPU time is taken from the kernel's per-task run time (/proc/PID/task/*/
 # schedstat, ns), not from wall time: the machine may be shared. Figures
 # per million packets received:
@@ -19,7 +25,7 @@
 #             AF_PACKET's copy, the stack) runs as softirq work in the
 #             sender's context or in ksoftirqd, so this is what the machine
 #             spends to get the packets into the capture's hands
-# with the ratios afxdp/afpacket of the same run.
+# with the ratios of each afxdp contender to afpacket in the same run.
 #
 # Part 2, the highest zero-loss rate with two senders: two veth-send
 # processes (each RATE/2) into the veth, `-n 4` and four `ringfan count`
@@ -31,7 +37,8 @@
 #
 #   bench/xdp.sh            (root: network namespaces)
 #
-# Environment: RINGFAN_BUILD (default build), RUNS (default 5), RATE
+# Environment: RINGFAN_BUILD (default build), CPU_CONTENDERS (default "none
+# tcpdump afpacket afxdp"), BASE_BUILD (for afxdp-base), RUNS (default 5), RATE
 # (default 300000), SECS (default 3), SIZES (default "64 imix"), RATES
 # (default "200000 400000 600000 800000 1000000 1200000"), PARTS ("cpu
 # zeroloss"), CAPTURE_RING (--capture-ring-size of both ringfan sources,
@@ -49,11 +56,13 @@ secs=${SECS:-3}
 sizes=${SIZES:-64 imix}
 rates=${RATES:-200000 400000 600000 800000 1000000 1200000}
 zl=${ZL:-afpacket afxdp threads2}
+cpuc=${CPU_CONTENDERS:-none tcpdump afpacket afxdp}
+base=${BASE_BUILD:+$BASE_BUILD/ringfan}
 parts=${PARTS:-cpu zeroloss}
 csv=${CSV:-$top/bench/results/xdp.csv}
 csv2=${csv%.csv}-zeroloss.csv
 
-for b in "$ringfan" "$send"; do
+for b in "$ringfan" "$send" $base; do
 	[ -x "$b" ] || { echo "xdp.sh: no $b: build first" >&2; exit 1; }
 done
 ((EUID == 0)) || { echo "xdp.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -120,9 +129,17 @@ start_capture() {
 		return
 		;;
 	esac
-	local src=(-i "$c:vrx")
-	[ "$c" == threads2 ] && src=(-i afpacket:vrx --threads 2)
-	ip netns exec "$nsc" "$ringfan" balance "${src[@]}" -c "$cl" -n "$q" \
+	local src=(-i "$c:vrx") bin=$ringfan
+	case $c in
+	threads2) src=(-i afpacket:vrx --threads 2) ;;
+	afxdp-skb) src=(-i afxdp:vrx --xdp-mode skb) ;;
+	afxdp-native) src=(-i afxdp:vrx --xdp-mode native) ;;
+	afxdp-base)
+		[ -n "$base" ] || { echo "xdp.sh: afxdp-base needs BASE_BUILD" >&2; exit 1; }
+		src=(-i afxdp:vrx) bin=$base
+		;;
+	esac
+	ip netns exec "$nsc" "$bin" balance "${src[@]}" -c "$cl" -n "$q" \
 		${CAPTURE_RING:+--capture-ring-size "$CAPTURE_RING"} 2>"$work/bal.err" &
 	cap=$!
 	pids+=("$cap")
@@ -186,7 +203,7 @@ cpu_part() {
 	for size in $sizes; do
 		"$ringfan" gen -q -o "$work/in.pcap" --packets 100000 --flows 1000 --size "$size" --seed 3
 		for ((run = 0; run < runs; run++)); do
-			for c in none tcpdump afpacket afxdp; do
+			for c in $cpuc; do
 				start_capture $c $cl 1
 				local vd0 cap0 con0 sq0
 				vd0=$(vethdrops)
@@ -209,21 +226,24 @@ cpu_part() {
 	for size in $sizes; do
 		echo
 		echo "size $size: offered $rate pps for ${secs}s (100,000 packets over 1000 flows, looped); medians of $runs"
-		printf '%-9s %10s %9s %14s %14s %12s\n' contender achieved rx/sent "capture s/Mpkt" "path s/Mpkt" "consumer"
-		for c in none tcpdump afpacket afxdp; do
+		printf '%-10s %10s %9s %14s %14s %12s\n' contender achieved rx/sent "capture s/Mpkt" "path s/Mpkt" "consumer"
+		for c in $cpuc; do
 			sel() { awk -F, -v c="$c" -v s="$size" '$1 == c && $2 == s { print '"$1"' }' "$csv" | median; }
-			printf '%-9s %10.0f %9.4f %14.3f %14.3f %12.3f\n' "$c" "$(sel '$5')" \
+			printf '%-10s %10.0f %9.4f %14.3f %14.3f %12.3f\n' "$c" "$(sel '$5')" \
 				"$(sel '($1 == "none") ? 0 : $7 / $6')" \
 				"$(sel '($7 > 0) ? $8 / 1e9 / ($7 / 1e6) : 0')" \
 				"$(sel '($1 == "none") ? ($10 + $11) / 1e9 / ($6 / 1e6) : ($8 + $10 + $11) / 1e9 / ($7 / 1e6)')" \
 				"$(sel '($7 > 0) ? $9 / 1e9 / ($7 / 1e6) : 0')"
 		done
 		# Ratios within each run, then their median.
-		awk -F, -v s="$size" '$2 == s && $1 == "afpacket" { cap[$3] = $8 / $7; path[$3] = ($8 + $10 + $11) / $7 }
-			$2 == s && $1 == "afxdp" { xcap[$3] = $8 / $7; xpath[$3] = ($8 + $10 + $11) / $7 }
-			END { for (r in cap) if (r in xcap) print xcap[r] / cap[r], xpath[r] / path[r] }' "$csv" >"$work/ratios"
-		printf 'afxdp / afpacket (median of the per-run ratios): capture %.2f, path %.2f\n' \
-			"$(cut -d' ' -f1 "$work/ratios" | median)" "$(cut -d' ' -f2 "$work/ratios" | median)"
+		for c in $cpuc; do
+			[[ $c == afxdp* ]] || continue
+			awk -F, -v s="$size" -v x="$c" '$2 == s && $1 == "afpacket" { cap[$3] = $8 / $7; path[$3] = ($8 + $10 + $11) / $7 }
+				$2 == s && $1 == x { xcap[$3] = $8 / $7; xpath[$3] = ($8 + $10 + $11) / $7 }
+				END { for (r in cap) if (r in xcap) print xcap[r] / cap[r], xpath[r] / path[r] }' "$csv" >"$work/ratios"
+			printf '%s / afpacket (median of the per-run ratios): capture %.2f, path %.2f\n' "$c" \
+				"$(cut -d' ' -f1 "$work/ratios" | median)" "$(cut -d' ' -f2 "$work/ratios" | median)"
+		done
 	done
 	echo "(s/Mpkt: CPU seconds per million packets received; path = capture + sender + ksoftirqd;"
 	echo " consumer: the ringfan count reading the queue, not in capture or path; csv: $csv)"

@@ -33,15 +33,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,6 +69,13 @@
 #define SMALL_FRAME	  2048u
 #define LARGE_FRAME	  4096u
 #define MAX_VLAN_TAGS_LEN 8u /* two tags on top of the MTU (QinQ) */
+/*
+ * Frame memory of this size or more asks for transparent huge pages: the
+ * kernel hands out the frames in turn, so each packet is on a page the
+ * last thousands did not touch, and with 4 KiB pages reading it costs a
+ * TLB miss besides the cache miss (2 MiB pages: 16 entries for 32 MiB).
+ */
+#define HUGE_AREA (2ull << 20)
 
 struct xq {
 	struct xsk_socket *xsk;
@@ -229,6 +239,9 @@ static int open_queue(struct rf_xdp *x, struct xq *q, enum rf_xdp_mode mode)
 	if (area == MAP_FAILED)
 		return -errno;
 	q->area = area;
+	/* Every frame is read once per packet, each on its own page: see HUGE_AREA. */
+	if (q->area_len >= HUGE_AREA)
+		(void)madvise(area, q->area_len, MADV_HUGEPAGE); /* a hint: else 4 KiB pages */
 	r = xsk_umem__create(&q->umem, q->area, q->area_len, &q->fill, &q->comp, &uc);
 	if (r)
 		return r;
@@ -263,6 +276,40 @@ static int attach(struct rf_xdp *x)
 	return 0;
 }
 
+/* Is ifname a veth (its driver, as ethtool -i names it)? */
+static bool is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo di = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {0};
+	bool veth = false;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	ifr.ifr_data = (void *)&di;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		veth = !strcmp(di.driver, "veth");
+	close(fd);
+	return veth;
+}
+
+/*
+ * The mode to ask for. Auto: the kernel's choice (native where the driver
+ * has XDP), but skb on a veth. A veth hands its peer the sender's packets
+ * (skbs), not pages a driver received into: native XDP there first copies
+ * each into a page of its own, and the whole receive path cost less in skb
+ * mode in every measurement (doc/performance.md). A veth has no GRO by
+ * default that skb mode would come after (turned on, the source warns, or
+ * turns it off with --disable-offloads).
+ */
+static enum rf_xdp_mode mode_for(const struct rf_xdp_opts *o)
+{
+	if (o->mode == RF_XDP_MODE_AUTO && is_veth(o->ifname))
+		return RF_XDP_MODE_SKB;
+	return o->mode;
+}
+
 /* Queues to capture: first and count. */
 static int pick_queues(const struct rf_xdp_opts *o, uint32_t *first, unsigned int *n)
 {
@@ -284,6 +331,7 @@ static int pick_queues(const struct rf_xdp_opts *o, uint32_t *first, unsigned in
 
 static int xdp_setup(struct rf_xdp *x, const struct rf_xdp_opts *o)
 {
+	enum rf_xdp_mode mode = mode_for(o);
 	uint32_t first = 0;
 	unsigned int i;
 	int r;
@@ -293,9 +341,9 @@ static int xdp_setup(struct rf_xdp *x, const struct rf_xdp_opts *o)
 		return r;
 	x->frame_size = frame_for(o->ifname);
 	x->frames = queue_frames(o->umem_size, x->n, x->frame_size);
-	x->link_flags = o->mode == RF_XDP_MODE_SKB	? XDP_FLAGS_SKB_MODE
-			: o->mode == RF_XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE
-							: 0;
+	x->link_flags = mode == RF_XDP_MODE_SKB	     ? XDP_FLAGS_SKB_MODE
+			: mode == RF_XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE
+						     : 0;
 	x->q = calloc(x->n, sizeof(*x->q));
 	if (!x->q)
 		return -ENOMEM;
@@ -309,7 +357,7 @@ static int xdp_setup(struct rf_xdp *x, const struct rf_xdp_opts *o)
 		return -errno;
 	for (i = 0; i < x->n; i++) {
 		x->q[i].queue = first + i;
-		r = open_queue(x, &x->q[i], o->mode);
+		r = open_queue(x, &x->q[i], mode);
 		if (r)
 			return r;
 	}

@@ -36,7 +36,7 @@
 struct rf_xdp;
 
 enum rf_xdp_mode {
-	RF_XDP_MODE_AUTO,   /* native when the driver has XDP, else skb */
+	RF_XDP_MODE_AUTO,   /* native when the driver has XDP, else skb; skb on a veth */
 	RF_XDP_MODE_SKB,    /* generic XDP in the kernel's stack (after GRO): any interface */
 	RF_XDP_MODE_NATIVE, /* in the driver, before the kernel builds a packet */
 };

@@ -115,7 +115,7 @@ static const struct opt_desc opts[] = {
 	 "feeding every queue through a ring of its own (default 1)"},
 	{OPT_XDP_MODE, "xdp-mode", "MODE",
 	 "afxdp sources: native (in the driver) or skb (generic); default: native if the driver "
-	 "has it"},
+	 "has it, skb on a veth"},
 	{OPT_PRINT, "print-stats", NULL, "print counters every second (with -d: to the -l file)"},
 	{OPT_DAEMON, "daemon", NULL, "run in the background"},
 	{OPT_PIDFILE, "pid-file", "FILE", "write the balancer's pid to FILE"},

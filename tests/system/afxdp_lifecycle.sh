@@ -6,7 +6,8 @@
 #   0. libxdp's program left on rx0 without an owner (as a libxdp program
 #      that was killed leaves it): refused, naming it and the command that
 #      removes it, which works;
-#   1. -D nobody: the balancer drops root after set-up and keeps capturing;
+#   1. -D nobody: the balancer drops root after set-up and keeps capturing
+#      (in skb XDP mode: the default on a veth);
 #   2. a second balancer on rx0 is refused, naming the first (its pid);
 #   3. rx0 down and up: state down, then running, capture resumes;
 #   4. the XDP program detached by someone else (bpftool link detach)
@@ -107,6 +108,9 @@ fi
 
 # 1. -D nobody.
 start_bal a -D nobody
+grep -q "source afxdp:rx0: AF_XDP on queue 0, skb XDP" "$TMP/a.err" "$TMP/a.log" ||
+	fail "not in skb mode, the default on a veth: $(cat "$TMP/a.err" "$TMP/a.log")"
+ip -n "$ns" link show rx0 | grep -q xdpgeneric || fail "no generic XDP program on rx0"
 check_eq "$(awk '$1 == "Uid:" { print $2 }' "/proc/$bal/status")" "$(id -u nobody)" "uid after -D nobody"
 start_counts $c $n
 replay 1
