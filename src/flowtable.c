@@ -684,27 +684,43 @@ match:
 	return e->queue;
 }
 
-/* Inlined into rf_place_burst(); external for everyone else. */
-inline __attribute__((always_inline)) uint32_t rf_place_packet(struct rf_place *p, uint32_t hash,
-							       uint64_t ts_ns, uint32_t wirelen,
-							       uint8_t l4,
-							       enum rf_place_why *ret_why)
+/* rf_place_packet() without its short path (out of line: the short path then saves no registers). */
+static __attribute__((noinline)) uint32_t place_general(struct rf_place *p, uint32_t hash,
+							uint64_t ts_ns, uint32_t wirelen,
+							uint8_t l4, enum rf_place_why *ret_why)
 {
 	uint32_t i;
 
-	if (p->ft) {
-		struct view v;
-
-		view_of(p, &p->ft->fast, &v);
-		i = known_flow(&v, ts_ns > p->ft->now ? ts_ns : p->ft->now, hash, wirelen, l4,
-			       ret_why);
-		if (i == NOT_KNOWN)
-			i = place_flow(p, hash, ts_ns, wirelen, l4, ret_why);
-		else if (ts_ns > p->ft->now)
-			p->ft->now = ts_ns;
-	} else
+	if (p->ft)
+		i = place_flow(p, hash, ts_ns, wirelen, l4, ret_why);
+	else
 		i = live(p, by_hash(p, hash, ret_why), hash, ret_why);
 	if (p->load && *ret_why != RF_WHY_SHUNTED)
+		count_load(p, i);
+	return i;
+}
+
+/*
+ * The short path inline (nothing to save on the way in), the rest in
+ * place_general().
+ */
+uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			 uint8_t l4, enum rf_place_why *ret_why)
+{
+	struct rf_ft *t = p->ft;
+	struct view v;
+	uint64_t now;
+	uint32_t i;
+
+	if (!t)
+		return place_general(p, hash, ts_ns, wirelen, l4, ret_why);
+	now = ts_ns > t->now ? ts_ns : t->now;
+	view_of(p, &t->fast, &v);
+	i = known_flow(&v, now, hash, wirelen, l4, ret_why);
+	if (i == NOT_KNOWN)
+		return place_general(p, hash, ts_ns, wirelen, l4, ret_why);
+	t->now = now;
+	if (p->load)
 		count_load(p, i);
 	return i;
 }
@@ -722,8 +738,8 @@ void rf_place_burst(struct rf_place *p, unsigned int n, const uint32_t *hashes,
 
 	if (!t) {
 		for (i = 0; i < n; i++)
-			ret_queues[i] = rf_place_packet(p, hashes[i], ts_ns[i], wirelens[i],
-							tcp_flags[i], &ret_whys[i]);
+			ret_queues[i] = place_general(p, hashes[i], ts_ns[i], wirelens[i],
+						      tcp_flags[i], &ret_whys[i]);
 		return;
 	}
 	rf_ft_prefetch_bulk(t, hashes, n);
