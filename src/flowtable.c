@@ -684,7 +684,10 @@ match:
 	return e->queue;
 }
 
-/* rf_place_packet() without its short path (out of line: the short path then saves no registers). */
+/*
+ * rf_place_packet() without its short path, out of line: the short path
+ * then saves no registers.
+ */
 static __attribute__((noinline)) uint32_t place_general(struct rf_place *p, uint32_t hash,
 							uint64_t ts_ns, uint32_t wirelen,
 							uint8_t l4, enum rf_place_why *ret_why)
