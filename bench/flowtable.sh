@@ -5,9 +5,14 @@
 #   single  rf_place_packet() one packet after the other
 #   burst   bursts of 32 with their buckets prefetched first (the balancer's way)
 # BEFORE_BUILD: a second build (e.g. of the previous release) run interleaved
-# with this one, its figure printed as "before" (its bench prints one figure).
+# with this one, its figure printed as "before" (its burst figure, or its
+# only one for a bench that prints one).
+# Then, with valgrind, callgrind's instructions per packet (deterministic,
+# unlike the times on a shared machine) of rf_place_burst() and of
+# rf_place_packet() with CALLGRIND_FLOWS (default 10000) flows, for each build.
 # Goals: burst <= 10 ns/packet with 10 k flows, <= 30 ns with 1 M.
-# Usage: bench/flowtable.sh [BUILD]     (environment: RUNS, default 5; BEFORE_BUILD)
+# Usage: bench/flowtable.sh [BUILD]
+#   environment: RUNS (default 5), BEFORE_BUILD, CALLGRIND (0: skip), CALLGRIND_FLOWS
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/common.sh"
@@ -26,7 +31,8 @@ for flows in 10000 1000000; do
 	for ((run = 0; run < runs; run++)); do
 		"$BIN" "$flows" 20000000 | sed -n 's/.*single \([0-9.]*\), burst \([0-9.]*\) .*/\1 \2/p' >>"$work/after"
 		[ -z "$before" ] || "$before" "$flows" 20000000 |
-			sed -n 's/.*table costs \([0-9.]*\) ns.*/\1/p' >>"$work/before"
+			sed -n -e 's/.*burst \([0-9.]*\) ns.*/\1/p' \
+				-e 's/.*table costs \([0-9.]*\) ns.*/\1/p' >>"$work/before"
 	done
 	single=$(awk '{ print $1 }' "$work/after" | median)
 	burst=$(awk '{ print $2 }' "$work/after" | median)
@@ -34,5 +40,23 @@ for flows in 10000 1000000; do
 	[ -z "$before" ] || printf ', before %s' "$(median <"$work/before")"
 	printf ' (median of %d)\n' "$runs"
 done
+# Instructions per packet: Ir inside the function (and what it calls) over
+# the packets it handled (rf_place_packet() also places each flow once
+# before the timed loops).
+ir_of() { # binary function calls flows
+	valgrind --tool=callgrind --callgrind-out-file="$work/cg" --toggle-collect="$2" \
+		"$1" "$4" 2000000 >/dev/null 2>&1
+	callgrind_annotate "$work/cg" 2>/dev/null |
+		awk -v n="$3" '/PROGRAM TOTALS/ { gsub(",", "", $1); printf "%.1f", $1 / n; exit }'
+}
+if [ "${CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
+	cflows=${CALLGRIND_FLOWS:-10000}
+	for b in "$BIN" $before; do
+		[ "$b" == "$BIN" ] && name=this || name=before
+		printf 'flows %s: instructions/packet (callgrind), %s: burst %s, single %s\n' "$cflows" \
+			"$name" "$(ir_of "$b" rf_place_burst 2000000 "$cflows")" \
+			"$(ir_of "$b" rf_place_packet $((2000000 + cflows)) "$cflows")"
+	done
+fi
 echo "goals: burst <= 10 ns/packet with 10 k flows, <= 30 ns with 1 M"
 echo "machine: $(machine)"

@@ -18,16 +18,25 @@
 #define E_CLOSING 0x02 /* TCP FIN or RST seen: expires after close_ns */
 #define E_SHUNTED 0x04 /* reached the cut-off (counted once) */
 #define E_PROTO	  3    /* shift of its enum rf_ft_proto (2 bits) */
+#define E_ASKED	  0x20 /* shunt_until set by rf_ft_shunt() (the general path decides) */
 
 _Static_assert(sizeof(struct rf_ft_entry) == 32, "two entries per cache line");
 _Static_assert(RF_FT_WAYS * sizeof(struct rf_ft_entry) == 128, "a bucket is two cache lines");
+
+/* The shunt cut-offs the common case compares (known_flow()). */
+struct cuts {
+	uint32_t packets[RF_FT_PROTOS]; /* cut_packets, at most UINT32_MAX (the count saturates) */
+	uint64_t bytes[RF_FT_PROTOS];	/* cut_bytes */
+};
 
 struct rf_ft {
 	struct rf_ft_entry *e; /* n_buckets * RF_FT_WAYS */
 	uint32_t mask;	       /* n_buckets - 1 */
 	uint32_t sweep;	       /* next bucket to sweep */
 	uint64_t idle_ns, close_ns;
-	uint64_t shunt_packets[RF_FT_PROTOS], shunt_bytes[RF_FT_PROTOS];
+	/* The shunt cut-offs per protocol class; UINT64_MAX: none (one compare each). */
+	uint64_t cut_packets[RF_FT_PROTOS], cut_bytes[RF_FT_PROTOS];
+	struct cuts fast;
 	uint64_t now; /* newest timestamp seen */
 	struct rf_ft_stats s;
 };
@@ -55,6 +64,7 @@ int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
 {
 	struct rf_ft *t;
 	uint32_t n = RF_FT_WAYS;
+	unsigned int p;
 
 	if (!o || !o->entries || o->entries > RF_FT_MAX_ENTRIES)
 		return -EINVAL;
@@ -71,8 +81,13 @@ int rf_ft_new(const struct rf_ft_opts *o, struct rf_ft **ret_table)
 	t->mask = n / RF_FT_WAYS - 1;
 	t->idle_ns = o->idle_ns ? o->idle_ns : RF_FT_DEFAULT_IDLE_NS;
 	t->close_ns = o->close_ns ? o->close_ns : RF_FT_DEFAULT_CLOSE_NS;
-	memcpy(t->shunt_packets, o->shunt_packets, sizeof(t->shunt_packets));
-	memcpy(t->shunt_bytes, o->shunt_bytes, sizeof(t->shunt_bytes));
+	for (p = 0; p < RF_FT_PROTOS; p++) {
+		t->cut_packets[p] = o->shunt_packets[p] ? o->shunt_packets[p] : UINT64_MAX;
+		t->cut_bytes[p] = o->shunt_bytes[p] ? o->shunt_bytes[p] : UINT64_MAX;
+		t->fast.bytes[p] = t->cut_bytes[p];
+		t->fast.packets[p] =
+			(uint32_t)(t->cut_packets[p] < UINT32_MAX ? t->cut_packets[p] : UINT32_MAX);
+	}
 	t->s.entries = n;
 	*ret_table = t;
 	return 0;
@@ -170,8 +185,7 @@ static inline __attribute__((always_inline)) bool account(struct rf_ft *t, struc
 							  uint32_t wirelen)
 {
 	unsigned int p = (e->flags >> E_PROTO) & 3;
-	bool shunt = (t->shunt_packets[p] && e->packets >= t->shunt_packets[p]) ||
-		     (t->shunt_bytes[p] && e->bytes >= t->shunt_bytes[p]) ||
+	bool shunt = e->packets >= t->cut_packets[p] || e->bytes >= t->cut_bytes[p] ||
 		     (e->shunt_until && t->now / 1000000000 < e->shunt_until);
 
 	if (e->packets != UINT32_MAX)
@@ -324,6 +338,7 @@ int rf_ft_shunt(struct rf_ft *t, uint32_t hash, uint16_t queue, uint32_t seconds
 			return -EPERM;
 		until = seconds ? t->now / 1000000000 + seconds : UINT32_MAX;
 		e->shunt_until = until > UINT32_MAX ? UINT32_MAX : (uint32_t)until;
+		e->flags |= E_ASKED;
 		return 0;
 	}
 	return -ENOENT;
@@ -436,6 +451,7 @@ struct rf_place {
 	struct rf_ft *ft;
 	enum rf_placement placement;
 	bool failover_move;
+	bool moving;	     /* failover_move and a queue is down: known flows may move */
 	uint16_t *ind;	     /* weighted: RF_PLACE_BUCKETS queue indexes */
 	uint64_t *load;	     /* least-loaded: recent packets per queue */
 	uint64_t load_count; /* packets since the loads were last halved */
@@ -603,11 +619,78 @@ static uint32_t place_flow(struct rf_place *p, uint32_t hash, uint64_t ts_ns, ui
 	}
 }
 
-/* Inlined into rf_place_burst(); external for everyone else. */
-inline __attribute__((always_inline)) uint32_t rf_place_packet(struct rf_place *p, uint32_t hash,
-							       uint64_t ts_ns, uint32_t wirelen,
-							       uint8_t l4,
-							       enum rf_place_why *ret_why)
+/*
+ * What the common case reads of a table, in locals: for the compiler, the
+ * stores into entries (64-bit counts) may alias the table's own fields, which
+ * it would then read again for every packet of a burst. The cut-offs are
+ * read where cuts points (the table's, or a burst's copy of them).
+ */
+struct view {
+	struct rf_ft_entry *e;
+	uint32_t mask;
+	bool moving;
+	uint64_t idle_ns;
+	const struct cuts *cuts;
+};
+
+static inline __attribute__((always_inline)) void view_of(const struct rf_place *p,
+							  const struct cuts *cuts, struct view *v)
+{
+	const struct rf_ft *t = p->ft;
+
+	v->e = t->e;
+	v->mask = t->mask;
+	v->moving = p->moving;
+	v->idle_ns = t->idle_ns;
+	v->cuts = cuts;
+}
+
+/*
+ * The common case: a packet of a known flow that stays live (not idle too
+ * long, not closing), is not shunted (below its cut-offs, no request) and is
+ * not to be moved (no failover with --failover-move): its flow counted as
+ * rf_ft_lookup() counts it, and its queue returned, without the general
+ * path's other work (that path's branches, calls and verdicts cost more
+ * than the lookup itself when the table is in the caches). now: the table's
+ * clock, this packet's timestamp already counted in. NOT_KNOWN: not that
+ * case, nothing changed.
+ */
+#define NOT_KNOWN UINT32_MAX
+static inline __attribute__((always_inline)) uint32_t known_flow(const struct view *v, uint64_t now,
+								 uint32_t hash, uint32_t wirelen,
+								 uint8_t l4,
+								 enum rf_place_why *ret_why)
+{
+	struct rf_ft_entry *b = &v->e[(size_t)(hash & v->mask) * RF_FT_WAYS], *e;
+	unsigned int i, pr;
+
+	for (i = 0; i < RF_FT_WAYS; i++) {
+		e = &b[i];
+		if (e->hash == hash && e->flags & E_USED)
+			goto match;
+	}
+	return NOT_KNOWN;
+match:
+	pr = (e->flags >> E_PROTO) & 3;
+	/* (now >= last_ns always: a later last_ns wraps to "expired", the general path decides.) */
+	if (e->flags & (E_CLOSING | E_ASKED) || now - e->last_ns >= v->idle_ns ||
+	    e->packets >= v->cuts->packets[pr] || e->bytes >= v->cuts->bytes[pr] || v->moving)
+		return NOT_KNOWN;
+	e->last_ns = now;
+	e->flags |= close_flags(l4);
+	e->packets++; /* below cuts->packets, at most UINT32_MAX: no saturation */
+	e->bytes += wirelen;
+	*ret_why = (enum rf_place_why)e->why;
+	return e->queue;
+}
+
+/*
+ * rf_place_packet() without its short path, out of line: the short path
+ * then saves no registers.
+ */
+static __attribute__((noinline)) uint32_t place_general(struct rf_place *p, uint32_t hash,
+							uint64_t ts_ns, uint32_t wirelen,
+							uint8_t l4, enum rf_place_why *ret_why)
 {
 	uint32_t i;
 
@@ -620,17 +703,68 @@ inline __attribute__((always_inline)) uint32_t rf_place_packet(struct rf_place *
 	return i;
 }
 
+/*
+ * The short path inline (nothing to save on the way in), the rest in
+ * place_general().
+ */
+uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint32_t wirelen,
+			 uint8_t l4, enum rf_place_why *ret_why)
+{
+	struct rf_ft *t = p->ft;
+	struct view v;
+	uint64_t now;
+	uint32_t i;
+
+	if (!t)
+		return place_general(p, hash, ts_ns, wirelen, l4, ret_why);
+	now = ts_ns > t->now ? ts_ns : t->now;
+	view_of(p, &t->fast, &v);
+	i = known_flow(&v, now, hash, wirelen, l4, ret_why);
+	if (i == NOT_KNOWN)
+		return place_general(p, hash, ts_ns, wirelen, l4, ret_why);
+	t->now = now;
+	if (p->load)
+		count_load(p, i);
+	return i;
+}
+
 void rf_place_burst(struct rf_place *p, unsigned int n, const uint32_t *hashes,
 		    const uint64_t *ts_ns, const uint32_t *wirelens, const uint8_t *tcp_flags,
 		    uint32_t *ret_queues, enum rf_place_why *ret_whys)
 {
+	struct rf_ft *t = p->ft;
+	struct cuts cuts;
+	struct view v;
+	uint64_t now;
 	unsigned int i;
+	uint32_t q;
 
-	if (p->ft)
-		rf_ft_prefetch_bulk(p->ft, hashes, n);
-	for (i = 0; i < n; i++)
-		ret_queues[i] = rf_place_packet(p, hashes[i], ts_ns[i], wirelens[i], tcp_flags[i],
-						&ret_whys[i]);
+	if (!t) {
+		for (i = 0; i < n; i++)
+			ret_queues[i] = place_general(p, hashes[i], ts_ns[i], wirelens[i],
+						      tcp_flags[i], &ret_whys[i]);
+		return;
+	}
+	rf_ft_prefetch_bulk(t, hashes, n);
+	cuts = t->fast;
+	view_of(p, &cuts, &v);
+	now = t->now;
+	for (i = 0; i < n; i++) {
+		if (ts_ns[i] > now)
+			now = ts_ns[i];
+		q = known_flow(&v, now, hashes[i], wirelens[i], tcp_flags[i], &ret_whys[i]);
+		if (q == NOT_KNOWN) {
+			t->now = now; /* the general path's clock (ts_ns[i] <= now: unchanged) */
+			q = place_flow(p, hashes[i], ts_ns[i], wirelens[i], tcp_flags[i],
+				       &ret_whys[i]);
+			if (p->load && ret_whys[i] != RF_WHY_SHUNTED)
+				count_load(p, q);
+		} else if (p->load) {
+			count_load(p, q);
+		}
+		ret_queues[i] = q;
+	}
+	t->now = now;
 }
 
 void rf_place_set_down(struct rf_place *p, uint32_t i, bool down)
@@ -642,6 +776,7 @@ void rf_place_set_down(struct rf_place *p, uint32_t i, bool down)
 		p->n_down++;
 	else
 		p->n_down--;
+	p->moving = p->failover_move && p->n_down;
 }
 
 bool rf_place_down(const struct rf_place *p, uint32_t i)

@@ -488,6 +488,108 @@ static void test_burst_equals_single(void **state)
 	burst_equals_single(RF_PLACE_WEIGHTED, 0, false); /* no table: nothing to prefetch */
 }
 
+/*
+ * The placement's shortcut for packets of known flows against the table's
+ * general lookup (rf_ft_lookup(), placed by the hash as the placement does):
+ * the same queue, reason, entry and counters after every packet, one by one
+ * and in bursts, through new flows, expiry, evictions, fallbacks, TCP closes
+ * and reopens, shunting by packets and by bytes (per protocol) and shunt
+ * requests that end.
+ */
+static void test_known_flow_equals_lookup(void **state)
+{
+	struct rf_place_opts o = {.sz = sizeof(o), .queues = 4};
+	struct rf_place *single = NULL, *bulk = NULL;
+	struct rf_ft *ref = NULL;
+	struct rf_ft_entry *e;
+	const struct rf_ft_entry *a, *b, *c;
+	uint32_t hashes[32], wirelens[32], queues[32], i, h = 11, n, done = 0, q;
+	uint64_t ts[32], clock = 10 * SEC; /* above the "past" packets' 3 s */
+	uint8_t flags[32];
+	enum rf_place_why whys[32], why, want;
+	struct rf_ft_stats sa, sb, sr;
+	int v;
+
+	(void)state;
+	o.table = (struct rf_ft_opts){.sz = sizeof(o.table),
+				      .entries = 1024,
+				      .idle_ns = 30 * SEC,
+				      .shunt_packets = {0, 50, 100},
+				      .shunt_bytes = {50000, 0, 0}};
+	assert_int_equal(rf_place_new(&o, &single), 0);
+	assert_int_equal(rf_place_new(&o, &bulk), 0);
+	assert_int_equal(rf_ft_new(&o.table, &ref), 0);
+	while (done < 200000) {
+		h = h * 1664525u + 1013904223u;
+		n = 1 + (h >> 8) % 32;
+		if (done / 20000 != (done + n) / 20000)
+			clock += 40 * SEC; /* every flow expires */
+		for (i = 0; i < n; i++) {
+			h = h * 1664525u + 1013904223u;
+			hashes[i] = rf_hash_reseed((h >> 4) % 300, 1); /* a few buckets full */
+			clock += (h >> 29) * 1000000;
+			ts[i] = (h & 0x30) == 0x30 ? clock - 3 * SEC : clock;
+			wirelens[i] = 60 + (h >> 19) % 1400;
+			flags[i] = RF_FT_L4((h >> 12) % RF_FT_PROTOS) |
+				   (uint8_t)((h & 0xff) == 1   ? RF_FT_TCP_FIN
+					     : (h & 0xff) == 2 ? RF_FT_TCP_SYN
+					     : (h & 0xff) == 3 ? RF_FT_TCP_RST
+							       : RF_FT_TCP_ACK);
+		}
+		rf_place_burst(bulk, n, hashes, ts, wirelens, flags, queues, whys);
+		for (i = 0; i < n; i++) {
+			q = rf_place_packet(single, hashes[i], ts[i], wirelens[i], flags[i], &why);
+			v = rf_ft_lookup(ref, hashes[i], ts[i], wirelens[i], flags[i], &e);
+			want = v == RF_FT_SHUNT	     ? RF_WHY_SHUNTED
+			       : v == RF_FT_FALLBACK ? RF_WHY_FALLBACK
+						     : RF_WHY_HASH;
+			if (v == RF_FT_NEW) {
+				e->queue = (uint16_t)rf_queue_pick(hashes[i], 4);
+				e->why = RF_WHY_HASH;
+			}
+			assert_int_equal(q, e ? e->queue : rf_queue_pick(hashes[i], 4));
+			assert_int_equal(why, want);
+			assert_int_equal(queues[i], q);
+			assert_int_equal(whys[i], want);
+			a = rf_ft_peek(rf_place_table(single), hashes[i]);
+			c = rf_ft_peek(ref, hashes[i]);
+			assert_true((a == NULL) == (c == NULL));
+			if (c)
+				assert_memory_equal(a, c, sizeof(*c));
+		}
+		for (i = 0; i < n; i++) { /* the burst's flows, once it is all placed */
+			b = rf_ft_peek(rf_place_table(bulk), hashes[i]);
+			c = rf_ft_peek(ref, hashes[i]);
+			assert_true((b == NULL) == (c == NULL));
+			if (c)
+				assert_memory_equal(b, c, sizeof(*c));
+		}
+		if ((h & 0x3f) == 5) { /* the flow of the last packet asks to be shunted */
+			c = rf_ft_peek(ref, hashes[n - 1]);
+			q = c ? c->queue : 0;
+			v = rf_ft_shunt(ref, hashes[n - 1], (uint16_t)q, (h >> 20) % 4 * 20);
+			assert_int_equal(rf_ft_shunt(rf_place_table(single), hashes[n - 1],
+						     (uint16_t)q, (h >> 20) % 4 * 20),
+					 v);
+			assert_int_equal(rf_ft_shunt(rf_place_table(bulk), hashes[n - 1],
+						     (uint16_t)q, (h >> 20) % 4 * 20),
+					 v);
+		}
+		done += n;
+	}
+	rf_ft_get_stats(rf_place_table(single), &sa);
+	rf_ft_get_stats(rf_place_table(bulk), &sb);
+	rf_ft_get_stats(ref, &sr);
+	assert_memory_equal(&sa, &sr, sizeof(sr));
+	assert_memory_equal(&sb, &sr, sizeof(sr));
+	/* every path was taken */
+	assert_true(sr.shunted > 0 && sr.shunted_flows > 0 && sr.expired > 0 && sr.evicted > 0 &&
+		    sr.fallback > 0);
+	rf_place_free(single);
+	rf_place_free(bulk);
+	rf_ft_free(ref);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_failover_move),
 		cmocka_unit_test(test_failover_all_down),
 		cmocka_unit_test(test_burst_equals_single),
+		cmocka_unit_test(test_known_flow_equals_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
