@@ -426,7 +426,7 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 				  .failover_move = failover_move};
 	struct rf_place *single = NULL, *bulk = NULL;
 	uint32_t hashes[64], wirelens[64], queues[64], i, h = 7, n, done = 0;
-	uint64_t ts[64], clock = SEC;
+	uint64_t ts[64], clock = 10 * SEC; /* packets 5 s old stay after 0 */
 	uint8_t flags[64];
 	enum rf_place_why whys[64], why;
 	struct rf_ft_stats a, b;
@@ -434,7 +434,7 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 	o.table = (struct rf_ft_opts){.sz = sizeof(o.table),
 				      .entries = entries,
 				      .idle_ns = 30 * SEC,
-				      .shunt_packets = {20, 20, 20}};
+				      .shunt_packets = {4, 4, 4}};
 	assert_int_equal(rf_place_new(&o, &single), 0);
 	assert_int_equal(rf_place_new(&o, &bulk), 0);
 	while (done < 100000) {
@@ -442,8 +442,8 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 		n = 1 + (h >> 8) % 64;
 		for (i = 0; i < n; i++) {
 			h = h * 1664525u + 1013904223u;
-			hashes[i] = (h >> 4) % 3000;  /* many flows per bucket: pressure */
-			clock += (h >> 24) * 1000000; /* up to 0.25 s a packet */
+			hashes[i] = (h >> 4) % 3000; /* many flows per bucket: pressure */
+			clock += (h >> 24) * 4000;   /* up to 1 ms a packet: flows come back */
 			ts[i] = (h & 0x10) ? clock - 5 * SEC : clock; /* some from the past */
 			wirelens[i] = 60 + (h >> 20) % 1400;
 			flags[i] = RF_FT_L4(RF_FT_PROTO_TCP) |
@@ -452,7 +452,8 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 					     : (h & 0x7) == 3 ? RF_FT_TCP_RST
 							      : RF_FT_TCP_ACK);
 		}
-		if (done % 20000 < 64) { /* queue 1 fails over, comes back */
+		if (done % 20000 < 64) { /* queue 1 fails over, comes back; a minute passes */
+			clock += 60 * SEC;
 			rf_place_set_down(single, 1, done % 40000 < 64);
 			rf_place_set_down(bulk, 1, done % 40000 < 64);
 		}
