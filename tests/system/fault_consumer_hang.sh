@@ -11,7 +11,7 @@
 c=72
 n=4
 victim=2
-packets=60000
+packets=45000
 # 256 KiB rings hold a couple of seconds of a queue's ~1000 packets/s.
 start_replay $c $n $packets 256K
 start_counts $c $n
