@@ -7,3 +7,25 @@ machine() {
 
 # Median of the numbers on standard input, one per line.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# veth_pair PREFIX MTU: network namespaces $nss (PREFIXs-PID) and $nsc
+# (PREFIXc-PID), without IPv6 (router solicitations, MLD: only the sent
+# packets cross), joined by a veth pair vtx ($nss) - vrx ($nsc), up with
+# that MTU. veth_pair_del removes them (from the caller's cleanup).
+veth_pair() {
+	nss=$1s-$$
+	nsc=$1c-$$
+	ip netns add "$nss"
+	ip netns add "$nsc"
+	local n
+	for n in "$nss" "$nsc"; do
+		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip -n "$nss" link add name vtx type veth peer name vrx netns "$nsc"
+	ip -n "$nss" link set vtx mtu "$2" up
+	ip -n "$nsc" link set vrx mtu "$2" up
+}
+veth_pair_del() {
+	[ -z "${nss:-}" ] || ip netns del "$nss" 2>/dev/null || true
+	[ -z "${nsc:-}" ] || ip netns del "$nsc" 2>/dev/null || true
+}

@@ -35,25 +35,15 @@ done
 
 work=$(mktemp -d /dev/shm/ringfan-livecpu.XXXXXX)
 export RINGFAN_DIR=$work/run
-nss=rfcs-$$
-nsc=rfcc-$$
 pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	ip netns del "$nss" 2>/dev/null || true
-	ip netns del "$nsc" 2>/dev/null || true
+	veth_pair_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$nss"
-ip netns add "$nsc"
-for n in "$nss" "$nsc"; do
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$nss" link add name vtx type veth peer name vrx netns "$nsc"
-ip -n "$nss" link set vtx up
-ip -n "$nsc" link set vrx up
+veth_pair rfc 1500
 
 # cpu PID...: their CPU time so far, in ns: the sum over their threads of
 # /proc/PID/task/TID/schedstat (what /proc/PID/stat counts in 10 ms ticks;

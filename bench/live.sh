@@ -40,28 +40,17 @@ done
 
 work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
 export RINGFAN_DIR=$work/run
-nss=rfbs-$$
-nsc=rfbc-$$
 # Background pids, in a file: they are started in subshells (read < <(...)).
 track() { echo "$1" >>"$work/pids"; }
 cleanup() {
 	local p
 	for p in $(cat "$work/pids" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-	ip netns del "$nss" 2>/dev/null || true
-	ip netns del "$nsc" 2>/dev/null || true
+	veth_pair_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$nss"
-ip netns add "$nsc"
-for n in "$nss" "$nsc"; do
-	# No IPv6 (router solicitations, MLD): only the replayed packets cross.
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$nss" link add name vtx type veth peer name vrx netns "$nsc"
 # Jumbo MTU: the imix 1518-byte frames (1504 bytes of IP) must not fail to send.
-ip -n "$nss" link set vtx mtu 9000 up
-ip -n "$nsc" link set vrx mtu 9000 up
+veth_pair rfb 9000
 
 # Drops in the receive backlog (softnet_stat, 2nd column, all CPUs): packets
 # lost between the veth and any capture, the same for every contender.

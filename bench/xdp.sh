@@ -70,25 +70,15 @@ command -v tcpdump >/dev/null || { echo "xdp.sh: needs tcpdump" >&2; exit 1; }
 
 work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
 export RINGFAN_DIR=$work/run
-nss=rfxs-$$
-nsc=rfxc-$$
 pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	ip netns del "$nss" 2>/dev/null || true
-	ip netns del "$nsc" 2>/dev/null || true
+	veth_pair_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$nss"
-ip netns add "$nsc"
-for n in "$nss" "$nsc"; do
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$nss" link add name vtx type veth peer name vrx netns "$nsc"
-ip -n "$nss" link set vtx mtu 3000 up
-ip -n "$nsc" link set vrx mtu 3000 up
+veth_pair rfx 3000
 # The same for every contender: rx VLAN offload off (afxdp warns otherwise).
 ip netns exec "$nsc" ethtool -K vrx rxvlan off 2>/dev/null || true
 
