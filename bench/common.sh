@@ -29,3 +29,20 @@ veth_pair_del() {
 	[ -z "${nss:-}" ] || ip netns del "$nss" 2>/dev/null || true
 	[ -z "${nsc:-}" ] || ip netns del "$nsc" 2>/dev/null || true
 }
+
+# stats_snapshot STATS COPY: one whole snapshot of a balancer's stats file
+# (its seq and end lines agree: not caught mid-write), copied so that every
+# read of it agrees; 1 if none came within about a second.
+stats_snapshot() {
+	local _
+	for _ in $(seq 50); do
+		cp "$1" "$2" 2>/dev/null || true
+		if [ "$(awk -F': ' '$1 == "seq" { s = $2 } $1 == "end" { e = $2 } END { print (s != "" && s == e) }' "$2")" == 1 ]; then
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+# snap_value COPY KEY: the value of KEY in a snapshot.
+snap_value() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$1"; }

@@ -102,18 +102,8 @@ else
 fi
 echo "# capture: $k file(s) of up to $PER_FILE flows, $(($(stat -c %s "$WORK/soak.pcap") / 1048576)) MiB"
 
-snapshot() {
-	local _
-	for _ in $(seq 50); do
-		cp "$RINGFAN_DIR/$C.stats" "$WORK/snap" 2>/dev/null || true
-		if [ "$(awk -F': ' '$1 == "seq" { s = $2 } $1 == "end" { e = $2 } END { print (s != "" && s == e) }' "$WORK/snap")" == 1 ]; then
-			return 0
-		fi
-		sleep 0.02
-	done
-	return 1
-}
-snap_of() { awk -F': ' -v k="$1" '$1 == k { print $2 }' "$WORK/snap"; }
+snapshot() { stats_snapshot "$RINGFAN_DIR/$C.stats" "$WORK/snap"; }
+snap_of() { snap_value "$WORK/snap" "$1"; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 "$RINGFAN" balance -i "pcap:$WORK/soak.pcap" --rate "$RATE" -c $C -n "$NQ" -m 5tuple \

@@ -53,19 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One whole snapshot of the stats file (seq = end), copied so all reads agree.
-snapshot() {
-	local _
-	for _ in $(seq 50); do
-		cp "$RINGFAN_DIR/$C.stats" "$WORK/snap" 2>/dev/null || true
-		if [ "$(awk -F': ' '$1 == "seq" { s = $2 } $1 == "end" { e = $2 } END { print (s != "" && s == e) }' "$WORK/snap")" == 1 ]; then
-			return 0
-		fi
-		sleep 0.02
-	done
-	return 1
-}
-snap_of() { awk -F': ' -v k="$1" '$1 == k { print $2 }' "$WORK/snap"; }
+snapshot() { stats_snapshot "$RINGFAN_DIR/$C.stats" "$WORK/snap"; }
+snap_of() { snap_value "$WORK/snap" "$1"; }
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 # Distinct shared-memory files the balancer has mapped.
