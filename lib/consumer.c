@@ -283,10 +283,31 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+/* The monotonic deadline of a wait of timeout_ms (-1: none, 0: at once). */
+static uint64_t wait_end(int timeout_ms)
+{
+	return rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+}
+
+/* The next sleep of a wait ending at end: at most max_ns; 0 when it is over. */
+static uint64_t wait_slice(int timeout_ms, uint64_t end, uint64_t max_ns)
+{
+	uint64_t now;
+
+	if (timeout_ms == 0)
+		return 0;
+	if (timeout_ms < 0)
+		return max_ns;
+	now = rf_mono_ns();
+	if (now >= end)
+		return 0;
+	return end - now < max_ns ? end - now : max_ns;
+}
+
 /* qmap_open(), waiting up to wait_ms (-1: forever) for the queue to appear. */
 static int attach_waiting(struct rf_consumer *c, const struct pin *pin, int wait_ms)
 {
-	uint64_t end = rf_mono_ns() + (uint64_t)(wait_ms > 0 ? wait_ms : 0) * 1000000ull;
+	uint64_t end = wait_end(wait_ms);
 	int r;
 
 	for (;;) {
@@ -629,7 +650,7 @@ static int run_end(struct rf_consumer *c)
 /* Nothing to read: finished, gone, or sleep (one slice). 1 to read again, else the result. */
 static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
 {
-	uint64_t now, slice = RF_LIVENESS_NS;
+	uint64_t slice;
 	int r;
 
 	/* Acquire pairs with the producer's release of finished: head is final. */
@@ -638,15 +659,9 @@ static int idle(struct rf_consumer *c, uint64_t end, int timeout_ms)
 	r = check_producer(c);
 	if (r != 0)
 		return r;
-	if (timeout_ms == 0)
+	slice = wait_slice(timeout_ms, end, RF_LIVENESS_NS);
+	if (!slice)
 		return 0;
-	now = rf_mono_ns();
-	if (timeout_ms > 0) {
-		if (now >= end)
-			return 0;
-		if (end - now < slice)
-			slice = end - now;
-	}
 	r = wait_data(c, slice);
 	return r < 0 ? r : 1;
 }
@@ -677,8 +692,8 @@ static bool producer_back(struct rf_consumer *c)
  */
 static int wait_next(struct rf_consumer *c, int timeout_ms)
 {
-	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
-	uint64_t now, ns;
+	uint64_t end = wait_end(timeout_ms);
+	uint64_t ns;
 	uint32_t w;
 	int r;
 
@@ -692,12 +707,9 @@ static int wait_next(struct rf_consumer *c, int timeout_ms)
 				c->gone = false;
 			return r;
 		}
-		now = rf_mono_ns();
-		if (timeout_ms == 0 || (timeout_ms > 0 && now >= end))
+		ns = wait_slice(timeout_ms, end, RF_ATTACH_POLL_NS);
+		if (!ns)
 			return 0;
-		ns = RF_ATTACH_POLL_NS;
-		if (timeout_ms > 0 && end - now < ns)
-			ns = end - now;
 		/* A producer resuming our generation wakes us at once. */
 		r = rf_futex_wait((_Atomic uint32_t *)&c->m->hdr->wake, w, ns);
 		if (r == -EINTR)
@@ -733,7 +745,7 @@ static int ring_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int
 		/* The clock is read only once the queue is found empty: a busy
 		 * consumer never pays for it. */
 		if (timeout_ms > 0 && !end)
-			end = rf_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+			end = wait_end(timeout_ms);
 		r = idle(c, end, timeout_ms);
 		if (r <= 0)
 			return r;
@@ -762,8 +774,8 @@ static int news_or_liveness(struct rf_consumer *c)
 /* rf_consumer_wait() on one ring. */
 static int ring_wait(struct rf_consumer *c, int timeout_ms)
 {
-	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
-	uint64_t now, slice;
+	uint64_t end = wait_end(timeout_ms);
+	uint64_t slice;
 	int r;
 
 	if (c->gone_unsaid)
@@ -774,12 +786,9 @@ static int ring_wait(struct rf_consumer *c, int timeout_ms)
 		r = news_or_liveness(c);
 		if (r != 0)
 			return r;
-		now = rf_mono_ns();
-		if (timeout_ms == 0 || (timeout_ms > 0 && now >= end))
+		slice = wait_slice(timeout_ms, end, RF_LIVENESS_NS);
+		if (!slice)
 			return 0;
-		slice = RF_LIVENESS_NS;
-		if (timeout_ms > 0 && end - now < slice)
-			slice = end - now;
 		r = wait_data(c, slice);
 		if (r == -EINTR)
 			return r;
@@ -1084,20 +1093,17 @@ out:
 static int merged_recv(struct rf_consumer *c, struct rf_packet *pkts, unsigned int max,
 		       int timeout_ms)
 {
-	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
-	uint64_t now, slice;
+	uint64_t end = wait_end(timeout_ms);
+	uint64_t slice;
 	int r;
 
 	for (;;) {
 		r = merged_poll(c, pkts, max);
 		if (r != 0 || !c->ring)
 			return r;
-		now = rf_mono_ns();
-		if (timeout_ms == 0 || max == 0 || (timeout_ms > 0 && now >= end))
+		slice = max ? wait_slice(timeout_ms, end, RF_LIVENESS_NS) : 0;
+		if (!slice)
 			return 0;
-		slice = RF_LIVENESS_NS;
-		if (timeout_ms > 0 && end - now < slice)
-			slice = end - now;
 		r = merged_sleep(c, slice);
 		if (r == -EINTR)
 			return r;
@@ -1142,20 +1148,17 @@ static int merged_ready(struct rf_consumer *c)
 
 static int merged_wait(struct rf_consumer *c, int timeout_ms)
 {
-	uint64_t end = rf_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
-	uint64_t now, slice;
+	uint64_t end = wait_end(timeout_ms);
+	uint64_t slice;
 	int r;
 
 	for (;;) {
 		r = merged_ready(c);
 		if (r != 0)
 			return r;
-		now = rf_mono_ns();
-		if (timeout_ms == 0 || (timeout_ms > 0 && now >= end))
+		slice = wait_slice(timeout_ms, end, RF_LIVENESS_NS);
+		if (!slice)
 			return 0;
-		slice = RF_LIVENESS_NS;
-		if (timeout_ms > 0 && end - now < slice)
-			slice = end - now;
 		r = merged_sleep(c, slice);
 		if (r == -EINTR)
 			return r;
