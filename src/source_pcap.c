@@ -29,7 +29,7 @@
  * bytes read are parsed and copied on (into the queues) while they are
  * still in the CPU's cache. Reading 4 MiB at once left them to be fetched
  * from memory twice more, and cost a third more CPU time on a 28 MB
- * capture (bench/split.sh); 128 KiB to 1 MiB measured alike.
+ * capture (bench/split.sh); 64 to 256 KiB measured alike, 1 MiB worse.
  */
 #define READ_CHUNK (256u << 10)
 
