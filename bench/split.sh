@@ -2,7 +2,11 @@
 # Benchmark: split a capture into 4 pcap files with ringfan, against copying
 # it once with tcpdump, in the same run (the baseline absorbs the machine's
 # speed and noise). Files live on tmpfs; the figure is the median wall time
-# of RUNS runs of each, interleaved, and the ratio ringfan / tcpdump.
+# of RUNS runs of each, interleaved, and the ratio ringfan / tcpdump. With
+# perf installed, tcpdump and the 4-file split also run once more each per
+# round under `perf stat`: their CPU time (task-clock, all threads) and
+# context switches, medians, and the CPU ratio. On a machine shared with
+# other work the wall times move with its load; the CPU times much less.
 #
 #   bench/split.sh [CAPTURE]      default: ../shared/pcaps/ndpi-merged-ether.pcap
 #
@@ -53,6 +57,18 @@ run_devnull() {
 		-r 0:pcap:/dev/null -r 1:pcap:/dev/null -r 2:pcap:/dev/null -r 3:pcap:/dev/null
 }
 
+# cpu TAG CMD...: one run under perf stat; appends "cpu_ms switches" to c.TAG.
+cpu() {
+	local tag=$1
+	shift
+	perf stat -x, -o "$work/perf" -e task-clock,context-switches "$@" >/dev/null 2>"$work/err" ||
+		{ cat "$work/err" >&2; exit 1; }
+	awk -F, '$3 == "task-clock" { c = $1 } $3 == "context-switches" { s = $1 }
+		END { printf "%.1f %d\n", c, s }' "$work/perf" >>"$work/c.$tag"
+}
+have_perf=0
+command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 && have_perf=1
+
 echo "machine: $(machine)"
 echo "capture: $in ($(stat -c %s "$in") bytes); mode $mode; $runs runs each; files on tmpfs"
 run_tcpdump >/dev/null 2>&1 # warm-up: page cache, dynamic loader
@@ -62,12 +78,20 @@ run_ringfan >/dev/null 2>&1
 : >"$work/t.big"
 : >"$work/t.null"
 : >"$work/t.noeg"
+: >"$work/c.tcpdump"
+: >"$work/c.ringfan"
 for ((i = 0; i < runs; i++)); do
 	ms run_tcpdump >>"$work/t.tcpdump"
 	ms run_ringfan >>"$work/t.ringfan"
 	ms run_big_ring >>"$work/t.big"
 	ms run_devnull >>"$work/t.null"
 	ms run_noegress >>"$work/t.noeg"
+	if ((have_perf)); then
+		cpu tcpdump tcpdump -r "$work/in.pcap" -w "$work/copy.pcap"
+		cpu ringfan "$ringfan" balance -i "pcap:$work/in.pcap" -c 9 -n 4 -m "$mode" \
+			-r "0:pcap:$work/o0.pcap" -r "1:pcap:$work/o1.pcap" \
+			-r "2:pcap:$work/o2.pcap" -r "3:pcap:$work/o3.pcap"
+	fi
 	rm -f "$RINGFAN_DIR"/9@*
 done
 t_tcpdump=$(median <"$work/t.tcpdump")
@@ -78,7 +102,22 @@ line "ringfan balance -n 4, 4 x pcap:FILE" ringfan
 line "  same, --ring-size 16M" big
 line "  same, 4 x pcap:/dev/null" null
 line "  balancer alone, no egress" noeg
-awk -v a="$t_ringfan" -v b="$t_tcpdump" 'BEGIN { printf "ratio ringfan / tcpdump: %.2f (goal: <= 1.30)\n", a / b }'
+awk -v a="$t_ringfan" -v b="$t_tcpdump" 'BEGIN { printf "ratio ringfan / tcpdump: %.2f (goal: <= 1.15)\n", a / b }'
+if ((have_perf)); then
+	# (No " median " in these lines: bench/run-all.sh takes those for split.csv.)
+	c_tcpdump=$(cut -d' ' -f1 "$work/c.tcpdump" | median)
+	c_ringfan=$(cut -d' ' -f1 "$work/c.ringfan" | median)
+	cline() {
+		printf '%-44s cpu %6.1f ms, %5s context switches  (cpu runs: %s)\n' "$1" \
+			"$(cut -d' ' -f1 "$work/c.$2" | median)" "$(cut -d' ' -f2 "$work/c.$2" | median)" \
+			"$(cut -d' ' -f1 "$work/c.$2" | tr '\n' ' ')"
+	}
+	cline "tcpdump -r IN -w OUT" tcpdump
+	cline "ringfan balance -n 4, 4 x pcap:FILE" ringfan
+	awk -v a="$c_ringfan" -v b="$c_tcpdump" 'BEGIN { printf "cpu ratio ringfan / tcpdump: %.2f\n", a / b }'
+else
+	echo "(perf is not installed: no CPU times)"
+fi
 
 if [ "${CALLGRIND:-0}" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "CALLGRIND=1 needs valgrind" >&2; exit 1; }

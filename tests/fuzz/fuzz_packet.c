@@ -12,7 +12,9 @@
  * An input that begins with a pcap file's magic number (this machine's byte
  * order, micro- or nanoseconds) is a whole capture file instead: the pcap
  * source reads it (the plain-pcap reader of source_pcap.c) and libpcap reads
- * it too; both must give the same packets, timestamps and lengths.
+ * it too; both must give the same packets, timestamps and lengths. So must
+ * they for the same file with its records repeated past several of the
+ * source's reads (read_long_file()).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -210,6 +212,32 @@ static void read_file(const uint8_t *data, size_t size)
 	close(fd);
 }
 
+/*
+ * The source reads a plain pcap file 256 KiB at a time (source_pcap.c,
+ * READ_CHUNK): inputs are smaller. The capture's records repeated behind
+ * its file header until the file is longer than two reads and a largest
+ * record: reads then end inside record headers and packets at every phase
+ * the input gives, and a record header of the input may announce a packet
+ * longer than a read. Whatever the bytes, both readers must still agree.
+ */
+#define FILE_HDR  24
+#define LONG_FILE (2 * (256u << 10) + (256u << 10) + 64)
+static uint8_t long_file[LONG_FILE + 65536];
+
+static void read_long_file(const uint8_t *data, size_t size)
+{
+	size_t len = FILE_HDR;
+
+	if (size <= FILE_HDR)
+		return;
+	memcpy(long_file, data, FILE_HDR);
+	while (len < LONG_FILE) {
+		memcpy(long_file + len, data + FILE_HDR, size - FILE_HDR);
+		len += size - FILE_HDR;
+	}
+	read_file(long_file, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t magics[] = {0xa1b2c3d4u, 0xa1b23c4du};
@@ -225,6 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&magic, data, 4);
 		if (magic == magics[0] || magic == magics[1]) {
 			read_file(data, size);
+			read_long_file(data, size);
 			return 0;
 		}
 	}
