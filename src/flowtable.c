@@ -662,24 +662,23 @@ known_flow(const struct view *v, struct rf_ft_entry *b, uint64_t now, uint32_t h
 	   uint32_t wirelen, uint8_t l4, enum rf_place_why *ret_why, bool cuts)
 {
 	struct rf_ft_entry *e;
-	unsigned int pr;
+	unsigned int pr, m;
 
 	_Static_assert(RF_FT_WAYS == 4, "the ways below");
 	/*
 	 * The first entry of the hash, used or not: a free entry keeps its
 	 * hash, and then the general path decides (at most one used entry
-	 * has a given hash).
+	 * has a given hash). All four compared, then the first match taken,
+	 * rather than a branch per way: which way holds a flow is random,
+	 * and a mispredicted branch cost more than the whole rest (with 10 k
+	 * flows, 8.6 against 5.5 ns a packet in a burst, for 17 instructions
+	 * more).
 	 */
-	if (b[0].hash == hash)
-		e = &b[0];
-	else if (b[1].hash == hash)
-		e = &b[1];
-	else if (b[2].hash == hash)
-		e = &b[2];
-	else if (b[3].hash == hash)
-		e = &b[3];
-	else
+	m = (unsigned int)(b[0].hash == hash) | (unsigned int)(b[1].hash == hash) << 1 |
+	    (unsigned int)(b[2].hash == hash) << 2 | (unsigned int)(b[3].hash == hash) << 3;
+	if (!m)
 		return NOT_KNOWN;
+	e = &b[__builtin_ctz(m)];
 	/* (now >= last_ns always: a later last_ns wraps to "expired", the general path decides.) */
 	if ((e->flags & E_SHORT) != E_USED || l4 & (RF_FT_TCP_FIN | RF_FT_TCP_RST) ||
 	    now - e->last_ns >= v->idle_ns)
