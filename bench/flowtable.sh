@@ -3,7 +3,9 @@
 # so that a 1M-flow table is read from DRAM), with 10 k and 1 M active flows:
 # median of RUNS runs each, against the stateless queue pick in the same run,
 #   single  rf_place_packet() one packet after the other
-#   burst   bursts of 32 with their buckets prefetched first (the balancer's way)
+#   burst   rf_place_burst(): bursts of 32 with their buckets prefetched first
+#   chunk   the balancer's way: a chunk of 32's buckets prefetched, then
+#           rf_place_packet() one packet after the other
 # BEFORE_BUILD: a second build (e.g. of the previous release) run interleaved
 # with this one, its figure printed as "before" (its burst figure, or its
 # only one for a bench that prints one).
@@ -29,14 +31,18 @@ for flows in 10000 1000000; do
 	: >"$work/after"
 	: >"$work/before"
 	for ((run = 0; run < runs; run++)); do
-		"$BIN" "$flows" 20000000 | sed -n 's/.*single \([0-9.]*\), burst \([0-9.]*\) .*/\1 \2/p' >>"$work/after"
+		"$BIN" "$flows" 20000000 |
+			sed -n 's/.*single \([0-9.]*\), burst \([0-9.]*\) ns\/packet, chunk \([0-9.]*\) .*/\1 \2 \3/p' \
+				>>"$work/after"
 		[ -z "$before" ] || "$before" "$flows" 20000000 |
 			sed -n -e 's/.*burst \([0-9.]*\) ns.*/\1/p' \
 				-e 's/.*table costs \([0-9.]*\) ns.*/\1/p' >>"$work/before"
 	done
 	single=$(awk '{ print $1 }' "$work/after" | median)
 	burst=$(awk '{ print $2 }' "$work/after" | median)
-	printf 'flows %s: table costs single %s, burst %s ns/packet' "$flows" "$single" "$burst"
+	chunk=$(awk '{ print $3 }' "$work/after" | median)
+	printf 'flows %s: table costs single %s, burst %s, chunk %s ns/packet' "$flows" "$single" \
+		"$burst" "$chunk"
 	[ -z "$before" ] || printf ', before %s' "$(median <"$work/before")"
 	printf ' (median of %d)\n' "$runs"
 done
