@@ -640,6 +640,16 @@ static inline __attribute__((always_inline)) void view_of(const struct rf_ft *t,
 	v->cuts = cuts;
 }
 
+/*
+ * 1 if a == b, else 0, in arithmetic: with ==, the compiler branched on
+ * the third and fourth ways (mispredicted for the 13 % of packets whose flow
+ * is there), and with 10 k flows that cost 1 ns a packet of 5.4.
+ */
+static inline __attribute__((always_inline)) unsigned int way_eq(uint32_t a, uint32_t b)
+{
+	return (unsigned int)(((uint64_t)(a ^ b) - 1) >> 63);
+}
+
 /* Of these flags, a flow on the short path has E_USED alone. */
 #define E_SHORT (E_USED | E_CLOSING | E_ASKED)
 
@@ -672,10 +682,10 @@ known_flow(const struct view *v, struct rf_ft_entry *b, uint64_t now, uint32_t h
 	 * rather than a branch per way: which way holds a flow is random,
 	 * and a mispredicted branch cost more than the whole rest (with 10 k
 	 * flows, 8.6 against 5.5 ns a packet in a burst, for 17 instructions
-	 * more).
+	 * more; 4.4 with way_eq(), for 7 more).
 	 */
-	m = (unsigned int)(b[0].hash == hash) | (unsigned int)(b[1].hash == hash) << 1 |
-	    (unsigned int)(b[2].hash == hash) << 2 | (unsigned int)(b[3].hash == hash) << 3;
+	m = way_eq(b[0].hash, hash) | way_eq(b[1].hash, hash) << 1 | way_eq(b[2].hash, hash) << 2 |
+	    way_eq(b[3].hash, hash) << 3;
 	if (!m)
 		return NOT_KNOWN;
 	e = &b[__builtin_ctz(m)];
