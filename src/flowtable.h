@@ -241,9 +241,9 @@ uint32_t rf_place_packet(struct rf_place *p, uint32_t hash, uint64_t ts_ns, uint
 			 uint8_t l4, enum rf_place_why *ret_why);
 
 /*
- * rf_place_packet() for a burst of n packets, in order, with the table's
- * buckets of all of them prefetched first (rf_ft_prefetch_bulk()): the same
- * queues, reasons and counts as n calls of rf_place_packet().
+ * rf_place_packet() for a burst of n packets, in order, 32 at a time with
+ * the table's buckets of the 32 prefetched first (as rf_ft_prefetch_bulk()):
+ * the same queues, reasons and counts as n calls of rf_place_packet().
  */
 void rf_place_burst(struct rf_place *p, unsigned int n, const uint32_t *hashes,
 		    const uint64_t *ts_ns, const uint32_t *wirelens, const uint8_t *tcp_flags,

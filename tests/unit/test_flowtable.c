@@ -413,10 +413,12 @@ static void test_failover_all_down(void **state)
 /*
  * rf_place_burst() (buckets prefetched, then placed in order) against
  * rf_place_packet() one by one: the same queue and reason for every packet
- * and the same counters, through new flows, evictions, fallbacks, shunts,
- * TCP closes and reopens, a failed-over queue, in bursts of 1 to 64.
+ * and the same counters, through new flows, evictions, fallbacks, shunts
+ * (shunt: the cut-off in packets; 0: none), TCP closes and reopens, a
+ * failed-over queue, in bursts of 1 to 64 (more than a chunk of 32).
  */
-static void burst_equals_single(enum rf_placement placement, uint32_t entries, bool failover_move)
+static void burst_equals_single(enum rf_placement placement, uint32_t entries, bool failover_move,
+				uint64_t shunt)
 {
 	static const uint32_t weights[4] = {3, 1, 0, 2};
 	struct rf_place_opts o = {.sz = sizeof(o),
@@ -434,7 +436,7 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 	o.table = (struct rf_ft_opts){.sz = sizeof(o.table),
 				      .entries = entries,
 				      .idle_ns = 30 * SEC,
-				      .shunt_packets = {4, 4, 4}};
+				      .shunt_packets = {shunt, shunt, shunt}};
 	assert_int_equal(rf_place_new(&o, &single), 0);
 	assert_int_equal(rf_place_new(&o, &bulk), 0);
 	while (done < 100000) {
@@ -471,7 +473,7 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 		rf_ft_get_stats(rf_place_table(single), &a);
 		rf_ft_get_stats(rf_place_table(bulk), &b);
 		assert_memory_equal(&a, &b, sizeof(a));
-		assert_true(a.shunted > 0 && a.expired > 0 && a.created > 3000);
+		assert_true((a.shunted > 0) == (shunt > 0) && a.expired > 0 && a.created > 3000);
 		if (entries < 3000) /* fewer slots than flows */
 			assert_true(a.evicted > 0 && a.fallback > 0);
 	}
@@ -482,11 +484,14 @@ static void burst_equals_single(enum rf_placement placement, uint32_t entries, b
 static void test_burst_equals_single(void **state)
 {
 	(void)state;
-	burst_equals_single(RF_PLACE_HASH, 1024, false);
-	burst_equals_single(RF_PLACE_WEIGHTED, 1024, true);
-	burst_equals_single(RF_PLACE_LEAST_LOADED, 1024, true);
-	burst_equals_single(RF_PLACE_HASH, 1u << 16, false);
-	burst_equals_single(RF_PLACE_WEIGHTED, 0, false); /* no table: nothing to prefetch */
+	burst_equals_single(RF_PLACE_HASH, 1024, false, 4);
+	burst_equals_single(RF_PLACE_WEIGHTED, 1024, true, 4);
+	burst_equals_single(RF_PLACE_LEAST_LOADED, 1024, true, 4);
+	burst_equals_single(RF_PLACE_HASH, 1u << 16, false, 4);
+	burst_equals_single(RF_PLACE_WEIGHTED, 0, false, 4); /* no table: nothing to prefetch */
+	/* no cut-offs: the short path's other form */
+	burst_equals_single(RF_PLACE_HASH, 1024, false, 0);
+	burst_equals_single(RF_PLACE_LEAST_LOADED, 1u << 16, true, 0);
 }
 
 /*
@@ -494,12 +499,12 @@ static void test_burst_equals_single(void **state)
  * general lookup (rf_ft_lookup(), placed by the hash as the placement does):
  * the same queue, reason, entry and counters after every packet, one by one
  * and in bursts, through new flows, expiry, evictions, fallbacks, TCP closes
- * and reopens, shunting by packets and by bytes (per protocol) and shunt
- * requests that end.
+ * and reopens, shunting by the table's cut-offs (if any) and shunt requests
+ * that end.
  */
-static void test_known_flow_equals_lookup(void **state)
+static void known_flow_equals_lookup(const struct rf_ft_opts *table)
 {
-	struct rf_place_opts o = {.sz = sizeof(o), .queues = 4};
+	struct rf_place_opts o = {.sz = sizeof(o), .queues = 4, .table = *table};
 	struct rf_place *single = NULL, *bulk = NULL;
 	struct rf_ft *ref = NULL;
 	struct rf_ft_entry *e;
@@ -511,12 +516,6 @@ static void test_known_flow_equals_lookup(void **state)
 	struct rf_ft_stats sa, sb, sr;
 	int v;
 
-	(void)state;
-	o.table = (struct rf_ft_opts){.sz = sizeof(o.table),
-				      .entries = 1024,
-				      .idle_ns = 30 * SEC,
-				      .shunt_packets = {0, 50, 100},
-				      .shunt_bytes = {50000, 0, 0}};
 	assert_int_equal(rf_place_new(&o, &single), 0);
 	assert_int_equal(rf_place_new(&o, &bulk), 0);
 	assert_int_equal(rf_ft_new(&o.table, &ref), 0);
@@ -589,6 +588,21 @@ static void test_known_flow_equals_lookup(void **state)
 	rf_place_free(single);
 	rf_place_free(bulk);
 	rf_ft_free(ref);
+}
+
+/* With shunt cut-offs (per protocol, by packets and bytes), and without (requests only). */
+static void test_known_flow_equals_lookup(void **state)
+{
+	struct rf_ft_opts o = {.sz = sizeof(o),
+			       .entries = 1024,
+			       .idle_ns = 30 * SEC,
+			       .shunt_packets = {0, 50, 100},
+			       .shunt_bytes = {50000, 0, 0}};
+
+	(void)state;
+	known_flow_equals_lookup(&o);
+	o = (struct rf_ft_opts){.sz = sizeof(o), .entries = 1024, .idle_ns = 30 * SEC};
+	known_flow_equals_lookup(&o);
 }
 
 int main(void)
