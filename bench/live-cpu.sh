@@ -13,7 +13,9 @@
 #
 #   bench/live-cpu.sh             (root: network namespaces)
 #
-# Environment: RINGFAN_BUILD (default build), RUNS (default 5), RATES (pps,
+# Environment: RINGFAN_BUILD (default build); BEFORE_BUILD: more builds (e.g.
+# of the previous release; words) measured in the same runs, interleaved,
+# their balancer rows marked with the build's directory name; RUNS (default 5), RATES (pps,
 # default "100000 300000"), PACKETS (default 600000), BALANCE_OPTS (more
 # options for ringfan balance, e.g. "--ring-size 1M"), COUNT_OPTS (more
 # options for the ringfan count consumers, e.g. "--wake-us 1000 --spin").
@@ -23,11 +25,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/common.sh"
 build=${RINGFAN_BUILD:-$top/build}
 ringfan=$build/ringfan
+before=${BEFORE_BUILD:-}
 runs=${RUNS:-5}
 rates=${RATES:-100000 300000}
 packets=${PACKETS:-600000}
 
-[ -x "$ringfan" ] || { echo "live-cpu.sh: no $ringfan: build first" >&2; exit 1; }
+for b in "$build" $before; do
+	[ -x "$b/ringfan" ] || { echo "live-cpu.sh: no $b/ringfan: build first" >&2; exit 1; }
+done
 ((EUID == 0)) || { echo "live-cpu.sh: needs root (network namespaces)" >&2; exit 1; }
 for c in tcpreplay tcpdump ip; do
 	command -v $c >/dev/null || { echo "live-cpu.sh: needs $c" >&2; exit 1; }
@@ -78,9 +83,9 @@ run_tcpdump() {
 
 stat() { awk -F': ' -v k="$1" '$1 == k { print $2 }' "$RINGFAN_DIR/43.stats" 2>/dev/null; }
 
-# run_balancer RATE: "sent balancer_cpu_per_m consumers_cpu_per_m received"
+# run_balancer RATE BUILD: "sent balancer_cpu_per_m consumers_cpu_per_m received"
 run_balancer() {
-	local b i cs=() c0 k0 sent c1 k1 rx=0 n
+	local b i cs=() c0 k0 sent c1 k1 rx=0 n ringfan=$2/ringfan
 	rm -rf "$RINGFAN_DIR"
 	# shellcheck disable=SC2086 # BALANCE_OPTS: words
 	ip netns exec "$nsc" "$ringfan" balance -i afpacket:vrx -c 43 -n 4 -m 5tuple ${BALANCE_OPTS:-} \
@@ -124,21 +129,25 @@ run_balancer() {
 echo "machine: $(machine)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg); $runs runs (median), $packets 64-byte packets per run${BALANCE_OPTS:+; balance $BALANCE_OPTS}${COUNT_OPTS:+; count $COUNT_OPTS}"
 printf '%-8s %-30s %12s %7s %10s\n' rate contender "cpu s/Mpkt" ratio "received"
+builds=("$build")
+for b in $before; do builds+=("$b"); done
 for rate in $rates; do
 	: >"$work/td"
-	: >"$work/bal"
+	for ((k = 0; k < ${#builds[@]}; k++)); do : >"$work/bal.$k"; done
 	for ((run = 0; run < runs; run++)); do
 		run_tcpdump "$rate" >>"$work/td"
-		run_balancer "$rate" >>"$work/bal"
+		for ((k = 0; k < ${#builds[@]}; k++)); do run_balancer "$rate" "${builds[k]}" >>"$work/bal.$k"; done
 	done
 	td=$(awk '{ print $2 }' "$work/td" | median)
-	bal=$(awk '{ print $2 }' "$work/bal" | median)
-	con=$(awk '{ print $3 }' "$work/bal" | median)
-	both=$(awk '{ print $2 + $3 }' "$work/bal" | median)
 	row() { printf '%-8s %-30s %12s %7.2f %10s\n' "$rate" "$1" "$2" "$(awk -v a="$2" -v b="$td" 'BEGIN { print (b > 0) ? a / b : 0 }')" "$3"; }
 	row "tcpdump -B 32768" "$td" "$(awk '{ print $3 "/" $1 }' "$work/td" | tail -1)"
-	row "balancer -n 4" "$bal" "$(awk '{ print $4 "/" $1 }' "$work/bal" | tail -1)"
-	row "4 consumers" "$con" -
-	row "balancer + consumers" "$both" -
+	for ((k = 0; k < ${#builds[@]}; k++)); do
+		f=$work/bal.$k
+		sfx=""
+		((k == 0)) || sfx=" ($(basename "${builds[k]}"))"
+		row "balancer -n 4$sfx" "$(awk '{ print $2 }' "$f" | median)" "$(awk '{ print $4 "/" $1 }' "$f" | tail -1)"
+		row "4 consumers$sfx" "$(awk '{ print $3 }' "$f" | median)" -
+		row "balancer + consumers$sfx" "$(awk '{ print $2 + $3 }' "$f" | median)" -
+	done
 done
 echo "goals: balancer <= 1.5 x tcpdump, balancer + consumers <= 2.5 x, at every rate"

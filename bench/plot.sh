@@ -5,6 +5,8 @@
 #   live.png         live capture: received fraction vs achieved rate (live.csv)
 #   spread.png       spread of flows and packets over 4 queues per mode (spread.csv)
 #   live-cpu.png     live capture CPU per packet at paced rates (live-cpu.csv)
+#   small.png        64-byte packets through the whole balancer: packet rate of
+#                    each command of bench/small.sh (small.csv)
 #   decode-hash.png  decode + hash time per packet per mode (decode-hash.csv) and
 #                    instructions per packet (decode-hash-instr.csv)
 # A figure whose CSV is missing or empty is skipped with a message (its old
@@ -245,6 +247,27 @@ if has live-cpu.csv; then
 		plot for [c=2:5] "'"$tmp/livecpu.dat"'" using c:xtic(1) title columnheader(c)'
 else
 	echo "plot.sh: no $res/live-cpu.csv: live-cpu.png not drawn"
+fi
+
+if has small.csv; then
+	awk -F, 'NR > 1 { printf "\"%s\",%s\n", $1, $5 }' "$res/small.csv" >"$tmp/small.dat"
+	draw small '
+		set title "2 M generated 64-byte packets through the whole balancer (bench/small.sh)"
+		set ylabel "million packets per second"
+		set style data histograms
+		set style fill solid 0.8 border -1
+		set boxwidth 0.7
+		set xtics rotate by -25
+		set bmargin 6
+		set rmargin 10
+		stats "'"$tmp/small.dat"'" using 2 nooutput
+		set yrange [0:(STATS_max > 8.2 ? STATS_max * 1.1 : 9)]
+		set arrow from graph 0, first 8 to graph 1, first 8 nohead dt 2 lc rgb "#aa0000"
+		set label "replay goal: 8 Mpps" at graph 0.02, first 8.3 tc rgb "#aa0000"
+		unset key
+		plot "'"$tmp/small.dat"'" using 2:xtic(1)'
+else
+	echo "plot.sh: no $res/small.csv: small.png not drawn"
 fi
 
 for f in "${made[@]}"; do

@@ -837,13 +837,15 @@ static void log_start(struct rf_producer *p, const char *name)
 
 static int create_queues(struct balancer *b)
 {
-	/* A replay of files that end is a run of its own: never go on from the last. */
+	/* A replay of files that end is a run of its own: never go on from the
+	 * last. A run that does not end pays its rings' first touch up front. */
 	struct rf_producer_opts po = {
 		.sz = sizeof(po),
 		.dir = b->dir,
 		.ring_size = b->cfg->ring_size,
 		.flags = RF_PRODUCER_LINKTYPE |
-			 (rf_config_finite(b->cfg) ? RF_PRODUCER_NEW_GENERATION : 0),
+			 (rf_config_finite(b->cfg) ? RF_PRODUCER_NEW_GENERATION
+						   : RF_PRODUCER_PREFAULT),
 		.linktype = b->linktype,
 		.rings = b->rings,
 		.ring_index = b->ring_index,

@@ -339,6 +339,14 @@ struct rf_producer;
 /* rf_producer_opts.flags */
 #define RF_PRODUCER_LINKTYPE	   0x01 /* opts.linktype is set (else RF_LINKTYPE_DEFAULT) */
 #define RF_PRODUCER_NEW_GENERATION 0x02 /* never resume: always start a new generation */
+/*
+ * Write every page of a new generation's ring once at creation, before it is
+ * attachable: for a long run, whose first lap of the ring should cost no more
+ * than the next. Under a hypervisor with shadow page tables the first access
+ * to each page through a mapping costs an exit (µs) even after the kernel
+ * populated it; this moves that cost from the packets to start-up.
+ */
+#define RF_PRODUCER_PREFAULT 0x04
 
 struct rf_producer_opts {
 	size_t sz;	    /* sizeof(struct rf_producer_opts) */

@@ -351,6 +351,46 @@ static void test_resume(void **state)
 	rf_producer_destroy(p);
 }
 
+/*
+ * RF_PRODUCER_PREFAULT: a new ring is written once at creation and works as
+ * any other over several laps; a producer that resumes the generation with
+ * the flag keeps the packets in it.
+ */
+static void test_prefault(void **state)
+{
+	struct rf_producer *p = producer_flags(Q, SMALL, RF_PRODUCER_PREFAULT, 0);
+	struct rf_consumer *c = consumer(Q, 0);
+	struct rf_packet pkts[64];
+	uint32_t seq = 0, want = 0;
+	int i, n, round;
+
+	(void)state;
+	assert_int_equal(rf_producer_start_how(p), RF_START_CREATED);
+	for (round = 0; round < 200; round++) {
+		for (i = 0; i < 3; i++, seq++)
+			assert_int_equal(put(p, seq, 1 + (seq * 53) % 700), 0);
+		rf_producer_publish(p);
+		while ((n = rf_consumer_recv(c, pkts, 64, 0)) > 0)
+			for (i = 0; i < n; i++, want++)
+				check_pkt(&pkts[i], want, 1 + (want * 53) % 700);
+		rf_consumer_release(c);
+	}
+	assert_int_equal(want, seq);
+	assert_true(info_of(p).enqueued_bytes > 2 * SMALL);
+	/* Unread packets across a restart of the producer, which asks again. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(put(p, seq++, 40), 0);
+	rf_producer_destroy(p);
+	p = producer_flags(Q, SMALL, RF_PRODUCER_PREFAULT, 0);
+	assert_int_equal(rf_producer_start_how(p), RF_START_RESUMED);
+	assert_int_equal(rf_consumer_recv(c, pkts, 64, 0), 5);
+	for (i = 0; i < 5; i++)
+		check_pkt(&pkts[i], want + (uint32_t)i, 40);
+	assert_int_equal(stats_of(c).corrupt, 0);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 static void test_from_newest(void **state)
 {
 	struct rf_producer *p = producer(Q, SMALL, 0);
@@ -1115,6 +1155,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enqueue_fit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_without_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
