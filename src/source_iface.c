@@ -71,7 +71,8 @@ struct iface_source {
 	int attach_error;	/* last failure to attach the XDP program again (logged once) */
 	uint64_t next_check_ns; /* monotonic: when to look at the interface again */
 	uint64_t gather_until;	/* AF_XDP: monotonic: let frames gather until then */
-	uint64_t last_burst_ns; /* AF_XDP: monotonic: the last burst (for the rate) */
+	uint64_t last_burst_ns; /* AF_XDP: monotonic: when gathering last began (for the rate) */
+	uint64_t cycle_rx;	/* AF_XDP: frames read since then */
 	uint32_t xdp_frames;	/* AF_XDP: frames per queue */
 	uint64_t received;
 	uint64_t bytes;
@@ -353,15 +354,24 @@ static void check_link(struct iface_source *a)
 						  : "is up again");
 }
 
-/* A burst of n emptied the rings: let frames gather (see XDP_GATHER_MAX_NS). */
-static void gather(struct iface_source *a, unsigned int n)
+/*
+ * A burst emptied the rings: let frames gather (see XDP_GATHER_MAX_NS). The
+ * rate is that of the frames read since gathering last began (every burst
+ * since, not only this last, short one).
+ */
+static void gather(struct iface_source *a)
 {
-	uint64_t now = rf_now_mono_ns(), since = now - a->last_burst_ns, wait = XDP_GATHER_MAX_NS;
+	uint64_t now = rf_now_mono_ns(), wait = XDP_GATHER_MAX_NS;
 
-	/* n frames came in `since`: a quarter of the frames comes in quarter * since / n. */
-	if (a->last_burst_ns && since / n * (a->xdp_frames / 4) < wait)
-		wait = since / n * (a->xdp_frames / 4);
+	/* cycle_rx frames came in `since`: a quarter of the frames comes in since * quarter / cycle_rx. */
+	if (a->last_burst_ns && a->cycle_rx) {
+		uint64_t fill = (now - a->last_burst_ns) * (a->xdp_frames / 4) / a->cycle_rx;
+
+		if (fill < wait)
+			wait = fill;
+	}
 	a->last_burst_ns = now;
+	a->cycle_rx = 0;
 	a->gather_until = now + wait;
 }
 
@@ -383,8 +393,11 @@ static int iface_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigne
 	for (i = 0; i < n; i++)
 		a->bytes += pkts[i].caplen;
 	a->received += (unsigned int)n;
-	if (a->x && (unsigned int)n < max)
-		gather(a, (unsigned int)n);
+	if (a->x) {
+		a->cycle_rx += (unsigned int)n;
+		if ((unsigned int)n < max)
+			gather(a);
+	}
 	/* Packets while down: up again? Never check_link() here, the packets are in the ring. */
 	if (a->state == IF_DOWN && rf_now_mono_ns() >= a->next_check_ns) {
 		a->next_check_ns = rf_now_mono_ns() + LINK_CHECK_NS;
