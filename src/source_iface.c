@@ -37,12 +37,15 @@
  * each one would cost a poll, a burst and a queue publish (and a consumer
  * wake-up) per packet, which costs more than the packet. So after a burst
  * that emptied the rings, frames are left to gather before the source asks
- * to be woken again: up to XDP_GATHER_MAX_NS (AF_PACKET's block timeout),
- * and never longer than a quarter of a queue's frames takes to fill at the
- * rate just seen. At most that much latency, and about a hundred wake-ups a
+ * to be woken again: up to XDP_GATHER_MAX_NS, and never longer than a
+ * quarter of a queue's frames takes to fill at the rate seen since the last
+ * time. At most that much latency (twice AF_PACKET's block timeout: each
+ * wake-up costs a context switch, a cold cache and a consumer wake-up, and
+ * a frame holds one packet where a block holds thousands, so the frames,
+ * not the time, bound it at high rates), and at most fifty wake-ups a
  * second when traffic flows.
  */
-#define XDP_GATHER_MAX_NS (10 * 1000000ull)
+#define XDP_GATHER_MAX_NS (20 * 1000000ull)
 
 enum if_state { IF_RUNNING, IF_DOWN, IF_GONE, IF_DETACHED };
 
