@@ -280,13 +280,17 @@ zeroloss_part() {
 		done
 		printf '\n'
 	done
+	# The highest step with no loss (median) there and at every step below it.
 	for c in $zl; do
 		best=0
 		for r in $rates; do
 			l=$(awk -F, -v c=$c -v r=$r '$1 == c && $2 == r { print $5 - $6 }' "$csv2" | median)
-			[ "$l" == 0 ] && best=$r
+			[ "$l" == 0 ] || break
+			best=$r
 		done
-		printf '%-9s highest offered rate with zero loss (median): %s pps\n' "$c" "$best"
+		printf '%-9s highest offered rate with zero loss (median), and at every lower step: %s pps; runs with any loss: %s of %s\n' \
+			"$c" "$best" "$(awk -F, -v c=$c '$1 == c && $5 != $6' "$csv2" | wc -l)" \
+			"$(awk -F, -v c=$c '$1 == c' "$csv2" | wc -l)"
 	done
 	echo "(achieved = what the two senders sent per second; loss = sent - enqueued: kernel, veth and queue drops; csv: $csv2)"
 }
