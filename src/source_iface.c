@@ -43,9 +43,14 @@
  * wake-up costs a context switch, a cold cache and a consumer wake-up, and
  * a frame holds one packet where a block holds thousands, so the frames,
  * not the time, bound it at high rates), and at most fifty wake-ups a
- * second when traffic flows.
+ * second when traffic flows. When frames come after the rings stayed empty
+ * longer than that, the rate to come is unknown: the first wait is
+ * XDP_GATHER_FIRST_NS, and the longest wait after each one twice the last
+ * such bound plus that, so that traffic that starts at a high rate is
+ * measured before a long wait can take all the frames.
  */
-#define XDP_GATHER_MAX_NS (20 * 1000000ull)
+#define XDP_GATHER_MAX_NS   (20 * 1000000ull)
+#define XDP_GATHER_FIRST_NS (1000000ull)
 
 enum if_state { IF_RUNNING, IF_DOWN, IF_GONE, IF_DETACHED };
 
@@ -76,6 +81,7 @@ struct iface_source {
 	uint64_t gather_until;	/* AF_XDP: monotonic: let frames gather until then */
 	uint64_t last_burst_ns; /* AF_XDP: monotonic: when gathering last began (for the rate) */
 	uint64_t cycle_rx;	/* AF_XDP: frames read since then */
+	uint64_t ramp_ns;	/* AF_XDP: the longest wait for now (see XDP_GATHER_FIRST_NS) */
 	uint32_t xdp_frames;	/* AF_XDP: frames per queue */
 	uint64_t received;
 	uint64_t bytes;
@@ -373,6 +379,14 @@ static void gather(struct iface_source *a)
 		if (fill < wait)
 			wait = fill;
 	}
+	/* The rings stayed empty a while since the last wait: the rate to come is unknown. */
+	if (now > a->gather_until && now - a->gather_until > XDP_GATHER_MAX_NS)
+		a->ramp_ns = 0;
+	a->ramp_ns = 2 * a->ramp_ns + XDP_GATHER_FIRST_NS;
+	if (a->ramp_ns > XDP_GATHER_MAX_NS)
+		a->ramp_ns = XDP_GATHER_MAX_NS;
+	if (wait > a->ramp_ns)
+		wait = a->ramp_ns;
 	a->last_burst_ns = now;
 	a->cycle_rx = 0;
 	a->gather_until = now + wait;
