@@ -37,12 +37,20 @@
  * each one would cost a poll, a burst and a queue publish (and a consumer
  * wake-up) per packet, which costs more than the packet. So after a burst
  * that emptied the rings, frames are left to gather before the source asks
- * to be woken again: up to XDP_GATHER_MAX_NS (AF_PACKET's block timeout),
- * and never longer than a quarter of a queue's frames takes to fill at the
- * rate just seen. At most that much latency, and about a hundred wake-ups a
- * second when traffic flows.
+ * to be woken again: up to XDP_GATHER_MAX_NS, and never longer than a
+ * quarter of a queue's frames takes to fill at the rate seen since the last
+ * time. At most that much latency (twice AF_PACKET's block timeout: each
+ * wake-up costs a context switch, a cold cache and a consumer wake-up, and
+ * a frame holds one packet where a block holds thousands, so the frames,
+ * not the time, bound it at high rates), and at most fifty wake-ups a
+ * second when traffic flows. When frames come after the rings stayed empty
+ * longer than that, the rate to come is unknown: the first wait is
+ * XDP_GATHER_FIRST_NS, and the longest wait after each one twice the last
+ * such bound plus that, so that traffic that starts at a high rate is
+ * measured before a long wait can take all the frames.
  */
-#define XDP_GATHER_MAX_NS (10 * 1000000ull)
+#define XDP_GATHER_MAX_NS   (20 * 1000000ull)
+#define XDP_GATHER_FIRST_NS (1000000ull)
 
 enum if_state { IF_RUNNING, IF_DOWN, IF_GONE, IF_DETACHED };
 
@@ -71,7 +79,9 @@ struct iface_source {
 	int attach_error;	/* last failure to attach the XDP program again (logged once) */
 	uint64_t next_check_ns; /* monotonic: when to look at the interface again */
 	uint64_t gather_until;	/* AF_XDP: monotonic: let frames gather until then */
-	uint64_t last_burst_ns; /* AF_XDP: monotonic: the last burst (for the rate) */
+	uint64_t last_burst_ns; /* AF_XDP: monotonic: when gathering last began (for the rate) */
+	uint64_t cycle_rx;	/* AF_XDP: frames read since then */
+	uint64_t ramp_ns;	/* AF_XDP: the longest wait for now (see XDP_GATHER_FIRST_NS) */
 	uint32_t xdp_frames;	/* AF_XDP: frames per queue */
 	uint64_t received;
 	uint64_t bytes;
@@ -353,15 +363,32 @@ static void check_link(struct iface_source *a)
 						  : "is up again");
 }
 
-/* A burst of n emptied the rings: let frames gather (see XDP_GATHER_MAX_NS). */
-static void gather(struct iface_source *a, unsigned int n)
+/*
+ * A burst emptied the rings: let frames gather (see XDP_GATHER_MAX_NS). The
+ * rate is that of the frames read since gathering last began (every burst
+ * since, not only this last, short one).
+ */
+static void gather(struct iface_source *a)
 {
-	uint64_t now = rf_now_mono_ns(), since = now - a->last_burst_ns, wait = XDP_GATHER_MAX_NS;
+	uint64_t now = rf_now_mono_ns(), wait = XDP_GATHER_MAX_NS;
 
-	/* n frames came in `since`: a quarter of the frames comes in quarter * since / n. */
-	if (a->last_burst_ns && since / n * (a->xdp_frames / 4) < wait)
-		wait = since / n * (a->xdp_frames / 4);
+	/* cycle_rx frames came in `since`: a quarter of the frames comes in since * quarter / cycle_rx. */
+	if (a->last_burst_ns && a->cycle_rx) {
+		uint64_t fill = (now - a->last_burst_ns) * (a->xdp_frames / 4) / a->cycle_rx;
+
+		if (fill < wait)
+			wait = fill;
+	}
+	/* The rings stayed empty a while since the last wait: the rate to come is unknown. */
+	if (now > a->gather_until && now - a->gather_until > XDP_GATHER_MAX_NS)
+		a->ramp_ns = 0;
+	a->ramp_ns = 2 * a->ramp_ns + XDP_GATHER_FIRST_NS;
+	if (a->ramp_ns > XDP_GATHER_MAX_NS)
+		a->ramp_ns = XDP_GATHER_MAX_NS;
+	if (wait > a->ramp_ns)
+		wait = a->ramp_ns;
 	a->last_burst_ns = now;
+	a->cycle_rx = 0;
 	a->gather_until = now + wait;
 }
 
@@ -383,8 +410,11 @@ static int iface_next_burst(struct rf_source *s, struct rf_packet *pkts, unsigne
 	for (i = 0; i < n; i++)
 		a->bytes += pkts[i].caplen;
 	a->received += (unsigned int)n;
-	if (a->x && (unsigned int)n < max)
-		gather(a, (unsigned int)n);
+	if (a->x) {
+		a->cycle_rx += (unsigned int)n;
+		if ((unsigned int)n < max)
+			gather(a);
+	}
 	/* Packets while down: up again? Never check_link() here, the packets are in the ring. */
 	if (a->state == IF_DOWN && rf_now_mono_ns() >= a->next_check_ns) {
 		a->next_check_ns = rf_now_mono_ns() + LINK_CHECK_NS;
