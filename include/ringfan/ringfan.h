@@ -140,7 +140,7 @@ struct rf_queue_info;
  * new generation): the first access to a page through a mapping can cost
  * microseconds under a hypervisor with shadow page tables, paid here
  * instead of while the first lap of packets is read. Costs attach time
- * (about 25 ms per 16 MiB ring on the VM of doc/performance.md); for
+ * (about 7 ms per 16 MiB ring on the VM of doc/performance.md); for
  * consumers of a run that does not end.
  */
 #define RF_CONSUMER_PREFAULT 0x20
