@@ -80,7 +80,7 @@ struct rf_consumer {
 
 #define KNOWN_FLAGS                                                                \
 	(RF_CONSUMER_FROM_NEWEST | RF_CONSUMER_NO_REATTACH | RF_CONSUMER_NO_SPIN | \
-	 RF_CONSUMER_SKIP_FINISHED | RF_CONSUMER_GUARD_SIGBUS)
+	 RF_CONSUMER_SKIP_FINISHED | RF_CONSUMER_GUARD_SIGBUS | RF_CONSUMER_PREFAULT)
 
 /* ------------------------------------------------------------------ */
 /* Attaching                                                           */
@@ -157,10 +157,28 @@ static int open_cons(int dirfd, const struct rf_paths *p, struct qmap *m)
 	return rf_lock_file(m->cons_fd);
 }
 
-static int map_files(struct qmap *m, bool guard)
+/*
+ * RF_CONSUMER_PREFAULT: read every page of the data area once through our
+ * mapping. MAP_POPULATE fills the page table, but under a hypervisor with
+ * shadow page tables the first access to each page through a mapping still
+ * costs an exit (about 6 us a page on the VM of doc/performance.md), which
+ * the first lap of reading would pay: one page per 42 records of 64-byte
+ * packets. The producer pays the same for its own mapping
+ * (RF_PRODUCER_PREFAULT); this is the consumer's share.
+ */
+static void touch_pages(const uint8_t *data, uint64_t size)
+{
+	const volatile uint8_t *v = data;
+	uint64_t off;
+
+	for (off = 0; off < size; off += RF_PAGE_STRIDE)
+		(void)v[off];
+}
+
+static int map_files(struct qmap *m, unsigned int flags)
 {
 	void *ring, *c;
-	int r;
+	int r = 0;
 
 	/* Read-only: packet data and producer state cannot be written from here. */
 	ring = mmap(NULL, m->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, m->ring_fd, 0);
@@ -172,13 +190,13 @@ static int map_files(struct qmap *m, bool guard)
 	if (c == MAP_FAILED)
 		return -errno;
 	m->cons = c;
-	if (!guard)
-		return 0;
-	/* Others allowed to consume may truncate the page file under us. */
-	r = rf_guard_add(c, RF_CONS_PAGE_SIZE, true, NULL);
-	if (r == 0 && (r = rf_guard_add(ring, m->map_len, false, &m->fault)) < 0)
-		rf_guard_remove(c);
-	m->guarded = r == 0;
+	if (flags & RF_CONSUMER_GUARD_SIGBUS) {
+		/* Others allowed to consume may truncate the page file under us. */
+		r = rf_guard_add(c, RF_CONS_PAGE_SIZE, true, NULL);
+		if (r == 0 && (r = rf_guard_add(ring, m->map_len, false, &m->fault)) < 0)
+			rf_guard_remove(c);
+		m->guarded = r == 0;
+	}
 	return r;
 }
 
@@ -194,7 +212,8 @@ static bool ring_replaced(const struct rf_paths *p, const struct qmap *m)
 	return st.st_size > 0 && (st.st_ino != m->ino || st.st_dev != m->dev);
 }
 
-static int qmap_try(const struct rf_paths *p, const struct pin *pin, bool guard, struct qmap *m)
+static int qmap_try(const struct rf_paths *p, const struct pin *pin, unsigned int flags,
+		    struct qmap *m)
 {
 	struct stat dir_st;
 	int dirfd = rf_dir_open(p, false, &dir_st), r;
@@ -208,7 +227,7 @@ static int qmap_try(const struct rf_paths *p, const struct pin *pin, bool guard,
 		r = open_cons(dirfd, p, m);
 	close(dirfd);
 	if (r == 0)
-		r = map_files(m, guard);
+		r = map_files(m, flags);
 	return r;
 }
 
@@ -230,7 +249,7 @@ static int qmap_open(const struct rf_paths *p, const struct pin *pin, unsigned i
 		if (!m)
 			return -ENOMEM;
 		m->ring_fd = m->cons_fd = -1;
-		r = qmap_try(p, pin, flags & RF_CONSUMER_GUARD_SIGBUS, m);
+		r = qmap_try(p, pin, flags, m);
 		if (r < 0) {
 			qmap_close(m);
 			return r;
@@ -247,6 +266,9 @@ static int qmap_open(const struct rf_paths *p, const struct pin *pin, unsigned i
 		m->cons->generation = m->generation;
 		m->cons->magic = RF_CONS_MAGIC;
 	}
+	/* Once the generation is the one kept, and before we say we are here. */
+	if (flags & RF_CONSUMER_PREFAULT)
+		touch_pages(m->data, m->size);
 	atomic_store_explicit(&m->cons->pid, (int32_t)getpid(), memory_order_relaxed);
 	*ret = m;
 	return 0;

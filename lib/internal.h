@@ -94,6 +94,10 @@ void rf_copy_info(const struct rf_queue_info *qi, struct rf_queue_info *ret_info
 int rf_ring_hdr_read(int fd, const struct rf_paths *p, struct rf_ring_hdr *ret_hdr,
 		     struct stat *ret_st);
 
+/* The pages touched by RF_PRODUCER_PREFAULT and RF_CONSUMER_PREFAULT: the
+ * smallest page size. */
+#define RF_PAGE_STRIDE 4096u
+
 /* Open flags that every queue file descriptor gets. */
 #define RF_O_FLAGS (O_CLOEXEC | O_NOFOLLOW)
 

@@ -45,8 +45,7 @@ struct rf_producer {
 /* Creation                                                            */
 /* ------------------------------------------------------------------ */
 
-#define KNOWN_FLAGS  (RF_PRODUCER_LINKTYPE | RF_PRODUCER_NEW_GENERATION | RF_PRODUCER_PREFAULT)
-#define TOUCH_STRIDE 4096u /* touch_pages(): the smallest page size */
+#define KNOWN_FLAGS (RF_PRODUCER_LINKTYPE | RF_PRODUCER_NEW_GENERATION | RF_PRODUCER_PREFAULT)
 
 static void wake_consumer(struct rf_producer *p);
 
@@ -284,7 +283,7 @@ static void touch_pages(uint8_t *data, uint64_t size)
 	volatile uint8_t *v = data;
 	uint64_t off;
 
-	for (off = 0; off < size; off += TOUCH_STRIDE)
+	for (off = 0; off < size; off += RF_PAGE_STRIDE)
 		v[off] = 0;
 }
 

@@ -924,6 +924,8 @@ static int open_queue(struct count *c)
 				      .wake_us = c->o.wake_us};
 	int r;
 
+	/* A count may run for long: the ring's first touch is attach time. */
+	co.flags |= RF_CONSUMER_PREFAULT;
 	if (!c->o.spin)
 		co.flags |= RF_CONSUMER_NO_SPIN;
 	if (c->o.next_run)

@@ -135,6 +135,15 @@ struct rf_queue_info;
  * default: without it such a truncation is a SIGBUS in this process only.
  */
 #define RF_CONSUMER_GUARD_SIGBUS 0x10
+/*
+ * Read every page of the ring's data area once when attaching (also to a
+ * new generation): the first access to a page through a mapping can cost
+ * microseconds under a hypervisor with shadow page tables, paid here
+ * instead of while the first lap of packets is read. Costs attach time
+ * (about 7 ms per 16 MiB ring on the VM of doc/performance.md); for
+ * consumers of a run that does not end.
+ */
+#define RF_CONSUMER_PREFAULT 0x20
 
 struct rf_consumer_opts {
 	size_t sz;	    /* sizeof(struct rf_consumer_opts): lets the struct grow */

@@ -391,6 +391,52 @@ static void test_prefault(void **state)
 	rf_producer_destroy(p);
 }
 
+/*
+ * RF_CONSUMER_PREFAULT: a consumer that reads its ring's pages once at
+ * attach resumes from the committed cursor and reads as any other over
+ * several laps, and does it again on the next generation of the queue.
+ */
+static void test_consumer_prefault(void **state)
+{
+	struct rf_producer *p = producer(Q, SMALL, 0);
+	struct rf_consumer *c;
+	struct rf_packet pkts[64];
+	uint32_t seq = 0, want = 0;
+	int i, n, round;
+
+	(void)state;
+	for (; seq < 7; seq++)
+		assert_int_equal(put(p, seq, 100), 0);
+	rf_producer_publish(p);
+	c = consumer(Q, RF_CONSUMER_PREFAULT);
+	for (round = 0; round < 200; round++) {
+		for (i = 0; i < 3; i++, seq++)
+			assert_int_equal(put(p, seq, 1 + (seq * 53) % 700), 0);
+		rf_producer_publish(p);
+		while ((n = rf_consumer_recv(c, pkts, 64, 0)) > 0)
+			for (i = 0; i < n; i++, want++)
+				check_pkt(&pkts[i], want, want < 7 ? 100 : 1 + (want * 53) % 700);
+		rf_consumer_release(c);
+	}
+	assert_int_equal(want, seq);
+	assert_true(info_of(p).enqueued_bytes > 2 * SMALL);
+	/* The end of the run, then a new generation: the consumer moves to it. */
+	rf_producer_finish(p);
+	assert_int_equal(rf_consumer_recv(c, pkts, 64, 0), -ENODATA);
+	rf_producer_destroy(p);
+	p = producer_flags(Q, SMALL, RF_PRODUCER_NEW_GENERATION, 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(put(p, (uint32_t)i, 40), 0);
+	rf_producer_publish(p);
+	assert_int_equal(rf_consumer_recv(c, pkts, 64, 1000), 5);
+	for (i = 0; i < 5; i++)
+		check_pkt(&pkts[i], (uint32_t)i, 40);
+	assert_int_equal(stats_of(c).generations, 1);
+	assert_int_equal(stats_of(c).corrupt, 0);
+	rf_consumer_close(c);
+	rf_producer_destroy(p);
+}
+
 static void test_from_newest(void **state)
 {
 	struct rf_producer *p = producer(Q, SMALL, 0);
@@ -532,7 +578,7 @@ static void test_missing_and_bad_files(void **state)
 	assert_int_equal(rf_queue_remove("9@9", dir), -ENOENT);
 	assert_int_equal(consumer_open("9@x", 0, &c), -EINVAL);
 	assert_int_equal(consumer_open("9@9999", 0, &c), -ERANGE);
-	o.flags = 0x80;
+	o.flags = 0x40; /* the first unknown flag */
 	assert_int_equal(rf_consumer_open("9@9", &o, &c), -EINVAL);
 	o.flags = 0;
 	o.sz = 2;
@@ -1156,6 +1202,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_without_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consumer_prefault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
