@@ -46,3 +46,24 @@ stats_snapshot() {
 }
 # snap_value COPY KEY: the value of KEY in a snapshot.
 snap_value() { awk -F': ' -v k="$2" '$1 == k { print $2 }' "$1"; }
+
+# queue_dir WORK: sets RINGFAN_DIR, the run's queue directory, below WORK (a
+# fresh directory). QUEUE_FS=huge puts it on a tmpfs of its own mounted with
+# transparent huge pages (huge=within_size; doc/performance.md, "Queues on
+# huge pages"), which queue_dir_del unmounts (from the caller's cleanup);
+# default: WORK itself, on /dev/shm.
+queue_dir() {
+	case ${QUEUE_FS:-shm} in
+	shm) ;;
+	huge)
+		mkdir "$1/q"
+		mount -t tmpfs -o huge=within_size,mode=0755 ringfan-bench "$1/q"
+		qmount=$1/q
+		export RINGFAN_DIR=$1/q/run
+		return
+		;;
+	*) echo "QUEUE_FS=$QUEUE_FS: use shm (default) or huge" >&2 && exit 2 ;;
+	esac
+	export RINGFAN_DIR=$1/run
+}
+queue_dir_del() { [ -z "${qmount:-}" ] || umount "$qmount" 2>/dev/null || true; }

@@ -13,7 +13,7 @@
 #
 #   bench/live-cpu.sh             (root: network namespaces)
 #
-# Environment: RINGFAN_BUILD (default build); BEFORE_BUILD: more builds (e.g.
+# Environment: QUEUE_FS=huge (queues on a tmpfs with huge pages); RINGFAN_BUILD (default build); BEFORE_BUILD: more builds (e.g.
 # of the previous release; words) measured in the same runs, interleaved,
 # their balancer rows marked with the build's directory name; RUNS (default 5), RATES (pps,
 # default "100000 300000"), PACKETS (default 600000), BALANCE_OPTS (more
@@ -39,12 +39,13 @@ for c in tcpreplay tcpdump ip; do
 done
 
 work=$(mktemp -d /dev/shm/ringfan-livecpu.XXXXXX)
-export RINGFAN_DIR=$work/run
+queue_dir "$work"
 pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	veth_pair_del
+	queue_dir_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -127,6 +128,7 @@ run_balancer() {
 
 "$ringfan" gen -q -o "$work/in.pcap" --packets "$packets" --flows 10000 --size 64 --seed 5
 echo "machine: $(machine)"
+echo "queue directory: $RINGFAN_DIR (QUEUE_FS=${QUEUE_FS:-shm})"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg); $runs runs (median), $packets 64-byte packets per run${BALANCE_OPTS:+; balance $BALANCE_OPTS}${COUNT_OPTS:+; count $COUNT_OPTS}"
 printf '%-8s %-30s %12s %7s %10s\n' rate contender "cpu s/Mpkt" ratio "received"
 builds=("$build")

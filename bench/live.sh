@@ -15,7 +15,7 @@
 #
 #   bench/live.sh                 (root: network namespaces)
 #
-# Environment: RINGFAN_BUILD (default build), RUNS (repetitions, default 3),
+# Environment: QUEUE_FS=huge (queues on a tmpfs with huge pages); RINGFAN_BUILD (default build), RUNS (repetitions, default 3),
 # RATES (offered pps, 0 = --topspeed; default "50000 100000 200000 300000
 # 400000 600000 800000 0"), SIZES (ringfan gen --size; default "64 imix"),
 # SECS (seconds of traffic per step, default 1.5), QUEUES (default "1 2 4"),
@@ -39,13 +39,14 @@ for c in tcpreplay tcpdump ip; do
 done
 
 work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
-export RINGFAN_DIR=$work/run
+queue_dir "$work"
 # Background pids, in a file: they are started in subshells (read < <(...)).
 track() { echo "$1" >>"$work/pids"; }
 cleanup() {
 	local p
 	for p in $(cat "$work/pids" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
 	veth_pair_del
+	queue_dir_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -136,6 +137,7 @@ run_ringfan() {
 }
 
 echo "machine: $(machine)"
+echo "queue directory: $RINGFAN_DIR (QUEUE_FS=${QUEUE_FS:-shm})"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), load: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs (median)"
 echo "$(tcpreplay -V 2>&1 | head -1); $(tcpdump --version 2>&1 | head -1)"
 mkdir -p "$(dirname "$csv")"

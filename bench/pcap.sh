@@ -32,7 +32,7 @@
 #
 #   bench/pcap.sh                 (root: network namespaces)
 #
-# Environment: RINGFAN_BUILD (default build), RUNS (default 3), RATE (pps of
+# Environment: QUEUE_FS=huge (queues on a tmpfs with huge pages); RINGFAN_BUILD (default build), RUNS (default 3), RATE (pps of
 # parts 1-2, default 100000), SECS (seconds of traffic, default 5), RATES
 # (part 3, default "100000 200000 400000 600000 800000 1200000"), BEFORE
 # (part 1, see above), PARTS (default "1 2 3 4"), LIVE_RATES (part 4,
@@ -57,13 +57,14 @@ lib=$("$ringfan" run --print-library)
 command -v tcpdump >/dev/null || { echo "pcap.sh: needs tcpdump" >&2; exit 1; }
 
 work=$(mktemp -d /dev/shm/ringfan-bench.XXXXXX)
-export RINGFAN_DIR=$work/run
+queue_dir "$work"
 ns=rfpb-$$
 pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	ip netns del "$ns" 2>/dev/null || true
+	queue_dir_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -153,6 +154,7 @@ per_pkt_us() { awk -v n="$2" '{ printf "%.3f", n ? $1 * 1e6 / n : 0 }' "$1"; }
 cs_per_m() { awk -v n="$2" '{ printf "%d", n ? $2 * 1e6 / n : 0 }' "$1"; }
 
 echo "# machine: $(machine)"
+echo "# queue directory: $RINGFAN_DIR (QUEUE_FS=${QUEUE_FS:-shm})"
 if [[ " $parts " == *" 4 "* ]] && ! command -v tcpreplay >/dev/null; then
 	echo "# part 4 skipped: needs tcpreplay"
 	parts=${parts//4/}

@@ -16,7 +16,7 @@
 #
 #   bench/small.sh
 #
-# Environment: RINGFAN_BUILD (default build); BEFORE_BUILD: a second build
+# Environment: QUEUE_FS=huge (queues on a tmpfs with huge pages); RINGFAN_BUILD (default build); BEFORE_BUILD: a second build
 # (e.g. of the previous release) measured in the same run, its rows marked
 # "before"; RUNS (default 7); PACKETS (default 2000000); CALLGRIND=1 also
 # prints the instructions per packet of the balancer thread (split -n 4, one
@@ -39,10 +39,11 @@ done
 work=$(mktemp -d /dev/shm/ringfan-small.XXXXXX)
 cleanup() {
 	jobs -p | xargs -r kill 2>/dev/null || true
+	queue_dir_del
 	rm -rf "$work"
 }
 trap cleanup EXIT
-export RINGFAN_DIR=$work/run
+queue_dir "$work"
 in=$work/in.pcap
 "$build/ringfan" gen -o "$in" --flows 10000 --packets "$packets" --size 64 >/dev/null
 
@@ -93,6 +94,7 @@ export -f replay4
 export in packets work
 
 echo "machine: $(machine)"
+echo "queue directory: $RINGFAN_DIR (QUEUE_FS=${QUEUE_FS:-shm})"
 echo "input: $packets generated 64-byte packets, 10000 flows ($(stat -c %s "$in") bytes) on tmpfs; $runs runs each"
 builds=("$build")
 [ -n "$before" ] && builds+=("$before")
