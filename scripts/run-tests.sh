@@ -12,6 +12,10 @@ pass=0 fail=0 skip=0
 failed=()
 logdir=$top/build/test-logs
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+# What system tests of this run may share (tests/system/lib.sh, tshark_dissect).
+RINGFAN_TEST_CACHE=$(mktemp -d /tmp/ringfan-test-cache.XXXXXX)
+export RINGFAN_TEST_CACHE
+trap 'rm -rf "$RINGFAN_TEST_CACHE"' EXIT
 
 note() { printf '%-7s %s\n' "$1" "$2"; }
 record() { # status name
@@ -54,8 +58,11 @@ for line in open(sys.argv[1]):
 # pktbuild and egress unit tests, fuzz_packet, fault_bad_input (which replays
 # every capture through the balancer), broker_filter and pcap_probe (BPF),
 # broker_shape (strip), failover and shunt_request (the flow table) cover
-# them, in a fraction of the time.
-ASAN_ONLY_PLAIN="affinity explain_tshark split_files gen count_bpf tunnel_hosts shunt_flows placement"
+# them, in a fraction of the time. exporter_prometheus (a real Prometheus
+# server scraping) too: exporter_cli runs the exporter's HTTP answers and
+# text under the sanitizers, and the prom unit test its formatting.
+ASAN_ONLY_PLAIN="affinity explain_tshark split_files gen count_bpf tunnel_hosts shunt_flows placement
+exporter_prometheus"
 
 system_tests() { # build-dir label
 	local dir=$1 label=$2 t name rc

@@ -28,11 +28,7 @@ declare -A PLACEMENTS=(
 )
 PLACED_MODES=(ip 5tuple inner-ip inner-5tuple)
 FOREVER=3162240000 # --flow-timeout's longest: no flow expires, nor after a FIN
-FIELDS=(frame.number ip.src ip.dst ip.proto ip.id ip.flags.mf ip.frag_offset
-	ipv6.src ipv6.dst ipv6.fraghdr.nxt ipv6.fraghdr.ident ipv6.fraghdr.offset
-	ipv6.fraghdr.more)
-targs=()
-for f in "${FIELDS[@]}"; do targs+=(-e "$f"); done
+FIELDS=("${TSHARK_FIELDS[@]}")
 
 caps=()
 for cap in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
@@ -53,9 +49,7 @@ mkdir -p "$TMP/out"
 dissect() { # capture
 	local name m
 	name=$(basename "$1")
-	tshark -r "$1" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
-		-T fields -E occurrence=a -E aggregator=, "${targs[@]}" \
-		>"$TMP/out/$name.tsv" 2>/dev/null || { echo "tshark cannot read $name" >"$TMP/$name.fail"; return; }
+	tshark_dissect "$1" "$TMP/out/$name.tsv" || { echo "tshark cannot read $name" >"$TMP/$name.fail"; return; }
 	for m in "${MODES[@]}"; do
 		"$RINGFAN" explain -m "$m" -n 7 --json "$1" >"$TMP/out/$name.$m.json" \
 			2>"$TMP/out/$name.$m.err" || echo "explain -m $m failed on $name" >"$TMP/$name.fail"

@@ -27,12 +27,7 @@ need_cmd tshark
 need_pcaps
 [ -x "$RINGFAN" ] || fail "no ringfan binary at $RINGFAN"
 
-FIELDS=(frame.number frame.protocols ip.src ip.dst ip.proto ipv6.src ipv6.dst ipv6.nxt
-	ipv6.hopopts.nxt ipv6.routing.nxt ipv6.dstopts.nxt ipv6.fraghdr.nxt
-	tcp.srcport tcp.dstport udp.srcport udp.dstport arp.src.proto_ipv4 arp.dst.proto_ipv4
-	vxlan.vni pppoe.payload_length ip.len ipv6.plen)
-targs=()
-for f in "${FIELDS[@]}"; do targs+=(-e "$f"); done
+FIELDS=("${TSHARK_FIELDS[@]}")
 
 "$RINGFAN" gen -q -o "$TMP/gen-encap.pcap" --flows 200 --packets 3000 --seed 5 --ipv6 25 \
 	--frag 10 --vlan 10 --pppoe 20 --fabricpath 20 --capwap 30 --arp 60 ||
@@ -41,9 +36,7 @@ for f in "${FIELDS[@]}"; do targs+=(-e "$f"); done
 dissect() { # capture
 	local name
 	name=$(basename "$1")
-	tshark -r "$1" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
-		-T fields -E occurrence=a -E aggregator=, "${targs[@]}" \
-		>"$TMP/$name.tsv" 2>/dev/null || { echo "tshark cannot read $name" >"$TMP/$name.fail"; return; }
+	tshark_dissect "$1" "$TMP/$name.tsv" || { echo "tshark cannot read $name" >"$TMP/$name.fail"; return; }
 	"$RINGFAN" explain -m 5tuple -n 7 --json "$1" >"$TMP/$name.outer.json" 2>/dev/null ||
 		echo "explain -m 5tuple failed on $name" >"$TMP/$name.fail"
 	"$RINGFAN" explain -m inner-5tuple -n 7 --json "$1" >"$TMP/$name.inner.json" 2>/dev/null ||

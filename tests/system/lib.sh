@@ -127,3 +127,29 @@ overlay_dir() {
 	mount -t overlay overlay -o "lowerdir=$d,upperdir=$w/up,workdir=$w/work" "$d" ||
 		skip "cannot mount an overlay on $d"
 }
+
+# Wireshark's dissection of a capture, as affinity and explain_tshark compare
+# with it: one field list for both (each reads the columns it names), no
+# reassembly, every occurrence of a field. Within one run of
+# scripts/run-tests.sh ($RINGFAN_TEST_CACHE, removed at its end) a capture
+# is dissected once: keyed by its path, size and modification time.
+TSHARK_FIELDS=(frame.number frame.protocols ip.src ip.dst ip.proto ip.id ip.flags.mf ip.frag_offset
+	ipv6.src ipv6.dst ipv6.nxt ipv6.hopopts.nxt ipv6.routing.nxt ipv6.dstopts.nxt ipv6.fraghdr.nxt
+	ipv6.fraghdr.ident ipv6.fraghdr.offset ipv6.fraghdr.more tcp.srcport tcp.dstport udp.srcport
+	udp.dstport arp.src.proto_ipv4 arp.dst.proto_ipv4 vxlan.vni pppoe.payload_length ip.len ipv6.plen)
+tshark_dissect() { # capture out.tsv
+	local f args=() cached=
+	for f in "${TSHARK_FIELDS[@]}"; do args+=(-e "$f"); done
+	if [ -n "${RINGFAN_TEST_CACHE:-}" ] && [ -d "$RINGFAN_TEST_CACHE" ]; then
+		cached=$RINGFAN_TEST_CACHE/tshark.$(stat -Lc '%n %s %Y' "$1" | sha1sum | cut -c1-20).tsv
+		if [ -f "$cached" ]; then
+			cp "$cached" "$2"
+			return
+		fi
+	fi
+	tshark -r "$1" -n -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
+		-T fields -E occurrence=a -E aggregator=, "${args[@]}" >"$2" 2>/dev/null || return 1
+	if [ -n "$cached" ]; then
+		cp "$2" "$cached.$BASHPID" && mv "$cached.$BASHPID" "$cached"
+	fi
+}
