@@ -61,8 +61,7 @@ for line in open(sys.argv[1]):
 # them, in a fraction of the time. exporter_prometheus (a real Prometheus
 # server scraping) too: exporter_cli runs the exporter's HTTP answers and
 # text under the sanitizers, and the prom unit test its formatting.
-ASAN_ONLY_PLAIN="affinity explain_tshark split_files gen count_bpf tunnel_hosts shunt_flows placement
-exporter_prometheus"
+ASAN_ONLY_PLAIN="affinity explain_tshark split_files gen count_bpf tunnel_hosts shunt_flows placement exporter_prometheus"
 
 system_tests() { # build-dir label
 	local dir=$1 label=$2 t name rc
