@@ -584,3 +584,17 @@ int rf_queue_remove_idle(const char *name, const char *dir)
 {
 	return queue_remove(name, dir, true);
 }
+
+void rf_touch_pages(uint8_t *data, uint64_t size, bool write)
+{
+	const uint64_t stride = 4096; /* the smallest page size */
+	volatile uint8_t *v = data;
+	uint64_t off;
+
+	for (off = 0; off < size; off += stride) {
+		if (write)
+			v[off] = 0;
+		else
+			(void)v[off];
+	}
+}

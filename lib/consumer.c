@@ -157,24 +157,6 @@ static int open_cons(int dirfd, const struct rf_paths *p, struct qmap *m)
 	return rf_lock_file(m->cons_fd);
 }
 
-/*
- * RF_CONSUMER_PREFAULT: read every page of the data area once through our
- * mapping. MAP_POPULATE fills the page table, but under a hypervisor with
- * shadow page tables the first access to each page through a mapping still
- * costs an exit (about 6 us a page on the VM of doc/performance.md), which
- * the first lap of reading would pay: one page per 42 records of 64-byte
- * packets. The producer pays the same for its own mapping
- * (RF_PRODUCER_PREFAULT); this is the consumer's share.
- */
-static void touch_pages(const uint8_t *data, uint64_t size)
-{
-	const volatile uint8_t *v = data;
-	uint64_t off;
-
-	for (off = 0; off < size; off += RF_PAGE_STRIDE)
-		(void)v[off];
-}
-
 static int map_files(struct qmap *m, unsigned int flags)
 {
 	void *ring, *c;
@@ -268,7 +250,7 @@ static int qmap_open(const struct rf_paths *p, const struct pin *pin, unsigned i
 	}
 	/* Once the generation is the one kept, and before we say we are here. */
 	if (flags & RF_CONSUMER_PREFAULT)
-		touch_pages(m->data, m->size);
+		rf_touch_pages((uint8_t *)m->data, m->size, false);
 	atomic_store_explicit(&m->cons->pid, (int32_t)getpid(), memory_order_relaxed);
 	*ret = m;
 	return 0;

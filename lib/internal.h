@@ -94,9 +94,17 @@ void rf_copy_info(const struct rf_queue_info *qi, struct rf_queue_info *ret_info
 int rf_ring_hdr_read(int fd, const struct rf_paths *p, struct rf_ring_hdr *ret_hdr,
 		     struct stat *ret_st);
 
-/* The pages touched by RF_PRODUCER_PREFAULT and RF_CONSUMER_PREFAULT: the
- * smallest page size. */
-#define RF_PAGE_STRIDE 4096u
+/*
+ * RF_PRODUCER_PREFAULT / RF_CONSUMER_PREFAULT: access every page of a ring's
+ * data area once through this mapping (write: store a zero, for a new ring
+ * that is all zeros; else read). MAP_POPULATE fills the page table, but
+ * under a hypervisor with shadow page tables the first access to each page
+ * through a mapping still costs an exit (about 6 us a page on the VM of
+ * doc/performance.md), which the first lap of the ring would pay: one page
+ * per 42 records of 64-byte packets. Paid at start-up or attach instead;
+ * without such a hypervisor a few ns a page.
+ */
+void rf_touch_pages(uint8_t *data, uint64_t size, bool write);
 
 /* Open flags that every queue file descriptor gets. */
 #define RF_O_FLAGS (O_CLOEXEC | O_NOFOLLOW)

@@ -267,27 +267,6 @@ static int map_files(struct rf_producer *p)
 }
 
 /*
- * RF_PRODUCER_PREFAULT: write every page of a new generation's data area
- * once through our mapping, before anyone can open the file (it is all
- * zeros: the stores change nothing). MAP_POPULATE fills the page table, but
- * under a hypervisor with shadow page tables the first access to each page
- * through a mapping still costs an exit, about 6 us a page on the 2-core VM
- * of doc/performance.md: the data path would pay it on every page of its
- * first lap of the ring, one per 42 records of 64-byte packets, about 140
- * ns a packet, half the balancer's CPU at a live 100,000 packets/s. Paid
- * here, it is start-up time (as much or a little more: no gain for a run
- * that ends soon); without such a hypervisor a few ns a page.
- */
-static void touch_pages(uint8_t *data, uint64_t size)
-{
-	volatile uint8_t *v = data;
-	uint64_t off;
-
-	for (off = 0; off < size; off += RF_PAGE_STRIDE)
-		v[off] = 0;
-}
-
-/*
  * Build a new generation under temporary names, written with pwrite (no
  * mapping can fault yet) and readable by nobody else; lock the ring (the
  * lock is the producer's mark of life: taken before anyone can open the
@@ -319,7 +298,7 @@ static int create_generation(struct rf_producer *p, const struct rf_producer_opt
 	if (r == 0)
 		r = map_files(p);
 	if (r == 0 && (o->flags & RF_PRODUCER_PREFAULT))
-		touch_pages(p->data, p->size);
+		rf_touch_pages(p->data, p->size, true);
 	if (r == 0)
 		r = set_access(p->cons_fd, o, cons_mode(o->mode));
 	if (r == 0)
